@@ -1,0 +1,3 @@
+"""Commands: core."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Commands: detect."""
+
+from __future__ import annotations

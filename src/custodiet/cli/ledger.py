@@ -1,0 +1,3 @@
+"""Commands: ledger."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Commands: portal."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Commands: signalling."""
+
+from __future__ import annotations

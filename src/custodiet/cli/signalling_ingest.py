@@ -1,0 +1,3 @@
+"""Commands: signalling_ingest."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Commands: simulate."""
+
+from __future__ import annotations

@@ -1,0 +1,33 @@
+"""Event segments: Parquet files under ``<home>/ledger/segments/``, named by sequence number.
+
+A segment is written to a temp file, fsynced and renamed into place: once its name is visible, its
+events are acknowledged. Leaves of the ledger are the events in segment order, then row order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+
+from custodiet import atomic
+from custodiet.events import EVENT_SCHEMA
+from custodiet.store import Store
+
+
+def segment_number(path: Path) -> int:
+    return int(path.stem)
+
+
+def next_segment_path(store: Store) -> Path:
+    existing = store.segment_paths()
+    number = segment_number(existing[-1]) + 1 if existing else 1
+    return store.segments_dir / f"{number:08d}.parquet"
+
+
+def write_segment(store: Store, table: pa.Table) -> Path:
+    """Append one batch of canonical events as a new segment (caller holds ``store.writer()``)."""
+    table = table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
+    path = next_segment_path(store)
+    atomic.write_parquet(path, table)
+    return path

@@ -1,0 +1,84 @@
+"""Keyed pseudonyms of person identifiers, and the encrypted vault for what must stay recoverable.
+
+``subject`` = hex HMAC-SHA256(key, f"{subject_kind}:{normalised value}"). The key lives outside the
+event store (``<home>/keys/pseudonym.key``, mode 0600, or the file named by ``CUSTODIET_KEY_FILE``).
+Raw records that must be kept (quarantine) are sealed with AES-GCM under a key derived from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from custodiet.identifiers import IdentifierRules, normalise
+
+KEY_ENV = "CUSTODIET_KEY_FILE"
+KEY_BYTES = 32
+
+
+def write_secret(path: Path, data: bytes) -> None:
+    """Create a secret file with mode 0600 atomically; never overwrite an existing one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)  # fails if another process created the key first
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+
+
+def load_or_create_key(keys_dir: Path) -> bytes:
+    """The pseudonym key: from ``CUSTODIET_KEY_FILE`` if set, else created on first use in keys_dir."""
+    named = os.environ.get(KEY_ENV)
+    path = Path(named) if named else keys_dir / "pseudonym.key"
+    if not path.exists():
+        if named:
+            raise FileNotFoundError(f"{KEY_ENV} names {path}, which does not exist")
+        write_secret(path, os.urandom(KEY_BYTES))
+    key = path.read_bytes()
+    if len(key) < 16:
+        raise ValueError(f"pseudonym key {path} is shorter than 16 bytes")
+    return key
+
+
+class Pseudonymiser:
+    """Turns normalised identifiers into pseudonyms, and seals raw text for the vault."""
+
+    def __init__(self, key: bytes, rules: IdentifierRules | None = None):
+        self._key = key
+        self.rules = rules or IdentifierRules()
+        self._aead = AESGCM(hmac.new(key, b"custodiet vault v1", hashlib.sha256).digest())
+
+    def of_normalised(self, kind: str, normalised: str) -> str:
+        return hmac.new(self._key, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
+
+    def of_many(self, pairs: Iterable[tuple[str, str]]) -> list[str]:
+        """Pseudonyms of already-normalised (kind, value) pairs."""
+        key = self._key
+        new = hmac.new
+        sha = hashlib.sha256
+        return [new(key, f"{k}:{v}".encode(), sha).hexdigest() for k, v in pairs]
+
+    def of_raw(self, kind: str, value: str) -> str:
+        """Normalise then pseudonymise one identifier (raises InvalidIdentifier)."""
+        return self.of_normalised(kind, normalise(kind, value, self.rules))
+
+    def seal(self, text: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, text.encode("utf-8", "replace"), b"quarantine")
+
+    def unseal(self, blob: bytes) -> str:
+        return self._aead.decrypt(blob[:12], blob[12:], b"quarantine").decode("utf-8")

@@ -1,0 +1,171 @@
+"""The store: one folder (``--home`` / ``CUSTODIET_HOME``, default ``./custodiet-data``).
+
+    <home>/keys/           pseudonym key, signing key (mode 0600)
+    <home>/ledger/         event segments (Parquet) and the ledger's tree state and heads
+    <home>/quarantine/     rejected records (Parquet; raw text sealed)
+    <home>/context/        actors, cases, case_subjects, protected, canaries (Parquet)
+    <home>/catalog.duckdb  views over all of the above, for ad-hoc SQL
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from custodiet.events import EVENT_SCHEMA
+from custodiet.identifiers import IdentifierRules
+from custodiet.pseudonym import Pseudonymiser, load_or_create_key
+
+HOME_ENV = "CUSTODIET_HOME"
+DEFAULT_HOME = "custodiet-data"
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("source", pa.string(), nullable=False),  # input file name
+        pa.field("line", pa.int64(), nullable=False),  # 1-based line, row or frame
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("raw_sealed", pa.binary()),  # the raw record, cut short, AES-GCM sealed
+        pa.field("channel", pa.string()),
+        pa.field("quarantined_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ]
+)
+
+# Context tables: name -> schema of the stored (pseudonymised) form.
+CONTEXT_SCHEMAS: dict[str, pa.Schema] = {
+    "actors": pa.schema([("actor", pa.string()), ("org", pa.string()), ("role", pa.string()),
+                         ("region", pa.string())]),
+    "cases": pa.schema([("case_id", pa.string()), ("org", pa.string()),
+                        ("opened", pa.timestamp("us", tz="UTC")), ("closed", pa.timestamp("us", tz="UTC"))]),
+    "case_subjects": pa.schema([("case_id", pa.string()), ("subject", pa.string()),
+                                ("subject_kind", pa.string())]),
+    "protected": pa.schema([("subject", pa.string()), ("subject_kind", pa.string()),
+                            ("category", pa.string())]),
+    "canaries": pa.schema([("subject", pa.string()), ("subject_kind", pa.string()), ("actor", pa.string()),
+                           ("org", pa.string()), ("issued_at", pa.timestamp("us", tz="UTC"))]),
+}
+
+
+def resolve_home(home: str | Path | None) -> Path:
+    return Path(home or os.environ.get(HOME_ENV) or DEFAULT_HOME).absolute()
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+class Store:
+    def __init__(self, home: str | Path | None = None, rules: IdentifierRules | None = None):
+        self.home = resolve_home(home)
+        self.rules = rules or IdentifierRules()
+        self._pseudonymiser: Pseudonymiser | None = None
+
+    # -- layout -------------------------------------------------------------------------------
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def ledger_dir(self) -> Path:
+        return self.home / "ledger"
+
+    @property
+    def segments_dir(self) -> Path:
+        return self.ledger_dir / "segments"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.home / "quarantine"
+
+    @property
+    def context_dir(self) -> Path:
+        return self.home / "context"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.home / "tmp"
+
+    def context_path(self, name: str) -> Path:
+        return self.context_dir / f"{name}.parquet"
+
+    def init(self) -> None:
+        for d in (self.segments_dir, self.quarantine_dir, self.context_dir, self.tmp_dir):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def segment_paths(self) -> list[Path]:
+        """Event segments in append order (their names are zero-padded sequence numbers)."""
+        if not self.segments_dir.exists():
+            return []
+        return sorted(p for p in self.segments_dir.glob("*.parquet") if not p.name.startswith("."))
+
+    def quarantine_paths(self) -> list[Path]:
+        if not self.quarantine_dir.exists():
+            return []
+        return sorted(p for p in self.quarantine_dir.glob("*.parquet") if not p.name.startswith("."))
+
+    # -- keys ---------------------------------------------------------------------------------
+    @property
+    def pseudonymiser(self) -> Pseudonymiser:
+        if self._pseudonymiser is None:
+            self.init()
+            self._pseudonymiser = Pseudonymiser(load_or_create_key(self.keys_dir), self.rules)
+        return self._pseudonymiser
+
+    # -- writers' lock ------------------------------------------------------------------------
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        """Exclusive lock for anything that appends to the store."""
+        self.init()
+        with open(self.home / "lock", "a+") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+    # -- queries ------------------------------------------------------------------------------
+    def connect(self, memory_limit: str = "3GB") -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with views: events, quarantine and the context tables."""
+        self.init()
+        con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(self.tmp_dir)})
+        con.execute("SET TimeZone = 'UTC'")
+        self._create_views(con)
+        return con
+
+    def _create_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        def view(name: str, paths: list[Path], schema: pa.Schema) -> None:
+            if paths:
+                listing = ", ".join(f"'{_sql_path(p)}'" for p in paths)
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet([{listing}])")
+            else:
+                con.register(f"_empty_{name}", schema.empty_table())
+                con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM _empty_{name}")
+
+        view("events", self.segment_paths(), EVENT_SCHEMA)
+        view("quarantine", self.quarantine_paths(), QUARANTINE_SCHEMA)
+        for name, schema in CONTEXT_SCHEMAS.items():
+            path = self.context_path(name)
+            view(name, [path] if path.exists() else [], schema)
+
+    def write_catalog(self) -> Path:
+        """Refresh ``<home>/catalog.duckdb``: persistent views for ad-hoc SQL with the duckdb CLI."""
+        path = self.home / "catalog.duckdb"
+        con = duckdb.connect(str(path))
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            for name, paths in [("events", self.segment_paths()), ("quarantine", self.quarantine_paths())] + [
+                (n, [self.context_path(n)] if self.context_path(n).exists() else []) for n in CONTEXT_SCHEMAS
+            ]:
+                if paths:
+                    listing = ", ".join(f"'{_sql_path(p)}'" for p in paths)
+                    con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet([{listing}])")
+                else:
+                    con.execute(f"DROP VIEW IF EXISTS {name}")
+        finally:
+            con.close()
+        return path
