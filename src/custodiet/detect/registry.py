@@ -41,3 +41,15 @@ def detector(id: str, revision: int, severity: str, channel: str) -> Callable[[C
 
 def detectors(channel: str | None = None) -> list[Detector]:
     return [d for d in _REGISTRY.values() if channel is None or d.channel == channel]
+
+
+def load_all() -> list[Detector]:
+    """Import every module under ``custodiet.detect`` so that their detectors register."""
+    import importlib
+    import pkgutil
+
+    import custodiet.detect as pkg
+
+    for info in pkgutil.walk_packages(pkg.__path__, prefix=pkg.__name__ + "."):
+        importlib.import_module(info.name)
+    return detectors()

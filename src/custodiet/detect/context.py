@@ -1,0 +1,32 @@
+"""What a detector gets: the store, a DuckDB connection with its views, the same as an Ibis backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import ibis
+from ibis.backends.duckdb import Backend as IbisDuckDB
+
+from custodiet.store import Store
+
+
+@dataclass
+class DetectionContext:
+    store: Store
+    con: duckdb.DuckDBPyConnection
+    ibis: IbisDuckDB
+    now: datetime | None  # the reference time: the newest event's ts (None when there are none)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)  # tunable overrides by detector id
+
+    @classmethod
+    def open(cls, store: Store, params: dict[str, dict[str, Any]] | None = None) -> DetectionContext:
+        con = store.connect()
+        backend = ibis.duckdb.from_connection(con)
+        now = con.execute("SELECT max(ts) FROM events").fetchone()[0]  # type: ignore[index]
+        return cls(store, con, backend, now, params or {})
+
+    def param(self, detector_id: str, name: str, default: Any) -> Any:
+        return self.params.get(detector_id, {}).get(name, default)
