@@ -25,7 +25,7 @@ class DetectionContext:
     def open(cls, store: Store, params: dict[str, dict[str, Any]] | None = None) -> DetectionContext:
         con = store.connect()
         backend = ibis.duckdb.from_connection(con)
-        now = con.execute("SELECT max(ts) FROM events").fetchone()[0]  # type: ignore[index]
+        now = con.execute("SELECT max(ts) FROM events").fetchall()[0][0]
         return cls(store, con, backend, now, params or {})
 
     def param(self, detector_id: str, name: str, default: Any) -> Any:
