@@ -1,5 +1,7 @@
 """Normalisation of person identifiers before they are pseudonymised.
 
+Error messages never repeat the identifier: they are stored, and the store keeps no cleartext.
+
 Callers normalise each *distinct* value once (``normalise_many``) and join the result back in the
 engine; nothing here runs once per event.
 """
@@ -11,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import phonenumbers
+from phonenumbers import PhoneMetadata
 
 _SEPARATORS = re.compile(r"[\s\-./()]")
 _DIGITS = re.compile(r"\d+")
@@ -41,8 +44,51 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _build_possible_lengths() -> dict[str, tuple[frozenset[int], re.Pattern[str] | None]]:
+    """Country calling code -> (possible national lengths, national prefix) from phonenumbers' metadata."""
+    table: dict[str, tuple[frozenset[int], re.Pattern[str] | None]] = {}
+    for cc, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
+        region = regions[0]
+        if region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
+            md = PhoneMetadata.metadata_for_nongeo_region(cc)
+        else:
+            md = PhoneMetadata.metadata_for_region(region)
+        if md is None or md.general_desc is None:
+            continue
+        lengths = frozenset(md.general_desc.possible_length or ())
+        prefix = md.national_prefix_for_parsing or md.national_prefix
+        table[str(cc)] = (lengths, re.compile(prefix) if prefix else None)
+    return table
+
+
+_POSSIBLE_LENGTHS = _build_possible_lengths()
+
+
+def _msisdn_fast(text: str) -> str | None:
+    """International digits that phonenumbers would accept unchanged, decided from its metadata alone.
+
+    Returns None when unsure (the caller then asks phonenumbers itself): this only avoids parsing the
+    common, already-canonical form; tests check it never disagrees with the full parse.
+    """
+    if not text.isdigit() or text[0] == "0":
+        return None
+    for width in (1, 2, 3):
+        entry = _POSSIBLE_LENGTHS.get(text[:width])
+        if entry is None:
+            continue
+        lengths, national_prefix = entry
+        nsn = text[width:]
+        if len(nsn) in lengths and nsn[:1] != "0" and not (national_prefix and national_prefix.match(nsn)):
+            return text
+        return None
+    return None
+
+
 def _msisdn(value: str, rules: IdentifierRules) -> str:
     text = _SEPARATORS.sub("", value)
+    fast = _msisdn_fast(text)
+    if fast is not None:
+        return fast
     if text.startswith("00"):
         text = "+" + text[2:]
     candidates: list[tuple[str, str | None]]
@@ -54,7 +100,7 @@ def _msisdn(value: str, rules: IdentifierRules) -> str:
         # International digits without '+' (as CDRs and MAP carry them), else a national number.
         candidates = [("+" + text, None), (text, rules.default_region)]
     if not _DIGITS.fullmatch(text.lstrip("+")):
-        raise InvalidIdentifier(f"msisdn {value!r} has characters other than digits")
+        raise InvalidIdentifier("msisdn has characters other than digits")
     for number, region in candidates:
         try:
             parsed = phonenumbers.parse(number, region)
@@ -62,22 +108,22 @@ def _msisdn(value: str, rules: IdentifierRules) -> str:
             continue
         if phonenumbers.is_possible_number(parsed):
             return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)[1:]
-    raise InvalidIdentifier(f"msisdn {value!r} is not a possible phone number")
+    raise InvalidIdentifier("msisdn is not a possible phone number")
 
 
 def _imsi(value: str, rules: IdentifierRules) -> str:
     text = _SEPARATORS.sub("", value)
     if not _DIGITS.fullmatch(text) or not 14 <= len(text) <= 15:
-        raise InvalidIdentifier(f"imsi {value!r} must be 14 or 15 digits")
+        raise InvalidIdentifier("imsi must be 14 or 15 digits")
     return text
 
 
 def _imei(value: str, rules: IdentifierRules) -> str:
     text = _SEPARATORS.sub("", value)
     if not _DIGITS.fullmatch(text) or not 14 <= len(text) <= 16:
-        raise InvalidIdentifier(f"imei {value!r} must be 14 to 16 digits")
+        raise InvalidIdentifier("imei must be 14 to 16 digits")
     if len(text) == 15 and not luhn_ok(text):
-        raise InvalidIdentifier(f"imei {value!r} fails its Luhn check digit")
+        raise InvalidIdentifier("imei fails its Luhn check digit")
     return text
 
 
@@ -85,14 +131,14 @@ def _nid(value: str, rules: IdentifierRules) -> str:
     text = _SEPARATORS.sub("", value)
     if not _DIGITS.fullmatch(text) or len(text) not in rules.nid_lengths:
         lengths = ", ".join(str(n) for n in rules.nid_lengths)
-        raise InvalidIdentifier(f"nid {value!r} must be digits of length {lengths}")
+        raise InvalidIdentifier(f"nid must be digits of length {lengths}")
     return text
 
 
 def _passport(value: str, rules: IdentifierRules) -> str:
     text = _SEPARATORS.sub("", value).upper()
     if not _PASSPORT.fullmatch(text):
-        raise InvalidIdentifier(f"passport {value!r} must be 5 to 20 letters or digits")
+        raise InvalidIdentifier("passport must be 5 to 20 letters or digits")
     return text
 
 

@@ -76,6 +76,10 @@ class Pseudonymiser:
         """Normalise then pseudonymise one identifier (raises InvalidIdentifier)."""
         return self.of_normalised(kind, normalise(kind, value, self.rules))
 
+    def digest(self, text: str) -> str:
+        """A keyed digest of any text (e.g. to recognise a record again without keeping it in clear)."""
+        return hmac.new(self._key, b"record:" + text.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
+
     def seal(self, text: str) -> bytes:
         nonce = os.urandom(12)
         return nonce + self._aead.encrypt(nonce, text.encode("utf-8", "replace"), b"quarantine")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from custodiet import atomic
 from custodiet.store import QUARANTINE_SCHEMA, Store
@@ -21,20 +22,29 @@ def write_quarantine(
     raws: Sequence[str | None],
     channel: str,
 ) -> int:
-    """Persist rejected records atomically as one quarantine file; returns how many."""
+    """Persist rejected records atomically as one quarantine file; returns how many were rejected.
+
+    A record already in quarantine (same channel, source, line and raw text) is not entered twice, so
+    re-running an ingest keeps the quarantine as it was.
+    """
     if not lines:
         return 0
-    seal = store.pseudonymiser.seal
-    sealed = [None if r is None else seal(r[:RAW_LIMIT] + ("…" if len(r) > RAW_LIMIT else "")) for r in raws]
+    ps = store.pseudonymiser
+    keys = [ps.digest(f"{channel}|{s}|{n}|{r}") for s, n, r in zip(sources, lines, raws, strict=True)]
+    known = _known_keys(store)
+    fresh = [i for i, k in enumerate(keys) if k not in known]
+    if not fresh:
+        return len(lines)
     now = datetime.now(UTC)
     table = pa.table(
         {
-            "source": pa.array(sources, pa.string()),
-            "line": pa.array(lines, pa.int64()),
-            "reason": pa.array(reasons, pa.string()),
-            "raw_sealed": pa.array(sealed, pa.binary()),
-            "channel": pa.array([channel] * len(lines), pa.string()),
-            "quarantined_at": pa.array([now] * len(lines), pa.timestamp("us", tz="UTC")),
+            "source": pa.array([sources[i] for i in fresh], pa.string()),
+            "line": pa.array([lines[i] for i in fresh], pa.int64()),
+            "reason": pa.array([reasons[i] for i in fresh], pa.string()),
+            "raw_sealed": pa.array([_seal(ps.seal, raws[i]) for i in fresh], pa.binary()),
+            "record_key": pa.array([keys[i] for i in fresh], pa.string()),
+            "channel": pa.array([channel] * len(fresh), pa.string()),
+            "quarantined_at": pa.array([now] * len(fresh), pa.timestamp("us", tz="UTC")),
         },
         schema=QUARANTINE_SCHEMA,
     )
@@ -42,6 +52,19 @@ def write_quarantine(
     number = int(existing[-1].stem) + 1 if existing else 1
     atomic.write_parquet(store.quarantine_dir / f"{number:08d}.parquet", table)
     return len(lines)
+
+
+def _seal(seal: Callable[[str], bytes], raw: str | None) -> bytes | None:
+    if raw is None:
+        return None
+    return seal(raw[:RAW_LIMIT] + ("…" if len(raw) > RAW_LIMIT else ""))
+
+
+def _known_keys(store: Store) -> set[str]:
+    paths = store.quarantine_paths()
+    if not paths:
+        return set()
+    return set(pq.read_table(paths, columns=["record_key"]).column(0).to_pylist())
 
 
 def list_quarantine(store: Store, channel: str | None = None) -> list[dict]:

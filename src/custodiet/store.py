@@ -31,6 +31,7 @@ QUARANTINE_SCHEMA = pa.schema(
         pa.field("line", pa.int64(), nullable=False),  # 1-based line, row or frame
         pa.field("reason", pa.string(), nullable=False),
         pa.field("raw_sealed", pa.binary()),  # the raw record, cut short, AES-GCM sealed
+        pa.field("record_key", pa.string()),  # keyed digest of channel, source, line, raw: no double entries
         pa.field("channel", pa.string()),
         pa.field("quarantined_at", pa.timestamp("us", tz="UTC"), nullable=False),
     ]

@@ -1,0 +1,43 @@
+"""Robust comparison with peers: median and MAD of a per-actor value within a peer group, as Ibis.
+
+Peers are the accounts of the same unit and role. Small groups are common (a unit with three analysts),
+and their MAD is often 0; two guards handle that: a group smaller than ``min_group`` falls back to the
+same role across all units, and the spread has a floor, so "twice the median of a very regular unit" is
+not an infinite z. Values are compared on a log scale (counts are skewed; ratios matter, not
+differences).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis
+import ibis.expr.types as ir
+
+MAD_TO_SIGMA = 1.4826
+
+
+def _stats(t: ir.Table, keys: Sequence[str], value: str, prefix: str) -> ir.Table:
+    g = t.group_by(list(keys)).aggregate(**{f"{prefix}_med": t[value].median(), f"{prefix}_n": t.count()})
+    j = t.join(g, list(keys)).select(*keys, dev=(t[value] - g[f"{prefix}_med"]).abs())
+    mad = j.group_by(list(keys)).aggregate(**{f"{prefix}_mad": j.dev.median()})
+    return g.join(mad, list(keys))
+
+
+def robust_z(t: ir.Table, group: Sequence[str], fallback: Sequence[str], value: str, *,
+             min_group: int = 4, floor: float = 0.4) -> ir.Table:
+    """Add ``peer_med``, ``peer_n`` and ``z`` (robust z of ``value`` against its group) to ``t``.
+
+    ``value`` should already be on the scale to compare (e.g. ``ln(1 + count)``). ``floor`` is the
+    smallest spread (in units of ``value``) accepted as sigma; on a log scale 0.4 means that being 50%
+    above the median of a perfectly regular group is one sigma.
+    """
+    fine = _stats(t, group, value, "g")
+    coarse = _stats(t, fallback, value, "f")
+    j = t.join(fine, list(group)).join(coarse, list(fallback))
+    use_fine = j.g_n >= min_group
+    med = ibis.ifelse(use_fine, j.g_med, j.f_med)
+    mad = ibis.ifelse(use_fine, j.g_mad, j.f_mad)
+    sigma = ibis.greatest(mad * MAD_TO_SIGMA, ibis.literal(floor))
+    return j.mutate(peer_med=med, peer_n=ibis.ifelse(use_fine, j.g_n, j.f_n),
+                    z=(j[value] - med) / sigma).drop("g_med", "g_mad", "g_n", "f_med", "f_mad", "f_n")

@@ -1,0 +1,80 @@
+"""Volume against peers: accounts that look up far more people than the others in their unit and role.
+
+What it catches: bulk sellers and harvesters, in any week of the history and over the last 30 days.
+For every account and period (ISO week; the 30 days up to the newest event) it counts lookups and distinct
+people, and compares ln(1 + people) with the median and MAD of the peers of the same unit and role in
+the same period (:mod:`.peers`: small groups fall back to the role across units; the spread has a floor).
+
+Known false positives: an officer who covers for absent colleagues, a new large case, a unit whose roles
+are mislabelled in the actors table (a verification analyst filed as an investigator).
+
+Tunables (``ctx.params["insider.volume"]``): ``min_people`` (30) people in the period, ``min_ratio`` (3.0)
+times the peer median, ``min_z`` (3.0) robust z, ``recent_days`` (30).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import ibis
+
+from custodiet.detect.context import DetectionContext
+from custodiet.detect.findings import Finding
+from custodiet.detect.insider.base import accesses, event_ids, fmt_int, rows, severity_for, squash
+from custodiet.detect.insider.peers import robust_z
+from custodiet.detect.registry import detector
+
+ID = "insider.volume"
+
+
+@detector(ID, revision=1, severity="high", channel="portal")
+def volume_against_peers(ctx: DetectionContext) -> list[Finding]:
+    """Lookups per account per week and over the last 30 days, against peers of the same unit and role.
+
+    Flags a period when the account's distinct people reach ``min_people``, ``min_ratio`` × the peer
+    median and a robust z of ``min_z``. One finding per account: its most extreme period.
+    """
+    if ctx.now is None:
+        return []
+    p = ctx.params.get(ID, {})
+    min_people, min_ratio = int(p.get("min_people", 30)), float(p.get("min_ratio", 3.0))
+    min_z, recent_days = float(p.get("min_z", 3.0)), int(p.get("recent_days", 30))
+    a = accesses(ctx)
+    recent_start = ctx.now - timedelta(days=recent_days)
+    weekly = a.mutate(period=a.ts.truncate("W"))
+    recent = a.filter(a.ts > recent_start).mutate(period=ibis.literal(recent_start, type=weekly.period.type()))
+    # The recent window is labelled by its start; union it with the weeks so one pass scores both.
+    per = weekly.union(recent)
+    per = per.group_by(["actor", "org", "role", "period"]).aggregate(
+        lookups=per.count(), people=per.subject.nunique(), first=per.ts.min(), last=per.ts.max())
+    per = per.mutate(lv=(per.people + 1).ln())
+    scored = robust_z(per, ["org", "role", "period"], ["role", "period"], "lv")
+    ratio = scored.people / ibis.greatest(scored.peer_med.exp() - 1, ibis.literal(1.0))
+    scored = scored.mutate(ratio=ratio)
+    hits = scored.filter((scored.people >= min_people) & (scored.ratio >= min_ratio) & (scored.z >= min_z))
+    best = rows(hits.order_by([hits.actor, ibis.desc(hits.z)]))
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for r in best:
+        if r["actor"] in seen:
+            continue
+        seen.add(r["actor"])
+        recent_period = r["period"] == recent_start
+        span = f"in the {recent_days} days to {ctx.now:%Y-%m-%d}" if recent_period else \
+            f"in the week of {r['period']:%Y-%m-%d}"
+        peer_med = math.exp(r["peer_med"]) - 1
+        score = squash(r["z"] - min_z + math.log(r["ratio"]), 4.0)
+        start = recent_start if recent_period else r["period"]
+        end = ctx.now if recent_period else r["period"] + timedelta(days=7)
+        out.append(Finding(
+            detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=start, window_end=end,
+            score=score, severity=severity_for(score, "high"),
+            summary=(f"looked up {fmt_int(r['people'])} people ({fmt_int(r['lookups'])} lookups) {span}, "
+                     f"{r['ratio']:.1f}× the median of {fmt_int(r['peer_n'])} peers in {r['org']}/{r['role']} "
+                     f"({peer_med:.0f}); robust z {r['z']:.1f}"),
+            event_ids=event_ids(ctx, r["actor"], start, end),
+            details={"people": r["people"], "lookups": r["lookups"], "ratio": r["ratio"], "z": r["z"],
+                     "peer_median": peer_med, "peers": r["peer_n"], "period_start": start.isoformat()},
+        ))
+    return out

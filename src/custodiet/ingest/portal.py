@@ -1,0 +1,212 @@
+"""Portal access logs -> canonical events (channel ``portal``), with quarantine for every bad record.
+
+Columns (DESIGN.md, Interfaces): ``ts, actor, subject, subject_kind, data_kind`` and optional
+``event_id, actor_org, operation, case_id, outcome, records, client_ip``. Unknown extra columns and
+``client_ip`` are kept in ``attrs``. All work is set-based in DuckDB; identifiers are normalised and
+pseudonymised once per distinct value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, sql_list
+from custodiet.ingest.dedupe import classify_against_store, content_digest_sql
+from custodiet.ingest.tabular import Staged, stage
+from custodiet.ledger import append_events
+from custodiet.quarantine import write_quarantine
+from custodiet.store import Store
+
+PORTAL_FIELDS = ["ts", "actor", "subject", "subject_kind", "data_kind", "event_id", "actor_org", "operation",
+                 "case_id", "outcome", "records"]
+REQUIRED = ["ts", "actor", "subject", "subject_kind", "data_kind"]
+FIELD_LIMIT = 1024  # characters in one field
+FUTURE_SKEW = timedelta(minutes=5)  # clock difference tolerated before a ts counts as in the future
+BATCH_ROWS = 1_000_000  # events per ledger batch (one segment and one signed head each)
+
+
+@dataclass
+class IngestSummary:
+    file: str
+    read: int = 0  # records read (blank lines not counted)
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    blank: int = 0
+    segments: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"file": self.file, "read": self.read, "stored": self.stored, "duplicates": self.duplicates,
+                "quarantined": self.quarantined, "blank_lines": self.blank, "segments": self.segments}
+
+
+def _col(staged: Staged, name: str, alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return f'{prefix}"{name}"' if name in staged.fields else "CAST(NULL AS VARCHAR)"
+
+
+def _checks_sql(staged: Staged, now: datetime) -> str:
+    """A list of reasons per record: structural problems alone, else every field problem."""
+    c = lambda n: _col(staged, n)  # noqa: E731
+    limit = FIELD_LIMIT
+    future = (now + FUTURE_SKEW).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+    expected = staged.expected_ncols if staged.expected_ncols is not None else "NULL"
+    structural = (
+        "list_filter(["
+        "CASE WHEN ncols = -1 THEN 'not a JSON object' END, "
+        f"CASE WHEN {expected} IS NOT NULL AND ncols <> {expected} "
+        f"THEN format('wrong number of columns: expected {{}}, found {{}}', {expected}, ncols) END"
+        "], x -> x IS NOT NULL)"
+    )
+    textual = "concat_ws(chr(30), raw, " + ", ".join(c(f) for f in PORTAL_FIELDS) + ", extras)"
+    fields = (
+        "list_filter(["
+        rf"CASE WHEN regexp_matches({textual}, '[\x00-\x08\x0b-\x1d\x1f\x7f]') "
+        "THEN 'control characters in the record' END, "
+        f"CASE WHEN longest > {limit} THEN format('a field is {{}} characters long, over the limit of {limit}', "
+        "longest) END, "
+        f"CASE WHEN {c('ts')} IS NULL THEN 'missing ts' "
+        f"WHEN try_cast({c('ts')} AS TIMESTAMPTZ) IS NULL "
+        f"THEN format('ts {{}} is not an ISO 8601 timestamp', {c('ts')}) "
+        f"WHEN try_cast({c('ts')} AS TIMESTAMPTZ) > TIMESTAMPTZ '{future}' "
+        f"THEN format('ts {{}} lies in the future', {c('ts')}) END, "
+        f"CASE WHEN {c('actor')} IS NULL THEN 'missing actor' END, "
+        f"CASE WHEN {c('subject')} IS NULL THEN 'missing subject' END, "
+        f"CASE WHEN {c('subject_kind')} IS NULL THEN 'missing subject_kind' "
+        f"WHEN lower({c('subject_kind')}) NOT IN {sql_list(SUBJECT_KINDS)} "
+        f"THEN format('unknown subject_kind {{}}', {c('subject_kind')}) END, "
+        f"CASE WHEN {c('data_kind')} IS NULL THEN 'missing data_kind' "
+        f"WHEN lower({c('data_kind')}) NOT IN {sql_list(DATA_KINDS)} "
+        f"THEN format('unknown data_kind {{}}', {c('data_kind')}) END, "
+        f"CASE WHEN {c('outcome')} IS NOT NULL AND lower({c('outcome')}) NOT IN {sql_list(OUTCOMES)} "
+        f"THEN format('unknown outcome {{}}', {c('outcome')}) END, "
+        f"CASE WHEN {c('records')} IS NOT NULL AND try_cast({c('records')} AS BIGINT) IS NULL "
+        f"THEN format('records {{}} is not a whole number', {c('records')}) "
+        f"WHEN try_cast({c('records')} AS BIGINT) < 0 THEN format('negative records {{}}', {c('records')}) END"
+        "], x -> x IS NOT NULL)"
+    )
+    return f"CASE WHEN len({structural}) > 0 THEN {structural} ELSE {fields} END"
+
+
+def _pseudonymise_subjects(con: duckdb.DuckDBPyConnection, store: Store, table: str) -> None:
+    """Create ``subject_map(subject_kind, subject, pseudonym, error)`` for every distinct identifier."""
+    pairs = con.execute(
+        f"SELECT DISTINCT lower(subject_kind), subject FROM {table} WHERE len(reasons) = 0"
+    ).fetchall()
+    ps = store.pseudonymiser
+    from custodiet.identifiers import normalise_many
+
+    results = normalise_many(pairs, store.rules)
+    ok = [(k, n) for (k, _), (n, _) in zip(pairs, results, strict=True) if n is not None]
+    pseudo_iter = iter(ps.of_many(ok))
+    pseudonyms = [None if n is None else next(pseudo_iter) for n, _ in results]
+    mapping = pa.table({
+        "subject_kind": [k for k, _ in pairs],
+        "subject": [v for _, v in pairs],
+        "pseudonym": pa.array(pseudonyms, pa.string()),
+        "error": pa.array([e for _, e in results], pa.string()),
+    })
+    con.register("subject_map", mapping)
+
+
+def ingest_portal(
+    store: Store,
+    path: Path,
+    *,
+    channel: str = "portal",
+    now: datetime | None = None,
+    on_step: Callable[[str], None] | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> IngestSummary:
+    """Ingest one portal log file; raises ``InputError`` when nothing can be read."""
+    step = on_step or (lambda _s: None)
+    now = now or datetime.now(UTC)
+    summary = IngestSummary(file=path.name)
+    with store.writer():
+        con = store.connect(memory_limit="2GB")  # inside the lock: the events view must be current
+        try:
+            step("reading")
+            staged = stage(con, path, "st", PORTAL_FIELDS, REQUIRED)
+            step("validating")
+            con.execute(f"CREATE TEMP TABLE chk AS SELECT *, {_checks_sql(staged, now)} AS reasons "
+                        "FROM st WHERE NOT blank")
+            summary.blank = con.execute("SELECT count(*) FROM st WHERE blank").fetchall()[0][0]
+            step("pseudonymising")
+            _pseudonymise_subjects(con, store, "chk")
+            step("deduplicating")
+            _build_candidates(con, staged, channel)
+            classify_against_store(con, "cand")
+            step("writing")
+            summary.read = con.execute("SELECT count(*) FROM cand").fetchall()[0][0]
+            summary.quarantined = _quarantine(con, store, path, channel)
+            summary.duplicates = con.execute(
+                "SELECT count(*) FROM cand WHERE verdict = 'duplicate'").fetchall()[0][0]
+            summary.stored, summary.segments = _append(con, store, batch_rows)
+        finally:
+            con.close()
+    return summary
+
+
+def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: str) -> None:
+    c = lambda n: _col(staged, n, "k")  # noqa: E731
+    con.execute(
+        "CREATE TEMP TABLE cand0 AS SELECT k.line, k.raw, "
+        "CASE WHEN m.error IS NOT NULL THEN list_append(k.reasons, m.error) ELSE k.reasons END AS reasons, "
+        f"try_cast({c('ts')} AS TIMESTAMPTZ) AS ts, '{channel}' AS channel, {c('actor')} AS actor, "
+        f"{c('actor_org')} AS actor_org, m.pseudonym AS subject, lower({c('subject_kind')}) AS subject_kind, "
+        f"lower({c('data_kind')}) AS data_kind, {c('operation')} AS operation, {c('case_id')} AS authority, "
+        f"coalesce(lower({c('outcome')}), 'allowed') AS outcome, try_cast({c('records')} AS BIGINT) AS records, "
+        "k.extras AS attrs, "
+        f"'{staged.path.name.replace(chr(39), chr(39) * 2)}:' || k.line AS source, "
+        f"{c('event_id')} AS given_id "
+        "FROM chk k LEFT JOIN subject_map m "
+        "ON m.subject_kind = lower(k.subject_kind) AND m.subject = k.subject"
+    )
+    digest = content_digest_sql("cand0")
+    con.execute(
+        f"CREATE TEMP TABLE cand AS SELECT *, coalesce(given_id, substr({digest}, 1, 32)) AS event_id, "
+        f"{digest} AS digest FROM cand0"
+    )
+    con.execute("DROP TABLE cand0")
+
+
+def _quarantine(con: duckdb.DuckDBPyConnection, store: Store, path: Path, channel: str) -> int:
+    rows = con.execute(
+        "SELECT line, array_to_string(reasons, '; ') AS reason, raw FROM cand WHERE verdict = 'rejected' "
+        "ORDER BY line"
+    ).fetchall()
+    return write_quarantine(store, [path.name] * len(rows), [r[0] for r in rows], [r[1] for r in rows],
+                            [r[2] for r in rows], channel)
+
+
+def _append(con: duckdb.DuckDBPyConnection, store: Store, batch_rows: int) -> tuple[int, list[str]]:
+    reader = con.execute(
+        "SELECT event_id, ts, channel, actor, actor_org, subject, subject_kind, data_kind, operation, authority, "
+        "outcome, records, attrs, source FROM cand WHERE verdict = 'new' ORDER BY line"
+    ).fetch_record_batch(batch_rows)
+    stored, segments = 0, []
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+
+    def flush() -> None:
+        nonlocal stored, pending, pending_rows
+        if pending_rows:
+            written = append_events(store, pa.Table.from_batches(pending))
+            if written is not None:
+                segments.append(written.name)
+            stored += pending_rows
+        pending, pending_rows = [], 0
+
+    for batch in reader:
+        pending.append(batch)
+        pending_rows += batch.num_rows
+        if pending_rows >= batch_rows:
+            flush()
+    flush()
+    return stored, segments
