@@ -135,6 +135,7 @@ class Store:
         self.init()
         con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(self.tmp_dir)})
         con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")  # progress is shown by the CLI, not the engine
         self._create_views(con)
         return con
 

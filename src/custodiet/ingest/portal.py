@@ -51,26 +51,26 @@ def _col(staged: Staged, name: str, alias: str = "") -> str:
     return f'{prefix}"{name}"' if name in staged.fields else "CAST(NULL AS VARCHAR)"
 
 
-def _checks_sql(staged: Staged, now: datetime) -> str:
-    """A list of reasons per record: structural problems alone, else every field problem."""
-    c = lambda n: _col(staged, n)  # noqa: E731
+def _checks_sql(staged: Staged, now: datetime, a: str) -> str:
+    """A list of reasons per record (alias ``a``): structural problems alone, else every field problem."""
+    c = lambda n: _col(staged, n, a)  # noqa: E731
     limit = FIELD_LIMIT
     future = (now + FUTURE_SKEW).strftime("%Y-%m-%d %H:%M:%S.%f+00")
     expected = staged.expected_ncols if staged.expected_ncols is not None else "NULL"
     structural = (
         "list_filter(["
-        "CASE WHEN ncols = -1 THEN 'not a JSON object' END, "
-        f"CASE WHEN {expected} IS NOT NULL AND ncols <> {expected} "
-        f"THEN format('wrong number of columns: expected {{}}, found {{}}', {expected}, ncols) END"
+        f"CASE WHEN {a}.ncols = -1 THEN 'not a JSON object' END, "
+        f"CASE WHEN {expected} IS NOT NULL AND {a}.ncols <> {expected} "
+        f"THEN format('wrong number of columns: expected {{}}, found {{}}', {expected}, {a}.ncols) END"
         "], x -> x IS NOT NULL)"
     )
-    textual = "concat_ws(chr(30), raw, " + ", ".join(c(f) for f in PORTAL_FIELDS) + ", extras)"
+    textual = f"concat_ws(chr(30), {a}.raw, " + ", ".join(c(f) for f in PORTAL_FIELDS) + f", {a}.extras)"
     fields = (
         "list_filter(["
         rf"CASE WHEN regexp_matches({textual}, '[\x00-\x08\x0b-\x1d\x1f\x7f]') "
         "THEN 'control characters in the record' END, "
-        f"CASE WHEN longest > {limit} THEN format('a field is {{}} characters long, over the limit of {limit}', "
-        "longest) END, "
+        f"CASE WHEN {a}.longest > {limit} "
+        f"THEN format('a field is {{}} characters long, over the limit of {limit}', {a}.longest) END, "
         f"CASE WHEN {c('ts')} IS NULL THEN 'missing ts' "
         f"WHEN try_cast({c('ts')} AS TIMESTAMPTZ) IS NULL "
         f"THEN format('ts {{}} is not an ISO 8601 timestamp', {c('ts')}) "
@@ -97,7 +97,8 @@ def _checks_sql(staged: Staged, now: datetime) -> str:
 def _pseudonymise_subjects(con: duckdb.DuckDBPyConnection, store: Store, table: str) -> None:
     """Create ``subject_map(subject_kind, subject, pseudonym, error)`` for every distinct identifier."""
     pairs = con.execute(
-        f"SELECT DISTINCT lower(subject_kind), subject FROM {table} WHERE len(reasons) = 0"
+        f"SELECT DISTINCT lower(subject_kind), subject FROM {table} "
+        f"WHERE NOT blank AND subject IS NOT NULL AND lower(subject_kind) IN {sql_list(SUBJECT_KINDS)}"
     ).fetchall()
     ps = store.pseudonymiser
     from custodiet.identifiers import normalise_many
@@ -133,14 +134,12 @@ def ingest_portal(
         try:
             step("reading")
             staged = stage(con, path, "st", PORTAL_FIELDS, REQUIRED)
-            step("validating")
-            con.execute(f"CREATE TEMP TABLE chk AS SELECT *, {_checks_sql(staged, now)} AS reasons "
-                        "FROM st WHERE NOT blank")
             summary.blank = con.execute("SELECT count(*) FROM st WHERE blank").fetchall()[0][0]
             step("pseudonymising")
-            _pseudonymise_subjects(con, store, "chk")
+            _pseudonymise_subjects(con, store, "st")
+            step("validating")
+            _build_candidates(con, staged, channel, now)
             step("deduplicating")
-            _build_candidates(con, staged, channel)
             classify_against_store(con, "cand")
             step("writing")
             summary.read = con.execute("SELECT count(*) FROM cand").fetchall()[0][0]
@@ -153,27 +152,27 @@ def ingest_portal(
     return summary
 
 
-def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: str) -> None:
+def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: str, now: datetime) -> None:
+    """One pass from staged fields to canonical columns, reasons and event ids."""
     c = lambda n: _col(staged, n, "k")  # noqa: E731
-    con.execute(
-        "CREATE TEMP TABLE cand0 AS SELECT k.line, k.raw, "
-        "CASE WHEN m.error IS NOT NULL THEN list_append(k.reasons, m.error) ELSE k.reasons END AS reasons, "
+    source = staged.path.name.replace("'", "''")
+    canonical = (
         f"try_cast({c('ts')} AS TIMESTAMPTZ) AS ts, '{channel}' AS channel, {c('actor')} AS actor, "
         f"{c('actor_org')} AS actor_org, m.pseudonym AS subject, lower({c('subject_kind')}) AS subject_kind, "
         f"lower({c('data_kind')}) AS data_kind, {c('operation')} AS operation, {c('case_id')} AS authority, "
         f"coalesce(lower({c('outcome')}), 'allowed') AS outcome, try_cast({c('records')} AS BIGINT) AS records, "
-        "k.extras AS attrs, "
-        f"'{staged.path.name.replace(chr(39), chr(39) * 2)}:' || k.line AS source, "
-        f"{c('event_id')} AS given_id "
-        "FROM chk k LEFT JOIN subject_map m "
-        "ON m.subject_kind = lower(k.subject_kind) AND m.subject = k.subject"
+        "k.extras AS attrs"
     )
-    digest = content_digest_sql("cand0")
     con.execute(
-        f"CREATE TEMP TABLE cand AS SELECT *, coalesce(given_id, substr({digest}, 1, 32)) AS event_id, "
-        f"{digest} AS digest FROM cand0"
+        "CREATE TEMP TABLE cand AS SELECT line, raw, "
+        "CASE WHEN error IS NOT NULL AND len(reasons) = 0 THEN [error] ELSE reasons END AS reasons, "
+        "ts, channel, actor, actor_org, subject, subject_kind, data_kind, operation, authority, outcome, records, "
+        f"attrs, '{source}:' || line AS source, "
+        f"coalesce(given_id, substr({content_digest_sql('x')}, 1, 32)) AS event_id "
+        f"FROM (SELECT k.line, k.raw, {_checks_sql(staged, now, 'k')} AS reasons, m.error, {canonical}, "
+        f"{c('event_id')} AS given_id FROM st k LEFT JOIN subject_map m "
+        "ON m.subject_kind = lower(k.subject_kind) AND m.subject = k.subject WHERE NOT k.blank) x"
     )
-    con.execute("DROP TABLE cand0")
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, store: Store, path: Path, channel: str) -> int:

@@ -87,8 +87,10 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[st
 
 
 def _stage_lines(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    """Table ``table(raw)`` with one row per physical line; ``rowid + 1`` is the 1-based line number
+    (insertion order is the file's order; a window function would serialise the read)."""
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT row_number() OVER () AS line, "
+        f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT "
         f"rtrim(raw, chr(13)) AS raw FROM read_csv({_q(str(path))}, columns={{'raw': 'VARCHAR'}}, "
         f"header=false, delim=E'{_NO_DELIMITER}', quote='', escape='', auto_detect=false, "
         "strict_mode=false, null_padding=true)"
@@ -105,7 +107,7 @@ def _columns_check(path: Path, present: list[str], required: list[str]) -> None:
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
                required: list[str]) -> Staged:
     lines = f"{name}_lines"
-    head = con.execute(f"SELECT raw FROM {lines} WHERE line = 1").fetchall()
+    head = con.execute(f"SELECT raw FROM {lines} WHERE rowid = 0").fetchall()
     if not head or head[0][0] is None:
         raise InputError(f"{path.name}: empty file (a CSV needs a header line)")
     header = [h.strip().lower() for h in _split_csv_line(head[0][0].lstrip("\ufeff"))]
@@ -123,7 +125,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: li
         f"CREATE OR REPLACE TEMP TABLE {name} AS "
         f"SELECT line, raw, len(f) AS ncols, (raw IS NULL OR trim(raw) = '') AS blank, "
         f"{cols}, {extra_json} AS extras, list_max(list_transform(f, x -> length(x))) AS longest "
-        f"FROM (SELECT line, raw, {split} AS f FROM {lines} WHERE line > 1)"
+        f"FROM (SELECT rowid + 1 AS line, raw, {split} AS f FROM {lines} WHERE rowid > 0)"
     )
     return Staged(name, path, "csv", present, len(header), extras)
 
@@ -160,7 +162,7 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: 
     longest = "greatest(" + ", ".join(f"coalesce(length({get(k)}), 0)" for k in present_keys) + ")"
     extra_json = _extras_json([(k, get(k)) for k in extras])
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT line, raw, "
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT rowid + 1 AS line, raw, "
         f"CASE WHEN json_valid(raw) AND json_type(raw) = 'OBJECT' THEN NULL ELSE -1 END AS ncols, "
         f"(raw IS NULL OR trim(raw) = '') AS blank, {cols}, {extra_json} AS extras, {longest} AS longest "
         f"FROM {lines}"
@@ -186,8 +188,8 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields
     longest = "greatest(" + ", ".join(f"coalesce(length({text(c)}), 0)" for c in columns) + ")"
     extra_json = _extras_json([(c, text(c)) for c in extras])
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT row_number() OVER () AS line, {raw} AS raw, "
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT file_row_number + 1 AS line, {raw} AS raw, "
         f"NULL AS ncols, false AS blank, {cols}, {extra_json} AS extras, {longest} AS longest "
-        f"FROM read_parquet({_q(str(path))})"
+        f"FROM read_parquet({_q(str(path))}, file_row_number = true)"
     )
     return Staged(name, path, "parquet", present, None, extras)

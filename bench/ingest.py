@@ -1,0 +1,90 @@
+"""Portal ingest against DuckDB's own CSV -> Parquet copy of the same file, in one run.
+
+    python bench/ingest.py [--rows 2000000] [--keep DIR]
+
+Prints both times and the ratio (target: <= 2x before ledger hashing, <= 3x with it), and the peak
+resident memory of the ingest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from custodiet.ingest.portal import ingest_portal
+from custodiet.store import Store
+
+
+def write_log(path: Path, rows: int, seed: int = 1) -> None:
+    """A portal log shaped like the simulator's: 500 officers, 300k citizens, mixed identifier kinds."""
+    rng = np.random.default_rng(seed)
+    start = np.datetime64("2026-01-01T00:00:00")
+    ts = np.sort(start + rng.integers(0, 86400 * 90, rows).astype("timedelta64[s]"))
+    person = rng.zipf(1.3, rows) % 300_000
+    kind = np.array(["msisdn", "nid", "imei"])[rng.integers(0, 3, rows)]
+    msisdn = np.char.add("88017", np.char.zfill(person.astype(str), 8))
+    nid = np.char.zfill(person.astype(str), 10)
+    imei = np.char.add("35", np.char.zfill(person.astype(str), 12))
+    subject = np.where(kind == "msisdn", msisdn, np.where(kind == "nid", nid, imei))
+    table = pa.table({
+        "ts": pc.utf8_replace_slice(pa.array(np.datetime_as_string(ts, unit="s")), 19, 19, "Z"),
+        "actor": np.char.add("officer", rng.integers(0, 500, rows).astype(str)),
+        "subject": subject,
+        "subject_kind": kind,
+        "data_kind": np.array(["identity", "cdr", "location", "subscriber"])[rng.integers(0, 4, rows)],
+        "event_id": np.char.add("r", np.arange(rows).astype(str)),
+        "actor_org": np.char.add("U", rng.integers(0, 20, rows).astype(str)),
+        "operation": np.array(["/api/v2/cdr", "/api/v2/nid", "/api/v2/loc"])[rng.integers(0, 3, rows)],
+        "case_id": np.char.add("C-", rng.integers(0, 5000, rows).astype(str)),
+        "outcome": np.array(["allowed"] * 9 + ["denied"])[rng.integers(0, 10, rows)],
+        "records": rng.integers(0, 50, rows),
+        "client_ip": np.char.add("10.1.0.", rng.integers(0, 255, rows).astype(str)),
+    })
+    pcsv.write_csv(table, path, pcsv.WriteOptions(quoting_style="none"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--keep", type=Path, default=None, help="work folder to keep (default: a temp one)")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="custodiet-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "access_log.csv"
+    if not log.exists():
+        write_log(log, args.rows)
+    try:
+        t0 = time.perf_counter()
+        con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"COPY (SELECT * FROM read_csv('{log}')) TO '{work / 'reference.parquet'}' (FORMAT parquet)")
+        con.close()
+        reference = time.perf_counter() - t0
+
+        home = work / "home"
+        shutil.rmtree(home, ignore_errors=True)
+        t0 = time.perf_counter()
+        summary = ingest_portal(Store(home), log)
+        ours = time.perf_counter() - t0
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"rows: {args.rows:,}  stored: {summary.stored:,}  quarantined: {summary.quarantined:,}")
+        print(f"duckdb csv->parquet copy: {reference:.2f} s")
+        print(f"custodiet ingest portal:  {ours:.2f} s   ({args.rows / ours:,.0f} rows/s)")
+        print(f"ratio: {ours / reference:.2f}x the reference   peak RSS: {peak_mb:,.0f} MB")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
