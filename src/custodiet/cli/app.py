@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +36,12 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-class RowFormat(str, Enum):
+class RowFormat(StrEnum):
     jsonl = "jsonl"
     table = "table"
 
 
-class DocFormat(str, Enum):
+class DocFormat(StrEnum):
     json = "json"
     table = "table"
 
@@ -53,7 +53,7 @@ class State:
 @app.callback()
 def _root(
     home: Path | None = typer.Option(
-        None, "--home", envvar="CUSTODIET_HOME", help="Store folder [default: ./custodiet-data]."
+        None, "--home", envvar="CUSTODIET_HOME", help="Store folder (default: ./custodiet-data)."
     ),
 ) -> None:
     State.home = home

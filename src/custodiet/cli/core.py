@@ -1,3 +1,98 @@
-"""Commands: core."""
+"""Commands over the store itself: pseudonym, stats, events, quarantine."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import typer
+
+from custodiet.cli.app import DocFormat, RowFormat, app, fail, print_json, print_rows, print_table, store
+from custodiet.events import EVENT_FIELDS, SUBJECT_KINDS
+from custodiet.identifiers import InvalidIdentifier
+from custodiet.quarantine import list_quarantine
+from custodiet.store import CONTEXT_SCHEMAS
+
+
+@app.command()
+def pseudonym(
+    kind: str = typer.Argument(..., help=f"Subject kind: {', '.join(SUBJECT_KINDS)}."),
+    value: str = typer.Argument(..., help="The identifier, in any accepted form."),
+) -> None:
+    """Print the pseudonym of one identifier (as stored in `subject`)."""
+    if kind not in SUBJECT_KINDS:
+        raise fail(f"unknown subject kind {kind!r}; use one of {', '.join(SUBJECT_KINDS)}")
+    try:
+        typer.echo(store().pseudonymiser.of_raw(kind, value))
+    except InvalidIdentifier as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command()
+def stats(fmt: DocFormat = typer.Option(DocFormat.table, "--format", help="json or table.")) -> None:
+    """Counts of what the store holds."""
+    st = store()
+    con = st.connect()
+    doc: dict[str, object] = {
+        "events": con.execute("SELECT count(*) FROM events").fetchall()[0][0],
+        "quarantined": con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0],
+        "actors": con.execute("SELECT count(DISTINCT actor) FROM events").fetchall()[0][0],
+        "segments": len(st.segment_paths()),
+    }
+    first, last = con.execute("SELECT min(ts), max(ts) FROM events").fetchall()[0]
+    doc["first_ts"] = first.isoformat() if first else None
+    doc["last_ts"] = last.isoformat() if last else None
+    doc["by_channel"] = dict(con.execute("SELECT channel, count(*) FROM events GROUP BY 1 ORDER BY 1").fetchall())
+    doc["context"] = {n: con.execute(f"SELECT count(*) FROM {n}").fetchall()[0][0] for n in CONTEXT_SCHEMAS}
+    if fmt is DocFormat.json:
+        print_json(doc)
+    else:
+        print_table([{"what": k, "count": v} for k, v in doc.items()], title=f"store {st.home}")
+
+
+def _parse_time(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise fail(f"{name} {value!r} is not an ISO 8601 date or time") from None
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+@app.command()
+def events(
+    channel: str | None = typer.Option(None, help="Only this channel."),
+    actor: str | None = typer.Option(None, help="Only this actor."),
+    since: str | None = typer.Option(None, help="From this time on (ISO 8601; no zone means UTC)."),
+    until: str | None = typer.Option(None, help="Before this time (ISO 8601)."),
+    limit: int | None = typer.Option(None, min=1, help="At most this many events."),
+    fmt: RowFormat = typer.Option(RowFormat.table, "--format", help="jsonl or table."),
+) -> None:
+    """Print stored events with all canonical fields, oldest first."""
+    where, params = [], []
+    for clause, value in (("channel = ?", channel), ("actor = ?", actor), ("ts >= ?", _parse_time(since, "--since")),
+                          ("ts < ?", _parse_time(until, "--until"))):
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    sql = f"SELECT {', '.join(EVENT_FIELDS)} FROM events"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY ts, event_id" + (f" LIMIT {int(limit)}" if limit else "")
+    con = store().connect()
+    rows = con.execute(sql, params).fetch_arrow_table().to_pylist()
+    print_rows(rows, fmt, columns=None if fmt is RowFormat.jsonl else
+               ["ts", "channel", "actor", "subject_kind", "data_kind", "operation", "authority", "outcome", "source"])
+
+
+@app.command()
+def quarantine(
+    channel: str | None = typer.Option(None, help="Only records rejected on this channel (portal, context, ...)."),
+    fmt: RowFormat = typer.Option(RowFormat.table, "--format", help="jsonl or table."),
+) -> None:
+    """List every rejected record: where it was (file and line), why, and its raw text."""
+    rows = list_quarantine(store(), channel)
+    if fmt is RowFormat.jsonl:
+        print_rows(rows, fmt)
+    else:
+        print_table(rows, ["source", "line", "reason", "raw"], title=f"{len(rows)} quarantined records")

@@ -18,7 +18,8 @@ import pyarrow as pa
 
 from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, sql_list
 from custodiet.ingest.dedupe import classify_against_store, content_digest_sql
-from custodiet.ingest.tabular import Staged, stage
+from custodiet.ingest.subjects import pseudonymise_subjects
+from custodiet.ingest.tabular import Staged, col, missing_check, reasons_sql, stage, timestamp_check, vocabulary_check
 from custodiet.ledger import append_events
 from custodiet.quarantine import write_quarantine
 from custodiet.store import Store
@@ -46,74 +47,24 @@ class IngestSummary:
                 "quarantined": self.quarantined, "blank_lines": self.blank, "segments": self.segments}
 
 
-def _col(staged: Staged, name: str, alias: str = "") -> str:
-    prefix = f"{alias}." if alias else ""
-    return f'{prefix}"{name}"' if name in staged.fields else "CAST(NULL AS VARCHAR)"
-
-
 def _checks_sql(staged: Staged, now: datetime, a: str) -> str:
-    """A list of reasons per record (alias ``a``): structural problems alone, else every field problem."""
-    c = lambda n: _col(staged, n, a)  # noqa: E731
-    limit = FIELD_LIMIT
+    """The reasons to reject a portal record (alias ``a``)."""
+    c = lambda n: col(staged, n, a)  # noqa: E731
     future = (now + FUTURE_SKEW).strftime("%Y-%m-%d %H:%M:%S.%f+00")
-    expected = staged.expected_ncols if staged.expected_ncols is not None else "NULL"
-    structural = (
-        "list_filter(["
-        f"CASE WHEN {a}.ncols = -1 THEN 'not a JSON object' END, "
-        f"CASE WHEN {expected} IS NOT NULL AND {a}.ncols <> {expected} "
-        f"THEN format('wrong number of columns: expected {{}}, found {{}}', {expected}, {a}.ncols) END"
-        "], x -> x IS NOT NULL)"
-    )
-    textual = f"concat_ws(chr(30), {a}.raw, " + ", ".join(c(f) for f in PORTAL_FIELDS) + f", {a}.extras)"
-    fields = (
-        "list_filter(["
-        rf"CASE WHEN regexp_matches({textual}, '[\x00-\x08\x0b-\x1d\x1f\x7f]') "
-        "THEN 'control characters in the record' END, "
-        f"CASE WHEN {a}.longest > {limit} "
-        f"THEN format('a field is {{}} characters long, over the limit of {limit}', {a}.longest) END, "
-        f"CASE WHEN {c('ts')} IS NULL THEN 'missing ts' "
-        f"WHEN try_cast({c('ts')} AS TIMESTAMPTZ) IS NULL "
-        f"THEN format('ts {{}} is not an ISO 8601 timestamp', {c('ts')}) "
-        f"WHEN try_cast({c('ts')} AS TIMESTAMPTZ) > TIMESTAMPTZ '{future}' "
-        f"THEN format('ts {{}} lies in the future', {c('ts')}) END, "
-        f"CASE WHEN {c('actor')} IS NULL THEN 'missing actor' END, "
-        f"CASE WHEN {c('subject')} IS NULL THEN 'missing subject' END, "
-        f"CASE WHEN {c('subject_kind')} IS NULL THEN 'missing subject_kind' "
-        f"WHEN lower({c('subject_kind')}) NOT IN {sql_list(SUBJECT_KINDS)} "
-        f"THEN format('unknown subject_kind {{}}', {c('subject_kind')}) END, "
-        f"CASE WHEN {c('data_kind')} IS NULL THEN 'missing data_kind' "
-        f"WHEN lower({c('data_kind')}) NOT IN {sql_list(DATA_KINDS)} "
-        f"THEN format('unknown data_kind {{}}', {c('data_kind')}) END, "
+    checks = [
+        missing_check(staged, a, "ts"),
+        timestamp_check(staged, a, "ts", not_after=future),
+        missing_check(staged, a, "actor"),
+        missing_check(staged, a, "subject"),
+        vocabulary_check(staged, a, "subject_kind", sql_list(SUBJECT_KINDS)),
+        vocabulary_check(staged, a, "data_kind", sql_list(DATA_KINDS)),
         f"CASE WHEN {c('outcome')} IS NOT NULL AND lower({c('outcome')}) NOT IN {sql_list(OUTCOMES)} "
-        f"THEN format('unknown outcome {{}}', {c('outcome')}) END, "
+        f"THEN format('unknown outcome {{}}', {c('outcome')}) END",
         f"CASE WHEN {c('records')} IS NOT NULL AND try_cast({c('records')} AS BIGINT) IS NULL "
         f"THEN format('records {{}} is not a whole number', {c('records')}) "
-        f"WHEN try_cast({c('records')} AS BIGINT) < 0 THEN format('negative records {{}}', {c('records')}) END"
-        "], x -> x IS NOT NULL)"
-    )
-    return f"CASE WHEN len({structural}) > 0 THEN {structural} ELSE {fields} END"
-
-
-def _pseudonymise_subjects(con: duckdb.DuckDBPyConnection, store: Store, table: str) -> None:
-    """Create ``subject_map(subject_kind, subject, pseudonym, error)`` for every distinct identifier."""
-    pairs = con.execute(
-        f"SELECT DISTINCT lower(subject_kind), subject FROM {table} "
-        f"WHERE NOT blank AND subject IS NOT NULL AND lower(subject_kind) IN {sql_list(SUBJECT_KINDS)}"
-    ).fetchall()
-    ps = store.pseudonymiser
-    from custodiet.identifiers import normalise_many
-
-    results = normalise_many(pairs, store.rules)
-    ok = [(k, n) for (k, _), (n, _) in zip(pairs, results, strict=True) if n is not None]
-    pseudo_iter = iter(ps.of_many(ok))
-    pseudonyms = [None if n is None else next(pseudo_iter) for n, _ in results]
-    mapping = pa.table({
-        "subject_kind": [k for k, _ in pairs],
-        "subject": [v for _, v in pairs],
-        "pseudonym": pa.array(pseudonyms, pa.string()),
-        "error": pa.array([e for _, e in results], pa.string()),
-    })
-    con.register("subject_map", mapping)
+        f"WHEN try_cast({c('records')} AS BIGINT) < 0 THEN format('negative records {{}}', {c('records')}) END",
+    ]
+    return reasons_sql(staged, a, checks, FIELD_LIMIT)
 
 
 def ingest_portal(
@@ -136,7 +87,7 @@ def ingest_portal(
             staged = stage(con, path, "st", PORTAL_FIELDS, REQUIRED)
             summary.blank = con.execute("SELECT count(*) FROM st WHERE blank").fetchall()[0][0]
             step("pseudonymising")
-            _pseudonymise_subjects(con, store, "st")
+            pseudonymise_subjects(con, store, "st")
             step("validating")
             _build_candidates(con, staged, channel, now)
             step("deduplicating")
@@ -154,7 +105,7 @@ def ingest_portal(
 
 def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: str, now: datetime) -> None:
     """One pass from staged fields to canonical columns, reasons and event ids."""
-    c = lambda n: _col(staged, n, "k")  # noqa: E731
+    c = lambda n: col(staged, n, "k")  # noqa: E731
     source = staged.path.name.replace("'", "''")
     canonical = (
         f"try_cast({c('ts')} AS TIMESTAMPTZ) AS ts, '{channel}' AS channel, {c('actor')} AS actor, "

@@ -193,3 +193,52 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields
         f"FROM read_parquet({_q(str(path))}, file_row_number = true)"
     )
     return Staged(name, path, "parquet", present, None, extras)
+
+
+def col(staged: Staged, name: str, alias: str) -> str:
+    """SQL for a staged field, or NULL when the input has no such column."""
+    return f'{alias}."{name}"' if name in staged.fields else "CAST(NULL AS VARCHAR)"
+
+
+def reasons_sql(staged: Staged, alias: str, field_checks: list[str], field_limit: int) -> str:
+    """SQL for the list of reasons to reject a staged record: a structural problem alone (wrong column
+    count, not a JSON object), else control characters, an over-long field and every ``field_checks``
+    item (each a ``CASE WHEN … THEN 'reason' END``)."""
+    a = alias
+    expected = staged.expected_ncols if staged.expected_ncols is not None else "NULL"
+    structural = (
+        "list_filter(["
+        f"CASE WHEN {a}.ncols = -1 THEN 'not a JSON object' END, "
+        f"CASE WHEN {expected} IS NOT NULL AND {a}.ncols <> {expected} "
+        f"THEN format('wrong number of columns: expected {{}}, found {{}}', {expected}, {a}.ncols) END"
+        "], x -> x IS NOT NULL)"
+    )
+    textual = f"concat_ws('', {a}.raw, " + ", ".join(col(staged, f, a) for f in staged.fields) + f", {a}.extras)"
+    record = [
+        rf"CASE WHEN regexp_matches({textual}, '[\x00-\x1f\x7f]') "
+        "THEN 'control characters in the record' END",
+        f"CASE WHEN {a}.longest > {field_limit} "
+        f"THEN format('a field is {{}} characters long, over the limit of {field_limit}', {a}.longest) END",
+    ]
+    checks = "list_filter([" + ", ".join(record + field_checks) + "], x -> x IS NOT NULL)"
+    return f"CASE WHEN len({structural}) > 0 THEN {structural} ELSE {checks} END"
+
+
+def missing_check(staged: Staged, alias: str, name: str) -> str:
+    return f"CASE WHEN {col(staged, name, alias)} IS NULL THEN 'missing {name}' END"
+
+
+def vocabulary_check(staged: Staged, alias: str, name: str, vocabulary: str) -> str:
+    """Missing or not in ``vocabulary`` (a SQL list literal), compared in lower case."""
+    c = col(staged, name, alias)
+    return (f"CASE WHEN {c} IS NULL THEN 'missing {name}' WHEN lower({c}) NOT IN {vocabulary} "
+            f"THEN format('unknown {name} {{}}', {c}) END")
+
+
+def timestamp_check(staged: Staged, alias: str, name: str, not_after: str | None = None) -> str:
+    """A present value must be ISO 8601 (zone offset or Z; none means UTC), and not after ``not_after``."""
+    c = col(staged, name, alias)
+    future = (f"WHEN try_cast({c} AS TIMESTAMPTZ) > TIMESTAMPTZ '{not_after}' "
+              f"THEN format('{name} {{}} lies in the future', {c}) ") if not_after else ""
+    return (f"CASE WHEN {c} IS NOT NULL AND try_cast({c} AS TIMESTAMPTZ) IS NULL "
+            f"THEN format('{name} {{}} is not an ISO 8601 timestamp', {c}) {future}END")
