@@ -80,7 +80,7 @@ def events(
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY ts, event_id" + (f" LIMIT {int(limit)}" if limit else "")
     con = store().connect()
-    rows = con.execute(sql, params).fetch_arrow_table().to_pylist()
+    rows = con.execute(sql, params).to_arrow_table().to_pylist()
     print_rows(rows, fmt, columns=None if fmt is RowFormat.jsonl else
                ["ts", "channel", "actor", "subject_kind", "data_kind", "operation", "authority", "outcome", "source"])
 

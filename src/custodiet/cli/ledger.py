@@ -1,3 +1,109 @@
-"""Commands: ledger."""
+"""Commands: head, heads, proof, consistency, verify — the tamper-evident ledger (``custodiet.ledger``)."""
 
 from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from custodiet import ledger
+from custodiet.cli.app import DocFormat, RowFormat, app, fail, print_json, print_rows, store
+
+
+class HeadsFormat(StrEnum):
+    jsonl = "jsonl"
+    table = "table"
+
+
+def _doc(doc: dict, fmt: DocFormat) -> None:
+    if fmt is DocFormat.json:
+        print_json(doc)
+    else:
+        print_rows([{"field": k, "value": v if not isinstance(v, list) else "\n".join(v)} for k, v in doc.items()],
+                   RowFormat.table)
+
+
+@app.command("head")
+def head_cmd(fmt: DocFormat = typer.Option(DocFormat.json, "--format", help="json: what a witness stores.")) -> None:
+    """Print the newest signed tree head."""
+    try:
+        found = ledger.head(store())
+    except ledger.LedgerError as exc:
+        raise fail(str(exc)) from exc
+    if found is None:
+        raise fail("the ledger is empty: no signed tree head yet", 1)
+    _doc(found, fmt)
+
+
+@app.command("heads")
+def heads_cmd(fmt: HeadsFormat = typer.Option(HeadsFormat.jsonl, "--format")) -> None:
+    """Print every signed tree head, oldest first."""
+    try:
+        found = ledger.heads(store())
+    except ledger.LedgerError as exc:
+        raise fail(str(exc)) from exc
+    if fmt is HeadsFormat.jsonl:
+        for h in found:
+            typer.echo(json.dumps(h, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+    else:
+        print_rows(found, RowFormat.table, ["tree_size", "timestamp", "root_hash"], title="signed tree heads")
+
+
+@app.command("proof")
+def proof_cmd(
+    event_id: str = typer.Argument(..., help="The event's id."),
+    tree_size: int | None = typer.Option(None, "--tree-size", help="Prove against this earlier tree size."),
+    fmt: DocFormat = typer.Option(DocFormat.json, "--format"),
+) -> None:
+    """Prove that an event is in the ledger (RFC 9162 §2.1.3 inclusion proof)."""
+    try:
+        doc = ledger.inclusion_proof(store(), event_id, tree_size)
+    except ledger.LedgerError as exc:
+        raise fail(str(exc), 1) from exc
+    _doc(doc, fmt)
+
+
+@app.command("consistency")
+def consistency_cmd(
+    first: int = typer.Option(..., "--from", help="The older tree size (a head the witness holds)."),
+    second: int | None = typer.Option(None, "--to", help="The newer tree size [default: the newest head]."),
+    fmt: DocFormat = typer.Option(DocFormat.json, "--format"),
+) -> None:
+    """Prove that the tree of --to leaves extends the tree of --from leaves (RFC 9162 §2.1.4)."""
+    try:
+        doc = ledger.consistency_proof(store(), first, second)
+    except ledger.LedgerError as exc:
+        raise fail(str(exc), 1) from exc
+    _doc(doc, fmt)
+
+
+@app.command("verify")
+def verify_cmd(
+    quick: bool = typer.Option(False, "--quick", help="Only the heads and the segment digests."),
+    public_key: str | None = typer.Option(None, "--public-key", help="Hex Ed25519 key every head must carry."),
+    witness: Path | None = typer.Option(None, "--witness", help="JSON lines of heads a witness kept; each must "
+                                        "match the ledger.", exists=True, dir_okay=False),
+    fmt: DocFormat = typer.Option(DocFormat.table, "--format"),
+) -> None:
+    """Rebuild the tree from the segments and check it against every signed head; exit 1 on any mismatch."""
+    witnessed = None
+    if witness is not None:
+        try:
+            witnessed = [json.loads(line) for line in witness.read_text(encoding="utf-8").splitlines() if line]
+        except json.JSONDecodeError as exc:
+            raise fail(f"{witness.name}:{exc.lineno}: not a JSON head") from exc
+    result = ledger.verify(store(), quick=quick, public_key=public_key, witness=witnessed)
+    if fmt is DocFormat.json:
+        print_json(result.to_dict())
+    else:
+        mode = "quick" if quick else "full"
+        for note in result.notes:
+            typer.echo(f"note: {note}", err=True)
+        if result.ok:
+            typer.echo(f"ok ({mode}): {result.heads} heads, {result.segments} segments, tree size "
+                       f"{result.tree_size}" + (f", {result.events} events re-hashed" if not quick else ""))
+    if not result.ok:
+        assert result.problem is not None
+        raise fail(f"{result.problem.kind}: {result.problem.message}", 1)

@@ -9,7 +9,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from custodiet.cli.app import DocFormat, context_load_app, err_console, fail, ingest_app, print_json, print_table, store
 from custodiet.context.load import SPECS, load_context
-from custodiet.ingest.portal import IngestSummary, ingest_portal
+from custodiet.ingest.portal import BATCH_ROWS, IngestSummary, ingest_portal
 from custodiet.ingest.tabular import InputError
 
 _STEPS = ("reading", "pseudonymising", "validating", "deduplicating", "writing")
@@ -19,6 +19,8 @@ _STEPS = ("reading", "pseudonymising", "validating", "deduplicating", "writing")
 def ingest_portal_cmd(
     files: list[Path] = typer.Argument(..., help="Portal access logs: .csv, .jsonl or .parquet, optionally .gz."),
     fmt: DocFormat = typer.Option(DocFormat.table, "--format", help="Summary as json or table."),
+    batch_rows: int = typer.Option(BATCH_ROWS, "--batch-rows", min=1,
+                                   help="Events per ledger batch (one segment and one signed head each)."),
 ) -> None:
     """Read portal access logs into the ledger. Bad records go to quarantine; nothing is stored twice.
 
@@ -37,7 +39,7 @@ def ingest_portal_cmd(
                 progress.update(task, description=f"{path.name}: {name}", completed=_STEPS.index(name))
 
             try:
-                summaries.append(ingest_portal(st, path, on_step=on_step))
+                summaries.append(ingest_portal(st, path, on_step=on_step, batch_rows=batch_rows))
             except InputError as exc:
                 unreadable.append(str(exc))
                 err_console.print(f"[bold red]error:[/] {exc}")

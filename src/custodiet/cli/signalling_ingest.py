@@ -1,3 +1,92 @@
-"""Commands: signalling_ingest."""
+"""Commands: ``ingest signalling`` (captures into the ledger) and ``context load network`` (profile)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from custodiet.cli.app import console, context_load_app, fail, ingest_app, store
+from custodiet.context.network import NetworkProfileError, Registry, save_profile
+from custodiet.ingest.signalling import FileSummary, ingest_file
+
+BIG_FILE = 8 << 20  # show a progress bar above this size
+
+
+@ingest_app.command("signalling")
+def ingest_signalling(
+    files: list[Path] = typer.Argument(..., help="pcap or pcapng captures (SS7 over SIGTRAN, Diameter)."),
+) -> None:
+    """Decode signalling captures: every MAP invoke and Diameter request becomes an event.
+
+    Frames that carry signalling but cannot be decoded go to quarantine with their frame number
+    and reason; frames without signalling (ARP, GTP, SCTP control...) are counted in the summary.
+    """
+    st = store()
+    try:
+        registry = Registry.from_store(st)
+    except NetworkProfileError as exc:
+        raise fail(f"the stored network profile is invalid: {exc}") from None
+    summaries: list[FileSummary] = []
+    for path in files:
+        if not path.is_file():
+            summaries.append(FileSummary(path.name, error=f"{path}: no such file"))
+            continue
+        size = path.stat().st_size
+        if size > BIG_FILE:
+            with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                          TimeRemainingColumn(), console=console, transient=True) as bar:
+                task = bar.add_task(path.name, total=size)
+
+                def advance(n: int, bar: Progress = bar, task: TaskID = task) -> None:
+                    bar.advance(task, n)
+
+                summaries.append(ingest_file(st, path, registry, advance))
+        else:
+            summaries.append(ingest_file(st, path, registry))
+    _print_summary(summaries)
+    failed = [s for s in summaries if s.error]
+    for s in failed:
+        console.print(f"[bold red]error:[/] {s.error}")
+    if len(failed) == len(summaries):
+        raise typer.Exit(2)
+
+
+def _print_summary(summaries: list[FileSummary]) -> None:
+    table = Table(title="signalling ingest")
+    for col in ("file", "frames", "messages", "events", "stored", "dups", "quarantined"):
+        if col == "file":
+            table.add_column(col, overflow="fold", min_width=16)
+        else:
+            table.add_column(col, justify="right")
+    for s in summaries:
+        if s.error:
+            table.add_row(s.name, "-", "-", "-", "-", "-", "-")
+            continue
+        table.add_row(s.name, *(str(v) for v in (s.frames, s.messages, s.events, s.stored, s.duplicates,
+                                                 s.quarantined)))
+    console.print(table)
+    for s in summaries:
+        if s.error:
+            continue
+        parts = [f"{k}: {v}" for k, v in sorted(s.counts.items())]
+        skipped = [f"{k}: {v}" for k, v in sorted(s.skipped.items(), key=lambda kv: -kv[1])]
+        console.print(f"[bold]{s.name}[/] " + "; ".join(parts))
+        if skipped:
+            console.print("  frames without signalling — " + "; ".join(skipped), style="dim")
+
+
+@context_load_app.command("network")
+def load_network(
+    file: Path = typer.Argument(..., help="Home network profile (TOML): [home] and [[partner]] tables."),
+) -> None:
+    """Validate the home network profile and keep it as <home>/context/network.toml."""
+    st = store()
+    try:
+        profile = save_profile(st, file)
+    except NetworkProfileError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"network profile loaded: home [bold]{profile.home.name}[/] ({profile.home.country}), "
+                  f"{len(profile.home.gt_prefixes)} GT prefixes, {len(profile.partners)} partners")

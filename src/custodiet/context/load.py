@@ -108,7 +108,7 @@ def load_context(store: Store, kind: str, path: Path, *, append: bool = False) -
             table = con.execute(
                 f"SELECT {names} FROM ({previous} UNION ALL {fresh}) "
                 f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _order DESC) = 1 ORDER BY {key}"
-            ).fetch_arrow_table()
+            ).to_arrow_table()
             read = con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
         finally:
             con.close()

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 PROFILE_NAME = "network.toml"
 _DIGITS = re.compile(r"\d+")
 _PLMN = re.compile(r"(\d{3})-(\d{2,3})")
+_ISO2 = re.compile(r"[A-Z]{2}")
 _NETWORK_KEYS = {"name", "country", "mcc_mnc", "gt_prefixes", "msisdn_prefixes", "roaming", "sms"}
 
 
@@ -214,8 +215,8 @@ UNKNOWN = Attribution(None, None, "unknown")
 class OperatorTable:
     """The bundled operators table: MCC-MNC and GT prefixes -> (operator, country)."""
 
-    by_plmn: dict[str, tuple[str, str]]
-    by_prefix: dict[str, tuple[str, str]]
+    by_plmn: dict[str, tuple[str, str | None]]
+    by_prefix: dict[str, tuple[str, str | None]]
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> OperatorTable:
@@ -230,17 +231,18 @@ class OperatorTable:
             (n, ln) for n, ln in enumerate(text.splitlines(), 1) if ln.strip() and not ln.startswith("#")
         ]
         reader = csv.DictReader(ln for _, ln in lines)
-        by_plmn: dict[str, tuple[str, str]] = {}
-        by_prefix: dict[str, tuple[str, str]] = {}
+        by_plmn: dict[str, tuple[str, str | None]] = {}
+        by_prefix: dict[str, tuple[str, str | None]] = {}
         for (lineno, _), row in zip(lines[1:], reader, strict=True):
             plmn, country, operator = row["mcc_mnc"].strip(), row["country"].strip(), row["operator"].strip()
-            if not _PLMN.fullmatch(plmn) or not country or not operator:
-                raise ValueError(f"{origin}:{lineno}: needs mcc_mnc like 310-260, country and operator")
-            by_plmn[plmn] = (operator, country)
+            if not _PLMN.fullmatch(plmn) or not operator or (country and not _ISO2.fullmatch(country)):
+                raise ValueError(f"{origin}:{lineno}: needs mcc_mnc like 310-260, an operator and an ISO2 "
+                                 "country (empty for international networks)")
+            by_plmn[plmn] = (operator, country or None)
             for prefix in (row.get("gt_prefixes") or "").split():
                 if not _DIGITS.fullmatch(prefix):
                     raise ValueError(f"{origin}:{lineno}: gt prefix {prefix!r} is not digits")
-                by_prefix[prefix] = (operator, country)
+                by_prefix[prefix] = (operator, country or None)
         return cls(by_plmn, by_prefix)
 
 
@@ -328,7 +330,7 @@ class Registry:
             return Attribution(found[0], found[1], "registry")
         mcc = plmn[:3]
         countries = {c for p, (_, c) in self.table.by_plmn.items() if p.startswith(mcc + "-")}
-        if len(countries) == 1:
+        if len(countries) == 1 and None not in countries:
             return Attribution(None, countries.pop(), "country_code")
         return UNKNOWN
 

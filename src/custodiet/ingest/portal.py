@@ -139,7 +139,7 @@ def _append(con: duckdb.DuckDBPyConnection, store: Store, batch_rows: int) -> tu
     reader = con.execute(
         "SELECT event_id, ts, channel, actor, actor_org, subject, subject_kind, data_kind, operation, authority, "
         "outcome, records, attrs, source FROM cand WHERE verdict = 'new' ORDER BY line"
-    ).fetch_record_batch(batch_rows)
+    ).to_arrow_reader(batch_rows)
     stored, segments = 0, []
     pending: list[pa.RecordBatch] = []
     pending_rows = 0

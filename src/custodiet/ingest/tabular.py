@@ -140,10 +140,10 @@ def _extras_json(pairs: list[tuple[str, str]]) -> str:
 def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
                  required: list[str]) -> Staged:
     lines = f"{name}_lines"
-    keys = con.execute(
-        f"SELECT DISTINCT unnest(json_keys(raw)) FROM {lines} WHERE json_valid(raw) "
-        "AND json_type(raw) = 'OBJECT'"
-    ).fetchall()
+    obj = "CASE WHEN json_valid(raw) THEN CASE WHEN json_type(raw) = 'OBJECT' THEN raw END END"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name}_objects AS SELECT rowid + 1 AS line, raw, {obj} AS j "
+                f"FROM {lines}")
+    keys = con.execute(f"SELECT DISTINCT unnest(json_keys(j)) FROM {name}_objects WHERE j IS NOT NULL").fetchall()
     present_keys = sorted(k for (k,) in keys)
     if not present_keys:
         nonblank = con.execute(f"SELECT count(*) FROM {lines} WHERE trim(coalesce(raw, '')) <> ''").fetchall()
@@ -156,18 +156,17 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: 
     extras = [k for k in present_keys if k.lower() not in fields]
 
     def get(key: str) -> str:
-        return f"json_extract_string(raw, {_q('$.' + _ident(key))})"
+        return f"json_extract_string(j, {_q('$.' + _ident(key))})"
 
     cols = ", ".join(f"nullif(trim({get(lowered[c])}), '') AS {_ident(c)}" for c in present)
     longest = "greatest(" + ", ".join(f"coalesce(length({get(k)}), 0)" for k in present_keys) + ")"
     extra_json = _extras_json([(k, get(k)) for k in extras])
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT rowid + 1 AS line, raw, "
-        f"CASE WHEN json_valid(raw) AND json_type(raw) = 'OBJECT' THEN NULL ELSE -1 END AS ncols, "
-        f"(raw IS NULL OR trim(raw) = '') AS blank, {cols}, {extra_json} AS extras, {longest} AS longest "
-        f"FROM {lines}"
-    )
     # Lines that are not JSON objects have NULL fields; ncols = -1 marks them.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT line, raw, CASE WHEN j IS NULL THEN -1 END AS ncols, "
+        f"(raw IS NULL OR trim(raw) = '') AS blank, {cols}, {extra_json} AS extras, {longest} AS longest "
+        f"FROM {name}_objects"
+    )
     return Staged(name, path, "jsonl", present, None, extras)
 
 

@@ -1,17 +1,46 @@
-"""The ledger: append-only event segments (see ``segments``)."""
+"""The tamper-evident ledger: event segments, an RFC 9162 Merkle tree over them, signed tree heads.
+
+Python entry points (the CLI, the console and evidence export call these):
+
+- ``append_events(store, table)`` — append one ingest batch (caller holds ``store.writer()``);
+- ``head(store)``, ``heads(store)`` — the newest / every signed tree head;
+- ``inclusion_proof(store, event_id)``, ``inclusion_proof_at(store, leaf_index)`` — RFC 9162 §2.1.3;
+- ``consistency_proof(store, first, second)`` — RFC 9162 §2.1.4;
+- ``verify(store, quick=False)`` — a ``VerifyResult`` naming the first bad event and its segment;
+- ``verify_inclusion`` / ``verify_consistency`` / ``head_problem`` — checks that need only hashes and
+  heads, for whoever receives a proof.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+from custodiet.ledger.heads import LedgerError, head_problem
+from custodiet.ledger.log import (
+    append_events,
+    consistency_proof,
+    ensure_healed,
+    head,
+    heads,
+    heal,
+    inclusion_proof,
+    inclusion_proof_at,
+)
+from custodiet.ledger.merkle import verify_consistency, verify_inclusion
+from custodiet.ledger.verify import Problem, VerifyResult, verify
 
-import pyarrow as pa
-
-from custodiet.ledger.segments import write_segment
-from custodiet.store import Store
-
-
-def append_events(store: Store, table: pa.Table) -> Path | None:
-    """Append a batch of canonical events; the caller holds ``store.writer()``. Empty batches write nothing."""
-    if table.num_rows == 0:
-        return None
-    return write_segment(store, table)
+__all__ = [
+    "LedgerError",
+    "Problem",
+    "VerifyResult",
+    "append_events",
+    "consistency_proof",
+    "ensure_healed",
+    "head",
+    "head_problem",
+    "heads",
+    "heal",
+    "inclusion_proof",
+    "inclusion_proof_at",
+    "verify",
+    "verify_consistency",
+    "verify_inclusion",
+]

@@ -12,10 +12,14 @@ import pyarrow as pa
 
 from custodiet import atomic
 from custodiet.events import EVENT_SCHEMA
+from custodiet.ledger.heads import LedgerError
 from custodiet.store import Store
 
 
 def segment_number(path: Path) -> int:
+    """The sequence number in a segment's name (``00000042.parquet`` -> 42)."""
+    if not path.stem.isdigit():
+        raise LedgerError(f"{path.name}: not a segment name (expected a zero-padded number)")
     return int(path.stem)
 
 
@@ -25,9 +29,14 @@ def next_segment_path(store: Store) -> Path:
     return store.segments_dir / f"{number:08d}.parquet"
 
 
+def conform(table: pa.Table) -> pa.Table:
+    """The batch with exactly the canonical columns, in order, with the canonical types."""
+    return table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
+
+
 def write_segment(store: Store, table: pa.Table) -> Path:
     """Append one batch of canonical events as a new segment (caller holds ``store.writer()``)."""
-    table = table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
+    table = conform(table)
     path = next_segment_path(store)
     atomic.write_parquet(path, table)
     return path

@@ -1,12 +1,24 @@
-"""The shared ground of the insider detectors: one enriched table of insider accesses, built once per run.
+"""The shared ground of the insider detectors: compact tables of insider accesses, built once per run.
 
 Every insider detector (portal, gateway and console channels) asks the same questions of an access:
-who (account, unit, role), whom (subject), what (data kind), when, from where (client address), and
-whether it is *explained*. An access is explained when its subject is a subject of a case of the actor's
-unit that was open at the time; a *cited* case (``authority``) either covers the subject or not. Those
-joins are the expensive part, so :func:`accesses` materialises them once per :class:`DetectionContext` as
-a DuckDB temp table (through Ibis, so the same expression runs on another Ibis backend) and every detector
-reads it.
+who (account, unit, role), whom (subject), what (data kind), when, from where (client), and whether it is
+*explained*: its subject is a subject of a case of the actor's unit that was open at the time; a *cited*
+case (``authority``) either lists the subject or not. Those joins are the expensive part of detection,
+so they run once per :class:`DetectionContext` and are kept as DuckDB temp tables (built from Ibis
+expressions, so the same definitions run on another Ibis backend):
+
+- :func:`actors` — ``aid`` (small integer), ``actor``, ``org``, ``role``;
+- :func:`accesses` — one narrow row per access: ``ts, aid, skey`` (64-bit hash of the subject pseudonym),
+  ``kind`` (data kind), ``client`` (hash of ``attrs.client_ip``/``device``), ``case`` (hash of the
+  cited case id), flags ``explained``,
+  ``cited``, ``cited_covers``, ``cited_known``, ``empty`` (no records, or not allowed), ``unexpl``
+  (neither explained nor covered by the cited case);
+- :func:`pairs` — one row per (account, person) with the counts the detectors share;
+- :func:`weekly` — one row per (account, ISO week): lookups and people.
+
+Integers instead of strings keep 20M accesses within a few hundred MB. Findings need the pseudonyms and
+event ids back: detectors ask for them with :meth:`Evidence.want` and :func:`resolve` fetches all of a
+run's evidence in one pass over the events.
 
 Simplification (documented, deliberate): the open periods of a unit's cases about one subject are merged
 into one span (first opened .. last closed). A gap between two cases about the same person is treated as
@@ -16,6 +28,7 @@ covered; this errs towards *not* flagging.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,71 +36,129 @@ import ibis
 import ibis.expr.types as ir
 
 from custodiet.detect.context import DetectionContext
+from custodiet.detect.findings import Finding
+from custodiet.events import sql_list
 
 INSIDER_CHANNELS = ("portal", "gateway", "console")
-BASE_TABLE = "custodiet_insider_accesses"
+SALE_KINDS = ("location", "cdr", "imei", "travel")
+FAR_FUTURE = "9999-12-31 00:00:00+00:00"
+_PREFIX = "custodiet_insider_"
 
 
-def _enriched(ctx: DetectionContext) -> ir.Table:
-    """The Ibis expression of insider accesses with unit, role, explained and cited-case flags."""
-    b = ctx.ibis
-    ev = b.table("events")
-    ev = ev.filter(ev.channel.isin(INSIDER_CHANNELS))
-    actors = b.table("actors")
-    # One row per actor even if the context file repeats an actor.
-    actors = actors.group_by("actor").aggregate(a_org=actors.org.min(), a_role=actors.role.min())
-    cases = b.table("cases")
-    cs = b.table("case_subjects")
-    links = cs.join(cases, cs.case_id == cases.case_id).select(
-        l_subject=cs.subject, l_org=cases.org, opened=cases.opened,
-        closed=cases.closed.fill_null(ibis.timestamp("9999-12-31 00:00:00+00:00")),
-    )
-    span = links.group_by(["l_subject", "l_org"]).aggregate(s_open=links.opened.min(), s_close=links.closed.max())
-    cited = cs.select(c_case=cs.case_id, c_subject=cs.subject).distinct()
-    known = cases.select(k_case=cases.case_id).distinct()
-
-    e = ev.left_join(actors, ev.actor == actors.actor)
-    e = e.select(
-        ts=e.ts, actor=e.actor, subject=e.subject, data_kind=e.data_kind, authority=e.authority,
-        outcome=e.outcome, records=e.records,
-        org=e.a_org.fill_null(e.actor_org).fill_null("?"), role=e.a_role.fill_null("?"),
-        client=ibis.coalesce(e.attrs.cast("json")["client_ip"].str, e.attrs.cast("json")["device"].str),
-    ).view()  # a fresh relation: later joins may refer to the derived org column
-    e = e.left_join(span, [("subject", "l_subject"), ("org", "l_org")])
-    e = e.mutate(explained=(e.s_open.notnull() & (e.s_open <= e.ts) & (e.ts <= e.s_close)).fill_null(False))
-    e = e.drop("l_subject", "l_org", "s_open", "s_close").view()
-    e = e.left_join(cited, [("authority", "c_case"), ("subject", "c_subject")])
-    e = e.mutate(cited_covers=e.c_case.notnull())
-    e = e.drop("c_case", "c_subject").view()
-    e = e.left_join(known, [("authority", "k_case")])
-    e = e.mutate(cited_known=e.k_case.notnull())
-    return e.drop("k_case")
-
-
-def accesses(ctx: DetectionContext) -> ir.Table:
-    """The enriched insider accesses of this run (materialised on first use, then shared).
-
-    Columns: ts, actor, subject, data_kind, authority, outcome, records, org, role, client,
-    explained (subject on an open case of the actor's unit), cited_covers (the cited case lists the
-    subject), cited_known (the cited case id exists at all).
-    """
-    if not _exists(ctx):
-        # Ibis 12's create_table(temp=True, overwrite=True) emits SQL that DuckDB 1.5 rejects, so the
-        # expression is compiled by Ibis and materialised with one CREATE TEMP TABLE ... AS statement.
-        sql = ibis.to_sql(_enriched(ctx), dialect="duckdb")
-        ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE {BASE_TABLE} AS {sql}")
-    return ctx.ibis.table(BASE_TABLE)
-
-
-def _exists(ctx: DetectionContext) -> bool:
+def _materialise(ctx: DetectionContext, name: str, build: Any) -> ir.Table:
+    """The temp table ``name``, created from the Ibis expression ``build()`` on first use."""
+    table = _PREFIX + name
     found = ctx.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
-                            [BASE_TABLE]).fetchall()
-    return bool(found[0][0])
+                            [table]).fetchall()[0][0]
+    if not found:
+        # Ibis 12's create_table(temp=True) emits SQL that DuckDB 1.5 rejects, so the expression is
+        # compiled by Ibis and materialised with one CREATE TEMP TABLE ... AS statement.
+        sql = ibis.to_sql(build(), dialect="duckdb")
+        ctx.con.execute(f"CREATE TEMP TABLE {table} AS {sql}")
+    return ctx.ibis.table(table)
 
 
 def forget(ctx: DetectionContext) -> None:
-    """Drop the materialised table (the runner calls this when a run ends)."""
-    ctx.con.execute(f"DROP TABLE IF EXISTS temp.{BASE_TABLE}")
+    """Drop the materialised tables (the runner calls this when a run ends)."""
+    names = ctx.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary AND starts_with(table_name, ?)",
+                            [_PREFIX]).fetchall()
+    for (name,) in names:
+        ctx.con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def insider_events(ctx: DetectionContext) -> ir.Table:
+    ev = ctx.ibis.table("events")
+    return ev.filter(ev.channel.isin(INSIDER_CHANNELS))
+
+
+def actors(ctx: DetectionContext) -> ir.Table:
+    """Every account seen in insider events or in the actors table: aid, actor, org, role."""
+    def build() -> ir.Table:
+        ev = insider_events(ctx)
+        seen = ev.group_by("actor").aggregate(e_org=ev.actor_org.max())
+        ctx_actors = ctx.ibis.table("actors")
+        known = ctx_actors.group_by("actor").aggregate(a_org=ctx_actors.org.min(), a_role=ctx_actors.role.min())
+        j = seen.outer_join(known, seen.actor == known.actor)
+        j = j.select(actor=ibis.coalesce(j.actor, j.actor_right),
+                     org=ibis.coalesce(j.a_org, j.e_org, ibis.literal("?")), role=j.a_role.fill_null("?"))
+        return j.mutate(aid=ibis.row_number().over(order_by=j.actor).cast("int32"))
+    return _materialise(ctx, "actors", build)
+
+
+def _skey(subject: ir.StringValue) -> ir.IntegerValue:
+    return subject.hash()
+
+
+def accesses(ctx: DetectionContext) -> ir.Table:
+    """The narrow, enriched insider accesses of this run (see the module docstring)."""
+    def build() -> ir.Table:
+        b = ctx.ibis
+        dim = actors(ctx)
+        cases, cs = b.table("cases"), b.table("case_subjects")
+        links = cs.join(cases, cs.case_id == cases.case_id).select(
+            l_key=_skey(cs.subject), l_org=cases.org, opened=cases.opened,
+            closed=cases.closed.fill_null(ibis.timestamp(FAR_FUTURE)))
+        span = links.group_by(["l_key", "l_org"]).aggregate(s_open=links.opened.min(), s_close=links.closed.max())
+        cited = cs.select(c_case=cs.case_id, c_key=_skey(cs.subject)).distinct()
+        known = cases.select(k_case=cases.case_id).distinct()
+        ev = insider_events(ctx)
+        ev = ev.select("ts", "actor", "data_kind", "authority", "outcome", "records", skey=_skey(ev.subject),
+                       # attrs is canonical JSON (sorted keys, no spaces), so a pattern finds a string value
+                       # faster than parsing the document.
+                       client_text=ibis.coalesce(ev.attrs.re_extract(r'"client_ip":"([^"]*)"', 1).nullif(""),
+                                                 ev.attrs.re_extract(r'"device":"([^"]*)"', 1).nullif("")))
+        e = ev.join(dim, ev.actor == dim.actor).select(
+            "ts", "aid", "org", "skey", "data_kind", "authority", "outcome", "records", "client_text")
+        e = e.left_join(span, [("skey", "l_key"), ("org", "l_org")]).select(
+            "ts", "aid", "skey", "data_kind", "authority", "outcome", "records", "client_text",
+            explained=(ibis._.s_open.notnull() & (ibis._.s_open <= ibis._.ts)
+                       & (ibis._.ts <= ibis._.s_close)).fill_null(False))
+        e = e.left_join(cited, [("authority", "c_case"), ("skey", "c_key")]).select(
+            "ts", "aid", "skey", "data_kind", "authority", "outcome", "records", "client_text", "explained",
+            cited_covers=ibis._.c_case.notnull())
+        e = e.left_join(known, [("authority", "k_case")])
+        return e.select(
+            e.ts, e.aid, e.skey, kind=e.data_kind,
+            client=e.client_text.hash(), case=e.authority.hash(),
+            explained=e.explained, cited=e.authority.notnull(), cited_covers=e.cited_covers,
+            cited_known=e.k_case.notnull(),
+            empty=(e.records.fill_null(1) == 0) | (e.outcome != "allowed"),
+            unexpl=~e.explained & ~e.cited_covers,
+        )
+    return _materialise(ctx, "accesses", build)
+
+
+def pairs(ctx: DetectionContext) -> ir.Table:
+    """Per (aid, skey): n, first, last, expl (any explained access), u_n/u_first/u_last/u_days (unexplained
+    accesses), u_loc (unexplained location lookups), sale_kinds/sale_first/sale_last (unexplained accesses
+    of the sale kinds), empty (any empty answer)."""
+    def build() -> ir.Table:
+        a = accesses(ctx)
+        sale = a.unexpl & a.kind.isin(list(SALE_KINDS))
+        return a.group_by(["aid", "skey"]).aggregate(
+            n=a.count(), first=a.ts.min(), last=a.ts.max(), expl=a.explained.any(),
+            u_n=a.count(where=a.unexpl), u_first=a.ts.min(where=a.unexpl), u_last=a.ts.max(where=a.unexpl),
+            u_days=a.ts.truncate("D").nunique(where=a.unexpl),
+            u_loc=a.count(where=a.unexpl & (a.kind == "location")),
+            sale_kinds=a.kind.nunique(where=sale), sale_first=a.ts.min(where=sale), sale_last=a.ts.max(where=sale),
+            empty=a.empty.any())
+    return _materialise(ctx, "pairs", build)
+
+
+def weekly(ctx: DetectionContext) -> ir.Table:
+    """Per (aid, week): lookups and distinct people (week = Monday 00:00 UTC)."""
+    def build() -> ir.Table:
+        a = accesses(ctx)
+        w = a.mutate(week=a.ts.truncate("W"))
+        return w.group_by(["aid", "week"]).aggregate(lookups=w.count(), people=w.skey.nunique(),
+                                                      first=w.ts.min(), last=w.ts.max())
+    return _materialise(ctx, "weekly", build)
+
+
+def named(t: ir.Table, ctx: DetectionContext) -> ir.Table:
+    """``t`` (with an ``aid`` column) with the account's name, unit and role added."""
+    dim = actors(ctx)
+    return t.join(dim, "aid")
 
 
 def rows(expr: ir.Table) -> list[dict[str, Any]]:
@@ -95,20 +166,94 @@ def rows(expr: ir.Table) -> list[dict[str, Any]]:
     return expr.to_pyarrow().to_pylist()
 
 
-def event_ids(ctx: DetectionContext, actor: str, start: datetime, end: datetime,
-              subjects: Sequence[str] | None = None, limit: int = 200) -> list[str]:
-    """Ids of the actor's insider events in [start, end] (optionally only about some subjects).
+# -- evidence -------------------------------------------------------------------------------------
 
-    Evidence is fetched per finding rather than carried through the aggregations, which keeps the shared
-    table narrow. At most ``limit`` ids, oldest first.
-    """
-    ev = ctx.ibis.table("events")
-    cond = ev.channel.isin(INSIDER_CHANNELS) & (ev.actor == actor) & ev.ts.between(start, end)
-    if subjects is not None:
-        cond &= ev.subject.isin(list(subjects))
-    q = ev.filter(cond).order_by(["ts", "event_id"]).select("event_id").limit(limit)
-    return [r["event_id"] for r in rows(q)]
+@dataclass
+class _Want:
+    finding: Finding
+    actor: str
+    start: datetime
+    end: datetime
+    skeys: list[int] | None
+    channels: tuple[str, ...] | None
 
+
+_PENDING: dict[int, Evidence] = {}
+
+
+def evidence(ctx: DetectionContext) -> Evidence:
+    """The evidence collector of this run; the runner resolves it after the last detector."""
+    if id(ctx) not in _PENDING:
+        _PENDING[id(ctx)] = Evidence()
+    return _PENDING[id(ctx)]
+
+
+def resolve_pending(ctx: DetectionContext) -> None:
+    """Fill in the evidence every detector of this run asked for (one pass over the events)."""
+    pending = _PENDING.pop(id(ctx), None)
+    if pending is not None:
+        pending.resolve(ctx)
+
+
+@dataclass
+class Evidence:
+    """Collects the evidence a detector's findings need; :func:`resolve` fills them in one pass."""
+
+    wants: list[_Want] = field(default_factory=list)
+
+    def want(self, finding: Finding, start: datetime, end: datetime, skeys: Sequence[int] | None = None,
+             channels: Sequence[str] | None = INSIDER_CHANNELS) -> Finding:
+        """Ask for the ids of the finding's actor's events in [start, end] (about ``skeys`` if given, whose
+        pseudonyms then become the finding's ``subjects``)."""
+        self.wants.append(_Want(finding, finding.actor, start, end, None if skeys is None else list(skeys),
+                                None if channels is None else tuple(channels)))
+        return finding
+
+    def resolve(self, ctx: DetectionContext, limit: int = 200, max_subjects: int = 100) -> list[Finding]:
+        """Fill event ids (oldest first, at most ``limit``) and subjects; return the findings."""
+        if not self.wants:
+            return []
+        req = [{"rid": i, "actor": w.actor, "start": w.start, "end": w.end, "keyed": w.skeys is not None,
+                "any_channel": w.channels is None} for i, w in enumerate(self.wants)]
+        keys = [{"rid": i, "skey": k} for i, w in enumerate(self.wants) for k in (w.skeys or [])]
+        import pyarrow as pa
+
+        con = ctx.con
+        con.register("_ev_req", pa.Table.from_pylist(req, schema=pa.schema(
+            [("rid", pa.int32()), ("actor", pa.string()), ("start", pa.timestamp("us", tz="UTC")),
+             ("end", pa.timestamp("us", tz="UTC")), ("keyed", pa.bool_()), ("any_channel", pa.bool_())])))
+        con.register("_ev_keys", pa.Table.from_pylist(keys, schema=pa.schema(
+            [("rid", pa.int32()), ("skey", pa.int64())])))
+        # Raw SQL: a range join of many small requests against the events, in one pass; Ibis would
+        # express it, but the QUALIFY-limited form keeps memory flat on 20M events.
+        try:
+            got = con.execute(f"""
+                WITH hit AS (
+                  SELECT r.rid, e.event_id, e.subject, e.ts, r.keyed
+                  FROM events e JOIN _ev_req r ON e.actor = r.actor AND e.ts BETWEEN r.start AND r."end"
+                  WHERE (r.any_channel OR e.channel IN {sql_list(INSIDER_CHANNELS)}))
+                SELECT h.rid, h.event_id, h.subject FROM hit h
+                LEFT JOIN _ev_keys k ON k.rid = h.rid AND k.skey = CAST(CAST(hash(h.subject) AS BIT) AS BIGINT)
+                WHERE NOT h.keyed OR k.skey IS NOT NULL
+                QUALIFY row_number() OVER (PARTITION BY h.rid ORDER BY h.ts, h.event_id) <= {limit}
+                ORDER BY h.rid, h.ts, h.event_id""").fetchall()
+        finally:
+            con.unregister("_ev_req")
+            con.unregister("_ev_keys")
+        for rid, event_id, subject in got:
+            w = self.wants[rid]
+            w.finding.event_ids.append(event_id)
+            if w.skeys is not None and subject not in w.finding.subjects and len(w.finding.subjects) < max_subjects:
+                w.finding.subjects.append(subject)
+        out = []
+        for w in self.wants:
+            w.finding.finding_id = ""
+            w.finding.__post_init__()  # the id covers subjects and evidence, now known
+            out.append(w.finding)
+        return out
+
+
+# -- wording and scores ---------------------------------------------------------------------------
 
 def fmt_int(n: float) -> str:
     return f"{int(round(n)):,}"

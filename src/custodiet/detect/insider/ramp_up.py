@@ -27,7 +27,7 @@ from typing import Any
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.insider.base import accesses, event_ids, rows, severity_for, squash
+from custodiet.detect.insider.base import evidence, named, rows, severity_for, squash, weekly
 from custodiet.detect.registry import detector
 
 ID = "insider.ramp_up"
@@ -58,13 +58,12 @@ def ramp_up(ctx: DetectionContext) -> list[Finding]:
     baseline, k, h = int(p.get("baseline_weeks", 4)), float(p.get("k", 0.5)), float(p.get("h", 6.0))
     min_rise, min_people = float(p.get("min_rise", 2.5)), int(p.get("min_people", 20))
     sigma_floor = float(p.get("sigma_floor", 0.25))
-    a = accesses(ctx)
-    wk = a.mutate(week=a.ts.truncate("W"))
-    per = wk.group_by(["actor", "org", "role", "week"]).aggregate(people=wk.subject.nunique())
+    per = named(weekly(ctx), ctx)
     peer = per.group_by(["org", "role", "week"]).aggregate(peer_med=per.people.median())
     series: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows(per.join(peer, ["org", "role", "week"]).order_by(["actor", "week"])):
         series[r["actor"]].append(r)
+    ev = evidence(ctx)
     out: list[Finding] = []
     for actor, weeks in series.items():
         if len(weeks) < baseline + 3:
@@ -80,15 +79,15 @@ def ramp_up(ctx: DetectionContext) -> list[Finding]:
         start, end = first["week"], late["week"] + timedelta(days=7)
         score = squash(peak / h - 1 + math.log(rise), 1.5)
         base_people = statistics.median(w["people"] for w in weeks[:baseline])
-        out.append(Finding(
+        out.append(ev.want(Finding(
             detector=ID, revision=1, actor=actor, subjects=[], window_start=start, window_end=end,
             score=score, severity=severity_for(score, "high"),
             summary=(f"weekly volume climbed from {base_people:.0f} people (first {baseline} weeks) to "
                      f"{late['people']} in the week of {late['week']:%Y-%m-%d}, {rise:.1f}× its own baseline "
                      f"relative to peers in {first['org']}/{first['role']}; CUSUM {peak:.1f} ≥ {h:.0f} over "
                      f"{peak_at - run_start + 1} weeks"),
-            event_ids=event_ids(ctx, actor, late["week"], end),
+            event_ids=[],
             details={"cusum": peak, "rise": rise, "baseline_people": base_people,
                      "peak_people": late["people"], "weeks": peak_at - run_start + 1},
-        ))
+        ), late["week"], end))
     return out

@@ -21,7 +21,7 @@ import ibis
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.insider.base import accesses, event_ids, fmt_int, rows, severity_for, squash
+from custodiet.detect.insider.base import accesses, evidence, fmt_int, named, rows, severity_for, squash, weekly
 from custodiet.detect.insider.peers import robust_z
 from custodiet.detect.registry import detector
 
@@ -40,41 +40,40 @@ def volume_against_peers(ctx: DetectionContext) -> list[Finding]:
     p = ctx.params.get(ID, {})
     min_people, min_ratio = int(p.get("min_people", 30)), float(p.get("min_ratio", 3.0))
     min_z, recent_days = float(p.get("min_z", 3.0)), int(p.get("recent_days", 30))
-    a = accesses(ctx)
     recent_start = ctx.now - timedelta(days=recent_days)
-    weekly = a.mutate(period=a.ts.truncate("W"))
-    recent = a.filter(a.ts > recent_start).mutate(period=ibis.literal(recent_start, type=weekly.period.type()))
-    # The recent window is labelled by its start; union it with the weeks so one pass scores both.
-    per = weekly.union(recent)
-    per = per.group_by(["actor", "org", "role", "period"]).aggregate(
-        lookups=per.count(), people=per.subject.nunique(), first=per.ts.min(), last=per.ts.max())
+    w = weekly(ctx)
+    a = accesses(ctx)
+    r30 = a.filter(a.ts > recent_start)
+    r30 = r30.group_by("aid").aggregate(lookups=r30.count(), people=r30.skey.nunique())
+    r30 = r30.mutate(period=ibis.literal(recent_start, type=w.week.type()))
+    per = w.select("aid", "lookups", "people", period=w.week).union(r30.select("aid", "lookups", "people", "period"))
+    per = named(per, ctx)
     per = per.mutate(lv=(per.people + 1).ln())
     scored = robust_z(per, ["org", "role", "period"], ["role", "period"], "lv")
-    ratio = scored.people / ibis.greatest(scored.peer_med.exp() - 1, ibis.literal(1.0))
-    scored = scored.mutate(ratio=ratio)
+    scored = scored.mutate(ratio=scored.people / ibis.greatest(scored.peer_med.exp() - 1, ibis.literal(1.0)))
     hits = scored.filter((scored.people >= min_people) & (scored.ratio >= min_ratio) & (scored.z >= min_z))
-    best = rows(hits.order_by([hits.actor, ibis.desc(hits.z)]))
+    ev = evidence(ctx)
     out: list[Finding] = []
     seen: set[str] = set()
-    for r in best:
+    for r in rows(hits.order_by([hits.actor, ibis.desc(hits.z)])):
         if r["actor"] in seen:
             continue
         seen.add(r["actor"])
-        recent_period = r["period"] == recent_start
-        span = f"in the {recent_days} days to {ctx.now:%Y-%m-%d}" if recent_period else \
+        recent = r["period"] == recent_start
+        span = f"in the {recent_days} days to {ctx.now:%Y-%m-%d}" if recent else \
             f"in the week of {r['period']:%Y-%m-%d}"
         peer_med = math.exp(r["peer_med"]) - 1
         score = squash(r["z"] - min_z + math.log(r["ratio"]), 4.0)
-        start = recent_start if recent_period else r["period"]
-        end = ctx.now if recent_period else r["period"] + timedelta(days=7)
-        out.append(Finding(
+        start = recent_start if recent else r["period"]
+        end = ctx.now if recent else r["period"] + timedelta(days=7)
+        out.append(ev.want(Finding(
             detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=start, window_end=end,
             score=score, severity=severity_for(score, "high"),
             summary=(f"looked up {fmt_int(r['people'])} people ({fmt_int(r['lookups'])} lookups) {span}, "
                      f"{r['ratio']:.1f}× the median of {fmt_int(r['peer_n'])} peers in {r['org']}/{r['role']} "
                      f"({peer_med:.0f}); robust z {r['z']:.1f}"),
-            event_ids=event_ids(ctx, r["actor"], start, end),
+            event_ids=[],
             details={"people": r["people"], "lookups": r["lookups"], "ratio": r["ratio"], "z": r["z"],
                      "peer_median": peer_med, "peers": r["peer_n"], "period_start": start.isoformat()},
-        ))
+        ), start, end))
     return out

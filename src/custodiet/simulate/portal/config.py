@@ -17,7 +17,8 @@ DK = {name: i for i, name in enumerate(DATA_KINDS)}
 # Identifier slots of a person; the subject_kind written for each slot.
 SLOTS = ("msisdn1", "msisdn2", "imsi", "imei", "nid", "passport")
 SLOT = {name: i for i, name in enumerate(SLOTS)}
-SLOT_KIND = ("msisdn", "msisdn", "imsi", "imei", "nid", "passport")
+SUBJECT_KINDS = ("msisdn", "imsi", "imei", "nid", "passport")
+SLOT_KIND = (0, 0, 1, 2, 3, 4)  # index into SUBJECT_KINDS, per slot
 
 OUTCOMES = ("allowed", "denied", "error")
 ALLOWED, DENIED, ERROR = 0, 1, 2
@@ -66,17 +67,17 @@ class UnitProfile:
 
 PROFILES: tuple[UnitProfile, ...] = (
     UnitProfile("investigation", "INV", (("investigator", 0.8), ("analyst", 0.1), ("supervisor", 0.1)),
-                (0.14, 0.16, 0.24, 0.20, 0.10, 0.06, 0.10), 10.0, True, 0.45),
+                (0.14, 0.16, 0.24, 0.20, 0.10, 0.06, 0.10), 14.0, True, 0.45),
     UnitProfile("intelligence", "INT", (("analyst", 0.85), ("supervisor", 0.15)),
-                (0.10, 0.15, 0.30, 0.25, 0.10, 0.10, 0.00), 12.0, True, 0.15, watch_share=0.25,
+                (0.10, 0.15, 0.30, 0.25, 0.10, 0.10, 0.00), 16.0, True, 0.15, watch_share=0.25,
                 cite_rate=0.8),
     UnitProfile("cyber", "CYB", (("investigator", 0.7), ("analyst", 0.2), ("supervisor", 0.1)),
-                (0.15, 0.35, 0.20, 0.10, 0.20, 0.00, 0.00), 9.0, True, 0.12, cite_rate=0.7),
+                (0.15, 0.35, 0.20, 0.10, 0.20, 0.00, 0.00), 13.0, True, 0.12, cite_rate=0.7),
     UnitProfile("verification", "VER", (("verifier", 0.9), ("supervisor", 0.1)),
-                (0.58, 0.37, 0.006, 0.004, 0.0, 0.0, 0.04), 36.0, False, 0.16, late_share=0.2,
+                (0.58, 0.37, 0.006, 0.004, 0.0, 0.0, 0.04), 48.0, False, 0.16, late_share=0.2,
                 denied=("cdr", "location", "imei", "travel")),
     UnitProfile("border", "BRD", (("border_officer", 0.9), ("supervisor", 0.1)),
-                (0.30, 0.08, 0.005, 0.005, 0.0, 0.52, 0.09), 24.0, False, 0.12, watch_share=0.3,
+                (0.30, 0.08, 0.005, 0.005, 0.0, 0.52, 0.09), 34.0, False, 0.12, watch_share=0.3,
                 denied=("cdr", "location")),
 )
 PROFILE = {p.kind: p for p in PROFILES}

@@ -1,0 +1,3 @@
+from custodiet.cli import main
+
+main()

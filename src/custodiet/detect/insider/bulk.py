@@ -1,0 +1,69 @@
+"""Enumeration and bulk harvesting: many people, each looked up once, in one day.
+
+What it catches: scripts and harvesters walking through identifier ranges or a purchased target list.
+Per account and day it counts the people the account looked up that day and never again, with no open
+case of its unit explaining them, and compares the account's busiest day with its peers' busiest days
+(same unit and role). Enumeration of sequential numbers also hits many identifiers that belong to nobody;
+the share of empty answers (``records = 0`` or outcome not ``allowed``) is reported alongside.
+
+Sequential identifiers themselves cannot be seen here: subjects are keyed pseudonyms, so numeric
+neighbourhood is hidden by design (see the report on ingest-side support).
+
+Known false positives: a verification cell's mass check on a list it was handed (its peers do the same,
+so the peer comparison absorbs the routine), data-quality sweeps.
+
+Tunables (``ctx.params["insider.bulk"]``): ``min_people`` (40) in one day, ``min_ratio`` (4.0) times the
+peers' median busiest day (plus one).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from custodiet.detect.context import DetectionContext
+from custodiet.detect.findings import Finding
+from custodiet.detect.insider.base import actors, evidence, fmt_int, named, pairs, rows, severity_for, squash
+from custodiet.detect.registry import detector
+
+ID = "insider.bulk"
+
+
+@detector(ID, revision=1, severity="high", channel="portal")
+def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
+    """The account's busiest day of one-off unexplained people, against its peers' busiest days."""
+    p = ctx.params.get(ID, {})
+    min_people, min_ratio = int(p.get("min_people", 40)), float(p.get("min_ratio", 4.0))
+    pair = pairs(ctx)
+    once = pair.filter((pair.n == 1) & ~pair.expl)
+    once = once.mutate(day=once.first.truncate("D"))
+    daily = once.group_by(["aid", "day"]).aggregate(people=once.count(), empty=once.count(where=once.empty))
+    best = daily.group_by("aid").aggregate(top=daily.people.max())
+    dim = actors(ctx)
+    full = dim.left_join(best, "aid").select("org", "role", top=best.top.fill_null(0))
+    peer = full.group_by(["org", "role"]).aggregate(peer_med=full.top.median())
+    days = named(daily, ctx).join(peer, ["org", "role"])
+    days = days.filter((days.people >= min_people) & (days.people >= min_ratio * (days.peer_med + 1)))
+    ev = evidence(ctx)
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for r in rows(days.order_by(["actor", days.people.desc()])):
+        if r["actor"] in seen:
+            continue
+        seen.add(r["actor"])
+        actor_days = rows(days.filter(days.aid == r["aid"]).select("day", "people"))
+        start, end = r["day"], r["day"] + timedelta(days=1)
+        q = once.filter((once.aid == r["aid"]) & (once.day == r["day"])).select("skey").limit(100)
+        skeys = [x["skey"] for x in rows(q)]
+        ratio = r["people"] / (r["peer_med"] + 1)
+        score = squash(ratio * len(actor_days) ** 0.5, 10.0)
+        out.append(ev.want(Finding(
+            detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=start, window_end=end,
+            score=score, severity=severity_for(score, "high"),
+            summary=(f"looked up {fmt_int(r['people'])} people once each on {r['day']:%Y-%m-%d} with no "
+                     f"covering case ({r['empty'] / r['people']:.0%} empty answers), {ratio:.1f}× the busiest "
+                     f"day of peers in {r['org']}/{r['role']}; {len(actor_days)} such day(s) in all"),
+            event_ids=[],
+            details={"people": r["people"], "empty": r["empty"], "peer_median_top": r["peer_med"],
+                     "days": len(actor_days)},
+        ), start, end, skeys))
+    return out

@@ -1,0 +1,70 @@
+"""New client addresses or devices: an account suddenly used from somewhere it never worked from.
+
+What it catches: stolen or shared credentials (a hijacked account used from a home connection or a VPN)
+and officers running lookups from unofficial devices. A client (``attrs.client_ip``, else
+``attrs.device``) is *new* for an account when the account first uses it after its first
+``baseline_days`` of activity, and no other account of the unit used it before. Lookups from new clients
+that are mostly unexplained score higher.
+
+Known false positives: new workstations, office moves, DHCP pools (group addresses by subnet at ingest if
+the site uses dynamic addressing), VPN concentrators that change.
+
+Tunables (``ctx.params["insider.new_client"]``): ``baseline_days`` (14), ``min_lookups`` (10) from the
+new client, ``min_unexplained`` (0.5) share of unexplained lookups from it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from custodiet.detect.context import DetectionContext
+from custodiet.detect.findings import Finding
+from custodiet.detect.insider.base import accesses, evidence, fmt_int, insider_events, named, rows, severity_for, squash
+from custodiet.detect.registry import detector
+
+ID = "insider.new_client"
+
+
+@detector(ID, revision=1, severity="medium", channel="portal")
+def new_client(ctx: DetectionContext) -> list[Finding]:
+    """Clients first used after the account's baseline, unknown to the unit, with unexplained lookups."""
+    p = ctx.params.get(ID, {})
+    baseline = timedelta(days=int(p.get("baseline_days", 14)))
+    min_lookups, min_unexpl = int(p.get("min_lookups", 10)), float(p.get("min_unexplained", 0.5))
+    a = accesses(ctx).filter(lambda t: t.client.notnull())
+    since = a.group_by("aid").aggregate(active_from=a.ts.min())
+    use = a.group_by(["aid", "client"]).aggregate(
+        n=a.count(), first=a.ts.min(), last=a.ts.max(), unexpl=a.count(where=a.unexpl), people=a.skey.nunique())
+    use = named(use, ctx)
+    unit_first = use.group_by(["org", "client"]).aggregate(unit_first=use.first.min(), users=use.aid.nunique())
+    j = use.join(since, "aid").join(unit_first, ["org", "client"])
+    new = j.filter((j.first > j.active_from + baseline) & ((j.users == 1) | (j.unit_first >= j.first)))
+    new = new.filter((new.n >= min_lookups) & (new.unexpl >= min_unexpl * new.n))
+    ev = evidence(ctx)
+    out: list[Finding] = []
+    for r in rows(new.order_by(["actor", "first"])):
+        unexpl = r["unexpl"] / r["n"]
+        client = _client_text(ctx, r["actor"], r["first"])
+        score = squash(unexpl * (r["n"] / min_lookups) ** 0.5, 1.5)
+        out.append(ev.want(Finding(
+            detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=r["first"],
+            window_end=r["last"], score=score, severity=severity_for(score, "medium"),
+            summary=(f"used a client never seen in {r['org']} ({client}) from {r['first']:%Y-%m-%d} for "
+                     f"{fmt_int(r['n'])} lookups of {fmt_int(r['people'])} people, {unexpl:.0%} unexplained"),
+            event_ids=[],
+            details={"client": client, "lookups": r["n"], "unexplained_share": unexpl,
+                     "people": r["people"]},
+        ), r["first"], r["last"]))
+    return out
+
+
+def _client_text(ctx: DetectionContext, actor: str, at: datetime) -> str:
+    """The client address as written in the account's first event from it (the table keeps a hash)."""
+    ev = insider_events(ctx)
+    first = ev.filter((ev.actor == actor) & (ev.ts == at)).select("attrs").limit(1)
+    found = rows(first)
+    if not found or not found[0]["attrs"]:
+        return "?"
+    attrs = json.loads(found[0]["attrs"])
+    return str(attrs.get("client_ip") or attrs.get("device") or "?")

@@ -1,0 +1,80 @@
+"""Unusual hours: lookups at hours when the account's unit (without the account) hardly ever works.
+
+What it catches: a hijacked account used at night, an officer harvesting on Sunday mornings when nobody
+is watching. Each lookup falls in one of 48 slots (hour of day × weekday/weekend). A slot is *rare* for
+an account when the other accounts of its unit put less than ``rare_share`` of their lookups there (the
+account itself is left out, so its own night work does not make the night normal). The account's rare
+lookups are compared with what its own volume would give at the unit's rate, and must be a departure
+from the account's own habit: they fall on at most ``max_habit`` of the account's active days (an
+officer who always works the late shift alone is routine, a sudden night session is not).
+
+Known false positives: an officer on a late shift that nobody else in the unit works (file shift workers
+in their own role), time zones of accounts working abroad, clock errors at the source.
+
+Tunables (``ctx.params["insider.off_hours"]``): ``rare_share`` (0.01), ``min_lookups`` (15) rare lookups,
+``min_ratio`` (5.0) times the expected count, ``max_habit`` (0.25) share of active days.
+"""
+
+from __future__ import annotations
+
+import ibis
+
+from custodiet.detect.context import DetectionContext
+from custodiet.detect.findings import Finding
+from custodiet.detect.insider.base import accesses, actors, evidence, fmt_int, rows, severity_for, squash
+from custodiet.detect.registry import detector
+
+ID = "insider.off_hours"
+
+
+@detector(ID, revision=1, severity="medium", channel="portal")
+def off_hours(ctx: DetectionContext) -> list[Finding]:
+    """Lookups in slots where the rest of the unit does under ``rare_share`` of its work."""
+    p = ctx.params.get(ID, {})
+    rare_share, min_lookups = float(p.get("rare_share", 0.01)), int(p.get("min_lookups", 15))
+    min_ratio, max_habit = float(p.get("min_ratio", 5.0)), float(p.get("max_habit", 0.25))
+    a = accesses(ctx)
+    weekend = a.ts.day_of_week.index() >= 5
+    a = a.mutate(slot=a.ts.hour() + ibis.ifelse(weekend, 24, 0))
+    dim = actors(ctx).select("aid", "actor", "org")
+    mine = a.group_by(["aid", "slot"]).aggregate(n=a.count())
+    mine = mine.join(dim, "aid")
+    unit = mine.group_by(["org", "slot"]).aggregate(unit_n=mine.n.sum().cast("float64"))
+    tot_mine = mine.group_by("actor").aggregate(mine_total=mine.n.sum().cast("float64"))
+    tot_unit = unit.group_by("org").aggregate(unit_total=unit.unit_n.sum())
+    j = mine.join(unit, ["org", "slot"]).join(tot_mine, "actor").join(tot_unit, "org")
+    others = (j.unit_total - j.mine_total).cast("float64")
+    share = ibis.ifelse(others > 0, (j.unit_n - j.n) / others, 0.0)
+    j = j.mutate(others_share=share)
+    rare = j.filter(j.others_share < rare_share)
+    per = rare.group_by(["aid", "actor", "org", "mine_total"]).aggregate(
+        rare_n=rare.n.sum().cast("float64"), expected=(rare.others_share * rare.mine_total).sum(), slots=rare.slot.collect())
+    per = per.mutate(ratio=per.rare_n / ibis.greatest(per.expected, 0.5))
+    hits = per.filter((per.rare_n >= min_lookups) & (per.ratio >= min_ratio))
+    active = a.group_by("aid").aggregate(active_days=a.ts.truncate("D").nunique())
+    hits = hits.join(active, "aid")
+    ev = evidence(ctx)
+    out: list[Finding] = []
+    for r in rows(hits.order_by("actor")):
+        slots = sorted(r["slots"])
+        mine_rare = a.filter((a.aid == r["aid"]) & a.slot.isin(slots))
+        stats = rows(mine_rare.aggregate(
+            first=mine_rare.ts.min(), last=mine_rare.ts.max(), people=mine_rare.skey.nunique(),
+            unexpl=mine_rare.count(where=mine_rare.unexpl), days=mine_rare.ts.truncate("D").nunique()))[0]
+        if stats["days"] > max_habit * r["active_days"]:
+            continue  # the account's routine, not a departure from it
+        unexpl = stats["unexpl"] / r["rare_n"]
+        score = squash(r["ratio"] / min_ratio * (0.5 + unexpl) * (r["rare_n"] / min_lookups) ** 0.5, 4.0)
+        hours = sorted({s % 24 for s in slots})
+        out.append(ev.want(Finding(
+            detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=stats["first"],
+            window_end=stats["last"], score=score, severity=severity_for(score, "medium"),
+            summary=(f"made {fmt_int(r['rare_n'])} lookups ({fmt_int(stats['people'])} people, {unexpl:.0%} "
+                     f"unexplained) on {stats['days']} day(s) at hours the rest of {r['org']} almost never "
+                     f"works ({', '.join(f'{h:02d}h' for h in hours)}), {r['ratio']:.0f}× the unit's rate; "
+                     f"{stats['days']} of its {r['active_days']} active days"),
+            event_ids=[],
+            details={"rare_lookups": r["rare_n"], "expected": r["expected"], "unexplained_share": unexpl,
+                     "hours": hours, "days": stats["days"], "active_days": r["active_days"]},
+        ), stats["first"], stats["last"]))
+    return out

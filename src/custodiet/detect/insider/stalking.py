@@ -1,0 +1,53 @@
+"""Stalking: one person looked up again and again, on many days, with no case to explain it.
+
+What it catches: the officer following an ex-partner, a neighbour or a journalist: repeated lookups of
+the same unexplained person (often location) over weeks. Casework repeats too, but on case subjects,
+which are explained and do not count here.
+
+Known false positives: a suspect whose case is missing from the context tables; an informant handled
+outside the case system.
+
+Tunables (``ctx.params["insider.stalking"]``): ``min_days`` (4) distinct days with an unexplained lookup
+of the person, ``min_lookups`` (5).
+"""
+
+from __future__ import annotations
+
+from custodiet.detect.context import DetectionContext
+from custodiet.detect.findings import Finding
+from custodiet.detect.insider.base import evidence, named, pairs, rows, severity_for, squash
+from custodiet.detect.registry import detector
+
+ID = "insider.stalking"
+
+
+@detector(ID, revision=1, severity="high", channel="portal")
+def stalking(ctx: DetectionContext) -> list[Finding]:
+    """(account, person) pairs with unexplained lookups on ``min_days`` days; one finding per pair."""
+    p = ctx.params.get(ID, {})
+    min_days, min_lookups = int(p.get("min_days", 4)), int(p.get("min_lookups", 5))
+    pair = pairs(ctx)
+    u = pair.filter(pair.u_n > 0)
+    hits = u.filter((u.u_days >= min_days) & (u.u_n >= min_lookups))
+    # How many accounts looked the same person up without a case: many means a public figure or a
+    # missing case file, not one person's obsession.
+    spread = u.group_by("skey").aggregate(accounts=u.aid.nunique())
+    hits = named(hits.join(spread, "skey"), ctx).select(
+        "actor", "org", "skey", "accounts", lookups=hits.u_n, days=hits.u_days, first=hits.u_first,
+        last=hits.u_last, location=hits.u_loc)
+    ev = evidence(ctx)
+    out: list[Finding] = []
+    for r in rows(hits.order_by(["actor", hits.days.desc()])):
+        span_days = max((r["last"] - r["first"]).days, 1)
+        score = squash(r["days"] / min_days - 1 + r["lookups"] / 20, 1.0) / r["accounts"]
+        out.append(ev.want(Finding(
+            detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=r["first"],
+            window_end=r["last"], score=score, severity=severity_for(score, "high"),
+            summary=(f"looked up one person on no open case of {r['org']} {r['lookups']} times on {r['days']} "
+                     f"days over {span_days} days ({r['location']} location lookups); "
+                     f"{r['accounts'] - 1} other account(s) looked that person up without a case"),
+            event_ids=[],
+            details={"lookups": r["lookups"], "days": r["days"], "span_days": span_days,
+                     "location_lookups": r["location"], "accounts": r["accounts"]},
+        ), r["first"], r["last"], [r["skey"]]))
+    return out

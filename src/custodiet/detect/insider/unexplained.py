@@ -1,0 +1,75 @@
+"""Unexplained access: accounts looking up many people who are on none of their unit's open cases.
+
+What it catches: officers who look up people unrelated to their work (sellers, snoops), measured as the
+share of distinct people in a period (each ISO week, and the whole history) with no access explained by
+an open case of the account's unit (:mod:`.base`). The share is compared with the median share of peers of
+the same unit and role (a verification cell legitimately looks up strangers all day, so its own peers set
+its baseline) using a binomial z: (u - n·p0) / sqrt(n·p0·(1 - p0)), p0 clipped to [``p_floor``, 0.98].
+
+Known false positives: case files not loaded or out of date in the context tables; an officer who works
+for another unit's case; links through contacts (k hops) are not yet modelled, so a suspect's relatives
+look unexplained.
+
+Tunables (``ctx.params["insider.unexplained"]``): ``min_people`` (15) unexplained people, ``min_excess``
+(0.25) above the peers' share, ``min_z`` (4.0), ``p_floor`` (0.03).
+"""
+
+from __future__ import annotations
+
+import math
+
+import ibis
+
+from custodiet.detect.context import DetectionContext
+from custodiet.detect.findings import Finding
+from custodiet.detect.insider.base import evidence, fmt_int, named, pairs, rows, severity_for, squash
+from custodiet.detect.insider.peers import robust_z
+from custodiet.detect.registry import detector
+
+ID = "insider.unexplained"
+ALL = "whole history"
+
+
+@detector(ID, revision=1, severity="high", channel="portal")
+def unexplained_access(ctx: DetectionContext) -> list[Finding]:
+    """Share of people looked up without a covering case, per week and overall, against peers."""
+    p = ctx.params.get(ID, {})
+    min_people, min_excess = int(p.get("min_people", 15)), float(p.get("min_excess", 0.25))
+    min_z, p_floor = float(p.get("min_z", 4.0)), float(p.get("p_floor", 0.03))
+    # Per account and person: explained if any of the account's accesses to the person was.
+    per_subject = pairs(ctx).select("aid", "skey", "expl", "first", "last")
+    week = per_subject.mutate(period=per_subject.first.truncate("W").cast("string"))
+    whole = per_subject.mutate(period=ibis.literal(ALL))
+    both = week.union(whole)
+    per = both.group_by(["aid", "period"]).aggregate(
+        n=both.count(), u=both.count(where=~both.expl), start=both.first.min(), end=both.last.max())
+    per = named(per, ctx)
+    per = per.mutate(share=per.u.cast("float64") / per.n)
+    scored = robust_z(per, ["org", "role", "period"], ["role", "period"], "share", floor=0.05)
+    p0 = scored.peer_med.clip(lower=p_floor, upper=0.98)
+    scored = scored.mutate(p0=p0, bz=(scored.u - scored.n * p0) / (scored.n * p0 * (1 - p0)).sqrt())
+    hits = scored.filter((scored.u >= min_people) & (scored.share - scored.p0 >= min_excess)
+                         & (scored.bz >= min_z))
+    ev = evidence(ctx)
+    out: list[Finding] = []
+    seen: set[str] = set()
+    for r in rows(hits.order_by([hits.actor, ibis.desc(hits.bz)])):
+        if r["actor"] in seen:
+            continue
+        seen.add(r["actor"])
+        q = per_subject.filter((per_subject.aid == r["aid"]) & ~per_subject.expl
+                               & per_subject.first.between(r["start"], r["end"]))
+        skeys = [x["skey"] for x in rows(q.order_by("first").select("skey").limit(100))]
+        span = "over the whole history" if r["period"] == ALL else f"in the week of {r['period'][:10]}"
+        score = squash((r["share"] - r["p0"]) * math.log1p(r["bz"]), 0.6)
+        out.append(ev.want(Finding(
+            detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=r["start"],
+            window_end=r["end"], score=score, severity=severity_for(score, "high"),
+            summary=(f"{r['share']:.0%} of {fmt_int(r['n'])} people looked up {span} "
+                     f"({fmt_int(r['u'])}) were on no open case of {r['org']}; peers in {r['org']}/{r['role']} "
+                     f"{r['p0']:.0%} (binomial z {r['bz']:.1f})"),
+            event_ids=[],
+            details={"people": r["n"], "unexplained": r["u"], "share": r["share"], "peer_share": r["p0"],
+                     "z": r["bz"], "period": r["period"]},
+        ), r["start"], r["end"], skeys))
+    return out

@@ -1,0 +1,82 @@
+"""GSMA FS.11 category 2: MAP operations legitimate only from the subscriber's home network or the
+network serving it now, or only from partners with the matching agreement.
+
+What it catches, from any network other than the home network:
+- provideSubscriberInfo, insertSubscriberData, deleteSubscriberData, cancelLocation and
+  provideRoamingNumber about a subscriber, unless the sender is that subscriber's home network (an
+  inbound roamer's HLR) or the network that serves it now (per-subscriber state from the registrations,
+  see ``state``): location tracking, interception via a changed profile, denial of service;
+- sendRoutingInfo (call routing: the home GMSC asks, nobody else) unless the sender is listed in
+  ``sri_allowed`` (optimal routing agreements);
+- sendRoutingInfoForSM from a network without an SMS agreement (``sms = true`` in the profile): the first
+  step of tracking, it returns the IMSI and the serving MSC;
+- updateLocation, updateGprsLocation, sendAuthenticationInfo and purgeMS from a network without a roaming
+  agreement.
+An SRI-SM followed by a PSI is caught at both steps.
+
+Known false positives: a subscriber whose registration with the current serving network was not
+captured (PSI/PRN from a legitimate VLR look unexplained); networks missing from the profile; optimal
+routing partners not listed in ``sri_allowed``.
+
+Tunables: ``sri_allowed`` (list of network names or GTs, default empty).
+"""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.types as ir
+
+from custodiet.detect.context import DetectionContext
+from custodiet.detect.findings import Finding
+from custodiet.detect.registry import detector
+from custodiet.detect.signalling.base import (
+    CL,
+    DSD,
+    ISD,
+    PRN,
+    PSI,
+    PURGE,
+    SAI,
+    SRI,
+    SRISM,
+    UGL,
+    UL,
+    flagged_rows,
+    group_findings,
+    requests,
+)
+from custodiet.detect.signalling.state import explained
+
+ID = "signalling.fs11_cat2"
+REVISION = 1
+STATEFUL = [PSI, ISD, DSD, CL, PRN]
+ROAMING_ONLY = [UL, UGL, SAI, PURGE]
+
+WHY_STATE = "FS.11 category 2: the sender is neither the subscriber's home network nor the one serving it"
+WHY_SRI = "FS.11 category 2: call routing information asked from outside the home network"
+WHY_SMS = "FS.11 category 2: routing info for SMS from a network without an SMS agreement"
+WHY_ROAMING = "FS.11 category 2: mobility management from a network without a roaming agreement"
+
+
+def flagged(ctx: DetectionContext) -> ir.Table:
+    """Event-level category 2 violations, each with its reason."""
+    r = requests(ctx)
+    ext = r.filter((r.proto == "map") & ~r.src_home)
+    stateful = ext.filter(ext.code.isin(STATEFUL))
+    ok = explained(r, stateful)
+    bad_state = stateful.anti_join(ok, "event_id").mutate(reason=ibis.literal(WHY_STATE))
+    allowed = [str(x) for x in ctx.param(ID, "sri_allowed", [])]
+    sri = ext.filter(ext.code == SRI)
+    if allowed:
+        sri = sri.filter(~sri.src.isin(allowed) & ~sri.actor.isin(allowed))
+    sri = sri.mutate(reason=ibis.literal(WHY_SRI))
+    sms = ext.filter((ext.code == SRISM) & ~ext.src_sms).mutate(reason=ibis.literal(WHY_SMS))
+    roaming = ext.filter(ext.code.isin(ROAMING_ONLY) & ~ext.src_roaming).mutate(reason=ibis.literal(WHY_ROAMING))
+    out = ibis.union(bad_state, sri, sms, roaming)
+    return out.mutate(category=ibis.literal("fs11-cat2"))
+
+
+@detector(ID, revision=REVISION, severity="high", channel="signalling")
+def fs11_category2(ctx: DetectionContext) -> list[Finding]:
+    """One finding per (sending GT, subscriber, reason)."""
+    return group_findings(flagged_rows(flagged(ctx)), ID, REVISION, "high", 0.8)

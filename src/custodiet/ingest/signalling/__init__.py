@@ -1,0 +1,13 @@
+"""Signalling captures (pcap / pcapng) to access events: SS7 MAP over M3UA or M2PA/MTP3, and Diameter.
+
+Layers, each a small module: ``capture`` (pcap/pcapng), ``transport`` (link, IP, SCTP, TCP), ``ss7``
+(M3UA, M2PA/MTP3, SCCP with XUDT reassembly), ``tcap``, ``map_ops`` (+ ``map_full``, pycrate, off the
+hot path), ``diameter``; ``decoder`` chains them, ``mapping`` builds events, ``ingest`` stores them.
+"""
+
+from __future__ import annotations
+
+from custodiet.ingest.signalling.decoder import CaptureDecoder, DiameterRecord, Failure, MapRecord
+from custodiet.ingest.signalling.ingest import FileSummary, ingest_file
+
+__all__ = ["CaptureDecoder", "DiameterRecord", "Failure", "FileSummary", "MapRecord", "ingest_file"]

@@ -1,0 +1,250 @@
+"""The append-only log: append a batch, heal after a crash, read heads, answer proofs.
+
+Appending one batch (caller holds ``store.writer()``):
+
+1. the segment is written atomically (``segments.write_segment``) — from here the events are kept;
+2. its leaf hashes and every tree node they complete are appended to ``nodes.bin`` (fsync);
+3. a manifest line records the segment's sha256, row count and first leaf (fsync);
+4. a head over the new size is signed and appended to ``heads.jsonl`` (fsync) — the commit point.
+
+A crash anywhere before 4 leaves ``nodes.bin`` / the manifest ahead of the newest head. ``heal`` cuts
+them back to the signed size and appends every segment the tree does not yet hold, so no event is
+lost or counted twice. Every command calls ``ensure_healed`` first, which only locks when needed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from custodiet import atomic
+from custodiet.events import EVENT_SCHEMA, canonical_json
+from custodiet.ledger import merkle
+from custodiet.ledger.growth import grow
+from custodiet.ledger.hashing import Hasher, event_fingerprints, fingerprint
+from custodiet.ledger.heads import HeadsFile, LedgerError, last_head, last_line, load_or_create_signing_key, sign_head
+from custodiet.ledger.segments import conform, segment_number, write_segment
+from custodiet.ledger.tree import (
+    LedgerPaths,
+    NodeFile,
+    SegmentEntry,
+    append_durably,
+    file_sha256,
+    read_manifest,
+    truncate_to,
+    write_manifest,
+)
+from custodiet.store import Store
+
+HASH = merkle.HASH_SIZE
+
+
+def append_events(store: Store, table: pa.Table, hasher: Hasher | None = None) -> Path | None:
+    """Append one batch of canonical events and sign a head; the caller holds ``store.writer()``.
+
+    Returns the new segment, or None for an empty batch (which still heals an interrupted append).
+    """
+    hasher = hasher or Hasher()
+    size = heal(store, hasher)
+    if table.num_rows == 0:
+        return None
+    table = conform(table)
+    path = write_segment(store, table)
+    _append_segments(store, size, [(path, table)], hasher)
+    return path
+
+
+def heal(store: Store, hasher: Hasher | None = None) -> int:
+    """Bring the tree level with the segments after a crash; returns the signed size (lock held)."""
+    paths = LedgerPaths.of(store)
+    heads = HeadsFile.read(paths.heads)
+    heads.drop_torn_tail()
+    size = heads.size
+    entries = read_manifest(paths.manifest)
+    kept = [e for e in entries if e.end_leaf <= size]
+    covered = 0
+    for entry in kept:
+        if entry.first_leaf != covered:
+            raise LedgerError(f"{paths.manifest.name}: {entry.segment} starts at leaf {entry.first_leaf}, "
+                              f"expected {covered}; run `custodiet verify`")
+        covered = entry.end_leaf
+    if covered != size:
+        raise LedgerError(f"{paths.manifest.name} covers {covered} leaves but the newest head signs {size}; "
+                          "run `custodiet verify`")
+    if len(kept) != len(entries) or not _ends_cleanly(paths.manifest):
+        write_manifest(paths.manifest, kept)
+    truncate_to(paths.nodes, merkle.node_count(size) * HASH)
+    last = segment_number(Path(kept[-1].segment)) if kept else 0
+    pending = [p for p in store.segment_paths() if segment_number(p) > last]
+    if pending:
+        size = _append_segments(store, size, [(p, None) for p in pending], hasher or Hasher())
+    return size
+
+
+def _ends_cleanly(path: Path) -> bool:
+    if not path.exists() or path.stat().st_size == 0:
+        return True
+    with open(path, "rb") as fh:
+        fh.seek(-1, 2)
+        return fh.read(1) == b"\n"
+
+
+def looks_healed(store: Store) -> bool:
+    """A cheap check (file tails and sizes only) that no append was interrupted."""
+    paths = LedgerPaths.of(store)
+    head = last_head(paths.heads)
+    size = int(head["tree_size"]) if head else 0
+    line = last_line(paths.manifest)
+    entry = SegmentEntry(**json.loads(line)) if line else None
+    segments = store.segment_paths()
+    nodes = paths.nodes.stat().st_size if paths.nodes.exists() else 0
+    return (
+        _ends_cleanly(paths.heads)
+        and _ends_cleanly(paths.manifest)
+        and (entry.end_leaf if entry else 0) == size
+        and nodes == merkle.node_count(size) * HASH
+        and (segment_number(segments[-1]) if segments else 0) == (segment_number(Path(entry.segment)) if entry else 0)
+    )
+
+
+def ensure_healed(store: Store) -> None:
+    """Heal under the writers' lock if an append was interrupted (not for callers already holding it)."""
+    if not looks_healed(store):
+        with store.writer():
+            heal(store)
+
+
+def _append_segments(store: Store, size: int, segments: list[tuple[Path, pa.Table | None]],
+                     hasher: Hasher) -> int:
+    paths = LedgerPaths.of(store)
+    paths.nodes.parent.mkdir(parents=True, exist_ok=True)
+    paths.nodes.touch()
+    with NodeFile(paths.nodes) as nodes:
+        for path, table in segments:
+            if table is None:
+                table = pq.read_table(path).select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
+            leaves = hasher.leaves_of_table(table)
+            growth = grow(size, leaves, nodes.get, hasher.pairs)
+            append_durably(paths.nodes, growth.nodes.tobytes())
+            ids = table.column("event_id")
+            entry = SegmentEntry(path.name, file_sha256(path), table.num_rows, size,
+                                 ids[0].as_py() if len(ids) else None, ids[-1].as_py() if len(ids) else None)
+            atomic.append_line(paths.manifest, entry.to_json())
+            size += table.num_rows
+        root = merkle.root(nodes.get, size)
+    head = sign_head(load_or_create_signing_key(store.keys_dir), size, root)
+    atomic.append_line(paths.heads, canonical_json(head))
+    return size
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+def head(store: Store) -> dict | None:
+    """The newest signed tree head, or None before the first append."""
+    ensure_healed(store)
+    return last_head(LedgerPaths.of(store).heads)
+
+
+def heads(store: Store) -> list[dict]:
+    """Every signed tree head, oldest first."""
+    ensure_healed(store)
+    return HeadsFile.read(LedgerPaths.of(store).heads).heads
+
+
+def _signed_head(store: Store) -> dict:
+    found = head(store)
+    if found is None:
+        raise LedgerError("the ledger is empty: no signed tree head yet")
+    return found
+
+
+def _check_size(size: int | None, signed: int, what: str = "tree size") -> int:
+    size = signed if size is None else size
+    if not 0 < size <= signed:
+        raise LedgerError(f"{what} {size} is outside the signed tree (1..{signed})")
+    return size
+
+
+def inclusion_proof_at(store: Store, leaf_index: int, tree_size: int | None = None) -> dict[str, Any]:
+    """RFC 9162 inclusion proof of the leaf at ``leaf_index`` in the tree of ``tree_size`` leaves."""
+    newest = _signed_head(store)
+    size = _check_size(tree_size, int(newest["tree_size"]))
+    if not 0 <= leaf_index < size:
+        raise LedgerError(f"leaf index {leaf_index} is outside a tree of {size} leaves")
+    with NodeFile(LedgerPaths.of(store).nodes) as nodes:
+        path = merkle.inclusion_path(nodes.get, leaf_index, size)
+        root = merkle.root(nodes.get, size)
+        leaf = nodes.leaf(leaf_index)
+    if size == newest["tree_size"] and root.hex() != newest["root_hash"]:
+        raise LedgerError("the stored tree does not match the newest signed head; run `custodiet verify`")
+    return {"leaf_index": leaf_index, "tree_size": size, "leaf_hash": leaf.hex(),
+            "inclusion_path": [h.hex() for h in path], "root_hash": root.hex()}
+
+
+def inclusion_proof(store: Store, event_id: str, tree_size: int | None = None) -> dict[str, Any]:
+    """Inclusion proof of an event by id (its earliest leaf, should an id have been appended twice)."""
+    size = _check_size(tree_size, int(_signed_head(store)["tree_size"]))
+    index = find_leaf(store, event_id, size)
+    if index is None:
+        raise LedgerError(f"event {event_id!r} is not among the first {size} leaves of the ledger")
+    return {"event_id": event_id, **inclusion_proof_at(store, index, size)}
+
+
+def consistency_proof(store: Store, first: int, second: int | None = None) -> dict[str, Any]:
+    """RFC 9162 consistency proof that the tree of ``second`` leaves extends the tree of ``first``."""
+    signed = int(_signed_head(store)["tree_size"])
+    second = _check_size(second, signed, "--to size")
+    if not 0 < first <= second:
+        raise LedgerError(f"--from size {first} must be between 1 and {second}")
+    with NodeFile(LedgerPaths.of(store).nodes) as nodes:
+        proof = merkle.consistency_path(nodes.get, first, second)
+        first_root, second_root = merkle.root(nodes.get, first), merkle.root(nodes.get, second)
+    return {"first_size": first, "second_size": second, "first_root": first_root.hex(),
+            "second_root": second_root.hex(), "proof": [h.hex() for h in proof]}
+
+
+# -- the event id index ----------------------------------------------------------------------------
+
+def find_leaf(store: Store, event_id: str, size: int) -> int | None:
+    """The first leaf below ``size`` whose event has this id, via the fingerprint index."""
+    ids = _id_index(store, size)
+    hits = np.flatnonzero(ids == np.uint64(fingerprint(event_id)))
+    return int(hits[0]) if len(hits) else None
+
+
+def _id_index(store: Store, size: int) -> np.ndarray:
+    """Fingerprints of leaves ``0..size-1``, extending ``ids.bin`` from the segments when it is short."""
+    paths = LedgerPaths.of(store)
+    have = paths.ids.stat().st_size // 8 if paths.ids.exists() else 0
+    if have < size:
+        with open(paths.ids, "ab") as lock:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                _extend_id_index(store, paths, size)
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+    if size == 0:
+        return np.empty(0, dtype=np.uint64)
+    return np.fromfile(paths.ids, dtype=np.uint64, count=size)
+
+
+def _extend_id_index(store: Store, paths: LedgerPaths, size: int) -> None:
+    have = paths.ids.stat().st_size // 8
+    entries = [e for e in read_manifest(paths.manifest) if e.end_leaf > have and e.first_leaf < size]
+    if entries and entries[0].first_leaf < have:  # a crash cut an extension short: redo that segment
+        os.truncate(paths.ids, entries[0].first_leaf * 8)
+    elif paths.ids.stat().st_size != have * 8:
+        os.truncate(paths.ids, have * 8)
+    for entry in entries:
+        event_ids = pq.read_table(store.segments_dir / entry.segment, columns=["event_id"]).column("event_id")
+        if len(event_ids) != entry.rows:
+            raise LedgerError(f"segment {entry.segment} has {len(event_ids)} rows, the manifest says "
+                              f"{entry.rows}; run `custodiet verify`")
+        append_durably(paths.ids, event_fingerprints(event_ids).astype(np.uint64).tobytes())

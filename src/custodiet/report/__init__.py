@@ -1,0 +1,1 @@
+"""Reports built from findings: the signalling report (``signalling``, rendered by ``render``)."""

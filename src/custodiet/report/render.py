@@ -1,0 +1,135 @@
+"""Render the signalling report (``signalling.build_report``) as JSON, Markdown or self-contained HTML.
+
+HTML has no external assets: styles inline and the chart an SVG generated here (stacked bars of attacks
+per day or hour, one colour per category). Markdown shows the same series as a text sparkline and table.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import Any
+
+from custodiet.report.signalling import CATEGORY_LABELS, CATEGORY_ORDER
+
+SPARK = "▁▂▃▄▅▆▇█"
+COLOURS = {"fs11-cat1": "#b2182b", "fs11-cat2": "#ef8a62", "fs11-cat3": "#fddbc7", "fs19-cat1": "#2166ac",
+           "fs19-cat2": "#67a9cf", "fs19-cat3": "#d1e5f0", "probing": "#999999"}
+
+
+def to_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def sparkline(values: list[int]) -> str:
+    top = max(values, default=0)
+    if top == 0:
+        return SPARK[0] * len(values)
+    return "".join(SPARK[min(len(SPARK) - 1, (v * (len(SPARK) - 1) + top - 1) // top)] for v in values)
+
+
+def _md_table(headers: list[str], rows: list[list[Any]]) -> list[str]:
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def to_markdown(r: dict[str, Any]) -> str:
+    t, w = r["totals"], r["window"]
+    lines = ["# Signalling report", "",
+             f"{t['attacks']:,} flagged requests from {t['networks']:,} networks in {t['countries']:,} countries "
+             f"against {t['subjects']:,} subscriber identities, {w['start'] or '-'} to {w['end'] or '-'}; "
+             f"{t['findings']:,} findings, {t['campaigns']:,} campaign(s).", "", "## Attacks by category", ""]
+    lines += _md_table(["category", "attacks", "share"],
+                       [[c["label"], c["attacks"], f"{c['share']}%"] for c in r["by_category"]])
+    lines += ["", "## By source operator", ""]
+    lines += _md_table(["operator", "attacks", "share"], [[o["name"], o["attacks"], f"{o['share']}%"]
+                                                          for o in r["by_operator"]])
+    lines += ["", "## By country", ""]
+    lines += _md_table(["country", "attacks", "share"], [[o["name"], o["attacks"], f"{o['share']}%"]
+                                                         for o in r["by_country"]])
+    lines += ["", "## Most attacked subscribers", ""]
+    lines += _md_table(["subscriber (pseudonym)", "attacks", "networks", "operations"],
+                       [[f"`{s['subject'][:16]}`", s["attacks"], s["networks"], ", ".join(s["operations"])]
+                        for s in r["top_subjects"]])
+    lines += ["", "## Campaigns", ""]
+    if not r["campaigns"]:
+        lines.append("None found.")
+    for i, c in enumerate(r["campaigns"], 1):
+        lines += [f"{i}. {c['summary']}", f"   Member senders: {', '.join(c['actors'])} "
+                                         f"({', '.join(c['countries'])})."]
+    tl = r["timeline"]
+    counts = [b["attacks"] for b in tl["buckets"]]
+    lines += ["", f"## Attacks per {tl['bucket']}", "", f"`{sparkline(counts)}` (max {max(counts, default=0)})", ""]
+    lines += _md_table([tl["bucket"] + " (UTC)", "attacks", "by category"],
+                       [[b["start"], b["attacks"], ", ".join(f"{k} {v}" for k, v in b["by_category"].items())]
+                        for b in tl["buckets"]])
+    return "\n".join(lines) + "\n"
+
+
+def chart_svg(timeline: dict[str, Any], width: int = 760, height: int = 220) -> str:
+    """Stacked bar chart of attacks per bucket and category, as an inline SVG element."""
+    buckets = timeline["buckets"]
+    left, bottom, top_pad = 40, 28, 10
+    plot_w, plot_h = width - left - 10, height - bottom - top_pad
+    peak = max((b["attacks"] for b in buckets), default=0) or 1
+    bar_w = plot_w / max(len(buckets), 1)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+             f'aria-label="attacks per {timeline["bucket"]}">',
+             f'<line x1="{left}" y1="{top_pad + plot_h}" x2="{left + plot_w}" y2="{top_pad + plot_h}" stroke="#444"/>',
+             f'<text x="4" y="{top_pad + 10}" font-size="11">{peak}</text>',
+             f'<text x="4" y="{top_pad + plot_h}" font-size="11">0</text>']
+    for i, b in enumerate(buckets):
+        x = left + i * bar_w
+        y = top_pad + plot_h
+        for cat in CATEGORY_ORDER:
+            n = b["by_category"].get(cat, 0)
+            if not n:
+                continue
+            h = plot_h * n / peak
+            y -= h
+            parts.append(f'<rect x="{x + 1:.1f}" y="{y:.1f}" width="{max(bar_w - 2, 1):.1f}" height="{h:.1f}" '
+                         f'fill="{COLOURS[cat]}"><title>{escape(b["start"])}: {n} {escape(cat)}</title></rect>')
+        if len(buckets) <= 16 or i % max(1, len(buckets) // 8) == 0:
+            label = b["start"][5:10] if timeline["bucket"] == "day" else b["start"][5:13].replace("T", " ")
+            parts.append(f'<text x="{x + 2:.1f}" y="{height - 10}" font-size="10">{escape(label)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _html_table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def to_html(r: dict[str, Any]) -> str:
+    t, w = r["totals"], r["window"]
+    legend = " ".join(f'<span style="background:{COLOURS[c]};padding:0 .6em">&nbsp;</span> {escape(CATEGORY_LABELS[c])}'
+                      for c in CATEGORY_ORDER)
+    campaigns = "".join(f"<li>{escape(c['summary'])}<br><small>senders: {escape(', '.join(c['actors']))}</small></li>"
+                        for c in r["campaigns"]) or "<li>None found.</li>"
+    sections = [
+        f"<h1>Signalling report</h1><p>{t['attacks']:,} flagged requests from {t['networks']:,} networks in "
+        f"{t['countries']:,} countries against {t['subjects']:,} subscriber identities, "
+        f"{escape(w['start'] or '-')} to {escape(w['end'] or '-')}; {t['findings']:,} findings.</p>",
+        f"<h2>Attacks per {escape(r['timeline']['bucket'])}</h2>{chart_svg(r['timeline'])}<p>{legend}</p>",
+        "<h2>Attacks by category</h2>" + _html_table(["category", "attacks", "share"], [
+            [c["label"], c["attacks"], f"{c['share']}%"] for c in r["by_category"]]),
+        "<h2>By source operator</h2>" + _html_table(["operator", "attacks", "share"], [
+            [o["name"], o["attacks"], f"{o['share']}%"] for o in r["by_operator"]]),
+        "<h2>By country</h2>" + _html_table(["country", "attacks", "share"], [
+            [o["name"], o["attacks"], f"{o['share']}%"] for o in r["by_country"]]),
+        "<h2>Most attacked subscribers</h2>" + _html_table(["subscriber (pseudonym)", "attacks", "networks",
+                                                             "operations"], [
+            [s["subject"][:16], s["attacks"], s["networks"], ", ".join(s["operations"])] for s in r["top_subjects"]]),
+        f"<h2>Campaigns</h2><ol>{campaigns}</ol>",
+    ]
+    style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
+             "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;"
+             "text-align:left}th{background:#eee}")
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Signalling report</title>'
+            f"<style>{style}</style></head><body>{''.join(sections)}</body></html>\n")
+
+
+RENDERERS = {"json": to_json, "md": to_markdown, "html": to_html}

@@ -1,0 +1,19 @@
+"""The portal world simulator: units, officers, cases and citizens of a national citizen-data portal,
+their legitimate lookups, planted abusers of every kind, leaked samples, and the ground truth.
+
+``generate(PortalConfig(seed=7), out)`` writes, into ``out``: ``access_log.csv`` (the portal log, the
+input of ``custodiet ingest portal``), ``actors.csv``, ``cases.csv``, ``case_subjects.csv``,
+``protected.csv`` (the context tables), ``leaks/leak_NN.csv`` (samples listed for sale) and
+``truth.json`` (who the abusers are, what they did and when, which leak came from whom). The same
+config gives byte-identical files. Every person is fake: identifiers are random within the
+Bangladeshi formats and belong to nobody on record.
+
+The world runs on local time in Dhaka (UTC+6; weekend Friday and Saturday); the log is in UTC.
+"""
+
+from __future__ import annotations
+
+from custodiet.simulate.portal.config import ABUSER_KINDS, DEFAULT_ABUSERS, PortalConfig
+from custodiet.simulate.portal.world import generate
+
+__all__ = ["ABUSER_KINDS", "DEFAULT_ABUSERS", "PortalConfig", "generate"]

@@ -1,0 +1,46 @@
+"""Small deterministic canonical events for the ledger tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pyarrow as pa
+
+from custodiet import ledger
+from custodiet.events import EVENT_SCHEMA
+from custodiet.store import Store
+
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def event(i: int) -> dict:
+    return {
+        "event_id": f"ev-{i:05d}",
+        "ts": T0 + timedelta(seconds=17 * i),
+        "channel": "portal",
+        "actor": f"officer-{i % 7}",
+        "actor_org": None if i % 5 == 0 else "U12",
+        "subject": f"{i * 7919 % 100003:064x}",
+        "subject_kind": "msisdn",
+        "data_kind": ("cdr", "location", "identity")[i % 3],
+        "operation": "/api/lookup",
+        "authority": None if i % 2 else f"case-{i % 11}",
+        "outcome": "allowed",
+        "records": i % 4,
+        "attrs": f'{{"client_ip":"10.0.0.{i % 250}"}}',
+        "source": f"portal.csv:{i + 2}",
+    }
+
+
+def events(start: int, end: int) -> pa.Table:
+    return pa.Table.from_pylist([event(i) for i in range(start, end)], schema=EVENT_SCHEMA)
+
+
+def append_batches(store: Store, sizes: list[int]) -> int:
+    """Append batches of the given sizes; returns the number of events appended."""
+    n = 0
+    with store.writer():
+        for size in sizes:
+            ledger.append_events(store, events(n, n + size))
+            n += size
+    return n

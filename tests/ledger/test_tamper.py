@@ -1,0 +1,139 @@
+"""Every kind of tampering is found and named: by `verify` (full) and by `verify --quick`."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from custodiet import ledger
+from custodiet.events import canonical_json
+from custodiet.ledger.heads import sign_head
+from custodiet.ledger.tree import LedgerPaths
+
+from .helpers import append_batches
+
+
+@pytest.fixture
+def filled(store):
+    append_batches(store, [4, 6, 5])  # segments 1: ev 0-3, 2: ev 4-9, 3: ev 10-14
+    assert ledger.verify(store).ok
+    return store
+
+
+def segment(store, number: int):
+    return store.segments_dir / f"{number:08d}.parquet"
+
+
+def rewrite(path, table: pa.Table) -> None:
+    pq.write_table(table, path, compression="zstd")
+
+
+def test_one_field_changed(filled):
+    path = segment(filled, 2)
+    table = pq.read_table(path)
+    actors = table.column("actor").to_pylist()
+    actors[3] = "someone-else"  # ev-00007
+    rewrite(path, table.set_column(table.schema.get_field_index("actor"), "actor", pa.array(actors)))
+    result = ledger.verify(filled)
+    assert not result.ok
+    assert (result.problem.kind, result.problem.event_id, result.problem.segment) == ("altered", "ev-00007",
+                                                                                    "00000002.parquet")
+    assert result.problem.leaf_index == 7
+    quick = ledger.verify(filled, quick=True)
+    assert (quick.problem.kind, quick.problem.segment) == ("digest", "00000002.parquet")
+
+
+def test_a_segment_dropped(filled):
+    segment(filled, 2).unlink()
+    result = ledger.verify(filled)
+    assert (result.problem.kind, result.problem.segment, result.problem.leaf_index) == ("missing",
+                                                                                      "00000002.parquet", 4)
+    assert result.problem.event_id == "ev-00004"
+    quick = ledger.verify(filled, quick=True)
+    assert (quick.problem.kind, quick.problem.event_id) == ("missing", "ev-00004")
+
+
+def test_rows_reordered(filled):
+    path = segment(filled, 3)
+    table = pq.read_table(path)
+    rewrite(path, table.take(pa.array([0, 2, 1, 3, 4])))  # swap ev-00011 and ev-00012
+    result = ledger.verify(filled)
+    assert (result.problem.kind, result.problem.event_id, result.problem.segment) == ("reordered", "ev-00012",
+                                                                                    "00000003.parquet")
+    assert result.problem.leaf_index == 11
+
+
+def test_a_row_deleted(filled):
+    path = segment(filled, 1)
+    table = pq.read_table(path)
+    rewrite(path, table.filter(pc.not_equal(table.column("event_id"), "ev-00001")))
+    result = ledger.verify(filled)
+    assert (result.problem.kind, result.problem.segment, result.problem.leaf_index) == ("missing",
+                                                                                      "00000001.parquet", 1)
+
+
+def test_a_head_replaced(filled):
+    paths = LedgerPaths.of(filled)
+    lines = paths.heads.read_text().splitlines()
+    key = Ed25519PrivateKey.from_private_bytes((filled.keys_dir / "ledger-signing.key").read_bytes())
+    forged = sign_head(key, 10, b"\x11" * 32)  # a valid signature over a history that never was
+    lines[1] = canonical_json(forged)
+    paths.heads.write_text("\n".join(lines) + "\n")
+    for quick in (False, True):
+        result = ledger.verify(filled, quick=quick)
+        assert (result.problem.kind, result.problem.head_line) == ("head", 2)
+
+
+def test_a_head_signed_by_another_key(filled):
+    paths = LedgerPaths.of(filled)
+    lines = paths.heads.read_text().splitlines()
+    original = json.loads(lines[0])
+    other = sign_head(Ed25519PrivateKey.generate(), original["tree_size"], bytes.fromhex(original["root_hash"]))
+    lines[0] = canonical_json(other)
+    paths.heads.write_text("\n".join(lines) + "\n")
+    result = ledger.verify(filled, quick=True)
+    assert (result.problem.kind, result.problem.head_line) == ("head", 1)
+    assert "not the ledger's key" in result.problem.message
+
+
+def test_a_signature_forged(filled):
+    paths = LedgerPaths.of(filled)
+    lines = paths.heads.read_text().splitlines()
+    head = json.loads(lines[2])
+    head["signature"] = ("00" if head["signature"][:2] != "00" else "11") + head["signature"][2:]
+    lines[2] = canonical_json(head)
+    paths.heads.write_text("\n".join(lines) + "\n")
+    for quick in (False, True):
+        result = ledger.verify(filled, quick=quick)
+        assert (result.problem.kind, result.problem.head_line) == ("signature", 3)
+
+
+def test_stored_tree_damaged_but_events_intact(filled):
+    nodes = LedgerPaths.of(filled).nodes
+    data = bytearray(nodes.read_bytes())
+    data[2 * 32] ^= 1  # node (1, 0): inside the tree, not a peak any head reads directly
+    nodes.write_bytes(bytes(data))
+    result = ledger.verify(filled)
+    assert not result.ok
+    assert result.problem.kind in ("tree", "head")
+
+
+def test_history_rewritten_with_the_key_is_caught_by_a_witness(filled, tmp_path):
+    witnessed = ledger.heads(filled)
+    path = segment(filled, 1)
+    table = pq.read_table(path)
+    rewrite(path, table.set_column(table.schema.get_field_index("records"), "records",
+                                   pa.array([9, 9, 9, 9], pa.int64())))
+    # the operator rebuilds the tree and re-signs every head with the store's own key
+    paths = LedgerPaths.of(filled)
+    for p in (paths.nodes, paths.manifest, paths.heads, paths.ids):
+        p.unlink(missing_ok=True)
+    assert ledger.verify(filled).ok  # the store alone cannot tell
+    result = ledger.verify(filled, witness=witnessed)
+    assert not result.ok
+    assert result.problem.kind == "witness"

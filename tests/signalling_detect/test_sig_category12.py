@@ -1,0 +1,69 @@
+"""FS.11 categories 1 and 2: positive and negative cases on small hand-built event tables."""
+
+from __future__ import annotations
+
+from custodiet.detect.signalling.fs11_cat1 import fs11_category1
+from custodiet.detect.signalling.fs11_cat2 import fs11_category2
+
+from .sigdet_helpers import (
+    CH_SMSC, FR_HLR, FR_VLR, HOME_HLR, HOME_VLR, UNKNOWN, flagged_ids, map_event, run, store_with,
+)
+
+
+def test_cat1_flags_ati_from_a_partner_and_an_unknown_network(tmp_path):
+    bad = [map_event(1, FR_VLR, 71, "sub-a"), map_event(2, UNKNOWN, 71, "sub-a"), map_event(3, UNKNOWN, 58, "sub-b")]
+    ok = [map_event(4, HOME_VLR, 71, "sub-a")]  # our own gsmSCF asking our HLR
+    found = run(store_with(tmp_path, bad + ok), fs11_category1)
+    assert flagged_ids(found) == {e["event_id"] for e in bad}
+    ati = next(f for f in found if f.actor == UNKNOWN and "anyTimeInterrogation" in f.summary)
+    assert "1 request" in ati.summary and ati.details["category"] == "fs11-cat1"
+
+
+def test_cat1_allowed_param_exempts_an_agreed_partner(tmp_path):
+    events = [map_event(1, FR_VLR, 71, "sub-a")]
+    store = store_with(tmp_path, events)
+    assert run(store, fs11_category1, {"signalling.fs11_cat1": {"allowed": {"Lutetia Mobile": [71]}}}) == []
+    assert len(run(store, fs11_category1)) == 1
+
+
+def test_cat2_psi_needs_the_home_or_serving_network(tmp_path):
+    events = [
+        # our subscriber roams in France: Lutetia registers it, then may ask PSI
+        map_event(0, FR_VLR, 2, "roamer"), map_event(30, FR_VLR, 70, "roamer"),
+        # an inbound roamer of Lutetia: our VLR registered it with their HLR; their HLR may send ISD/PSI
+        map_event(0, HOME_VLR, 2, "visitor", called=FR_HLR), map_event(10, FR_HLR, 7, "visitor", called=HOME_VLR),
+        map_event(20, FR_HLR, 70, "visitor", called=HOME_VLR),
+    ]
+    attacks = [
+        map_event(40, UNKNOWN, 70, "athome", called=HOME_VLR),  # nobody registered it abroad
+        map_event(41, CH_SMSC, 7, "roamer", called=HOME_VLR),  # a partner neither serving nor home
+        map_event(42, UNKNOWN, 3, "visitor", called=HOME_VLR),  # cancelLocation from a stranger
+    ]
+    found = run(store_with(tmp_path, events + attacks), fs11_category2)
+    assert flagged_ids(found) == {e["event_id"] for e in attacks}
+
+
+def test_cat2_serving_state_follows_time(tmp_path):
+    """PSI from France before the subscriber registered there is not explained by the later registration."""
+    early = map_event(0, FR_VLR, 70, "sub")
+    events = [early, map_event(60, FR_VLR, 2, "sub"), map_event(90, FR_VLR, 70, "sub")]
+    found = run(store_with(tmp_path, events), fs11_category2)
+    assert flagged_ids(found) == {early["event_id"]}
+
+
+def test_cat2_sms_routing_only_with_an_sms_agreement(tmp_path):
+    bad = map_event(1, CH_SMSC, 45, "msisdn-1")  # Alpen Net: sms = false
+    good = map_event(2, "339900000021", 45, "msisdn-1")  # Lutetia: sms = true
+    found = run(store_with(tmp_path, [bad, good]), fs11_category2)
+    assert flagged_ids(found) == {bad["event_id"]}
+    assert "SMS agreement" in found[0].summary
+
+
+def test_cat2_call_routing_and_registration_from_outside(tmp_path):
+    sri = map_event(1, FR_VLR, 22, "msisdn-2")
+    home_sri = map_event(2, HOME_HLR, 22, "msisdn-2")
+    ul = map_event(3, UNKNOWN, 2, "sub-x")  # updateLocation without a roaming agreement
+    store = store_with(tmp_path, [sri, home_sri, ul])
+    assert flagged_ids(run(store, fs11_category2)) == {sri["event_id"], ul["event_id"]}
+    allowed = run(store, fs11_category2, {"signalling.fs11_cat2": {"sri_allowed": ["Lutetia Mobile"]}})
+    assert flagged_ids(allowed) == {ul["event_id"]}

@@ -1,0 +1,20 @@
+"""Shared by the simulator tests: the small world's config and a CSV reader."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from custodiet.simulate.portal import PortalConfig
+
+SMALL = PortalConfig(seed=11, actors=70, days=45, end=date(2026, 3, 31))
+
+
+def read_csv(path: Path) -> pa.Table:
+    """Every column as text, empty fields as null: the way an ingest would first see them."""
+    names = path.read_text(encoding="utf-8").split("\n", 1)[0].split(",")
+    convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True)
+    return pacsv.read_csv(path, convert_options=convert)
