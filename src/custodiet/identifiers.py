@@ -8,6 +8,7 @@ engine; nothing here runs once per event.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -84,13 +85,43 @@ def _msisdn_fast(text: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=64)
+def _national_rule(region: str) -> tuple[str, str, frozenset[int], re.Pattern[str]] | None:
+    """(country code, trunk prefix, possible lengths, number pattern) where the region's trunk prefix is a
+    plain digit string, else None (then national numbers always go through phonenumbers)."""
+    md = PhoneMetadata.metadata_for_region(region)
+    if md is None or md.general_desc is None or md.national_prefix_transform_rule:
+        return None
+    prefix = md.national_prefix_for_parsing or md.national_prefix
+    if not prefix or not prefix.isdigit() or not md.general_desc.national_number_pattern:
+        return None
+    pattern = re.compile(md.general_desc.national_number_pattern)
+    return str(md.country_code), prefix, frozenset(md.general_desc.possible_length or ()), pattern
+
+
+def _msisdn_national_fast(text: str, region: str) -> str | None:
+    """A national number of the default region (trunk prefix + number), decided from metadata alone;
+    None when unsure."""
+    rule = _national_rule(region)
+    if rule is None or not text.isdigit():
+        return None
+    cc, prefix, lengths, pattern = rule
+    if not text.startswith(prefix):
+        return None
+    nsn = text[len(prefix):]
+    if len(nsn) in lengths and nsn[:1] != "0" and pattern.fullmatch(nsn) and not pattern.fullmatch(text):
+        return cc + nsn
+    return None
+
+
 def _msisdn(value: str, rules: IdentifierRules) -> str:
     text = _SEPARATORS.sub("", value)
-    fast = _msisdn_fast(text)
-    if fast is not None:
-        return fast
     if text.startswith("00"):
         text = "+" + text[2:]
+    fast = _msisdn_fast(text[1:] if text.startswith("+") else text) or (
+        _msisdn_national_fast(text, rules.default_region) if text.startswith("0") else None)
+    if fast is not None:
+        return fast
     candidates: list[tuple[str, str | None]]
     if text.startswith("+"):
         candidates = [(text, None)]

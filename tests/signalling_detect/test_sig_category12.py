@@ -6,7 +6,16 @@ from custodiet.detect.signalling.fs11_cat1 import fs11_category1
 from custodiet.detect.signalling.fs11_cat2 import fs11_category2
 
 from .sigdet_helpers import (
-    CH_SMSC, FR_HLR, FR_VLR, HOME_HLR, HOME_VLR, UNKNOWN, flagged_ids, map_event, run, store_with,
+    CH_SMSC,
+    FR_HLR,
+    FR_VLR,
+    HOME_HLR,
+    HOME_VLR,
+    UNKNOWN,
+    flagged_ids,
+    map_event,
+    run,
+    store_with,
 )
 
 
@@ -16,7 +25,8 @@ def test_cat1_flags_ati_from_a_partner_and_an_unknown_network(tmp_path):
     found = run(store_with(tmp_path, bad + ok), fs11_category1)
     assert flagged_ids(found) == {e["event_id"] for e in bad}
     ati = next(f for f in found if f.actor == UNKNOWN and "anyTimeInterrogation" in f.summary)
-    assert "1 request" in ati.summary and ati.details["category"] == "fs11-cat1"
+    assert "1 request" in ati.summary
+    assert ati.details["category"] == "fs11-cat1"
 
 
 def test_cat1_allowed_param_exempts_an_agreed_partner(tmp_path):

@@ -7,8 +7,18 @@ from custodiet.detect.signalling.geo import distance_km
 from custodiet.detect.signalling.location import location_plausibility
 
 from .sigdet_helpers import (
-    BR_REALM, BR_VLR, FR_REALM, FR_VLR, HOME_REALM, HOME_VLR, UNKNOWN_REALM, diameter_event, flagged_ids,
-    map_event, run, store_with,
+    BR_REALM,
+    BR_VLR,
+    FR_REALM,
+    FR_VLR,
+    HOME_REALM,
+    HOME_VLR,
+    UNKNOWN_REALM,
+    diameter_event,
+    flagged_ids,
+    map_event,
+    run,
+    store_with,
 )
 
 
@@ -29,7 +39,8 @@ def test_location_flags_an_impossible_journey_but_not_a_flight(tmp_path):
     found = run(store_with(tmp_path, events), location_plausibility)
     assert flagged_ids(found) == {events[1]["event_id"], events[4]["event_id"]}
     first = next(f for f in found if f.event_ids == [events[1]["event_id"]])
-    assert first.details["previous_country"] == "GB" and first.details["kmh"] > 1000
+    assert first.details["previous_country"] == "GB"
+    assert first.details["kmh"] > 1000
     assert "km/h" in first.summary
 
 

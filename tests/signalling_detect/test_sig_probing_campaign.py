@@ -15,7 +15,8 @@ def test_probing_flags_a_sweep_without_deliveries(tmp_path):
     found = run(store_with(tmp_path, sweep), probing)
     assert len(found) == 1
     assert flagged_ids(found) == {e["event_id"] for e in sweep}
-    assert "40 subscribers" in found[0].summary and found[0].details["deliveries"] == 0
+    assert "40 subscribers" in found[0].summary
+    assert found[0].details["deliveries"] == 0
 
 
 def test_probing_ignores_lookups_followed_by_deliveries(tmp_path):
@@ -48,7 +49,8 @@ def test_campaign_groups_networks_with_shared_targets_and_technique(tmp_path):
     found = run(store_with(tmp_path, events), campaigns)
     assert len(found) == 1
     assert sorted(found[0].actors) == sorted([UNKNOWN, UNKNOWN2, UNKNOWN3])
-    assert found[0].severity == "critical" and "3 networks acted together" in found[0].summary
+    assert found[0].severity == "critical"
+    assert "3 networks acted together" in found[0].summary
 
 
 def test_campaign_needs_overlapping_windows(tmp_path):

@@ -4,7 +4,6 @@ report's golden files. One small world (150 subscribers, 3 days) is built once f
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -64,7 +63,8 @@ def test_truth_covers_every_category_and_a_campaign(world):
     truth = world["truth"]
     cats = {a["category"] for a in truth["attacks"]}
     assert cats == {"fs11-cat1", "fs11-cat2", "fs11-cat3", "fs19-cat1", "fs19-cat2", "fs19-cat3", "probing"}
-    assert len(truth["campaigns"]) == 1 and len(truth["campaigns"][0]["gts"]) == 3
+    assert len(truth["campaigns"]) == 1
+    assert len(truth["campaigns"][0]["gts"]) == 3
     assert truth["legitimate_messages"] > 10 * len(truth["attacks"]) // 2
 
 
@@ -113,13 +113,15 @@ def test_report_numbers_add_up(world):
     assert sum(c["attacks"] for c in r["by_category"]) == total
     assert sum(b["attacks"] for b in r["timeline"]["buckets"]) == total
     assert abs(sum(c["share"] for c in r["by_category"]) - 100) < 0.5
-    assert r["campaigns"] and len(r["campaigns"][0]["actors"]) == 3
+    assert r["campaigns"]
+    assert len(r["campaigns"][0]["actors"]) == 3
     assert r["top_subjects"][0]["attacks"] >= r["top_subjects"][-1]["attacks"]
 
 
 def test_html_report_has_a_valid_inline_svg(world):
     html = RENDERERS["html"](world["report"])
-    assert html.startswith("<!DOCTYPE html>") and "http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert html.startswith("<!DOCTYPE html>")
+    assert "http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     svg = ET.fromstring(chart_svg(world["report"]["timeline"]))
     bars = svg.findall("{http://www.w3.org/2000/svg}rect")
     assert len(bars) >= len([b for b in world["report"]["timeline"]["buckets"] if b["attacks"]])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -13,7 +13,7 @@ signalling_app = typer.Typer(help="Signalling monitor (SS7 MAP, Diameter): repor
 app.add_typer(signalling_app, name="signalling")
 
 
-class ReportFormat(str, Enum):
+class ReportFormat(StrEnum):
     html = "html"
     json = "json"
     md = "md"

@@ -232,7 +232,7 @@ def _id_index(store: Store, size: int) -> np.ndarray:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
     if size == 0:
         return np.empty(0, dtype=np.uint64)
-    return np.fromfile(paths.ids, dtype=np.uint64, count=size)
+    return np.memmap(paths.ids, dtype=np.uint64, mode="r", shape=(size,))
 
 
 def _extend_id_index(store: Store, paths: LedgerPaths, size: int) -> None:

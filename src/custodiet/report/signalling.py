@@ -115,11 +115,9 @@ def _timeline(values: list[dict[str, Any]], first: datetime | None, last: dateti
     if not hourly:
         start = start.replace(hour=0)
     count = int((last - start) / step) + 1
-    buckets = [{"start": _iso(start + i * step), "attacks": 0, "by_category": {}} for i in range(count)]
+    per: list[Counter[str]] = [Counter() for _ in range(count)]
     for a in values:
-        b = buckets[int((a["ts"] - start) / step)]
-        b["attacks"] += 1
-        b["by_category"][a["category"]] = b["by_category"].get(a["category"], 0) + 1
-    for b in buckets:
-        b["by_category"] = dict(sorted(b["by_category"].items()))
+        per[int((a["ts"] - start) / step)][a["category"]] += 1
+    buckets = [{"start": _iso(start + i * step), "attacks": sum(c.values()), "by_category": dict(sorted(c.items()))}
+               for i, c in enumerate(per)]
     return {"bucket": "hour" if hourly else "day", "buckets": buckets}

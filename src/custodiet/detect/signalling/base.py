@@ -161,13 +161,6 @@ def _nodes(ctx: DetectionContext, raw: ir.Table, nets: Networks) -> pa.Table:
                          ("roaming", pa.bool_()), ("sms", pa.bool_()), ("plmns", pa.string())]))
 
 
-def _visited_ok(plmns: str | None, visited: str | None) -> bool | None:
-    key = _plmn_key(visited)
-    if key is None or not plmns:
-        return None
-    return f"{key[0]}-{key[1]}" in plmns.split(";")
-
-
 def requests(ctx: DetectionContext) -> ir.Table:
     """The resolved signalling requests of this run (materialised on first use, then shared)."""
     if not _exists(ctx, BASE_TABLE):
@@ -196,11 +189,11 @@ def requests(ctx: DetectionContext) -> ir.Table:
         )
         sql = ibis.to_sql(e, dialect="duckdb")
         ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE {BASE_TABLE} AS {sql}")
-        ctx.con.create_function("custodiet_visited_ok", _visited_ok, ["VARCHAR", "VARCHAR"], "BOOLEAN",
-                                null_handling="special")
+        # Visited-PLMN-Id ("208-95", "20895") against the sender's PLMNs ("208-95;208-96", MNC as a number)
         ctx.con.execute(f"ALTER TABLE {BASE_TABLE} ADD COLUMN visited_ok BOOLEAN")
-        ctx.con.execute(f"UPDATE {BASE_TABLE} SET visited_ok = custodiet_visited_ok(src_plmns, visited_plmn) "
-                        "WHERE visited_plmn IS NOT NULL")
+        ctx.con.execute(f"""UPDATE {BASE_TABLE} SET visited_ok = list_contains(string_split(src_plmns, ';'),
+                               regexp_replace(visited_plmn, '^(\\d{{3}})-?0*(\\d+)$', '\\1-\\2'))
+                            WHERE visited_plmn IS NOT NULL AND coalesce(src_plmns, '') <> ''""")
     return ctx.ibis.table(BASE_TABLE)
 
 

@@ -113,7 +113,7 @@ def _finding(members: list[str], by_net: dict[str, list[dict[str, Any]]], profil
             counts[s] += 1
     shared = sum(1 for c in counts.values() if c >= 2)
     sequences = sorted(set().union(*(profile[m]["sequences"] for m in members)),
-                       key=lambda s: -sum(s in profile[m]["sequences"] for m in members))
+                       key=lambda s: (-sum(s in profile[m]["sequences"] for m in members), s))
     first, last = evs[0]["ts"], evs[-1]["ts"]
     heads = {m: by_net[m][0] for m in members}
     who = "; ".join(describe(heads[m]["src_network"], heads[m]["actor"], heads[m]["src_country"])

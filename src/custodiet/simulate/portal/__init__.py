@@ -9,6 +9,12 @@ config gives byte-identical files. Every person is fake: identifiers are random 
 Bangladeshi formats and belong to nobody on record.
 
 The world runs on local time in Dhaka (UTC+6; weekend Friday and Saturday); the log is in UTC.
+
+In ``truth.json`` each abuser's ``window_start``/``window_end`` are its first and last planted lookup,
+``victims`` counts the distinct people it looked up abusively (for enumeration: distinct identifiers
+walked, whether or not anybody holds them) and ``events`` its planted lookups (on top of its ordinary
+casework, which goes on). A leak's sample only holds people its seller pulled successfully at least
+two days before ``listed_at``.
 """
 
 from __future__ import annotations

@@ -14,10 +14,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from custodiet.simulate.signalling.traffic import (
-    ATI, CL, CLR, DSD, DSR, HOUR, IDR, ISD, PRN, PSI, RIR, SAI, SENDIMSI, SRI, SRILCS, SRISM, UDR, UL,
-    ULR, Legit, Msg, Subscriber,
+    ATI,
+    CL,
+    CLR,
+    DSD,
+    DSR,
+    HOUR,
+    IDR,
+    ISD,
+    PRN,
+    PSI,
+    RIR,
+    SAI,
+    SENDIMSI,
+    SRI,
+    SRILCS,
+    SRISM,
+    UDR,
+    UL,
+    ULR,
+    Legit,
+    Msg,
+    Subscriber,
 )
-
 from custodiet.simulate.signalling.world import SimNetwork, World, distance_km
 
 # The plausibility detector's defaults; planted impossible journeys exceed them at least threefold.

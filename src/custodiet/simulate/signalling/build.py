@@ -11,7 +11,13 @@ from typing import Any
 from custodiet.simulate.signalling import encode
 from custodiet.simulate.signalling.attacks import Planter, hostile_gt
 from custodiet.simulate.signalling.pcap import (
-    PPID_DIAMETER, PPID_M3UA, PcapWriter, SctpFramer, m3ua_data, sccp_address, sccp_udt,
+    PPID_DIAMETER,
+    PPID_M3UA,
+    PcapWriter,
+    SctpFramer,
+    m3ua_data,
+    sccp_address,
+    sccp_udt,
 )
 from custodiet.simulate.signalling.traffic import MAP_TARGET, SOURCE_NODE, Legit, Msg
 from custodiet.simulate.signalling.world import SimNetwork, build_world, write_profile
@@ -99,11 +105,11 @@ def _write_pcaps(out: Path, msgs: list[Msg], rng: random.Random) -> list[dict[st
     for proto, name in (("map", MAP_FILE), ("diameter", DIAMETER_FILE)):
         writer = PcapWriter(out / name)
         try:
-            for ts, _order, data, msg in sorted(frames[proto], key=lambda f: (f[0], f[1])):
+            for ts, _order, data, request in sorted(frames[proto], key=lambda f: (f[0], f[1])):
                 frame = writer.write(ts, data)
-                if msg is not None and msg.attack is not None:
-                    attacks.append({"event_key": f"{name}:{frame}", "file": name, "frame": frame, **msg.attack,
-                                    "operation": _op_name(msg), "ts": msg.ts})
+                if request is not None and request.attack is not None:
+                    attacks.append({"event_key": f"{name}:{frame}", "file": name, "frame": frame, **request.attack,
+                                    "operation": _op_name(request), "ts": request.ts})
         finally:
             writer.close()
     return attacks
