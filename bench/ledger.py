@@ -179,7 +179,7 @@ def main() -> None:
         rate, pm_proof = bench_pymerkle(args.pymerkle)
         ours = bench_proof(args.proof_leaves, root)
         print(f"  ratio: pymerkle proof at {args.pymerkle:,} leaves / ours at {args.proof_leaves:,} = "
-              f"{pm_proof / ours:,.0f}x")
+              f"{pm_proof / ours:.2f}x")
         bench_lookup(args.proof_leaves, root)
         bench_verify(args.verify_events, root)
 

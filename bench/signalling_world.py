@@ -19,7 +19,7 @@ from custodiet.context.network import Registry, save_profile
 from custodiet.detect.signalling.evaluate import evaluate_signalling, signalling_findings
 from custodiet.ingest.signalling import ingest_file
 from custodiet.simulate.signalling import simulate_signalling
-from custodiet.simulate.signalling.encode import MAP_OPS, _message_codec, _acn
+from custodiet.simulate.signalling.encode import MAP_OPS, acn, message_codec
 from custodiet.simulate.signalling.pcap import isdn_address, tbcd
 from custodiet.store import Store
 
@@ -28,14 +28,14 @@ SAMPLE = 300
 
 def pycrate_per_message() -> float:
     """Seconds per MAP Begin encoded by pycrate directly (set_val + to_ber), over a mix of operations."""
-    codec = _message_codec()
+    codec = message_codec()
     ops = list(MAP_OPS.values())
     t0 = time.perf_counter()
     for i in range(SAMPLE):
         op = ops[i % len(ops)]
         arg = op.build(tbcd(f"00101{i:010d}"), isdn_address(f"4477009{i:05d}"), isdn_address(f"3399000{i:05d}"))
         dialogue = {"direct-reference": (0, 0, 17, 773, 1, 1, 1), "encoding": ("single-ASN1-type", (
-            "DialoguePDU", ("dialogueRequest", {"protocol-version": (1, 1), "application-context-name": _acn(op)})))}
+            "DialoguePDU", ("dialogueRequest", {"protocol-version": (1, 1), "application-context-name": acn(op)})))}
         codec.set_val(("begin", {"otid": i.to_bytes(4, "big"), "dialoguePortion": dialogue, "components": [
             ("basicROS", ("invoke", {"invokeId": ("present", 1), "opcode": ("local", op.opcode),
                                      "argument": (op.arg_type, arg)}))]}))

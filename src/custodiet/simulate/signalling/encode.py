@@ -77,13 +77,13 @@ MAP_OPS: dict[int, MapOp] = {op.opcode: op for op in [
 MAP_OP_BY_NAME = {op.name: op for op in MAP_OPS.values()}
 
 
-def _message_codec() -> Any:
+def message_codec() -> Any:
     from pycrate_asn1dir import TCAP_MAPv2v3
 
     return TCAP_MAPv2v3.TCAP_MAP_Messages.TCAP_MAP_Message
 
 
-def _acn(op: MapOp) -> tuple[int, ...]:
+def acn(op: MapOp) -> tuple[int, ...]:
     return (0, 4, 0, 0, 1, 0, op.app_context, op.version)
 
 
@@ -113,9 +113,9 @@ def _invoke_template(opcode: int) -> _Template:
     op = MAP_OPS[opcode]
     arg = op.build(tbcd(_SENTINEL_IMSI), isdn_address(_SENTINEL_MSISDN), isdn_address(_SENTINEL_GT))
     dialogue = {"direct-reference": _DIALOGUE_AS_ID, "encoding": ("single-ASN1-type", ("DialoguePDU", (
-        "dialogueRequest", {"protocol-version": (1, 1), "application-context-name": _acn(op)})))}
+        "dialogueRequest", {"protocol-version": (1, 1), "application-context-name": acn(op)})))}
     invoke = {"invokeId": ("present", 1), "opcode": ("local", opcode), "argument": (op.arg_type, arg)}
-    codec = _message_codec()
+    codec = message_codec()
     codec.set_val(("begin", {"otid": _SENTINEL_OTID, "dialoguePortion": dialogue,
                              "components": [("basicROS", ("invoke", invoke))]}))
     data = codec.to_ber()
@@ -130,14 +130,14 @@ def _invoke_template(opcode: int) -> _Template:
 def _answer_template(opcode: int, error_code: int) -> _Template:
     op = MAP_OPS[opcode]
     dialogue = {"direct-reference": _DIALOGUE_AS_ID, "encoding": ("single-ASN1-type", ("DialoguePDU", (
-        "dialogueResponse", {"protocol-version": (1, 1), "application-context-name": _acn(op),
+        "dialogueResponse", {"protocol-version": (1, 1), "application-context-name": acn(op),
                              "result": "accepted", "result-source-diagnostic": ("dialogue-service-user", "null")})))}
     component: tuple[str, Any]
     if error_code:
         component = ("returnError", {"invokeId": ("present", 1), "errcode": ("local", error_code)})
     else:
         component = ("returnResult", {"invokeId": ("present", 1)})
-    codec = _message_codec()
+    codec = message_codec()
     codec.set_val(("end", {"dtid": _SENTINEL_OTID, "dialoguePortion": dialogue,
                            "components": [("basicROS", component)]}))
     data = codec.to_ber()
