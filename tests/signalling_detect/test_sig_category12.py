@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from custodiet.detect.signalling.evaluate import evaluate_signalling, signalling_findings
 from custodiet.detect.signalling.fs11_cat1 import fs11_category1
 from custodiet.detect.signalling.fs11_cat2 import fs11_category2
 
@@ -77,3 +80,21 @@ def test_cat2_call_routing_and_registration_from_outside(tmp_path):
     assert flagged_ids(run(store, fs11_category2)) == {sri["event_id"], ul["event_id"]}
     allowed = run(store, fs11_category2, {"signalling.fs11_cat2": {"sri_allowed": ["Lutetia Mobile"]}})
     assert flagged_ids(allowed) == {ul["event_id"]}
+
+
+def test_every_signalling_detector_is_quiet_on_an_empty_channel(tmp_path):
+    store = store_with(tmp_path, [])
+    assert signalling_findings(store) == []
+
+
+def test_evaluate_rejects_a_bad_truth_naming_the_record(tmp_path):
+    store = store_with(tmp_path, [map_event(1, UNKNOWN, 71, "s")])
+    with pytest.raises(ValueError, match=r"attacks\[1\]: missing or non-text 'event_key'"):
+        evaluate_signalling(store, {"world": "signalling", "attacks": [
+            {"event_key": "test.pcap:11", "category": "fs11-cat1"}, {"category": "fs11-cat1"}]})
+    with pytest.raises(ValueError, match="not from a signalling world"):
+        evaluate_signalling(store, {"world": "portal"})
+    result = evaluate_signalling(store, {"world": "signalling", "legitimate_messages": 0, "attacks": [
+        {"event_key": "test.pcap:11", "category": "fs11-cat1"}]})
+    assert result["found_share"] == 1.0
+    assert result["false_alarms"] == 0

@@ -10,7 +10,7 @@ expressions, so the same definitions run on another Ibis backend):
 - :func:`actors` — ``aid`` (small integer), ``actor``, ``org``, ``role``;
 - :func:`accesses` — one narrow row per access: ``ts, aid, skey`` (64-bit hash of the subject pseudonym),
   ``kind`` (data kind), ``client`` (hash of ``attrs.client_ip``/``device``), ``case`` (hash of the
-  cited case id), flags ``explained``,
+  cited case id), flags ``explained``,  ``cited_ok`` (the cited case is an open case of the actor's unit),
   ``cited``, ``cited_covers``, ``cited_known``, ``empty`` (no records, or not allowed), ``unexpl``
   (neither explained nor covered by the cited case);
 - :func:`pairs` — one row per (account, person) with the counts the detectors share;
@@ -45,7 +45,7 @@ FAR_FUTURE = "9999-12-31 00:00:00+00:00"
 _PREFIX = "custodiet_insider_"
 
 
-def _materialise(ctx: DetectionContext, name: str, build: Any) -> ir.Table:
+def materialise(ctx: DetectionContext, name: str, build: Any) -> ir.Table:
     """The temp table ``name``, created from the Ibis expression ``build()`` on first use."""
     table = _PREFIX + name
     found = ctx.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND temporary",
@@ -82,7 +82,7 @@ def actors(ctx: DetectionContext) -> ir.Table:
         j = j.select(actor=ibis.coalesce(j.actor, j.actor_right),
                      org=ibis.coalesce(j.a_org, j.e_org, ibis.literal("?")), role=j.a_role.fill_null("?"))
         return j.mutate(aid=ibis.row_number().over(order_by=j.actor).cast("int32"))
-    return _materialise(ctx, "actors", build)
+    return materialise(ctx, "actors", build)
 
 
 def _skey(subject: ir.StringValue) -> ir.IntegerValue:
@@ -100,7 +100,9 @@ def accesses(ctx: DetectionContext) -> ir.Table:
             closed=cases.closed.fill_null(ibis.timestamp(FAR_FUTURE)))
         span = links.group_by(["l_key", "l_org"]).aggregate(s_open=links.opened.min(), s_close=links.closed.max())
         cited = cs.select(c_case=cs.case_id, c_key=_skey(cs.subject)).distinct()
-        known = cases.select(k_case=cases.case_id).distinct()
+        known = cases.group_by(k_case=cases.case_id).aggregate(
+            k_org=cases.org.min(), k_open=cases.opened.min(),
+            k_close=cases.closed.fill_null(ibis.timestamp(FAR_FUTURE)).max())
         ev = insider_events(ctx)
         ev = ev.select("ts", "actor", "data_kind", "authority", "outcome", "records", skey=_skey(ev.subject),
                        # attrs is canonical JSON (sorted keys, no spaces), so a pattern finds a string value
@@ -110,11 +112,11 @@ def accesses(ctx: DetectionContext) -> ir.Table:
         e = ev.join(dim, ev.actor == dim.actor).select(
             "ts", "aid", "org", "skey", "data_kind", "authority", "outcome", "records", "client_text")
         e = e.left_join(span, [("skey", "l_key"), ("org", "l_org")]).select(
-            "ts", "aid", "skey", "data_kind", "authority", "outcome", "records", "client_text",
+            "ts", "aid", "org", "skey", "data_kind", "authority", "outcome", "records", "client_text",
             explained=(ibis._.s_open.notnull() & (ibis._.s_open <= ibis._.ts)
                        & (ibis._.ts <= ibis._.s_close)).fill_null(False))
         e = e.left_join(cited, [("authority", "c_case"), ("skey", "c_key")]).select(
-            "ts", "aid", "skey", "data_kind", "authority", "outcome", "records", "client_text", "explained",
+            "ts", "aid", "org", "skey", "data_kind", "authority", "outcome", "records", "client_text", "explained",
             cited_covers=ibis._.c_case.notnull())
         e = e.left_join(known, [("authority", "k_case")])
         return e.select(
@@ -122,27 +124,31 @@ def accesses(ctx: DetectionContext) -> ir.Table:
             client=e.client_text.hash(), case=e.authority.hash(),
             explained=e.explained, cited=e.authority.notnull(), cited_covers=e.cited_covers,
             cited_known=e.k_case.notnull(),
+            cited_ok=(e.k_case.notnull() & (e.k_org == e.org) & (e.k_open <= e.ts) & (e.ts <= e.k_close))
+            .fill_null(False),
             empty=(e.records.fill_null(1) == 0) | (e.outcome != "allowed"),
             unexpl=~e.explained & ~e.cited_covers,
         )
-    return _materialise(ctx, "accesses", build)
+    return materialise(ctx, "accesses", build)
 
 
 def pairs(ctx: DetectionContext) -> ir.Table:
-    """Per (aid, skey): n, first, last, expl (any explained access), u_n/u_first/u_last/u_days (unexplained
-    accesses), u_loc (unexplained location lookups), sale_kinds/sale_first/sale_last (unexplained accesses
-    of the sale kinds), empty (any empty answer)."""
+    """Per (aid, skey): n, first, last, expl (any explained access), u_n/u_first/u_last (unexplained
+    accesses), u_loc (unexplained location lookups), s_location/s_cdr/s_imei/s_travel (an unexplained
+    access of that sale kind), sale_first/sale_last, empty (any empty answer).
+
+    Only plain and filtered aggregates: distinct counts per group are several times dearer on 20M rows.
+    """
     def build() -> ir.Table:
         a = accesses(ctx)
         sale = a.unexpl & a.kind.isin(list(SALE_KINDS))
+        flags = {f"s_{k}": (a.unexpl & (a.kind == k)).any() for k in SALE_KINDS}
         return a.group_by(["aid", "skey"]).aggregate(
             n=a.count(), first=a.ts.min(), last=a.ts.max(), expl=a.explained.any(),
             u_n=a.count(where=a.unexpl), u_first=a.ts.min(where=a.unexpl), u_last=a.ts.max(where=a.unexpl),
-            u_days=a.ts.truncate("D").nunique(where=a.unexpl),
             u_loc=a.count(where=a.unexpl & (a.kind == "location")),
-            sale_kinds=a.kind.nunique(where=sale), sale_first=a.ts.min(where=sale), sale_last=a.ts.max(where=sale),
-            empty=a.empty.any())
-    return _materialise(ctx, "pairs", build)
+            sale_first=a.ts.min(where=sale), sale_last=a.ts.max(where=sale), empty=a.empty.any(), **flags)
+    return materialise(ctx, "pairs", build)
 
 
 def weekly(ctx: DetectionContext) -> ir.Table:
@@ -152,7 +158,7 @@ def weekly(ctx: DetectionContext) -> ir.Table:
         w = a.mutate(week=a.ts.truncate("W"))
         return w.group_by(["aid", "week"]).aggregate(lookups=w.count(), people=w.skey.nunique(),
                                                       first=w.ts.min(), last=w.ts.max())
-    return _materialise(ctx, "weekly", build)
+    return materialise(ctx, "weekly", build)
 
 
 def named(t: ir.Table, ctx: DetectionContext) -> ir.Table:

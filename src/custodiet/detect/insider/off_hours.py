@@ -1,15 +1,15 @@
 """Unusual hours: lookups at hours when the account's unit (without the account) hardly ever works.
 
 What it catches: a hijacked account used at night, an officer harvesting on Sunday mornings when nobody
-is watching. Each lookup falls in one of 48 slots (hour of day × weekday/weekend). A slot is *rare* for
-an account when the other accounts of its unit put less than ``rare_share`` of their lookups there (the
-account itself is left out, so its own night work does not make the night normal). The account's rare
-lookups are compared with what its own volume would give at the unit's rate, and must be a departure
-from the account's own habit: they fall on at most ``max_habit`` of the account's active days (an
-officer who always works the late shift alone is routine, a sudden night session is not).
+is watching. Each lookup falls in one of 48 slots (hour of day × weekday/weekend, UTC). A slot is *rare*
+for an account when the other accounts of its unit put less than ``rare_share`` of their lookups there
+(the account itself is left out, so its own night work does not make the night normal). The account's
+rare lookups are compared with what its own volume would give at the unit's rate, and must be a
+departure from the account's own habit: they fall on at most ``max_habit`` of the account's active days
+(an officer who always works the late shift alone is routine, a sudden night session is not).
 
-Known false positives: an officer on a late shift that nobody else in the unit works (file shift workers
-in their own role), time zones of accounts working abroad, clock errors at the source.
+Known false positives: an officer on a late shift that nobody else in the unit works, who only
+sometimes works it; time zones of accounts working abroad; clock errors at the source.
 
 Tunables (``ctx.params["insider.off_hours"]``): ``rare_share`` (0.01), ``min_lookups`` (15) rare lookups,
 ``min_ratio`` (5.0) times the expected count, ``max_habit`` (0.25) share of active days.
@@ -21,7 +21,7 @@ import ibis
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.insider.base import accesses, actors, evidence, fmt_int, rows, severity_for, squash
+from custodiet.detect.insider.base import accesses, evidence, fmt_int, materialise, named, rows, severity_for, squash
 from custodiet.detect.registry import detector
 
 ID = "insider.off_hours"
@@ -35,46 +35,45 @@ def off_hours(ctx: DetectionContext) -> list[Finding]:
     min_ratio, max_habit = float(p.get("min_ratio", 5.0)), float(p.get("max_habit", 0.25))
     a = accesses(ctx)
     weekend = a.ts.day_of_week.index() >= 5
-    a = a.mutate(slot=a.ts.hour() + ibis.ifelse(weekend, 24, 0))
-    dim = actors(ctx).select("aid", "actor", "org")
-    mine = a.group_by(["aid", "slot"]).aggregate(n=a.count())
-    mine = mine.join(dim, "aid")
-    unit = mine.group_by(["org", "slot"]).aggregate(unit_n=mine.n.sum().cast("float64"))
-    tot_mine = mine.group_by("actor").aggregate(mine_total=mine.n.sum().cast("float64"))
+    a = a.mutate(slot=a.ts.hour() + ibis.ifelse(weekend, 24, 0), day=a.ts.truncate("D"))
+    # One small table per (account, day, slot) carries everything below.
+    cells = materialise(ctx, "off_hours_cells", lambda: named(a.group_by(["aid", "day", "slot"]).aggregate(
+        n=a.count(), unexpl=a.count(where=a.unexpl), first=a.ts.min(), last=a.ts.max()), ctx))
+    mine = cells.group_by(["aid", "org", "slot"]).aggregate(n=cells.n.sum().cast("float64"))
+    unit = mine.group_by(["org", "slot"]).aggregate(unit_n=mine.n.sum())
+    tot_mine = mine.group_by("aid").aggregate(mine_total=mine.n.sum())
     tot_unit = unit.group_by("org").aggregate(unit_total=unit.unit_n.sum())
-    j = mine.join(unit, ["org", "slot"]).join(tot_mine, "actor").join(tot_unit, "org")
-    others = (j.unit_total - j.mine_total).cast("float64")
-    share = ibis.ifelse(others > 0, (j.unit_n - j.n) / others, 0.0)
-    j = j.mutate(others_share=share)
+    j = mine.join(unit, ["org", "slot"]).join(tot_mine, "aid").join(tot_unit, "org")
+    others = j.unit_total - j.mine_total
+    j = j.mutate(others_share=ibis.ifelse(others > 0, (j.unit_n - j.n) / others, 0.0))
     rare = j.filter(j.others_share < rare_share)
-    per = rare.group_by(["aid", "actor", "org", "mine_total"]).aggregate(
-        rare_n=rare.n.sum().cast("float64"), expected=(rare.others_share * rare.mine_total).sum(), slots=rare.slot.collect())
+    per = rare.group_by(["aid", "mine_total"]).aggregate(
+        rare_n=rare.n.sum(), expected=(rare.others_share * rare.mine_total).sum())
     per = per.mutate(ratio=per.rare_n / ibis.greatest(per.expected, 0.5))
     hits = per.filter((per.rare_n >= min_lookups) & (per.ratio >= min_ratio))
-    active = a.group_by("aid").aggregate(active_days=a.ts.truncate("D").nunique())
-    hits = hits.join(active, "aid")
+    hits = hits.select("aid", "rare_n", "ratio", "expected")
+    in_rare = cells.join(rare.select("aid", "slot"), ["aid", "slot"]).join(hits, "aid")
+    stats = in_rare.group_by(["aid", "actor", "org", "rare_n", "ratio", "expected"]).aggregate(
+        first=in_rare.first.min(), last=in_rare.last.max(), unexpl=in_rare.unexpl.sum().cast("float64"),
+        days=in_rare.day.nunique(), slots=in_rare.slot.collect(distinct=True))
+    active = cells.group_by("aid").aggregate(active_days=cells.day.nunique())
+    stats = stats.join(active, "aid")
     ev = evidence(ctx)
     out: list[Finding] = []
-    for r in rows(hits.order_by("actor")):
-        slots = sorted(r["slots"])
-        mine_rare = a.filter((a.aid == r["aid"]) & a.slot.isin(slots))
-        stats = rows(mine_rare.aggregate(
-            first=mine_rare.ts.min(), last=mine_rare.ts.max(), people=mine_rare.skey.nunique(),
-            unexpl=mine_rare.count(where=mine_rare.unexpl), days=mine_rare.ts.truncate("D").nunique()))[0]
-        if stats["days"] > max_habit * r["active_days"]:
+    for r in rows(stats.order_by("actor")):
+        if r["days"] > max_habit * r["active_days"]:
             continue  # the account's routine, not a departure from it
-        unexpl = stats["unexpl"] / r["rare_n"]
+        unexpl = r["unexpl"] / r["rare_n"]
         score = squash(r["ratio"] / min_ratio * (0.5 + unexpl) * (r["rare_n"] / min_lookups) ** 0.5, 4.0)
-        hours = sorted({s % 24 for s in slots})
+        hours = sorted({s % 24 for s in r["slots"]})
         out.append(ev.want(Finding(
-            detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=stats["first"],
-            window_end=stats["last"], score=score, severity=severity_for(score, "medium"),
-            summary=(f"made {fmt_int(r['rare_n'])} lookups ({fmt_int(stats['people'])} people, {unexpl:.0%} "
-                     f"unexplained) on {stats['days']} day(s) at hours the rest of {r['org']} almost never "
-                     f"works ({', '.join(f'{h:02d}h' for h in hours)}), {r['ratio']:.0f}× the unit's rate; "
-                     f"{stats['days']} of its {r['active_days']} active days"),
+            detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=r["first"],
+            window_end=r["last"], score=score, severity=severity_for(score, "medium"),
+            summary=(f"made {fmt_int(r['rare_n'])} lookups ({unexpl:.0%} unexplained) on {r['days']} day(s) at "
+                     f"hours the rest of {r['org']} almost never works ({', '.join(f'{h:02d}h' for h in hours)} "
+                     f"UTC), {r['ratio']:.0f}× the unit's rate; {r['days']} of its {r['active_days']} active days"),
             event_ids=[],
             details={"rare_lookups": r["rare_n"], "expected": r["expected"], "unexplained_share": unexpl,
-                     "hours": hours, "days": stats["days"], "active_days": r["active_days"]},
-        ), stats["first"], stats["last"]))
+                     "hours": hours, "days": r["days"], "active_days": r["active_days"]},
+        ), r["first"], r["last"]))
     return out

@@ -2,7 +2,8 @@
 
 Peers are the accounts of the same unit and role. Small groups are common (a unit with three analysts),
 and their MAD is often 0; two guards handle that: a group smaller than ``min_group`` falls back to the
-same role across all units, and the spread has a floor, so "twice the median of a very regular unit" is
+whole unit (a verification cell's supervisor works like the cell, not like other units' supervisors),
+and the spread has a floor, so "twice the median of a very regular unit" is
 not an infinite z. Values are compared on a log scale (counts are skewed; ratios matter, not
 differences).
 """
@@ -22,6 +23,19 @@ def _stats(t: ir.Table, keys: Sequence[str], value: str, prefix: str) -> ir.Tabl
     j = t.join(g, list(keys)).select(*keys, dev=(t[value] - g[f"{prefix}_med"]).abs())
     mad = j.group_by(list(keys)).aggregate(**{f"{prefix}_mad": j.dev.median()})
     return g.join(mad, list(keys))
+
+
+def peer_median(t: ir.Table, dim: ir.Table, value: str, min_group: int = 4) -> ir.Table:
+    """Per account (``aid``): the median of ``value`` over its peers, every account of ``dim`` counting
+    (0 where ``t`` has no row). Groups: (org, role), or the whole org when that is smaller than
+    ``min_group``. Returns aid, peer_med, peer_n."""
+    full = dim.left_join(t.select("aid", v=t[value]), "aid").select("aid", "org", "role", v=ibis._.v.fill_null(0))
+    fine = full.group_by(["org", "role"]).aggregate(g_med=full.v.median(), g_n=full.count())
+    coarse = full.group_by("org").aggregate(f_med=full.v.median(), f_n=full.count())
+    j = full.join(fine, ["org", "role"]).join(coarse, "org")
+    use = j.g_n >= min_group
+    return j.select("aid", peer_med=ibis.ifelse(use, j.g_med, j.f_med).cast("float64"),
+                    peer_n=ibis.ifelse(use, j.g_n, j.f_n))
 
 
 def robust_z(t: ir.Table, group: Sequence[str], fallback: Sequence[str], value: str, *,

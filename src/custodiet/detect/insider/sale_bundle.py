@@ -42,7 +42,8 @@ def sale_bundles(ctx: DetectionContext) -> list[Finding]:
     min_people, min_ratio = int(p.get("min_people", 2)), float(p.get("min_ratio", 3.0))
     pair = pairs(ctx)
     span = pair.sale_last.epoch_seconds() - pair.sale_first.epoch_seconds()
-    bundles = pair.filter((pair.sale_kinds >= min_kinds) & (span <= within * 86400))
+    kinds = sum((pair[f"s_{k}"].cast("int8") for k in SALE_KINDS[1:]), pair[f"s_{SALE_KINDS[0]}"].cast("int8"))
+    bundles = pair.filter((kinds >= min_kinds) & (span <= within * 86400))
     per = bundles.group_by("aid").aggregate(
         people=bundles.count(), start=bundles.sale_first.min(), end=bundles.sale_last.max())
     dim = actors(ctx)

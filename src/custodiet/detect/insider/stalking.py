@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.insider.base import evidence, named, pairs, rows, severity_for, squash
+from custodiet.detect.insider.base import accesses, evidence, named, pairs, rows, severity_for, squash
 from custodiet.detect.registry import detector
 
 ID = "insider.stalking"
@@ -28,12 +28,17 @@ def stalking(ctx: DetectionContext) -> list[Finding]:
     min_days, min_lookups = int(p.get("min_days", 4)), int(p.get("min_lookups", 5))
     pair = pairs(ctx)
     u = pair.filter(pair.u_n > 0)
-    hits = u.filter((u.u_days >= min_days) & (u.u_n >= min_lookups))
+    cand = u.filter(u.u_n >= min_lookups).select("aid", "skey")
+    # Distinct days only for the few candidate pairs (a distinct count over every pair is dear).
+    a = accesses(ctx)
+    days = a.filter(a.unexpl).join(cand, ["aid", "skey"])
+    days = days.group_by(["aid", "skey"]).aggregate(days=days.ts.truncate("D").nunique())
     # How many accounts looked the same person up without a case: many means a public figure or a
     # missing case file, not one person's obsession.
     spread = u.group_by("skey").aggregate(accounts=u.aid.nunique())
-    hits = named(hits.join(spread, "skey"), ctx).select(
-        "actor", "org", "skey", "accounts", lookups=hits.u_n, days=hits.u_days, first=hits.u_first,
+    hits = u.join(days, ["aid", "skey"]).join(spread, "skey")
+    hits = named(hits.filter(hits.days >= min_days), ctx).select(
+        "actor", "org", "skey", "accounts", "days", lookups=hits.u_n, first=hits.u_first,
         last=hits.u_last, location=hits.u_loc)
     ev = evidence(ctx)
     out: list[Finding] = []

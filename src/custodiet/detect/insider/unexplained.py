@@ -45,7 +45,7 @@ def unexplained_access(ctx: DetectionContext) -> list[Finding]:
         n=both.count(), u=both.count(where=~both.expl), start=both.first.min(), end=both.last.max())
     per = named(per, ctx)
     per = per.mutate(share=per.u.cast("float64") / per.n)
-    scored = robust_z(per, ["org", "role", "period"], ["role", "period"], "share", floor=0.05)
+    scored = robust_z(per, ["org", "role", "period"], ["org", "period"], "share", floor=0.05)
     p0 = scored.peer_med.clip(lower=p_floor, upper=0.98)
     scored = scored.mutate(p0=p0, bz=(scored.u - scored.n * p0) / (scored.n * p0 * (1 - p0)).sqrt())
     hits = scored.filter((scored.u >= min_people) & (scored.share - scored.p0 >= min_excess)

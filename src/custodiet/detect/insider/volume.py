@@ -49,7 +49,7 @@ def volume_against_peers(ctx: DetectionContext) -> list[Finding]:
     per = w.select("aid", "lookups", "people", period=w.week).union(r30.select("aid", "lookups", "people", "period"))
     per = named(per, ctx)
     per = per.mutate(lv=(per.people + 1).ln())
-    scored = robust_z(per, ["org", "role", "period"], ["role", "period"], "lv")
+    scored = robust_z(per, ["org", "role", "period"], ["org", "period"], "lv")
     scored = scored.mutate(ratio=scored.people / ibis.greatest(scored.peer_med.exp() - 1, ibis.literal(1.0)))
     hits = scored.filter((scored.people >= min_people) & (scored.ratio >= min_ratio) & (scored.z >= min_z))
     ev = evidence(ctx)

@@ -17,7 +17,6 @@ engine. Diameter senders are resolved from the MCC/MNC in their Origin-Realm
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -134,7 +133,7 @@ def _raw(ctx: DetectionContext) -> ir.Table:
     return ctx.ibis.table(RAW_TABLE)
 
 
-def _nodes(ctx: DetectionContext, raw: ir.Table, nets: Networks) -> pa.Table:
+def _nodes(raw: ir.Table, nets: Networks) -> pa.Table:
     """Resolve every distinct sender and destination once."""
     rows: dict[str, NodeInfo] = {}
     gts = raw.filter(raw.proto == "map")
@@ -166,7 +165,7 @@ def requests(ctx: DetectionContext) -> ir.Table:
     if not _exists(ctx, BASE_TABLE):
         nets = Networks.from_store(ctx)
         raw = _raw(ctx)
-        ctx.con.register(NODES_TABLE, _nodes(ctx, raw, nets))
+        ctx.con.register(NODES_TABLE, _nodes(raw, nets))
         nodes = ctx.ibis.table(NODES_TABLE)
         raw = raw.mutate(
             src_node=ibis.ifelse(raw.proto == "map", "gt:" + raw.calling, "dia:" + raw.realm + "|" + raw.host),
@@ -233,10 +232,6 @@ def span_text(start: datetime, end: datetime) -> str:
     if start.date() == end.date():
         return f"on {start:%Y-%m-%d} ({start:%H:%M}–{end:%H:%M}Z)"
     return f"between {start:%Y-%m-%d %H:%M}Z and {end:%Y-%m-%d %H:%M}Z"
-
-
-def names(ops: Iterable[str | None]) -> str:
-    return ", ".join(sorted({o or "?" for o in ops}))
 
 
 FLAGGED_COLUMNS = ("event_id", "ts", "actor", "subject", "operation", "src", "src_network", "src_country",

@@ -44,6 +44,7 @@ def evaluate_signalling(store: Store, truth: dict[str, Any], findings: list[Find
     """
     if truth.get("world") != "signalling":
         raise ValueError("truth is not from a signalling world (truth['world'] != 'signalling')")
+    _check_truth(truth)
     if findings is None:
         findings = signalling_findings(store)
     con = store.connect()
@@ -79,6 +80,17 @@ def evaluate_signalling(store: Store, truth: dict[str, Any], findings: list[Find
                     "false_alarms_per_100k<=1": per_100k <= TARGET_FALSE_ALARMS_PER_100K,
                     "campaigns_grouped": all(c["grouped"] for c in campaigns)},
     }
+
+
+def _check_truth(truth: dict[str, Any]) -> None:
+    """Every attack needs an ``event_key`` (``file:frame``) and a ``category``; say which one does not."""
+    for i, a in enumerate(truth.get("attacks", [])):
+        for key in ("event_key", "category"):
+            if not isinstance(a, dict) or not isinstance(a.get(key), str):
+                raise ValueError(f"truth attacks[{i}]: missing or non-text {key!r}")
+    for i, c in enumerate(truth.get("campaigns", [])):
+        if not isinstance(c, dict) or not isinstance(c.get("gts"), list):
+            raise ValueError(f"truth campaigns[{i}]: missing list 'gts' (the member networks' global titles)")
 
 
 def _campaigns(truth_campaigns: list[dict[str, Any]], findings: list[Finding]) -> list[dict[str, Any]]:
