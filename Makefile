@@ -33,18 +33,44 @@ pytest: install sysdeps
 
 test: lint typecheck pytest
 
+CLI := $(BIN)/custodiet --home $(DEMO_HOME)
+PORTAL := $(DEMO_WORLD)/portal
+SIGNALLING := $(DEMO_WORLD)/signalling
+
 demo: install
 	rm -rf $(DEMO_HOME) $(DEMO_WORLD)
-	$(BIN)/custodiet simulate portal --out $(DEMO_WORLD)/portal --seed 7
-	$(BIN)/custodiet --home $(DEMO_HOME) context load actors $(DEMO_WORLD)/portal/actors.csv
-	$(BIN)/custodiet --home $(DEMO_HOME) context load cases $(DEMO_WORLD)/portal/cases.csv
-	$(BIN)/custodiet --home $(DEMO_HOME) context load case-subjects $(DEMO_WORLD)/portal/case_subjects.csv
-	$(BIN)/custodiet --home $(DEMO_HOME) context load protected $(DEMO_WORLD)/portal/protected.csv
-	$(BIN)/custodiet --home $(DEMO_HOME) ingest portal $(DEMO_WORLD)/portal/access_log.csv
-	$(BIN)/custodiet --home $(DEMO_HOME) stats
+	@echo "== a synthetic national-portal world (no real person's data)"
+	$(BIN)/custodiet simulate portal --out $(PORTAL) --seed 7
+	$(CLI) context load actors $(PORTAL)/actors.csv
+	$(CLI) context load cases $(PORTAL)/cases.csv
+	$(CLI) context load case-subjects $(PORTAL)/case_subjects.csv
+	$(CLI) context load protected $(PORTAL)/protected.csv
+	$(CLI) ingest portal $(PORTAL)/access_log.csv
+	$(CLI) stats
+	@echo "== detection: who looked up whom without a reason"
+	$(CLI) detect --channel portal
+	$(CLI) rank --limit 10
+	@echo "== a leaked sample seen for sale: who sold it?"
+	$(CLI) trace-leak $(PORTAL)/leaks/leak_02.csv --listed-at \
+	  $$($(BIN)/python -c "import json; print(next(l['listed_at'] for l in json.load(open('$(PORTAL)/truth.json'))['leaks'] if l['file'].endswith('leak_02.csv')))") \
+	  --limit 5
+	$(CLI) evaluate --truth $(PORTAL)/truth.json
+	@echo "== signalling: foreign networks locating and intercepting our subscribers"
+	$(BIN)/custodiet simulate signalling --out $(SIGNALLING) --seed 7
+	$(CLI) context load network $(SIGNALLING)/network.toml
+	$(CLI) ingest signalling $(SIGNALLING)/*.pcap
+	$(CLI) signalling report --format md
+	$(CLI) evaluate --truth $(SIGNALLING)/truth.json
+	@echo "== the ledger: every event under a signed Merkle tree head"
+	$(CLI) verify
+	$(CLI) head --format json
 
 bench: install sysdeps
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/signalling.py
+	$(BIN)/python bench/detect.py
+	$(BIN)/python bench/simulate_portal.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) $(DEMO_WORLD) .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,7 @@ expressions, so the same definitions run on another Ibis backend):
 - :func:`actors` — ``aid`` (small integer), ``actor``, ``org``, ``role``;
 - :func:`accesses` — one narrow row per access: ``ts, aid, skey`` (64-bit hash of the subject pseudonym),
   ``kind`` (data kind), ``client`` (hash of ``attrs.client_ip``/``device``), ``case`` (hash of the
-  cited case id), flags ``explained``,  ``cited_ok`` (the cited case is an open case of the actor's unit),
+  cited case id), flags ``explained``, ``cited_ok`` (the cited case is an open case of the unit),
   ``cited``, ``cited_covers``, ``cited_known``, ``empty`` (no records, or not allowed), ``unexpl``
   (neither explained nor covered by the cited case);
 - :func:`pairs` — one row per (account, person) with the counts the detectors share;

@@ -1,15 +1,22 @@
-"""Case misuse: lookups that cite a case id which does not list the person looked up.
+"""Case misuse: lookups under a cited case id that gives them no cover.
 
-What it catches: an officer who borrows a real case number (or invents one) to give unrelated lookups
-an air of legitimacy. Stronger than an unexplained lookup: the officer asserted an authority that the
-case file contradicts. A cited id that exists is "misused"; one that exists nowhere is "unknown".
+What it catches: an officer who borrows a case number to make unrelated lookups look like work. Two
+kinds of evidence, counted in distinct people per account:
 
-Known false positives: a case file missing a subject that was added later (context tables out of date);
-typing errors in the case id (these are usually few and spread out — hence ``min_people`` and the
-comparison with peers).
+- *wrong case*: the cited case is not an open case of the officer's unit — another unit's case, a closed
+  case, or an id that exists nowhere. Officers rarely do this by accident, so few people suffice;
+- *case does not list the person*: an open case of the unit is cited for someone it does not list.
+  Casework does this legitimately (a suspect's contacts), so it counts only well above peers.
 
-Tunables (``ctx.params["insider.case_misuse"]``): ``min_people`` (4) distinct people, ``min_ratio`` (3.0)
-times the peers' median count (plus one).
+Each count is compared with the median of the account's peers (same unit and role, or the whole unit
+when that group is small).
+
+Known false positives: context tables out of date (a case re-opened, a subject added later), joint
+operations where officers of several units work one case, typing errors in case ids.
+
+Tunables (``ctx.params["insider.case_misuse"]``): ``min_wrong`` (4) people under a wrong case,
+``min_unlisted_ratio`` (3.0) times the peers' median of people under a case not listing them,
+``min_unlisted`` (20).
 """
 
 from __future__ import annotations
@@ -17,42 +24,58 @@ from __future__ import annotations
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import accesses, actors, evidence, fmt_int, named, rows, severity_for, squash
+from custodiet.detect.insider.peers import peer_median
 from custodiet.detect.registry import detector
 
 ID = "insider.case_misuse"
 
 
-@detector(ID, revision=1, severity="high", channel="portal")
+@detector(ID, revision=2, severity="high", channel="portal")
 def case_misuse(ctx: DetectionContext) -> list[Finding]:
-    """Distinct people looked up under a cited case that does not list them, against peers."""
+    """People looked up under a wrong case id, or under the unit's case that does not list them."""
     p = ctx.params.get(ID, {})
-    min_people, min_ratio = int(p.get("min_people", 4)), float(p.get("min_ratio", 3.0))
+    min_wrong = int(p.get("min_wrong", 4))
+    min_ratio, min_unlisted = float(p.get("min_unlisted_ratio", 3.0)), int(p.get("min_unlisted", 20))
     a = accesses(ctx)
-    bad = a.filter(a.cited & ~a.cited_covers)
+    wrong_rows = a.cited & ~a.cited_ok
+    unlisted_rows = a.cited & a.cited_ok & ~a.cited_covers
+    bad = a.filter(wrong_rows | unlisted_rows)
     per = bad.group_by("aid").aggregate(
-        people=bad.skey.nunique(), lookups=bad.count(), cases=bad.case.nunique(),
-        unknown=bad.count(where=~bad.cited_known), start=bad.ts.min(), end=bad.ts.max())
+        wrong=bad.skey.nunique(where=~bad.cited_ok), unlisted=bad.skey.nunique(where=bad.cited_ok),
+        cases=bad.case.nunique(where=~bad.cited_ok), unknown=bad.count(where=~bad.cited_known),
+        start=bad.ts.min(where=~bad.cited_ok), end=bad.ts.max(where=~bad.cited_ok),
+        u_start=bad.ts.min(), u_end=bad.ts.max())
     dim = actors(ctx)
-    full = dim.left_join(per, "aid").select("org", "role", n=per.people.fill_null(0))
-    peer = full.group_by(["org", "role"]).aggregate(peer_med=full.n.median())
-    hits = named(per, ctx).join(peer, ["org", "role"])
-    hits = hits.filter((hits.people >= min_people) & (hits.people >= min_ratio * (hits.peer_med + 1)))
+    wrong_peer = peer_median(per, dim, "wrong").select("aid", w_med="peer_med")
+    unl_peer = peer_median(per, dim, "unlisted").select("aid", u_med="peer_med")
+    hits = named(per, ctx).join(wrong_peer, "aid").join(unl_peer, "aid")
+    is_wrong = (hits.wrong >= min_wrong) & (hits.wrong >= 3 * (hits.w_med + 1))
+    is_unlisted = (hits.unlisted >= min_unlisted) & (hits.unlisted >= min_ratio * (hits.u_med + 1))
+    hits = hits.filter(is_wrong | is_unlisted).mutate(is_wrong=is_wrong)
     ev = evidence(ctx)
     out: list[Finding] = []
     for r in rows(hits.order_by("actor")):
-        q = bad.filter(bad.aid == r["aid"]).group_by("skey").aggregate(first=bad.ts.min())
+        wrong = bool(r["is_wrong"])
+        sel = bad.filter((bad.aid == r["aid"]) & (~bad.cited_ok if wrong else bad.cited_ok))
+        q = sel.group_by("skey").aggregate(first=sel.ts.min())
         skeys = [x["skey"] for x in rows(q.order_by("first").limit(100))]
-        score = squash(r["people"] / (r["peer_med"] + 1), 8.0)
-        kind = (f"{fmt_int(r['unknown'])} of them citing ids that exist on no case"
-                if r["unknown"] else "all citing real case ids")
+        if wrong:
+            score = squash(r["wrong"] / (r["w_med"] + 1), 4.0)
+            unknown = f", {fmt_int(r['unknown'])} lookups citing ids that exist on no case" if r["unknown"] else ""
+            summary = (f"looked up {fmt_int(r['wrong'])} people under {fmt_int(r['cases'])} case id(s) that are not "
+                       f"open cases of {r['org']} (another unit's, closed or unknown{unknown}); peers: median "
+                       f"{r['w_med']:.0f}")
+            start, end = r["start"], r["end"]
+        else:
+            score = 0.6 * squash(r["unlisted"] / (r["u_med"] + 1), 6.0)
+            summary = (f"cited open cases of {r['org']} for {fmt_int(r['unlisted'])} people those cases do not "
+                       f"list, {r['unlisted'] / (r['u_med'] + 1):.1f}× the peers' median ({r['u_med']:.0f})")
+            start, end = r["u_start"], r["u_end"]
         out.append(ev.want(Finding(
-            detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=r["start"],
-            window_end=r["end"], score=score, severity=severity_for(score, "high"),
-            summary=(f"cited {fmt_int(r['cases'])} case id(s) for {fmt_int(r['people'])} people those cases do "
-                     f"not list ({fmt_int(r['lookups'])} lookups, {kind}); peers in {r['org']}/{r['role']}: "
-                     f"median {r['peer_med']:.0f}"),
-            event_ids=[],
-            details={"people": r["people"], "lookups": r["lookups"], "cases": r["cases"],
-                     "unknown_case_lookups": r["unknown"], "peer_median": r["peer_med"]},
-        ), r["start"], r["end"], skeys))
+            detector=ID, revision=2, actor=r["actor"], subjects=[], window_start=start, window_end=end,
+            score=score, severity=severity_for(score, "high"), summary=summary, event_ids=[],
+            details={"wrong_case_people": r["wrong"], "unlisted_people": r["unlisted"],
+                     "wrong_case_ids": r["cases"], "unknown_case_lookups": r["unknown"],
+                     "peer_median_wrong": r["w_med"], "peer_median_unlisted": r["u_med"]},
+        ), start, end, skeys))
     return out

@@ -2,16 +2,19 @@
 
 What it catches: sellers filling orders. Data brokers sell a "full package" per target (where the phone
 is, whom it calls, which handset, whether the person travelled), so a seller pulls several of those data
-kinds on the same person, who is on none of the seller's unit's cases, within a few days.
+kinds in one sitting on people who are on none of the seller's unit's open cases. The package spans
+identifiers (location by phone number, IMEI history by IMEI, travel by national ID or passport), which are
+different pseudonyms, so a bundle is recognised per *session* (account and clock hour) rather than per
+identifier: a session with ``min_kinds`` of the sale kinds among its unexplained lookups.
 
 Known false positives: a unit working an unloaded case (every subject looks unexplained and gets the full
-work-up); surveillance teams whose targets are tracked in another system.
+work-up); surveillance teams whose targets are tracked in another system; a session split by the hour
+boundary is counted once on each side (or missed when each half has too few kinds).
 
 The sale kinds are location, cdr, imei and travel (``base.SALE_KINDS``).
 
-Tunables (``ctx.params["insider.sale_bundle"]``): ``min_kinds`` (3) of the sale kinds on one person,
-``within_days`` (7) from the first to the last of them, ``min_people`` (2)
-bundled people, ``min_ratio`` (3.0) times the peers' median count (plus one).
+Tunables (``ctx.params["insider.sale_bundle"]``): ``min_kinds`` (3) sale kinds in one session,
+``min_sessions`` (3) such sessions, ``min_ratio`` (3.0) times the peers' median count (plus one).
 """
 
 from __future__ import annotations
@@ -20,50 +23,53 @@ from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import (
     SALE_KINDS,
+    accesses,
     actors,
     evidence,
     fmt_int,
     named,
-    pairs,
     rows,
     severity_for,
     squash,
 )
+from custodiet.detect.insider.peers import peer_median
 from custodiet.detect.registry import detector
 
 ID = "insider.sale_bundle"
 
 
-@detector(ID, revision=1, severity="high", channel="portal")
+@detector(ID, revision=2, severity="high", channel="portal")
 def sale_bundles(ctx: DetectionContext) -> list[Finding]:
-    """People on whom an account pulled ``min_kinds`` of the sale kinds without a covering case."""
+    """Sessions in which an account pulled ``min_kinds`` sale kinds on people no open case explains."""
     p = ctx.params.get(ID, {})
-    min_kinds, within = int(p.get("min_kinds", 3)), int(p.get("within_days", 7))
-    min_people, min_ratio = int(p.get("min_people", 2)), float(p.get("min_ratio", 3.0))
-    pair = pairs(ctx)
-    span = pair.sale_last.epoch_seconds() - pair.sale_first.epoch_seconds()
-    kinds = sum((pair[f"s_{k}"].cast("int8") for k in SALE_KINDS[1:]), pair[f"s_{SALE_KINDS[0]}"].cast("int8"))
-    bundles = pair.filter((kinds >= min_kinds) & (span <= within * 86400))
-    per = bundles.group_by("aid").aggregate(
-        people=bundles.count(), start=bundles.sale_first.min(), end=bundles.sale_last.max())
-    dim = actors(ctx)
-    full = dim.left_join(per, "aid").select("org", "role", n=per.people.fill_null(0))
-    peer = full.group_by(["org", "role"]).aggregate(peer_med=full.n.median())
-    hits = named(per, ctx).join(peer, ["org", "role"])
-    hits = hits.filter((hits.people >= min_people) & (hits.people >= min_ratio * (hits.peer_med + 1)))
+    min_kinds, min_sessions = int(p.get("min_kinds", 3)), int(p.get("min_sessions", 3))
+    min_ratio = float(p.get("min_ratio", 3.0))
+    a = accesses(ctx)
+    sale = a.filter(a.unexpl & a.kind.isin(list(SALE_KINDS)))
+    sale = sale.mutate(hour=sale.ts.truncate("h"))
+    sessions = sale.group_by(["aid", "hour"]).aggregate(kinds=sale.kind.nunique(), ids=sale.skey.nunique(),
+                                                         first=sale.ts.min(), last=sale.ts.max())
+    bundles = sessions.filter(sessions.kinds >= min_kinds)
+    per = bundles.group_by("aid").aggregate(sessions=bundles.count(), ids=bundles.ids.sum().cast("float64"),
+                                            start=bundles.first.min(), end=bundles.last.max())
+    peer = peer_median(per, actors(ctx), "sessions")
+    hits = named(per, ctx).join(peer, "aid")
+    hits = hits.filter((hits.sessions >= min_sessions) & (hits.sessions >= min_ratio * (hits.peer_med + 1)))
     ev = evidence(ctx)
     out: list[Finding] = []
     for r in rows(hits.order_by("actor")):
-        q = bundles.filter(bundles.aid == r["aid"]).order_by("sale_first").select("skey").limit(100)
-        skeys = [x["skey"] for x in rows(q)]
-        score = squash(r["people"] / (r["peer_med"] + 1), 4.0)
+        mine = sale.join(bundles.filter(bundles.aid == r["aid"]).select("aid", "hour"), ["aid", "hour"])
+        skeys = [x["skey"] for x in rows(mine.group_by("skey").aggregate(first=mine.ts.min())
+                                         .order_by("first").limit(100))]
+        ratio = r["sessions"] / (r["peer_med"] + 1)
+        score = squash(ratio * (r["sessions"] / min_sessions) ** 0.5, 4.0)
         out.append(ev.want(Finding(
-            detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=r["start"],
+            detector=ID, revision=2, actor=r["actor"], subjects=[], window_start=r["start"],
             window_end=r["end"], score=score, severity=severity_for(score, "high"),
-            summary=(f"pulled at least {min_kinds} of {'/'.join(SALE_KINDS)} within {within} days on "
-                     f"{fmt_int(r['people'])} people on none of {r['org']}'s open cases; peers in "
-                     f"{r['org']}/{r['role']}: median {r['peer_med']:.0f}"),
+            summary=(f"pulled at least {min_kinds} of {'/'.join(SALE_KINDS)} in {fmt_int(r['sessions'])} "
+                     f"sittings ({fmt_int(r['ids'])} identifiers) on people on none of {r['org']}'s open cases, "
+                     f"{ratio:.1f}× the peers' median ({r['peer_med']:.0f})"),
             event_ids=[],
-            details={"bundled_people": r["people"], "peer_median": r["peer_med"]},
+            details={"sessions": r["sessions"], "identifiers": r["ids"], "peer_median": r["peer_med"]},
         ), r["start"], r["end"], skeys))
     return out
