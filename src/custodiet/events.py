@@ -11,28 +11,10 @@ from typing import Any
 
 import pyarrow as pa
 
-CHANNELS = ("portal", "signalling", "interception", "gateway", "console")
+from custodiet.vocabulary import CHANNELS, DATA_KINDS, OUTCOMES, SUBJECT_KINDS
 
-SUBJECT_KINDS = ("msisdn", "imsi", "imei", "nid", "passport")
-
-DATA_KINDS = (
-    "identity",  # national ID / civil registry record
-    "subscriber",  # SIM registration, subscriber profile
-    "cdr",  # call detail records
-    "location",  # cell / position of a phone
-    "imei",  # device identity and history
-    "travel",  # border crossings, foreign travel
-    "criminal",  # criminal profile
-    "intercept",  # interception, call forwarding, subscriber data that diverts traffic
-    "sms_route",  # routing information for SMS
-    "call_route",  # routing information for calls
-    "auth_vectors",  # authentication vectors
-    "sms",  # short message delivery / submission
-    "service",  # USSD and supplementary services
-    "registration",  # location registration / cancellation / purge (mobility management)
-)
-
-OUTCOMES = ("allowed", "denied", "error")
+__all__ = ["CHANNELS", "DATA_KINDS", "EVENT_FIELDS", "EVENT_SCHEMA", "OUTCOMES", "SUBJECT_KINDS", "canonical_json",
+           "sql_list"]
 
 EVENT_SCHEMA = pa.schema(
     [

@@ -6,13 +6,14 @@ import json
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from custodiet.store import Store
+if TYPE_CHECKING:
+    from custodiet.store import Store
 
 app = typer.Typer(
     name="custodiet",
@@ -60,6 +61,8 @@ def _root(
 
 
 def store() -> Store:
+    from custodiet.store import Store
+
     return Store(State.home)
 
 

@@ -7,10 +7,7 @@ from datetime import UTC, datetime
 import typer
 
 from custodiet.cli.app import DocFormat, RowFormat, app, fail, print_json, print_rows, print_table, store
-from custodiet.events import EVENT_FIELDS, SUBJECT_KINDS
-from custodiet.identifiers import InvalidIdentifier
-from custodiet.quarantine import list_quarantine
-from custodiet.store import CONTEXT_SCHEMAS
+from custodiet.vocabulary import SUBJECT_KINDS
 
 
 @app.command()
@@ -19,6 +16,8 @@ def pseudonym(
     value: str = typer.Argument(..., help="The identifier, in any accepted form."),
 ) -> None:
     """Print the pseudonym of one identifier (as stored in `subject`)."""
+    from custodiet.identifiers import InvalidIdentifier
+
     if kind not in SUBJECT_KINDS:
         raise fail(f"unknown subject kind {kind!r}; use one of {', '.join(SUBJECT_KINDS)}")
     try:
@@ -30,6 +29,8 @@ def pseudonym(
 @app.command()
 def stats(fmt: DocFormat = typer.Option(DocFormat.table, "--format", help="json or table.")) -> None:
     """Counts of what the store holds."""
+    from custodiet.store import CONTEXT_SCHEMAS
+
     st = store()
     con = st.connect()
     doc: dict[str, object] = {
@@ -75,6 +76,8 @@ def events(
         if value is not None:
             where.append(clause)
             params.append(value)
+    from custodiet.events import EVENT_FIELDS
+
     sql = f"SELECT {', '.join(EVENT_FIELDS)} FROM events"
     if where:
         sql += " WHERE " + " AND ".join(where)
@@ -91,6 +94,8 @@ def quarantine(
     fmt: RowFormat = typer.Option(RowFormat.table, "--format", help="jsonl or table."),
 ) -> None:
     """List every rejected record: where it was (file and line), why, and its raw text."""
+    from custodiet.quarantine import list_quarantine
+
     rows = list_quarantine(store(), channel)
     if fmt is RowFormat.jsonl:
         print_rows(rows, fmt)

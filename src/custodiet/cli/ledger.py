@@ -8,7 +8,6 @@ from pathlib import Path
 
 import typer
 
-from custodiet import ledger
 from custodiet.cli.app import DocFormat, RowFormat, app, fail, print_json, print_rows, store
 
 
@@ -28,6 +27,8 @@ def _doc(doc: dict, fmt: DocFormat) -> None:
 @app.command("head")
 def head_cmd(fmt: DocFormat = typer.Option(DocFormat.json, "--format", help="json: what a witness stores.")) -> None:
     """Print the newest signed tree head."""
+    from custodiet import ledger
+
     try:
         found = ledger.head(store())
     except ledger.LedgerError as exc:
@@ -40,6 +41,8 @@ def head_cmd(fmt: DocFormat = typer.Option(DocFormat.json, "--format", help="jso
 @app.command("heads")
 def heads_cmd(fmt: HeadsFormat = typer.Option(HeadsFormat.jsonl, "--format")) -> None:
     """Print every signed tree head, oldest first."""
+    from custodiet import ledger
+
     try:
         found = ledger.heads(store())
     except ledger.LedgerError as exc:
@@ -58,6 +61,8 @@ def proof_cmd(
     fmt: DocFormat = typer.Option(DocFormat.json, "--format"),
 ) -> None:
     """Prove that an event is in the ledger (RFC 9162 §2.1.3 inclusion proof)."""
+    from custodiet import ledger
+
     try:
         doc = ledger.inclusion_proof(store(), event_id, tree_size)
     except ledger.LedgerError as exc:
@@ -72,6 +77,8 @@ def consistency_cmd(
     fmt: DocFormat = typer.Option(DocFormat.json, "--format"),
 ) -> None:
     """Prove that the tree of --to leaves extends the tree of --from leaves (RFC 9162 §2.1.4)."""
+    from custodiet import ledger
+
     try:
         doc = ledger.consistency_proof(store(), first, second)
     except ledger.LedgerError as exc:
@@ -94,6 +101,8 @@ def verify_cmd(
             witnessed = [json.loads(line) for line in witness.read_text(encoding="utf-8").splitlines() if line]
         except json.JSONDecodeError as exc:
             raise fail(f"{witness.name}:{exc.lineno}: not a JSON head") from exc
+    from custodiet import ledger
+
     result = ledger.verify(store(), quick=quick, public_key=public_key, witness=witnessed)
     if fmt is DocFormat.json:
         print_json(result.to_dict())

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from custodiet.cli.app import DocFormat, context_load_app, err_console, fail, ingest_app, print_json, print_table, store
-from custodiet.context.load import SPECS, load_context
-from custodiet.ingest.portal import BATCH_ROWS, IngestSummary, ingest_portal
-from custodiet.ingest.tabular import InputError
+from custodiet.context.specs import SPECS
+from custodiet.ingest.limits import BATCH_ROWS
+
+if TYPE_CHECKING:
+    from custodiet.ingest.portal import IngestSummary
 
 _STEPS = ("reading", "pseudonymising", "validating", "deduplicating", "writing")
 
@@ -27,6 +30,9 @@ def ingest_portal_cmd(
     Exits 0 when every file was processed (even with quarantined records), 1 when a file could not be
     read at all (the others are still ingested).
     """
+    from custodiet.ingest.portal import ingest_portal
+    from custodiet.ingest.tabular import InputError
+
     st = store()
     summaries: list[IngestSummary] = []
     unreadable: list[str] = []
@@ -63,6 +69,9 @@ def _register(kind: str) -> None:
         append: bool = typer.Option(False, "--append", help="Add to the table instead of replacing it."),
         fmt: DocFormat = typer.Option(DocFormat.table, "--format", help="Summary as json or table."),
     ) -> None:
+        from custodiet.context.load import load_context
+        from custodiet.ingest.tabular import InputError
+
         try:
             summary = load_context(store(), kind, file, append=append)
         except InputError as exc:

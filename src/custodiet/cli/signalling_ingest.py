@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from custodiet.cli.app import console, context_load_app, fail, ingest_app, store
-from custodiet.context.network import NetworkProfileError, Registry, save_profile
-from custodiet.ingest.signalling import FileSummary, ingest_file
+
+if TYPE_CHECKING:
+    from custodiet.ingest.signalling import FileSummary
 
 BIG_FILE = 8 << 20  # show a progress bar above this size
 
@@ -24,6 +26,9 @@ def ingest_signalling(
     Frames that carry signalling but cannot be decoded go to quarantine with their frame number
     and reason; frames without signalling (ARP, GTP, SCTP control...) are counted in the summary.
     """
+    from custodiet.context.network import NetworkProfileError, Registry
+    from custodiet.ingest.signalling import FileSummary, ingest_file
+
     st = store()
     try:
         registry = Registry.from_store(st)
@@ -83,6 +88,8 @@ def load_network(
     file: Path = typer.Argument(..., help="Home network profile (TOML): [home] and [[partner]] tables."),
 ) -> None:
     """Validate the home network profile and keep it as <home>/context/network.toml."""
+    from custodiet.context.network import NetworkProfileError, save_profile
+
     st = store()
     try:
         profile = save_profile(st, file)

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from custodiet.cli.app import fail, simulate_app
-from custodiet.simulate.portal import PortalConfig, generate
+from custodiet.simulate.portal.config import PortalConfig
 
 
 def _parse_date(text: str) -> date:
@@ -33,6 +33,8 @@ def simulate_portal(
     of every kind (bulk and quiet sellers, VIP snooping, stalking, enumeration, case misuse, a hijacked
     account, ramp-up) act among them, and samples of the sellers' data turn up for sale in leaks/.
     """
+    from custodiet.simulate.portal import generate
+
     cfg = PortalConfig(seed=seed, actors=actors, days=days, end=_parse_date(end))
     began = time.perf_counter()
     try:

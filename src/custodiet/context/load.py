@@ -12,31 +12,13 @@ from pathlib import Path
 import pyarrow as pa
 
 from custodiet import atomic
+from custodiet.context.specs import SPECS, ContextSpec
 from custodiet.events import SUBJECT_KINDS, sql_list
+from custodiet.ingest.limits import FIELD_LIMIT
 from custodiet.ingest.subjects import pseudonymise_subjects
 from custodiet.ingest.tabular import Staged, col, missing_check, reasons_sql, stage, timestamp_check, vocabulary_check
 from custodiet.quarantine import write_quarantine
 from custodiet.store import CONTEXT_SCHEMAS, Store
-
-FIELD_LIMIT = 1024
-
-
-@dataclass(frozen=True)
-class ContextSpec:
-    table: str  # name in the store
-    fields: tuple[str, ...]
-    required: tuple[str, ...]
-    key: tuple[str, ...]  # a later record with the same key replaces an earlier one
-
-
-SPECS = {
-    "actors": ContextSpec("actors", ("actor", "org", "role", "region"), ("actor",), ("actor",)),
-    "cases": ContextSpec("cases", ("case_id", "org", "opened", "closed"), ("case_id",), ("case_id",)),
-    "case-subjects": ContextSpec("case_subjects", ("case_id", "subject", "subject_kind"),
-                                 ("case_id", "subject", "subject_kind"), ("case_id", "subject", "subject_kind")),
-    "protected": ContextSpec("protected", ("subject", "subject_kind", "category"), ("subject", "subject_kind"),
-                             ("subject", "subject_kind")),
-}
 
 
 @dataclass

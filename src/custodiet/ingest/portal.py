@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, sql_list
 from custodiet.ingest.dedupe import classify_against_store, content_digest_sql
+from custodiet.ingest.limits import BATCH_ROWS, FIELD_LIMIT, FUTURE_SKEW
 from custodiet.ingest.subjects import pseudonymise_subjects
 from custodiet.ingest.tabular import Staged, col, missing_check, reasons_sql, stage, timestamp_check, vocabulary_check
 from custodiet.ledger import append_events
@@ -27,9 +28,6 @@ from custodiet.store import Store
 PORTAL_FIELDS = ["ts", "actor", "subject", "subject_kind", "data_kind", "event_id", "actor_org", "operation",
                  "case_id", "outcome", "records"]
 REQUIRED = ["ts", "actor", "subject", "subject_kind", "data_kind"]
-FIELD_LIMIT = 1024  # characters in one field
-FUTURE_SKEW = timedelta(minutes=5)  # clock difference tolerated before a ts counts as in the future
-BATCH_ROWS = 1_000_000  # events per ledger batch (one segment and one signed head each)
 
 
 @dataclass

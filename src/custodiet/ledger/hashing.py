@@ -1,19 +1,25 @@
 """Batch SHA-256 for the ledger: leaf hashes of whole batches, internal nodes of whole tree levels.
 
-The canonical encoding of a batch is built at once from Arrow buffers (``encoding.leaf_inputs``); what
-differs is who runs SHA-256 over it. Two engines, timed against each other by ``bench/ledger.py``:
+Three engines compute the same bytes (the tests hold them equal, and to pymerkle); ``bench/ledger.py``
+times them against each other:
 
-- ``hashlib`` (default): a tight ``hashlib.sha256`` loop (OpenSSL, SHA-NI where the CPU has it);
-- ``duckdb``: DuckDB's vectorised ``sha256()`` over the Arrow column (all cores, no Python per row).
+- ``native`` (default when built): the C extension ``_fasthash`` over OpenSSL's libcrypto. It encodes
+  and hashes a batch straight from its Arrow buffers and hashes whole tree levels, GIL released, on
+  ``native.threads()`` threads (see ``native``);
+- ``hashlib`` (the fallback): the ``cev1`` encoding built with Arrow/numpy (``encoding.leaf_inputs``),
+  then a tight ``hashlib.sha256`` loop — Python's per-call cost dominates;
+- ``duckdb``: DuckDB's vectorised ``sha256()`` over the encoded Arrow column (a comparison engine).
 
-On the project's 2-core machines the hashlib loop measured faster than DuckDB's ``sha256``, whose
-per-value cost is several times higher, so it is the default; see the bench for current figures.
-Hashes travel as numpy ``(n, 32)`` uint8 arrays, so the tree code never makes per-row objects.
+``BACKEND`` names the engine ``default_hasher()`` returns: ``native`` when the extension imports,
+else ``hashlib`` (``CUSTODIET_LEDGER_HASH=hashlib`` forces the fallback). Hashes travel as numpy
+``(n, 32)`` uint8 arrays, so the tree code never makes per-row objects.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import threading
 from pathlib import Path
 
@@ -23,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from custodiet.events import EVENT_SCHEMA
+from custodiet.ledger import native
 from custodiet.ledger.encoding import leaf_inputs
 from custodiet.ledger.merkle import HASH_SIZE, NODE_PREFIX
 
@@ -136,11 +143,45 @@ class DuckDBHasher(Hasher):
         return self._sha256(binary_rows(_with_node_prefix(pairs)))
 
 
+class NativeHasher(Hasher):
+    """The same hashes from the C extension: encoding fused with hashing, whole levels per call."""
+
+    name = "native"
+
+    def values(self, values: pa.Array) -> np.ndarray:
+        return native.sha256_values(values)
+
+    def pairs(self, pairs: np.ndarray) -> np.ndarray:
+        return native.node_hashes(pairs)
+
+    def leaves_of_table(self, table: pa.Table) -> np.ndarray:
+        return native.leaf_hashes(table)
+
+
 ENGINES: dict[str, type[Hasher]] = {"hashlib": Hasher, "duckdb": DuckDBHasher}
+if native.AVAILABLE:
+    ENGINES = {"native": NativeHasher, **ENGINES}
+
+BACKEND = os.environ.get("CUSTODIET_LEDGER_HASH", "").strip() or ("native" if native.AVAILABLE else "hashlib")
+logging.getLogger(__name__).debug(
+    "ledger hashing backend: %s%s", BACKEND,
+    f" ({native.OPENSSL_VERSION})" if BACKEND == "native" else
+    ("" if native.AVAILABLE else f" (C extension not importable: {native.IMPORT_ERROR})"))
+
+
+def default_hasher() -> Hasher:
+    """A hasher of the engine ``BACKEND`` names: the C extension when built, else hashlib."""
+    engine = ENGINES.get(BACKEND)
+    if engine is None:
+        missing = "" if native.AVAILABLE else f"; the native engine is not built: {native.IMPORT_ERROR}"
+        raise ValueError(f"CUSTODIET_LEDGER_HASH={BACKEND!r}: choose one of {', '.join(ENGINES)}{missing}")
+    return engine()
 
 
 def event_fingerprints(event_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """The id index key of each event: the first 8 bytes of SHA-256(event_id), as uint64."""
+    if native.AVAILABLE and BACKEND != "hashlib":
+        return np.ascontiguousarray(native.sha256_values(event_ids)[:, :8]).view(">u8").ravel().astype(np.uint64)
     sha = hashlib.sha256
     digests = b"".join([sha(e.encode("utf-8")).digest()[:8] for e in event_ids.to_pylist()])
     return np.frombuffer(digests, dtype=">u8").astype(np.uint64)

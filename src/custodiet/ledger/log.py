@@ -28,7 +28,7 @@ from custodiet import atomic
 from custodiet.events import EVENT_SCHEMA, canonical_json
 from custodiet.ledger import merkle
 from custodiet.ledger.growth import grow
-from custodiet.ledger.hashing import Hasher, event_fingerprints, fingerprint
+from custodiet.ledger.hashing import Hasher, default_hasher, event_fingerprints, fingerprint
 from custodiet.ledger.heads import HeadsFile, LedgerError, last_head, last_line, load_or_create_signing_key, sign_head
 from custodiet.ledger.segments import conform, segment_number, write_segment
 from custodiet.ledger.tree import (
@@ -51,7 +51,7 @@ def append_events(store: Store, table: pa.Table, hasher: Hasher | None = None) -
 
     Returns the new segment, or None for an empty batch (which still heals an interrupted append).
     """
-    hasher = hasher or Hasher()
+    hasher = hasher or default_hasher()
     size = heal(store, hasher)
     if table.num_rows == 0:
         return None
@@ -84,7 +84,7 @@ def heal(store: Store, hasher: Hasher | None = None) -> int:
     last = segment_number(Path(kept[-1].segment)) if kept else 0
     pending = [p for p in store.segment_paths() if segment_number(p) > last]
     if pending:
-        size = _append_segments(store, size, [(p, None) for p in pending], hasher or Hasher())
+        size = _append_segments(store, size, [(p, None) for p in pending], hasher or default_hasher())
     return size
 
 

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from custodiet.ledger import merkle
 from custodiet.ledger.growth import Frontier
-from custodiet.ledger.hashing import Hasher
+from custodiet.ledger.hashing import Hasher, default_hasher
 from custodiet.ledger.heads import (
     SIGNING_KEY_FILE,
     HeadsFile,
@@ -75,7 +75,7 @@ def verify(store: Store, quick: bool = False, public_key: str | None = None,
     except LedgerError as exc:
         result.notes.append(f"could not heal: {exc}")
     try:
-        _verify(store, result, public_key, witness or [], hasher or Hasher())
+        _verify(store, result, public_key, witness or [], hasher or default_hasher())
         result.ok = True
     except _Found as found:
         result.problem = found.problem

@@ -134,20 +134,17 @@ def accesses(ctx: DetectionContext) -> ir.Table:
 
 def pairs(ctx: DetectionContext) -> ir.Table:
     """Per (aid, skey): n, first, last, expl (any explained access), u_n/u_first/u_last (unexplained
-    accesses), u_loc (unexplained location lookups), s_location/s_cdr/s_imei/s_travel (an unexplained
-    access of that sale kind), sale_first/sale_last, empty (any empty answer).
+    accesses), u_loc (unexplained location lookups), empty (any empty answer).
 
     Only plain and filtered aggregates: distinct counts per group are several times dearer on 20M rows.
     """
     def build() -> ir.Table:
         a = accesses(ctx)
-        sale = a.unexpl & a.kind.isin(list(SALE_KINDS))
-        flags = {f"s_{k}": (a.unexpl & (a.kind == k)).any() for k in SALE_KINDS}
         return a.group_by(["aid", "skey"]).aggregate(
             n=a.count(), first=a.ts.min(), last=a.ts.max(), expl=a.explained.any(),
             u_n=a.count(where=a.unexpl), u_first=a.ts.min(where=a.unexpl), u_last=a.ts.max(where=a.unexpl),
             u_loc=a.count(where=a.unexpl & (a.kind == "location")),
-            sale_first=a.ts.min(where=sale), sale_last=a.ts.max(where=sale), empty=a.empty.any(), **flags)
+            empty=a.empty.any())
     return materialise(ctx, "pairs", build)
 
 

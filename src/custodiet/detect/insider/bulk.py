@@ -23,6 +23,7 @@ from datetime import timedelta
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import actors, evidence, fmt_int, named, pairs, rows, severity_for, squash
+from custodiet.detect.insider.peers import peer_median
 from custodiet.detect.registry import detector
 
 ID = "insider.bulk"
@@ -38,10 +39,8 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
     once = once.mutate(day=once.first.truncate("D"))
     daily = once.group_by(["aid", "day"]).aggregate(people=once.count(), empty=once.count(where=once.empty))
     best = daily.group_by("aid").aggregate(top=daily.people.max())
-    dim = actors(ctx)
-    full = dim.left_join(best, "aid").select("org", "role", top=best.top.fill_null(0))
-    peer = full.group_by(["org", "role"]).aggregate(peer_med=full.top.median())
-    days = named(daily, ctx).join(peer, ["org", "role"])
+    peer = peer_median(best, actors(ctx), "top")
+    days = named(daily, ctx).join(peer, "aid")
     days = days.filter((days.people >= min_people) & (days.people >= min_ratio * (days.peer_med + 1)))
     ev = evidence(ctx)
     out: list[Finding] = []
@@ -61,7 +60,7 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
             score=score, severity=severity_for(score, "high"),
             summary=(f"looked up {fmt_int(r['people'])} people once each on {r['day']:%Y-%m-%d} with no "
                      f"covering case ({r['empty'] / r['people']:.0%} empty answers), {ratio:.1f}× the busiest "
-                     f"day of peers in {r['org']}/{r['role']}; {len(actor_days)} such day(s) in all"),
+                     f"day of peers in {r['org']}; {len(actor_days)} such day(s) in all"),
             event_ids=[],
             details={"people": r["people"], "empty": r["empty"], "peer_median_top": r["peer_med"],
                      "days": len(actor_days)},

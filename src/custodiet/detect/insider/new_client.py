@@ -4,7 +4,8 @@ What it catches: stolen or shared credentials (a hijacked account used from a ho
 and officers running lookups from unofficial devices. A client (``attrs.client_ip``, else
 ``attrs.device``) is *new* for an account when the account first uses it after its first
 ``baseline_days`` of activity, and no other account of the unit used it before. Lookups from new clients
-that are mostly unexplained score higher.
+that are mostly unexplained score higher. When most of them also fall at hours the rest of the unit
+never works (:func:`.off_hours.rare_slots`), the pattern is an account takeover and the finding is high.
 
 Known false positives: new workstations, office moves, DHCP pools (group addresses by subnet at ingest if
 the site uses dynamic addressing), VPN concentrators that change.
@@ -18,24 +19,30 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+import ibis
+
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.insider.base import accesses, evidence, fmt_int, insider_events, named, rows, severity_for, squash
+from custodiet.detect.insider.base import evidence, fmt_int, insider_events, named, rows, severity_for, squash
+from custodiet.detect.insider.off_hours import rare_slots, slotted
 from custodiet.detect.registry import detector
 
 ID = "insider.new_client"
 
 
-@detector(ID, revision=1, severity="medium", channel="portal")
+@detector(ID, revision=2, severity="high", channel="portal")
 def new_client(ctx: DetectionContext) -> list[Finding]:
     """Clients first used after the account's baseline, unknown to the unit, with unexplained lookups."""
     p = ctx.params.get(ID, {})
     baseline = timedelta(days=int(p.get("baseline_days", 14)))
     min_lookups, min_unexpl = int(p.get("min_lookups", 10)), float(p.get("min_unexplained", 0.5))
-    a = accesses(ctx).filter(lambda t: t.client.notnull())
+    a = slotted(ctx).filter(lambda t: t.client.notnull())
+    rare = rare_slots(ctx).select("aid", "slot", rare=ibis.literal(True))
+    a = a.left_join(rare, ["aid", "slot"]).mutate(rare=ibis._.rare.fill_null(False))
     since = a.group_by("aid").aggregate(active_from=a.ts.min())
     use = a.group_by(["aid", "client"]).aggregate(
-        n=a.count(), first=a.ts.min(), last=a.ts.max(), unexpl=a.count(where=a.unexpl), people=a.skey.nunique())
+        n=a.count(), first=a.ts.min(), last=a.ts.max(), unexpl=a.count(where=a.unexpl), people=a.skey.nunique(),
+        at_rare=a.count(where=a.rare))
     use = named(use, ctx)
     unit_first = use.group_by(["org", "client"]).aggregate(unit_first=use.first.min(), users=use.aid.nunique())
     j = use.join(since, "aid").join(unit_first, ["org", "client"])
@@ -44,16 +51,20 @@ def new_client(ctx: DetectionContext) -> list[Finding]:
     ev = evidence(ctx)
     out: list[Finding] = []
     for r in rows(new.order_by(["actor", "first"])):
-        unexpl = r["unexpl"] / r["n"]
+        unexpl, rare_share = r["unexpl"] / r["n"], r["at_rare"] / r["n"]
         client = _client_text(ctx, r["actor"], r["first"])
-        score = squash(unexpl * (r["n"] / min_lookups) ** 0.5, 1.5)
+        takeover = rare_share >= 0.5
+        score = squash(unexpl * (r["n"] / min_lookups) ** 0.5 * (1 + 2 * rare_share), 1.5)
+        ceiling = "high" if takeover else "medium"
         out.append(ev.want(Finding(
             detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=r["first"],
-            window_end=r["last"], score=score, severity=severity_for(score, "medium"),
+            window_end=r["last"], score=score, severity=severity_for(score, ceiling),
             summary=(f"used a client never seen in {r['org']} ({client}) from {r['first']:%Y-%m-%d} for "
-                     f"{fmt_int(r['n'])} lookups of {fmt_int(r['people'])} people, {unexpl:.0%} unexplained"),
+                     f"{fmt_int(r['n'])} lookups of {fmt_int(r['people'])} people, {unexpl:.0%} unexplained, "
+                     f"{rare_share:.0%} at hours the rest of the unit almost never works"
+                     + ("; looks like an account takeover" if takeover else "")),
             event_ids=[],
-            details={"client": client, "lookups": r["n"], "unexplained_share": unexpl,
+            details={"client": client, "lookups": r["n"], "unexplained_share": unexpl, "rare_hours_share": rare_share,
                      "people": r["people"]},
         ), r["first"], r["last"]))
     return out

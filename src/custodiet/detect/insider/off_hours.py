@@ -18,6 +18,7 @@ Tunables (``ctx.params["insider.off_hours"]``): ``rare_share`` (0.01), ``min_loo
 from __future__ import annotations
 
 import ibis
+import ibis.expr.types as ir
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
@@ -27,18 +28,25 @@ from custodiet.detect.registry import detector
 ID = "insider.off_hours"
 
 
-@detector(ID, revision=1, severity="medium", channel="portal")
-def off_hours(ctx: DetectionContext) -> list[Finding]:
-    """Lookups in slots where the rest of the unit does under ``rare_share`` of its work."""
-    p = ctx.params.get(ID, {})
-    rare_share, min_lookups = float(p.get("rare_share", 0.01)), int(p.get("min_lookups", 15))
-    min_ratio, max_habit = float(p.get("min_ratio", 5.0)), float(p.get("max_habit", 0.25))
+def slotted(ctx: DetectionContext) -> ir.Table:
     a = accesses(ctx)
     weekend = a.ts.day_of_week.index() >= 5
-    a = a.mutate(slot=a.ts.hour() + ibis.ifelse(weekend, 24, 0), day=a.ts.truncate("D"))
-    # One small table per (account, day, slot) carries everything below.
-    cells = materialise(ctx, "off_hours_cells", lambda: named(a.group_by(["aid", "day", "slot"]).aggregate(
-        n=a.count(), unexpl=a.count(where=a.unexpl), first=a.ts.min(), last=a.ts.max()), ctx))
+    return a.mutate(slot=a.ts.hour() + ibis.ifelse(weekend, 24, 0), day=a.ts.truncate("D"))
+
+
+def _cells(ctx: DetectionContext) -> ir.Table:
+    """One small table per (account, day, slot): lookups, unexplained ones, first and last."""
+    def build() -> ir.Table:
+        a = slotted(ctx)
+        return named(a.group_by(["aid", "day", "slot"]).aggregate(
+            n=a.count(), unexpl=a.count(where=a.unexpl), first=a.ts.min(), last=a.ts.max()), ctx)
+    return materialise(ctx, "off_hours_cells", build)
+
+
+def rare_slots(ctx: DetectionContext, rare_share: float = 0.01) -> ir.Table:
+    """(aid, slot, n, others_share, mine_total) for every slot the account used where the rest of its unit
+    puts less than ``rare_share`` of its lookups."""
+    cells = _cells(ctx)
     mine = cells.group_by(["aid", "org", "slot"]).aggregate(n=cells.n.sum().cast("float64"))
     unit = mine.group_by(["org", "slot"]).aggregate(unit_n=mine.n.sum())
     tot_mine = mine.group_by("aid").aggregate(mine_total=mine.n.sum())
@@ -46,7 +54,16 @@ def off_hours(ctx: DetectionContext) -> list[Finding]:
     j = mine.join(unit, ["org", "slot"]).join(tot_mine, "aid").join(tot_unit, "org")
     others = j.unit_total - j.mine_total
     j = j.mutate(others_share=ibis.ifelse(others > 0, (j.unit_n - j.n) / others, 0.0))
-    rare = j.filter(j.others_share < rare_share)
+    return j.filter(j.others_share < rare_share).select("aid", "slot", "n", "others_share", "mine_total")
+
+
+@detector(ID, revision=1, severity="medium", channel="portal")
+def off_hours(ctx: DetectionContext) -> list[Finding]:
+    """Lookups in slots where the rest of the unit does under ``rare_share`` of its work."""
+    p = ctx.params.get(ID, {})
+    rare_share, min_lookups = float(p.get("rare_share", 0.01)), int(p.get("min_lookups", 15))
+    min_ratio, max_habit = float(p.get("min_ratio", 5.0)), float(p.get("max_habit", 0.25))
+    cells, rare = _cells(ctx), rare_slots(ctx, rare_share)
     per = rare.group_by(["aid", "mine_total"]).aggregate(
         rare_n=rare.n.sum(), expected=(rare.others_share * rare.mine_total).sum())
     per = per.mutate(ratio=per.rare_n / ibis.greatest(per.expected, 0.5))

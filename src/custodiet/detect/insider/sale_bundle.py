@@ -13,7 +13,7 @@ boundary is counted once on each side (or missed when each half has too few kind
 
 The sale kinds are location, cdr, imei and travel (``base.SALE_KINDS``).
 
-Tunables (``ctx.params["insider.sale_bundle"]``): ``min_kinds`` (3) sale kinds in one session,
+Tunables (``ctx.params["insider.sale_bundle"]``): ``min_kinds`` (4: the full package) sale kinds in one session,
 ``min_sessions`` (3) such sessions, ``min_ratio`` (3.0) times the peers' median count (plus one).
 """
 
@@ -42,7 +42,7 @@ ID = "insider.sale_bundle"
 def sale_bundles(ctx: DetectionContext) -> list[Finding]:
     """Sessions in which an account pulled ``min_kinds`` sale kinds on people no open case explains."""
     p = ctx.params.get(ID, {})
-    min_kinds, min_sessions = int(p.get("min_kinds", 3)), int(p.get("min_sessions", 3))
+    min_kinds, min_sessions = int(p.get("min_kinds", 4)), int(p.get("min_sessions", 3))
     min_ratio = float(p.get("min_ratio", 3.0))
     a = accesses(ctx)
     sale = a.filter(a.unexpl & a.kind.isin(list(SALE_KINDS)))

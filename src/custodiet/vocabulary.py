@@ -1,0 +1,26 @@
+"""Vocabularies of the canonical event's coded fields (pure Python: cheap to import)."""
+
+from __future__ import annotations
+
+CHANNELS = ("portal", "signalling", "interception", "gateway", "console")
+
+SUBJECT_KINDS = ("msisdn", "imsi", "imei", "nid", "passport")
+
+DATA_KINDS = (
+    "identity",  # national ID / civil registry record
+    "subscriber",  # SIM registration, subscriber profile
+    "cdr",  # call detail records
+    "location",  # cell / position of a phone
+    "imei",  # device identity and history
+    "travel",  # border crossings, foreign travel
+    "criminal",  # criminal profile
+    "intercept",  # interception, call forwarding, subscriber data that diverts traffic
+    "sms_route",  # routing information for SMS
+    "call_route",  # routing information for calls
+    "auth_vectors",  # authentication vectors
+    "sms",  # short message delivery / submission
+    "service",  # USSD and supplementary services
+    "registration",  # location registration / cancellation / purge (mobility management)
+)
+
+OUTCOMES = ("allowed", "denied", "error")
