@@ -159,7 +159,8 @@ def main() -> None:
     ref_trace = time.perf_counter() - t
     con.close()
     print(f"access index build: {build:.1f} s")
-    print(f"trace-leak of {result.sample} people: {traced:.2f} s (top {result.rows[0]['actor'] if result.rows else None})")
+    top = result.rows[0]["actor"] if result.rows else None
+    print(f"trace-leak of {result.sample} people: {traced:.2f} s (top {top})")
     print(f"reference (DuckDB distinct sampled people per account over the events): {ref_trace:.2f} s; "
           f"ratio {traced / ref_trace:.2f}")
     print(f"bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

@@ -3,9 +3,11 @@
     .venv/bin/python bench/ledger.py [--events 1000000] [--batch 100000] [--proof-leaves 10000000]
                                      [--verify-events 2000000] [--pymerkle 200000]
 
-Prints leaves/s for both hashing engines (hashlib loop, DuckDB sha256) and for pymerkle's bulk append,
-the time of one inclusion proof from the node file at --proof-leaves leaves against pymerkle's at
---pymerkle leaves, and verify's events/s extrapolated to 20M events. Machines are shared: read ratios.
+Prints leaves/s for every hashing engine (``native``: the C extension over OpenSSL, when built;
+``hashlib``: the pure-Python fallback; ``duckdb``: DuckDB's vectorised sha256) against pymerkle's bulk
+append, the time of one inclusion proof from the node file at --proof-leaves leaves against pymerkle's
+at --pymerkle leaves, and verify's events/s (default engine) extrapolated to 20M events, against the
+time pymerkle would take just to rebuild the same tree. Machines are shared: read the ratios.
 """
 
 from __future__ import annotations
@@ -23,10 +25,10 @@ from pymerkle import InmemoryTree
 
 from custodiet import ledger
 from custodiet.events import EVENT_SCHEMA
-from custodiet.ledger import merkle
+from custodiet.ledger import merkle, native
 from custodiet.ledger.encoding import leaf_inputs
-from custodiet.ledger.growth import grow
-from custodiet.ledger.hashing import ENGINES, fingerprint
+from custodiet.ledger.growth import Frontier, grow
+from custodiet.ledger.hashing import BACKEND, ENGINES, default_hasher, fingerprint
 from custodiet.ledger.log import find_leaf
 from custodiet.ledger.tree import LedgerPaths, NodeFile
 from custodiet.store import Store
@@ -56,34 +58,33 @@ def timed(fn) -> float:
     return time.perf_counter() - t
 
 
-def bench_append(events: int, size: int, root: Path) -> None:
+def bench_append(events: int, size: int, root: Path, pymerkle_rate: float) -> None:
     tables = [batch(s, min(size, events - s)) for s in range(0, events, size)]
+    rates: dict[str, float] = {}
     for name, engine in ENGINES.items():
         store = Store(root / f"append-{name}")
         hasher = engine()
         hashing = 0.0
-        nodes = np.empty((0, 32), np.uint8)
-
-        def get(level: int, index: int, nodes_ref=lambda: nodes) -> bytes:
-            return nodes_ref()[merkle.node_position(level, index)].tobytes()
-
-        total = 0
+        cpu = time.process_time()
+        frontier = Frontier()  # the tree's right edge: all that growing it by a batch reads
         for t in tables:
             start = time.perf_counter()
-            leaves = hasher.leaves_of_table(t)
-            growth = grow(total, leaves, get, hasher.pairs)
+            frontier.extend(hasher.leaves_of_table(t), hasher.pairs)
             hashing += time.perf_counter() - start
-            nodes = np.concatenate([nodes, growth.nodes])
-            total += t.num_rows
+        cpu = time.process_time() - cpu
         full = 0.0
         with store.writer():
             for t in tables:
                 full += timed(lambda t=t, s=store, h=hasher: ledger.append_events(s, t, h))
-        print(f"append [{name:7}] hashing+tree {events / hashing:>10,.0f} leaves/s   "
+        rates[name] = events / hashing
+        print(f"append [{name:7}] hashing+tree {events / hashing:>10,.0f} leaves/s "
+              f"({events / hashing / pymerkle_rate:5.1f}x pymerkle; {events / cpu:>10,.0f} per CPU-second)   "
               f"append_events (segment+tree+head) {events / full:>10,.0f} leaves/s")
+    if "native" in rates:
+        print(f"  ratio: native / hashlib hashing+tree = {rates['native'] / rates['hashlib']:.1f}x")
     sample = tables[0].slice(0, min(200_000, events))
     enc = timed(lambda: leaf_inputs(sample))
-    print(f"  canonical encoding alone: {sample.num_rows / enc:,.0f} rows/s")
+    print(f"  canonical encoding alone (Arrow/numpy, the hashlib path): {sample.num_rows / enc:,.0f} rows/s")
 
 
 def bench_pymerkle(n: int) -> tuple[float, float]:
@@ -102,7 +103,7 @@ def bench_pymerkle(n: int) -> tuple[float, float]:
 def bench_proof(n: int, root: Path) -> float:
     rng = np.random.default_rng(0)
     path = root / "nodes.bin"
-    hasher = ENGINES["hashlib"]()
+    hasher = default_hasher()
     step = 1 << 20
     with open(path, "wb") as fh:
         pass
@@ -144,7 +145,7 @@ def bench_lookup(n: int, root: Path) -> None:
     print(f"event id lookup (ids.bin scan) at {n:,} leaves: {per * 1e3:.1f} ms")
 
 
-def bench_verify(n: int, root: Path) -> None:
+def bench_verify(n: int, root: Path, pymerkle_rate: float) -> None:
     store = Store(root / "verify")
     size = 500_000
     with store.writer():
@@ -162,6 +163,8 @@ def bench_verify(n: int, root: Path) -> None:
     assert result.ok, result
     print(f"verify over {n:,} events: full {full:.1f} s ({n / full:,.0f} events/s; 20M events ≈ "
           f"{20_000_000 / (n / full):.0f} s), quick {quick:.2f} s")
+    print(f"  ratio: pymerkle only rebuilding the same tree ({n / pymerkle_rate:.1f} s) / our full verify "
+          f"= {n / pymerkle_rate / full:.1f}x")
 
 
 def main() -> None:
@@ -171,17 +174,27 @@ def main() -> None:
     parser.add_argument("--proof-leaves", type=int, default=10_000_000)
     parser.add_argument("--verify-events", type=int, default=2_000_000)
     parser.add_argument("--pymerkle", type=int, default=200_000)
+    parser.add_argument("--parts", default="append,proof,lookup,verify",
+                        help="comma-separated parts to run (pymerkle, the reference, always runs)")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     print(f"load average before: {os.getloadavg()}")
+    print(f"default hashing backend: {BACKEND}" + (f" ({native.OPENSSL_VERSION}, {native.threads()} threads)"
+                                                   if BACKEND == "native" else ""))
     with tempfile.TemporaryDirectory(prefix="custodiet-bench-") as tmp:
         root = Path(tmp)
-        bench_append(args.events, args.batch, root)
         rate, pm_proof = bench_pymerkle(args.pymerkle)
-        ours = bench_proof(args.proof_leaves, root)
-        print(f"  ratio: pymerkle proof at {args.pymerkle:,} leaves / ours at {args.proof_leaves:,} = "
-              f"{pm_proof / ours:.2f}x")
-        bench_lookup(args.proof_leaves, root)
-        bench_verify(args.verify_events, root)
+        if "append" in parts:
+            bench_append(args.events, args.batch, root, rate)
+        if "proof" in parts:
+            ours = bench_proof(args.proof_leaves, root)
+            print(f"  ratio: pymerkle proof at {args.pymerkle:,} leaves / ours at {args.proof_leaves:,} = "
+                  f"{pm_proof / ours:.2f}x")
+        if "lookup" in parts:
+            bench_lookup(args.proof_leaves, root)
+        if "verify" in parts:
+            bench_verify(args.verify_events, root, rate)
+    print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

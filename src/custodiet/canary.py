@@ -30,7 +30,7 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from custodiet import atomic
+from custodiet.context.load import write_context_table
 from custodiet.identifiers import luhn_ok, normalise
 from custodiet.store import CONTEXT_SCHEMAS, Store
 
@@ -99,7 +99,7 @@ def issue(store: Store, actor: str | None = None, org: str | None = None, count:
         new = pa.Table.from_pylist(
             [{"subject": c.subject, "subject_kind": kind, "actor": actor, "org": org, "issued_at": now}
              for c in issued], schema=CONTEXT_SCHEMAS["canaries"])
-        atomic.write_parquet(path, pa.concat_tables([existing.cast(CONTEXT_SCHEMAS["canaries"]), new]))
+        write_context_table(store, "canaries", pa.concat_tables([existing.cast(CONTEXT_SCHEMAS["canaries"]), new]))
     return issued
 
 

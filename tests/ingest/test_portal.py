@@ -156,3 +156,15 @@ def test_batches_become_segments_in_order(store, log):
     lines = [int(e["source"].split(":")[1]) for seg in store.segment_paths()
              for e in pq.read_table(seg).to_pylist()]
     assert lines == sorted(lines)
+
+
+def test_csv_quoting_and_padding(store, tmp_path):
+    path = tmp_path / "quoted.csv"
+    path.write_text('ts,actor,subject,subject_kind,data_kind,extra\n'
+                    ' 2026-01-01T10:00:00Z , off1 ,1234567890,nid,cdr, x \n'
+                    '"2026-01-01T10:00:01Z","off2","1234567890","nid","cdr","a,b"\n'
+                    '2026-01-01T10:00:02Z,"off3",1234567890,nid,cdr,"q ""z"""\n')
+    summary = ingest_portal(store, path, now=NOW)
+    assert (summary.stored, summary.quarantined) == (3, 0)
+    got = {e["actor"]: json.loads(e["attrs"])["extra"] for e in events(store)}
+    assert got == {"off1": "x", "off2": "a,b", "off3": 'q "z"'}

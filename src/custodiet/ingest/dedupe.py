@@ -25,8 +25,10 @@ def content_digest_sql(alias: str) -> str:
 
 
 def classify_against_store(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Add ``verdict`` ('new' | 'duplicate' | 'rejected') to ``table`` (columns line, event_id, reasons and
-    the canonical fields), adding a reason for every id conflict. The ``events`` view is the store."""
+    """Create ``verdicts(line, verdict, reason)`` for every record of ``table`` that is not new: 'rejected'
+    (its own ``reasons``, or an id conflict) or 'duplicate'. Rows of ``table`` absent from ``verdicts`` are
+    new. ``table`` has line, event_id, reasons and the canonical fields; the ``events`` view is the store.
+    Only colliding ids are hashed and only non-new rows are written, so the common case costs one join."""
     valid = f"(SELECT * FROM {table} WHERE len(reasons) = 0)"
     con.execute(
         f"CREATE TEMP TABLE stored_match AS SELECT e.event_id, any_value({content_digest_sql('e')}) AS digest "
@@ -39,26 +41,21 @@ def classify_against_store(con: duckdb.DuckDBPyConnection, table: str) -> None:
     )
     con.execute(
         "CREATE TEMP TABLE verdicts AS "
-        "SELECT c.line, s.digest AS stored_digest, c.digest, "
-        "first_value(c.line) OVER w AS first_line, first_value(c.digest) OVER w AS first_digest, c.event_id "
+        f"SELECT line, 'rejected' AS verdict, array_to_string(reasons, '; ') AS reason FROM {table} "
+        "WHERE len(reasons) > 0 UNION ALL "
+        "SELECT line, CASE "
+        "WHEN stored_digest IS NOT NULL AND stored_digest <> digest THEN 'rejected' "
+        "WHEN stored_digest IS NULL AND first_line <> line AND first_digest <> digest THEN 'rejected' "
+        "WHEN stored_digest IS NOT NULL OR first_line <> line THEN 'duplicate' END AS verdict, CASE "
+        "WHEN stored_digest IS NOT NULL AND stored_digest <> digest "
+        "THEN format('event_id {} already stored with different content', event_id) "
+        "WHEN stored_digest IS NULL AND first_line <> line AND first_digest <> digest "
+        "THEN format('event_id {} already used at line {} with different content', event_id, first_line) "
+        "END AS reason FROM ("
+        "SELECT c.line, c.event_id, c.digest, s.digest AS stored_digest, "
+        "first_value(c.line) OVER w AS first_line, first_value(c.digest) OVER w AS first_digest "
         "FROM colliding c LEFT JOIN stored_match s USING (event_id) "
-        "WINDOW w AS (PARTITION BY c.event_id ORDER BY c.line)"
+        "WINDOW w AS (PARTITION BY c.event_id ORDER BY c.line)) WHERE stored_digest IS NOT NULL OR first_line <> line"
     )
-    con.execute(
-        f"CREATE TEMP TABLE {table}_classified AS "
-        "WITH r AS (SELECT t.* EXCLUDE (reasons), v.line IS NOT NULL AS collides, v.stored_digest, "
-        "v.first_line, CASE "
-        "WHEN len(t.reasons) > 0 THEN t.reasons "
-        "WHEN v.stored_digest IS NOT NULL AND v.stored_digest <> v.digest "
-        "THEN [format('event_id {} already stored with different content', t.event_id)] "
-        "WHEN v.stored_digest IS NULL AND v.first_line <> v.line AND v.first_digest <> v.digest "
-        "THEN [format('event_id {} already used at line {} with different content', t.event_id, v.first_line)] "
-        f"ELSE [] END AS reasons FROM {table} t LEFT JOIN verdicts v ON t.line = v.line) "
-        "SELECT * EXCLUDE (collides, stored_digest, first_line), CASE "
-        "WHEN len(reasons) > 0 THEN 'rejected' "
-        "WHEN collides AND (stored_digest IS NOT NULL OR first_line <> line) THEN 'duplicate' "
-        "ELSE 'new' END AS verdict FROM r"
-    )
-    for name in (table, "stored_match", "colliding", "verdicts"):
-        con.execute(f"DROP TABLE {name}")
-    con.execute(f"ALTER TABLE {table}_classified RENAME TO {table}")
+    con.execute("DROP TABLE stored_match")
+    con.execute("DROP TABLE colliding")

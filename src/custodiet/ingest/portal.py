@@ -62,7 +62,14 @@ def _checks_sql(staged: Staged, now: datetime, a: str) -> str:
         f"THEN format('records {{}} is not a whole number', {c('records')}) "
         f"WHEN try_cast({c('records')} AS BIGINT) < 0 THEN format('negative records {{}}', {c('records')}) END",
     ]
-    return reasons_sql(staged, a, checks, FIELD_LIMIT)
+    fast_ok = (
+        f"try_cast({c('ts')} AS TIMESTAMPTZ) <= TIMESTAMPTZ '{future}' AND {c('actor')} IS NOT NULL "
+        f"AND {c('subject')} IS NOT NULL AND lower({c('subject_kind')}) IN {sql_list(SUBJECT_KINDS)} "
+        f"AND lower({c('data_kind')}) IN {sql_list(DATA_KINDS)} "
+        f"AND ({c('outcome')} IS NULL OR lower({c('outcome')}) IN {sql_list(OUTCOMES)}) "
+        f"AND ({c('records')} IS NULL OR try_cast({c('records')} AS BIGINT) >= 0)"
+    )
+    return reasons_sql(staged, a, checks, FIELD_LIMIT, fast_ok)
 
 
 def ingest_portal(
@@ -94,7 +101,7 @@ def ingest_portal(
             summary.read = con.execute("SELECT count(*) FROM cand").fetchall()[0][0]
             summary.quarantined = _quarantine(con, store, path, channel)
             summary.duplicates = con.execute(
-                "SELECT count(*) FROM cand WHERE verdict = 'duplicate'").fetchall()[0][0]
+                "SELECT count(*) FROM verdicts WHERE verdict = 'duplicate'").fetchall()[0][0]
             summary.stored, summary.segments = _append(con, store, batch_rows)
         finally:
             con.close()
@@ -113,12 +120,12 @@ def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: s
         "k.extras AS attrs"
     )
     con.execute(
-        "CREATE TEMP TABLE cand AS SELECT line, raw, "
+        "CREATE TEMP TABLE cand AS SELECT line, "
         "CASE WHEN error IS NOT NULL AND len(reasons) = 0 THEN [error] ELSE reasons END AS reasons, "
         "ts, channel, actor, actor_org, subject, subject_kind, data_kind, operation, authority, outcome, records, "
         f"attrs, '{source}:' || line AS source, "
         f"coalesce(given_id, substr({content_digest_sql('x')}, 1, 32)) AS event_id "
-        f"FROM (SELECT k.line, k.raw, {_checks_sql(staged, now, 'k')} AS reasons, m.error, {canonical}, "
+        f"FROM (SELECT k.line, {_checks_sql(staged, now, 'k')} AS reasons, m.error, {canonical}, "
         f"{c('event_id')} AS given_id FROM st k LEFT JOIN subject_map m "
         "ON m.subject_kind = lower(k.subject_kind) AND m.subject = k.subject WHERE NOT k.blank) x"
     )
@@ -126,8 +133,8 @@ def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: s
 
 def _quarantine(con: duckdb.DuckDBPyConnection, store: Store, path: Path, channel: str) -> int:
     rows = con.execute(
-        "SELECT line, array_to_string(reasons, '; ') AS reason, raw FROM cand WHERE verdict = 'rejected' "
-        "ORDER BY line"
+        "SELECT v.line, v.reason, s.raw FROM verdicts v JOIN st s USING (line) WHERE v.verdict = 'rejected' "
+        "ORDER BY v.line"
     ).fetchall()
     return write_quarantine(store, [path.name] * len(rows), [r[0] for r in rows], [r[1] for r in rows],
                             [r[2] for r in rows], channel)
@@ -136,7 +143,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, store: Store, path: Path, channe
 def _append(con: duckdb.DuckDBPyConnection, store: Store, batch_rows: int) -> tuple[int, list[str]]:
     reader = con.execute(
         "SELECT event_id, ts, channel, actor, actor_org, subject, subject_kind, data_kind, operation, authority, "
-        "outcome, records, attrs, source FROM cand WHERE verdict = 'new' ORDER BY line"
+        "outcome, records, attrs, source FROM cand ANTI JOIN verdicts USING (line) ORDER BY line"
     ).to_arrow_reader(batch_rows)
     stored, segments = 0, []
     pending: list[pa.RecordBatch] = []

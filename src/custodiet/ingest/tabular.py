@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from custodiet.ingest.limits import FIELD_LIMIT
+
 # A record separator that never occurs in text: lines are read whole, without CSV interpretation.
 _NO_DELIMITER = "\\x1e\\x1f"
 _CSV_FIELD = r'(?:^|,)("(?:[^"]|"")*"|[^,]*)'
@@ -114,18 +116,27 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: li
     _columns_check(path, header, required)
     present = [f for f in fields if f in header]
     extras = [h for h in header if h and h not in fields]
-    split = (
+    quoted = con.execute(f"SELECT count(*) FROM {lines} WHERE rowid > 0 AND contains(raw, '\"')").fetchall()[0][0]
+    split = "string_split(raw, ',')" if not quoted else (
         "CASE WHEN NOT contains(raw, '\"') THEN string_split(raw, ',') "
         "WHEN regexp_full_match(raw, '\"[^\"]*\"(,\"[^\"]*\")*') THEN string_split(raw[2:-2], '\",\"') "
         f"ELSE list_transform(regexp_extract_all(raw, {_q(_CSV_FIELD)}, 1), x -> {_unquote_sql('x')}) END"
     )
-    cols = ", ".join(f"nullif(trim(f[{header.index(c) + 1}]), '') AS {_ident(c)}" for c in present)
-    extra_json = _extras_json([(c, f"f[{header.index(c) + 1}]") for c in extras])
+
+    def field(c: str) -> str:  # trimming costs; only lines with blanks beside a comma need it
+        i = header.index(c) + 1
+        return f"nullif(CASE WHEN padded THEN trim(f[{i}]) ELSE f[{i}] END, '')"
+
+    cols = ", ".join(f"{field(c)} AS {_ident(c)}" for c in present)
+    extra_json = _extras_json([(c, field(c)) for c in extras])
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {name} AS "
         f"SELECT line, raw, len(f) AS ncols, (raw IS NULL OR trim(raw) = '') AS blank, "
-        f"{cols}, {extra_json} AS extras, list_max(list_transform(f, x -> length(x))) AS longest "
-        f"FROM (SELECT rowid + 1 AS line, raw, {split} AS f FROM {lines} WHERE rowid > 0)"
+        f"{cols}, {extra_json} AS extras, "
+        f"CASE WHEN length(raw) > {FIELD_LIMIT} THEN list_max(list_transform(f, x -> length(x))) "
+        "ELSE length(raw) END AS longest "
+        f"FROM (SELECT rowid + 1 AS line, raw, {split} AS f, regexp_matches(raw, '(^|,)\\s|\\s($|,)') AS padded "
+        f"FROM {lines} WHERE rowid > 0)"
     )
     return Staged(name, path, "csv", present, len(header), extras)
 
@@ -133,7 +144,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: li
 def _extras_json(pairs: list[tuple[str, str]]) -> str:
     if not pairs:
         return "CAST(NULL AS VARCHAR)"
-    args = ", ".join(f"{_q(k)}, nullif(trim({v}), '')" for k, v in sorted(pairs))
+    args = ", ".join(f"{_q(k)}, {v}" for k, v in sorted(pairs))
     return f"CAST(json_object({args}) AS VARCHAR)"
 
 
@@ -160,7 +171,7 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: 
 
     cols = ", ".join(f"nullif(trim({get(lowered[c])}), '') AS {_ident(c)}" for c in present)
     longest = "greatest(" + ", ".join(f"coalesce(length({get(k)}), 0)" for k in present_keys) + ")"
-    extra_json = _extras_json([(k, get(k)) for k in extras])
+    extra_json = _extras_json([(k, f"nullif(trim({get(k)}), '')") for k in extras])
     # Lines that are not JSON objects have NULL fields; ncols = -1 marks them.
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT line, raw, CASE WHEN j IS NULL THEN -1 END AS ncols, "
@@ -185,7 +196,7 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields
     cols = ", ".join(f"nullif(trim({text(lowered[c])}), '') AS {_ident(c)}" for c in present)
     raw = "CAST(to_json(struct_pack(" + ", ".join(f"{_ident(c)} := {_ident(c)}" for c in columns) + ")) AS VARCHAR)"
     longest = "greatest(" + ", ".join(f"coalesce(length({text(c)}), 0)" for c in columns) + ")"
-    extra_json = _extras_json([(c, text(c)) for c in extras])
+    extra_json = _extras_json([(c, f"nullif(trim({text(c)}), '')") for c in extras])
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT file_row_number + 1 AS line, {raw} AS raw, "
         f"NULL AS ncols, false AS blank, {cols}, {extra_json} AS extras, {longest} AS longest "
@@ -199,10 +210,15 @@ def col(staged: Staged, name: str, alias: str) -> str:
     return f'{alias}."{name}"' if name in staged.fields else "CAST(NULL AS VARCHAR)"
 
 
-def reasons_sql(staged: Staged, alias: str, field_checks: list[str], field_limit: int) -> str:
+def reasons_sql(staged: Staged, alias: str, field_checks: list[str], field_limit: int,
+                fast_ok: str | None = None) -> str:
     """SQL for the list of reasons to reject a staged record: a structural problem alone (wrong column
     count, not a JSON object), else control characters, an over-long field and every ``field_checks``
-    item (each a ``CASE WHEN … THEN 'reason' END``)."""
+    item (each a ``CASE WHEN … THEN 'reason' END``).
+
+    ``fast_ok`` is a cheap SQL condition that implies every field check passes; rows meeting it (nearly
+    all of them) skip building the list.
+    """
     a = alias
     expected = staged.expected_ncols if staged.expected_ncols is not None else "NULL"
     structural = (
@@ -212,15 +228,22 @@ def reasons_sql(staged: Staged, alias: str, field_checks: list[str], field_limit
         f"THEN format('wrong number of columns: expected {{}}, found {{}}', {expected}, {a}.ncols) END"
         "], x -> x IS NOT NULL)"
     )
-    textual = f"concat_ws('', {a}.raw, " + ", ".join(col(staged, f, a) for f in staged.fields) + f", {a}.extras)"
+    # A CSV line holds every field verbatim; JSON and Parquet escape control characters in raw.
+    textual = f"{a}.raw" if staged.fmt == "csv" else (
+        "concat_ws('', " + ", ".join([col(staged, f, a) for f in staged.fields] + [f"{a}.extras"]) + ")")
+    has_control = rf"regexp_matches({textual}, '[\x00-\x1f\x7f]')"
     record = [
-        rf"CASE WHEN regexp_matches({textual}, '[\x00-\x1f\x7f]') "
-        "THEN 'control characters in the record' END",
+        f"CASE WHEN {has_control} THEN 'control characters in the record' END",
         f"CASE WHEN {a}.longest > {field_limit} "
         f"THEN format('a field is {{}} characters long, over the limit of {field_limit}', {a}.longest) END",
     ]
     checks = "list_filter([" + ", ".join(record + field_checks) + "], x -> x IS NOT NULL)"
-    return f"CASE WHEN len({structural}) > 0 THEN {structural} ELSE {checks} END"
+    full = f"CASE WHEN len({structural}) > 0 THEN {structural} ELSE {checks} END"
+    if fast_ok is None:
+        return full
+    structure_ok = f"coalesce({a}.ncols, {expected}) IS NOT DISTINCT FROM {expected}"
+    return (f"CASE WHEN {structure_ok} AND {a}.longest <= {field_limit} AND NOT {has_control} AND ({fast_ok}) "
+            f"THEN []::VARCHAR[] ELSE {full} END")
 
 
 def missing_check(staged: Staged, alias: str, name: str) -> str:

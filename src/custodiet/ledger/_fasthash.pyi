@@ -1,6 +1,8 @@
 """Type stub for the C extension built from ``_fasthash.c`` (see that file for the contracts)."""
 
-from collections.abc import Buffer, Sequence
+from collections.abc import Sequence
+
+from typing_extensions import Buffer
 
 OPENSSL_VERSION: str
 MAX_THREADS: int

@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ import pyarrow.parquet as pq
 from custodiet import atomic
 from custodiet.events import EVENT_SCHEMA, canonical_json
 from custodiet.ledger import merkle
-from custodiet.ledger.growth import grow
+from custodiet.ledger.growth import Growth, grow
 from custodiet.ledger.hashing import Hasher, default_hasher, event_fingerprints, fingerprint
 from custodiet.ledger.heads import HeadsFile, LedgerError, last_head, last_line, load_or_create_signing_key, sign_head
 from custodiet.ledger.segments import conform, segment_number, write_segment
@@ -56,9 +57,22 @@ def append_events(store: Store, table: pa.Table, hasher: Hasher | None = None) -
     if table.num_rows == 0:
         return None
     table = conform(table)
-    path = write_segment(store, table)
-    _append_segments(store, size, [(path, table)], hasher)
+    # The tree nodes of the batch are computed while the segment is written: both run outside the GIL
+    # (Arrow's Parquet writer; the C hasher), so on two cores hashing costs little extra wall time. Only
+    # the computing overlaps; the durable writes keep their order (segment, nodes, manifest, head).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-hash") as pool:
+        growing = pool.submit(_grow_batch, LedgerPaths.of(store), size, table, hasher)
+        path = write_segment(store, table)
+        growth = growing.result()
+    _append_segments(store, size, [(path, table)], hasher, growth)
     return path
+
+
+def _grow_batch(paths: LedgerPaths, size: int, table: pa.Table, hasher: Hasher) -> Growth:
+    """Leaf hashes of a batch and every node they complete on top of a stored tree of ``size`` leaves."""
+    leaves = hasher.leaves_of_table(table)
+    with NodeFile(paths.nodes) as nodes:
+        return grow(size, leaves, nodes.get, hasher.pairs)
 
 
 def heal(store: Store, hasher: Hasher | None = None) -> int:
@@ -122,7 +136,11 @@ def ensure_healed(store: Store) -> None:
 
 
 def _append_segments(store: Store, size: int, segments: list[tuple[Path, pa.Table | None]],
-                     hasher: Hasher) -> int:
+                     hasher: Hasher, first_growth: Growth | None = None) -> int:
+    """Append the tree nodes and manifest lines of segments already written, then sign one head.
+
+    ``first_growth``, when given, is the precomputed growth of the first segment (``_grow_batch``).
+    """
     paths = LedgerPaths.of(store)
     paths.nodes.parent.mkdir(parents=True, exist_ok=True)
     paths.nodes.touch()
@@ -130,8 +148,11 @@ def _append_segments(store: Store, size: int, segments: list[tuple[Path, pa.Tabl
         for path, table in segments:
             if table is None:
                 table = pq.read_table(path).select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
-            leaves = hasher.leaves_of_table(table)
-            growth = grow(size, leaves, nodes.get, hasher.pairs)
+            growth, first_growth = first_growth, None
+            if growth is None:
+                growth = grow(size, hasher.leaves_of_table(table), nodes.get, hasher.pairs)
+            elif (growth.old_size, growth.new_size) != (size, size + table.num_rows):
+                raise LedgerError(f"{path.name}: precomputed tree growth does not fit the segment")
             append_durably(paths.nodes, growth.nodes.tobytes())
             ids = table.column("event_id")
             entry = SegmentEntry(path.name, file_sha256(path), table.num_rows, size,

@@ -24,7 +24,7 @@ from custodiet.ledger.merkle import HASH_SIZE, LEAF_PREFIX
 
 _fasthash: ModuleType | None
 try:
-    from custodiet.ledger import _fasthash  # type: ignore[attr-defined,unused-ignore]
+    from custodiet.ledger import _fasthash
 except ImportError as exc:  # the extension was not built: the hashlib engine takes over
     _fasthash, IMPORT_ERROR = None, str(exc)
 else:

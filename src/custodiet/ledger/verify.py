@@ -10,6 +10,8 @@ differs names the first altered, missing, reordered or inserted event and its se
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,8 +196,7 @@ def _rebuild(result: VerifyResult, files: list[Path], entries: list[SegmentEntry
     frontier = Frontier()
     cuts = sorted(checkpoints)
     head_mismatch: Problem | None = None
-    for path in files:
-        leaves = hasher.leaves_of_file(path)
+    for path, leaves in _leaves_ahead(files, hasher):
         start = frontier.size
         stored = nodes.leaves(start, min(start + len(leaves), result.tree_size))
         differs = np.flatnonzero((stored != leaves[: len(stored)]).any(axis=1))
@@ -223,6 +224,18 @@ def _rebuild(result: VerifyResult, files: list[Path], entries: list[SegmentEntry
         result.events += len(leaves)
     if frontier.size < result.tree_size:
         raise _Found(_classify(frontier.size, files, entries, nodes, result.tree_size, hasher))
+
+
+def _leaves_ahead(files: list[Path], hasher: Hasher) -> Iterator[tuple[Path, np.ndarray]]:
+    """Each segment with its leaf hashes; the next segment is read and hashed in a worker thread while
+    the caller checks this one (Parquet decoding and the C hasher both run outside the GIL)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-verify") as pool:
+        ahead = pool.submit(hasher.leaves_of_file, files[0]) if files else None
+        for i, path in enumerate(files):
+            assert ahead is not None
+            leaves = ahead.result()
+            ahead = pool.submit(hasher.leaves_of_file, files[i + 1]) if i + 1 < len(files) else None
+            yield path, leaves
 
 
 def _classify(i: int, files: list[Path], entries: list[SegmentEntry], nodes: NodeFile, size: int,

@@ -149,11 +149,12 @@ def pairs(ctx: DetectionContext) -> ir.Table:
 
 
 def weekly(ctx: DetectionContext) -> ir.Table:
-    """Per (aid, week): lookups and distinct people (week = Monday 00:00 UTC)."""
+    """Per (aid, week): lookups, distinct people, and distinct unexplained people (week = Monday 00:00 UTC)."""
     def build() -> ir.Table:
         a = accesses(ctx)
         w = a.mutate(week=a.ts.truncate("W"))
         return w.group_by(["aid", "week"]).aggregate(lookups=w.count(), people=w.skey.nunique(),
+                                                      u_people=w.skey.nunique(where=w.unexpl),
                                                       first=w.ts.min(), last=w.ts.max())
     return materialise(ctx, "weekly", build)
 

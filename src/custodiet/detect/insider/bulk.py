@@ -45,13 +45,14 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
     ev = evidence(ctx)
     out: list[Finding] = []
     seen: set[str] = set()
-    for r in rows(days.order_by(["actor", days.people.desc()])):
+    for r in rows(days.order_by(["actor", days.people.desc(), "day"])):
         if r["actor"] in seen:
             continue
         seen.add(r["actor"])
         actor_days = rows(days.filter(days.aid == r["aid"]).select("day", "people"))
         start, end = r["day"], r["day"] + timedelta(days=1)
-        q = once.filter((once.aid == r["aid"]) & (once.day == r["day"])).select("skey").limit(100)
+        q = once.filter((once.aid == r["aid"]) & (once.day == r["day"])).order_by(["first", "skey"])
+        q = q.select("skey").limit(100)
         skeys = [x["skey"] for x in rows(q)]
         ratio = r["people"] / (r["peer_med"] + 1)
         score = squash(ratio * len(actor_days) ** 0.5, 10.0)

@@ -34,7 +34,7 @@ def canary_touched(ctx: DetectionContext) -> list[Finding]:
         kinds=j.data_kind.nunique())
     ev = evidence(ctx)
     out: list[Finding] = []
-    for r in rows(per.order_by(["actor", "first"])):
+    for r in rows(per.order_by(["actor", "first", "skey"])):
         out.append(ev.want(Finding(
             detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=r["first"],
             window_end=r["last"], score=1.0, severity="critical",

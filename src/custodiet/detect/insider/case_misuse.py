@@ -4,7 +4,8 @@ What it catches: an officer who borrows a case number to make unrelated lookups 
 kinds of evidence, counted in distinct people per account:
 
 - *wrong case*: the cited case is not an open case of the officer's unit — another unit's case, a closed
-  case, or an id that exists nowhere. Officers rarely do this by accident, so few people suffice;
+  case, or an id that exists nowhere — and the person is on none of the unit's open cases either (an
+  officer citing last month's case for this month's suspect is sloppy, not misuse). Few people suffice;
 - *case does not list the person*: an open case of the unit is cited for someone it does not list.
   Casework does this legitimately (a suspect's contacts), so it counts only well above peers.
 
@@ -30,14 +31,14 @@ from custodiet.detect.registry import detector
 ID = "insider.case_misuse"
 
 
-@detector(ID, revision=2, severity="high", channel="portal")
+@detector(ID, revision=3, severity="high", channel="portal")
 def case_misuse(ctx: DetectionContext) -> list[Finding]:
     """People looked up under a wrong case id, or under the unit's case that does not list them."""
     p = ctx.params.get(ID, {})
     min_wrong = int(p.get("min_wrong", 4))
     min_ratio, min_unlisted = float(p.get("min_unlisted_ratio", 3.0)), int(p.get("min_unlisted", 20))
     a = accesses(ctx)
-    wrong_rows = a.cited & ~a.cited_ok
+    wrong_rows = a.cited & ~a.cited_ok & a.unexpl
     unlisted_rows = a.cited & a.cited_ok & ~a.cited_covers
     bad = a.filter(wrong_rows | unlisted_rows)
     per = bad.group_by("aid").aggregate(
@@ -58,12 +59,13 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
         wrong = bool(r["is_wrong"])
         sel = bad.filter((bad.aid == r["aid"]) & (~bad.cited_ok if wrong else bad.cited_ok))
         q = sel.group_by("skey").aggregate(first=sel.ts.min())
-        skeys = [x["skey"] for x in rows(q.order_by("first").limit(100))]
+        skeys = [x["skey"] for x in rows(q.order_by(["first", "skey"]).limit(100))]
         if wrong:
             score = squash(r["wrong"] / (r["w_med"] + 1), 4.0)
             unknown = f", {fmt_int(r['unknown'])} lookups citing ids that exist on no case" if r["unknown"] else ""
             summary = (f"looked up {fmt_int(r['wrong'])} people under {fmt_int(r['cases'])} case id(s) that are not "
-                       f"open cases of {r['org']} (another unit's, closed or unknown{unknown}); peers: median "
+                       f"open cases of {r['org']} (another unit's, closed or unknown{unknown}), on no open case of "
+                       f"the unit either; peers: median "
                        f"{r['w_med']:.0f}")
             start, end = r["start"], r["end"]
         else:
@@ -72,7 +74,7 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
                        f"list, {r['unlisted'] / (r['u_med'] + 1):.1f}× the peers' median ({r['u_med']:.0f})")
             start, end = r["u_start"], r["u_end"]
         out.append(ev.want(Finding(
-            detector=ID, revision=2, actor=r["actor"], subjects=[], window_start=start, window_end=end,
+            detector=ID, revision=3, actor=r["actor"], subjects=[], window_start=start, window_end=end,
             score=score, severity=severity_for(score, "high"), summary=summary, event_ids=[],
             details={"wrong_case_people": r["wrong"], "unlisted_people": r["unlisted"],
                      "wrong_case_ids": r["cases"], "unknown_case_lookups": r["unknown"],

@@ -4,8 +4,9 @@ What it catches: stolen or shared credentials (a hijacked account used from a ho
 and officers running lookups from unofficial devices. A client (``attrs.client_ip``, else
 ``attrs.device``) is *new* for an account when the account first uses it after its first
 ``baseline_days`` of activity, and no other account of the unit used it before. Lookups from new clients
-that are mostly unexplained score higher. When most of them also fall at hours the rest of the unit
-never works (:func:`.off_hours.rare_slots`), the pattern is an account takeover and the finding is high.
+that are mostly unexplained score higher, but a new address alone is low severity. When most of them also
+fall at hours the rest of the unit never works (:func:`.off_hours.rare_slots`), the pattern is an account
+takeover and the finding is high.
 
 Known false positives: new workstations, office moves, DHCP pools (group addresses by subnet at ingest if
 the site uses dynamic addressing), VPN concentrators that change.
@@ -50,12 +51,12 @@ def new_client(ctx: DetectionContext) -> list[Finding]:
     new = new.filter((new.n >= min_lookups) & (new.unexpl >= min_unexpl * new.n))
     ev = evidence(ctx)
     out: list[Finding] = []
-    for r in rows(new.order_by(["actor", "first"])):
+    for r in rows(new.order_by(["actor", "first", "client"])):
         unexpl, rare_share = r["unexpl"] / r["n"], r["at_rare"] / r["n"]
         client = _client_text(ctx, r["actor"], r["first"])
         takeover = rare_share >= 0.5
         score = squash(unexpl * (r["n"] / min_lookups) ** 0.5 * (1 + 2 * rare_share), 1.5)
-        ceiling = "high" if takeover else "medium"
+        ceiling = "high" if takeover else "low"  # a new address alone is weak evidence
         out.append(ev.want(Finding(
             detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=r["first"],
             window_end=r["last"], score=score, severity=severity_for(score, ceiling),

@@ -35,7 +35,7 @@ def protected_subjects(ctx: DetectionContext) -> list[Finding]:
     spread = pair.group_by("skey").aggregate(accounts=pair.aid.nunique())
     pair = named(pair.join(spread, "skey"), ctx)
     found: dict[str, list[dict]] = {}
-    for r in rows(pair.order_by(["actor", "first"])):
+    for r in rows(pair.order_by(["actor", "first", "skey"])):
         found.setdefault(r["actor"], []).append(r)
     ev = evidence(ctx)
     out: list[Finding] = []

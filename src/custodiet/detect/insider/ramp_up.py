@@ -1,17 +1,20 @@
-"""Ramp-up: an account whose weekly volume climbs away from its own history (one-sided CUSUM).
+"""Ramp-up: an account whose weekly unexplained volume climbs away from its own history (upper CUSUM).
 
 What it catches: the slow starter, who begins selling a few records a week and grows, never far enough
-above the unit in any one week to trip :mod:`.volume`. Each week's distinct people are divided by the
-median of the account's peers (same unit and role) that week, so a busy month for the whole unit is not
-a ramp; the log of that ratio is standardised against the account's own first ``baseline_weeks`` active
-weeks and fed to an upper CUSUM, S = max(0, S + z - k). An alarm is S ≥ h with the latest level at
-least ``min_rise`` × the baseline.
+above the unit in any one week to trip :mod:`.volume`. Each whole week's distinct *unexplained* people
+(no open case of the unit covers them: extra casework on the unit's cases is not a ramp) are divided by
+the median of the account's peers (same unit and role) that week, so a busy month for the whole unit is
+not a ramp; the log of that ratio is standardised against the account's own first ``baseline_weeks``
+weeks and fed to an upper CUSUM, S = max(0, S + z - k). An alarm is S ≥ h over at least two weeks, with
+the level of the last ``recent_weeks`` still at least ``min_rise`` × the baseline (a burst that ended is
+left to the other detectors).
 
 Known false positives: a new officer whose first weeks were training (a low baseline); a move to a busier
 desk without a role change in the actors table.
 
 Tunables (``ctx.params["insider.ramp_up"]``): ``baseline_weeks`` (4), ``k`` (0.5), ``h`` (6.0),
-``min_rise`` (2.5), ``min_people`` (20) in the peak week, ``sigma_floor`` (0.25, log scale).
+``min_rise`` (2.5), ``min_people`` (20) in the peak week, ``sigma_floor`` (0.25, log scale),
+``recent_weeks`` (3).
 
 The weekly counts are computed in the engine (Ibis); the recursion of CUSUM has no SQL window form, so
 it runs over the small per-account weekly series in Python.
@@ -24,6 +27,8 @@ import statistics
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
+
+import ibis
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
@@ -51,17 +56,22 @@ def cusum(values: list[float], baseline: int, k: float, sigma_floor: float) -> t
     return best, best_start, best_at
 
 
-@detector(ID, revision=1, severity="high", channel="portal")
+@detector(ID, revision=2, severity="high", channel="portal")
 def ramp_up(ctx: DetectionContext) -> list[Finding]:
     """Weekly volume relative to peers, rising against the account's own baseline (upper CUSUM)."""
+    if ctx.now is None:
+        return []
     p = ctx.params.get(ID, {})
     baseline, k, h = int(p.get("baseline_weeks", 4)), float(p.get("k", 0.5)), float(p.get("h", 6.0))
     min_rise, min_people = float(p.get("min_rise", 2.5)), int(p.get("min_people", 20))
-    sigma_floor = float(p.get("sigma_floor", 0.25))
-    per = named(weekly(ctx), ctx)
+    sigma_floor, recent = float(p.get("sigma_floor", 0.25)), int(p.get("recent_weeks", 3))
+    per = named(weekly(ctx), ctx).select("aid", "actor", "org", "role", "week", people="u_people")
     peer = per.group_by(["org", "role", "week"]).aggregate(peer_med=per.people.median())
     series: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows(per.join(peer, ["org", "role", "week"]).order_by(["actor", "week"])):
+    # Whole weeks only: a week cut by the start or end of the data would look like a jump or a drop.
+    first_week = rows(per.aggregate(w=per.week.min()))[0]["w"]
+    whole = per.filter((per.week > first_week) & (per.week + ibis.interval(days=7) <= ctx.now))
+    for r in rows(whole.join(peer, ["org", "role", "week"]).order_by(["actor", "week"])):
         series[r["actor"]].append(r)
     ev = evidence(ctx)
     out: list[Finding] = []
@@ -73,17 +83,19 @@ def ramp_up(ctx: DetectionContext) -> list[Finding]:
         base_ratio = math.exp(statistics.median(ratios[:baseline]))
         late = weeks[peak_at]
         rise = math.exp(ratios[peak_at]) / base_ratio
-        if peak < h or rise < min_rise or late["people"] < min_people:
+        now_rise = math.exp(statistics.median(ratios[-recent:])) / base_ratio
+        if peak < h or rise < min_rise or late["people"] < min_people or peak_at == run_start \
+                or now_rise < min_rise:
             continue
         first = weeks[run_start]
         start, end = first["week"], late["week"] + timedelta(days=7)
         score = squash(peak / h - 1 + math.log(rise), 1.5)
         base_people = statistics.median(w["people"] for w in weeks[:baseline])
         out.append(ev.want(Finding(
-            detector=ID, revision=1, actor=actor, subjects=[], window_start=start, window_end=end,
+            detector=ID, revision=2, actor=actor, subjects=[], window_start=start, window_end=end,
             score=score, severity=severity_for(score, "high"),
-            summary=(f"weekly volume climbed from {base_people:.0f} people (first {baseline} weeks) to "
-                     f"{late['people']} in the week of {late['week']:%Y-%m-%d}, {rise:.1f}× its own baseline "
+            summary=(f"weekly unexplained lookups climbed from {base_people:.0f} people (first {baseline} weeks) "
+                     f"to {late['people']} in the week of {late['week']:%Y-%m-%d}, {rise:.1f}× its own baseline "
                      f"relative to peers in {first['org']}/{first['role']}; CUSUM {peak:.1f} ≥ {h:.0f} over "
                      f"{peak_at - run_start + 1} weeks"),
             event_ids=[],

@@ -5,7 +5,9 @@ is, whom it calls, which handset, whether the person travelled), so a seller pul
 kinds in one sitting on people who are on none of the seller's unit's open cases. The package spans
 identifiers (location by phone number, IMEI history by IMEI, travel by national ID or passport), which are
 different pseudonyms, so a bundle is recognised per *session* (account and clock hour) rather than per
-identifier: a session with ``min_kinds`` of the sale kinds among its unexplained lookups.
+identifier: a session with ``min_kinds`` of the sale kinds among its unexplained lookups, most of whose
+identifiers no other account ever looked up (people sold are strangers to the service; the contacts and
+associates that casework pulls the same data on are usually shared with colleagues).
 
 Known false positives: a unit working an unloaded case (every subject looks unexplained and gets the full
 work-up); surveillance teams whose targets are tracked in another system; a session split by the hour
@@ -28,6 +30,7 @@ from custodiet.detect.insider.base import (
     evidence,
     fmt_int,
     named,
+    pairs,
     rows,
     severity_for,
     squash,
@@ -38,7 +41,7 @@ from custodiet.detect.registry import detector
 ID = "insider.sale_bundle"
 
 
-@detector(ID, revision=2, severity="high", channel="portal")
+@detector(ID, revision=3, severity="high", channel="portal")
 def sale_bundles(ctx: DetectionContext) -> list[Finding]:
     """Sessions in which an account pulled ``min_kinds`` sale kinds on people no open case explains."""
     p = ctx.params.get(ID, {})
@@ -46,10 +49,13 @@ def sale_bundles(ctx: DetectionContext) -> list[Finding]:
     min_ratio = float(p.get("min_ratio", 3.0))
     a = accesses(ctx)
     sale = a.filter(a.unexpl & a.kind.isin(list(SALE_KINDS)))
-    sale = sale.mutate(hour=sale.ts.truncate("h"))
-    sessions = sale.group_by(["aid", "hour"]).aggregate(kinds=sale.kind.nunique(), ids=sale.skey.nunique(),
-                                                         first=sale.ts.min(), last=sale.ts.max())
-    bundles = sessions.filter(sessions.kinds >= min_kinds)
+    pair = pairs(ctx)
+    accounts = pair.group_by("skey").aggregate(accounts=pair.count())
+    sale = sale.join(accounts, "skey").mutate(hour=sale.ts.truncate("h"))
+    sessions = sale.group_by(["aid", "hour"]).aggregate(
+        kinds=sale.kind.nunique(), ids=sale.skey.nunique(), solo=sale.skey.nunique(where=sale.accounts == 1),
+        first=sale.ts.min(), last=sale.ts.max())
+    bundles = sessions.filter((sessions.kinds >= min_kinds) & (sessions.solo * 2 >= sessions.ids))
     per = bundles.group_by("aid").aggregate(sessions=bundles.count(), ids=bundles.ids.sum().cast("float64"),
                                             start=bundles.first.min(), end=bundles.last.max())
     peer = peer_median(per, actors(ctx), "sessions")
@@ -60,14 +66,16 @@ def sale_bundles(ctx: DetectionContext) -> list[Finding]:
     for r in rows(hits.order_by("actor")):
         mine = sale.join(bundles.filter(bundles.aid == r["aid"]).select("aid", "hour"), ["aid", "hour"])
         skeys = [x["skey"] for x in rows(mine.group_by("skey").aggregate(first=mine.ts.min())
-                                         .order_by("first").limit(100))]
+                                         .order_by(["first", "skey"]).limit(100))]
         ratio = r["sessions"] / (r["peer_med"] + 1)
-        score = squash(ratio * (r["sessions"] / min_sessions) ** 0.5, 4.0)
+        score = squash(ratio * (r["sessions"] / min_sessions) ** 0.5, 2.0)
         out.append(ev.want(Finding(
-            detector=ID, revision=2, actor=r["actor"], subjects=[], window_start=r["start"],
+            detector=ID, revision=3, actor=r["actor"], subjects=[], window_start=r["start"],
             window_end=r["end"], score=score, severity=severity_for(score, "high"),
             summary=(f"pulled at least {min_kinds} of {'/'.join(SALE_KINDS)} in {fmt_int(r['sessions'])} "
-                     f"sittings ({fmt_int(r['ids'])} identifiers) on people on none of {r['org']}'s open cases, "
+                     f"sittings ({fmt_int(r['ids'])} identifiers, mostly looked up by no other account) on people "
+                     f"on none "
+                     f"of {r['org']}'s open cases, "
                      f"{ratio:.1f}× the peers' median ({r['peer_med']:.0f})"),
             event_ids=[],
             details={"sessions": r["sessions"], "identifiers": r["ids"], "peer_median": r["peer_med"]},

@@ -42,7 +42,7 @@ def stalking(ctx: DetectionContext) -> list[Finding]:
         last=hits.u_last, location=hits.u_loc)
     ev = evidence(ctx)
     out: list[Finding] = []
-    for r in rows(hits.order_by(["actor", hits.days.desc()])):
+    for r in rows(hits.order_by(["actor", hits.days.desc(), "first", "skey"])):
         span_days = max((r["last"] - r["first"]).days, 1)
         score = squash(r["days"] / min_days - 1 + r["lookups"] / 20, 1.0) / r["accounts"]
         out.append(ev.want(Finding(

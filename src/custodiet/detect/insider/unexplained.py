@@ -53,13 +53,13 @@ def unexplained_access(ctx: DetectionContext) -> list[Finding]:
     ev = evidence(ctx)
     out: list[Finding] = []
     seen: set[str] = set()
-    for r in rows(hits.order_by([hits.actor, ibis.desc(hits.bz)])):
+    for r in rows(hits.order_by([hits.actor, ibis.desc(hits.bz), hits.period])):
         if r["actor"] in seen:
             continue
         seen.add(r["actor"])
         q = per_subject.filter((per_subject.aid == r["aid"]) & ~per_subject.expl
                                & per_subject.first.between(r["start"], r["end"]))
-        skeys = [x["skey"] for x in rows(q.order_by("first").select("skey").limit(100))]
+        skeys = [x["skey"] for x in rows(q.order_by(["first", "skey"]).select("skey").limit(100))]
         span = "over the whole history" if r["period"] == ALL else f"in the week of {r['period'][:10]}"
         score = squash((r["share"] - r["p0"]) * math.log1p(r["bz"]), 0.6)
         out.append(ev.want(Finding(

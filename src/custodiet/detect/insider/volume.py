@@ -55,7 +55,7 @@ def volume_against_peers(ctx: DetectionContext) -> list[Finding]:
     ev = evidence(ctx)
     out: list[Finding] = []
     seen: set[str] = set()
-    for r in rows(hits.order_by([hits.actor, ibis.desc(hits.z)])):
+    for r in rows(hits.order_by([hits.actor, ibis.desc(hits.z), hits.period])):
         if r["actor"] in seen:
             continue
         seen.add(r["actor"])

@@ -117,3 +117,46 @@ def background(store: Store, seed: int = 1, units: int = 3, officers: int = 6) -
                     w.access(a["actor"], subj(f"stranger{stranger}"), day(d, hour, int(rng.integers(0, 60))),
                              "identity" if rng.random() < 0.8 else "subscriber", client_ip="10.0.9.1")
     return w
+
+
+PLANTED = {
+    "insider.volume": {"U1.o2"},
+    "insider.bulk": {"U1.o2", "U2.o4"},
+    "insider.ramp_up": {"U2.o1"},
+    "insider.unexplained": {"U3.o4", "U1.o2", "U2.o4"},
+    "insider.case_misuse": {"U3.o4", "U3.o5"},
+    "insider.protected": {"U1.o0"},
+    "insider.sale_bundle": {"U2.o3"},
+    "insider.stalking": {"U3.o1"},
+    "insider.off_hours": {"U1.o5"},
+    "insider.new_client": {"U1.o5"},
+}
+
+
+def plant(w: World) -> None:
+    """One behaviour per account, on top of the background (see PLANTED)."""
+    for i in range(200):  # volume and bulk: 40 strangers a day for five days
+        w.access("U1.o2", subj(f"bulk{i}"), day(30 + i // 40, 9 + i % 8, i % 60), "identity")
+    for i in range(150):  # enumeration: one morning, most numbers belong to nobody
+        w.access("U2.o4", subj(f"enum{i}"), day(44, 9 + i // 60, i % 60), "identity", records=0 if i % 3 else 1)
+    n = 0
+    for wk in range(4, 10):  # ramp-up: strangers growing 60% a week
+        for i in range(int(8 * 1.6 ** (wk - 3))):
+            n += 1
+            w.access("U2.o1", subj(f"ramp{n}"), day(wk * 7 + i % 5, 9 + i % 8, i % 60), "identity")
+    for i in range(40):  # an open case of the unit cited for people it does not list
+        w.access("U3.o4", subj(f"snoop{i}"), day(21 + i % 9, 11, i), "location", authority="U3-C2")
+    for i in range(12):  # another unit's case cited for strangers
+        w.access("U3.o5", subj(f"borrowed{i}"), day(22 + i, 14), "cdr", authority="U1-C3")
+    for i in range(3):  # VIPs without a case
+        w.protected.append({"subject": subj(f"vip{i}"), "subject_kind": "msisdn", "category": "minister"})
+        w.access("U1.o0", subj(f"vip{i}"), day(15 + i, 11), "location")
+    for s in range(6):  # full packages on strangers, one sitting each
+        for k, kind in enumerate(("location", "cdr", "imei", "travel")):
+            w.access("U2.o3", subj(f"target{s}-{kind}"), day(36 + s, 15, 5 + k * 7), kind)
+    for d in range(6):  # one person, again and again
+        w.access("U3.o1", subj("ex-partner"), day(20 + d * 3, 12), "location")
+        w.access("U3.o1", subj("ex-partner"), day(20 + d * 3, 13), "cdr")
+    for i in range(60):  # a hijacked account: nights, a new address
+        w.access("U1.o5", subj(f"night{i}"), day(50 + i % 3, 2 + i % 3, i % 60), "identity",
+                 client_ip="203.0.113.9")
