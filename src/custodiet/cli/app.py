@@ -88,11 +88,13 @@ def print_json(doc: Any) -> None:
 
 
 def print_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, title: str | None = None,
-                max_width: int = 48) -> None:
+                max_width: int = 48, wrap: bool = True) -> None:
+    """A Rich table; ``wrap=False`` keeps one line per row (cells cut with an ellipsis)."""
     cols = list(columns or (rows[0].keys() if rows else []))
     table = Table(title=title, show_lines=False)
     for c in cols:
-        table.add_column(c, overflow="fold", max_width=max_width)
+        table.add_column(c, overflow="fold" if wrap else "ellipsis", no_wrap=not wrap, max_width=max_width,
+                         min_width=None if wrap else min(len(c), 12))
     for row in rows:
         table.add_row(*("" if row.get(c) is None else str(_jsonable(row.get(c))) for c in cols))
     console.print(table)

@@ -84,8 +84,10 @@ def events(
     sql += " ORDER BY ts, event_id" + (f" LIMIT {int(limit)}" if limit else "")
     con = store().connect()
     rows = con.execute(sql, params).to_arrow_table().to_pylist()
-    print_rows(rows, fmt, columns=None if fmt is RowFormat.jsonl else
-               ["ts", "channel", "actor", "subject_kind", "data_kind", "operation", "authority", "outcome", "source"])
+    if fmt is RowFormat.jsonl:
+        print_rows(rows, fmt)
+    else:  # every field, one line per event (cells cut to the terminal's width; jsonl has them whole)
+        print_table(rows, EVENT_FIELDS, wrap=False)
 
 
 @app.command()

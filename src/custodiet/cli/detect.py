@@ -6,6 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from custodiet import canary as canaries
 from custodiet import leaks
@@ -56,7 +57,7 @@ def findings(
     rows = load_findings(store(), actor=actor, channel=channel.value if channel else None)
     if fmt is RowFormat.table:
         rows = [{**r, "subjects": len(r["subjects"]), "event_ids": len(r["event_ids"]),
-                 "score": round(r["score"], 3)} for r in rows]
+                 "score": round(r["score"], 3), "summary": escape(r["summary"])} for r in rows]
         print_rows(rows, fmt, ["severity", "score", "detector", "actor", "summary", "subjects", "event_ids"])
     else:
         print_rows(rows, fmt)
@@ -71,8 +72,8 @@ def rank(
     """Actors in descending order of risk, each with its findings' sentences."""
     rows = risk.rank(load_findings(store(), channel=channel.value))[:limit]
     if fmt is RowFormat.table:
-        rows = [{**r, "findings": "\n".join(r["findings"][:3]) + (
-            f"\n… {len(r['findings']) - 3} more" if len(r["findings"]) > 3 else "")} for r in rows]
+        rows = [{**r, "findings": escape("\n".join(r["findings"][:3]) + (
+            f"\n… {len(r['findings']) - 3} more" if len(r["findings"]) > 3 else ""))} for r in rows]
         print_rows(rows, fmt, ["rank", "actor", "risk", "severity", "findings"])
     else:
         print_rows(rows, fmt)
@@ -98,7 +99,10 @@ def trace_leak(
         err_console.print(f"[yellow]skipped[/] {where}: {reason}")
     err_console.print(f"{result.sample} people in the sample, {result.known} of them looked up before "
                       f"{when:%Y-%m-%d %H:%M}Z; {len(result.rejected)} record(s) skipped")
-    print_rows(result.rows, fmt, ["rank", "actor", "score", "matched", "sample", "expected", "p_value", "canary"])
+    rows = result.rows
+    if fmt is RowFormat.table:
+        rows = [{**r, "expected": f"{r['expected']:.3g}", "p_value": f"{r['p_value']:.2g}"} for r in rows]
+    print_rows(rows, fmt, ["rank", "actor", "score", "matched", "sample", "expected", "p_value", "canary"])
 
 
 @canary_app.command("issue")
