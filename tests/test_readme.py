@@ -28,7 +28,8 @@ def test_readme_examples_run(tmp_path):
     assert stats["events"] > 10_000
     assert stats["quarantined"] == 0
     ranking = [json.loads(line) for line in outputs["--home store rank --format jsonl"].splitlines()]
-    assert ranking and {"actor", "risk", "findings"} <= ranking[0].keys()
+    assert ranking
+    assert {"actor", "risk", "findings"} <= ranking[0].keys()
     head = json.loads(outputs["--home store head --format json"])
     assert head["tree_size"] == stats["events"]
     assert len(outputs["--home store pseudonym msisdn +8801712345678"].strip()) == 64
