@@ -35,7 +35,6 @@ def test_stats_json(home):
 def test_events_filters_and_fields(home):
     out = run_cli("events", "--actor", "off1", "--format", "jsonl", home=home).stdout
     rows = [json.loads(x) for x in out.splitlines()]
-    rows = [json.loads(x) for x in out.splitlines()]
     assert {r["actor"] for r in rows} == {"off1"}
     assert len(rows) == 2
     assert set(rows[0]) == {"event_id", "ts", "channel", "actor", "actor_org", "subject", "subject_kind",

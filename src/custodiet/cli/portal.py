@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from custodiet.cli.app import DocFormat, context_load_app, err_console, fail, ingest_app, print_json, print_table, store
 from custodiet.context.specs import SPECS
@@ -41,7 +41,7 @@ def ingest_portal_cmd(
         for path in files:
             task = progress.add_task(f"{path.name}: starting", total=len(_STEPS))
 
-            def on_step(name: str, task: int = task, path: Path = path) -> None:
+            def on_step(name: str, task: TaskID = task, path: Path = path) -> None:
                 progress.update(task, description=f"{path.name}: {name}", completed=_STEPS.index(name))
 
             try:
