@@ -10,7 +10,11 @@ DEMO_WORLD ?= demo-world
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml setup.py
+	@# the ledger's C hashing needs a compiler and OpenSSL's headers (it falls back to hashlib without them)
+	@{ command -v cc >/dev/null 2>&1 && [ -f /usr/include/openssl/sha.h ]; } || { \
+	  echo "installing build-essential libssl-dev (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential libssl-dev >/dev/null; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

@@ -9,6 +9,9 @@ Python entry points (the CLI, the console and evidence export call these):
 - ``verify(store, quick=False)`` — a ``VerifyResult`` naming the first bad event and its segment;
 - ``verify_inclusion`` / ``verify_consistency`` / ``head_problem`` — checks that need only hashes and
   heads, for whoever receives a proof.
+
+Hashing runs in the C extension ``_fasthash`` (OpenSSL, built by ``setup.py``) when it is built, else in
+a pure-Python hashlib loop; ``hashing.BACKEND`` says which (see ``hashing`` and ``native``).
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ and a null has length ``0xFFFFFFFF`` and no bytes (so null and the empty string 
 hash is ``SHA-256(0x00 ‖ leaf input)`` (RFC 9162 §2.1.1). Putting every length up front makes the
 encoding unambiguous and lets it be built for a whole batch at once from Arrow buffers (``leaf_inputs``)
 instead of row by row; ``encode_event`` is the readable reference and the tests hold the two equal.
+The C engine (``native.leaf_hashes``) builds the same bytes from the same buffers and hashes them in one
+step; its tests hold it equal to ``encode_event`` too.
 Nothing depends on JSON or Parquet details, so anyone can recompute a leaf from an exported event.
 """
 

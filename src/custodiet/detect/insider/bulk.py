@@ -3,8 +3,8 @@
 What it catches: scripts and harvesters walking through identifier ranges or a purchased target list.
 Per account and day it counts the people the account looked up that day and never again, with no open
 case of its unit explaining them, and compares the account's busiest day with its peers' busiest days
-(same unit and role). Enumeration of sequential numbers also hits many identifiers that belong to nobody;
-the share of empty answers (``records = 0`` or outcome not ``allowed``) is reported alongside.
+(same unit and role). Enumeration of sequential numbers also hits many identifiers that belong to nobody,
+so the share of empty answers (``records = 0`` or outcome not ``allowed``) that day raises the score.
 
 Sequential identifiers themselves cannot be seen here: subjects are keyed pseudonyms, so numeric
 neighbourhood is hidden by design (see the report on ingest-side support).
@@ -29,7 +29,7 @@ from custodiet.detect.registry import detector
 ID = "insider.bulk"
 
 
-@detector(ID, revision=1, severity="high", channel="portal")
+@detector(ID, revision=2, severity="high", channel="portal")
 def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
     """The account's busiest day of one-off unexplained people, against its peers' busiest days."""
     p = ctx.params.get(ID, {})
@@ -55,12 +55,13 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
         q = q.select("skey").limit(100)
         skeys = [x["skey"] for x in rows(q)]
         ratio = r["people"] / (r["peer_med"] + 1)
-        score = squash(ratio * len(actor_days) ** 0.5, 10.0)
+        empty_share = r["empty"] / r["people"]
+        score = squash(ratio * len(actor_days) ** 0.5 * (1 + empty_share), 10.0)
         out.append(ev.want(Finding(
-            detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=start, window_end=end,
+            detector=ID, revision=2, actor=r["actor"], subjects=[], window_start=start, window_end=end,
             score=score, severity=severity_for(score, "high"),
             summary=(f"looked up {fmt_int(r['people'])} people once each on {r['day']:%Y-%m-%d} with no "
-                     f"covering case ({r['empty'] / r['people']:.0%} empty answers), {ratio:.1f}× the busiest "
+                     f"covering case ({empty_share:.0%} empty answers), {ratio:.1f}× the busiest "
                      f"day of peers in {r['org']}; {len(actor_days)} such day(s) in all"),
             event_ids=[],
             details={"people": r["people"], "empty": r["empty"], "peer_median_top": r["peer_med"],

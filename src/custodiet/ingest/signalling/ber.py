@@ -14,6 +14,10 @@ class BerError(ValueError):
 
 def tlv(buf: bytes, off: int, end: int) -> tuple[int, int, int, int]:
     """Read one TLV at ``off`` within ``buf[:end]``: (tag, value_start, value_end, next_offset)."""
+    if off + 2 <= end:  # fast path: low tag number, short definite length, fits
+        first, length = buf[off], buf[off + 1]
+        if length < 0x80 and first & 0x1F != 0x1F and off + 2 + length <= end:
+            return first, off + 2, off + 2 + length, off + 2 + length
     if off + 2 > end:
         raise BerError(f"truncated TLV at offset {off}")
     first = buf[off]
@@ -63,6 +67,12 @@ def children(buf: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
     out = []
     off = start
     while off < end:
+        if off + 2 <= end:  # the fast path of ``tlv``, inline: this loop is the decoder's hottest
+            first, length = buf[off], buf[off + 1]
+            if length < 0x80 and first & 0x1F != 0x1F and off + 2 + length <= end:
+                out.append((first, off + 2, off + 2 + length))
+                off += 2 + length
+                continue
         tag, vs, ve, off = tlv(buf, off, end)
         out.append((tag, vs, ve))
     return out
@@ -73,6 +83,13 @@ def children_at(buf: bytes, start: int, end: int) -> list[tuple[int, int, int, i
     out = []
     off = start
     while off < end:
+        if off + 2 <= end:
+            first, length = buf[off], buf[off + 1]
+            if length < 0x80 and first & 0x1F != 0x1F and off + 2 + length <= end:
+                nxt = off + 2 + length
+                out.append((first, off + 2, nxt, off, nxt))
+                off = nxt
+                continue
         tag, vs, ve, nxt = tlv(buf, off, end)
         out.append((tag, vs, ve, off, nxt))
         off = nxt

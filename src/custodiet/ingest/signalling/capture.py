@@ -2,22 +2,24 @@
 
 Only packet blocks are frames (pcapng EPB, SPB and the obsolete PB); a truncated or corrupt file
 raises ``CaptureError`` naming the byte offset and the last good frame.
+
+``raw_frames`` is the hot path: plain ``(ts_us, linktype, data)`` tuples in file order (the frame
+number is the position, from 1). ``read_frames`` gives the same as numbered ``Frame`` records.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 
 class CaptureError(ValueError):
     """The capture file cannot be read (further); the message says where."""
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(NamedTuple):
     number: int  # 1-based, as tshark numbers frames
     ts_us: int  # microseconds since the epoch, UTC
     linktype: int  # LINKTYPE_* value
@@ -31,8 +33,22 @@ PCAP_MAGICS = {
 PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 
 
+RawFrame = tuple[int, int, bytes]  # (ts_us, linktype, data)
+
+
 def read_frames(path: str | Path) -> Iterator[Frame]:
     """Frames of a pcap or pcapng file, in file order."""
+    return _numbered(raw_frames(path))
+
+
+def _numbered(frames: Iterator[RawFrame]) -> Iterator[Frame]:
+    for number, (ts_us, linktype, data) in enumerate(frames, 1):
+        yield Frame(number, ts_us, linktype, data)
+
+
+def raw_frames(path: str | Path) -> Iterator[RawFrame]:
+    """``(ts_us, linktype, data)`` of every frame, in file order; raises ``CaptureError`` at once for a
+    file that is not a capture, and while iterating where the file is cut short or corrupt."""
     data = Path(path).read_bytes()
     if len(data) < 4:
         raise CaptureError(f"{Path(path).name}: too short to be a capture ({len(data)} bytes)")
@@ -44,7 +60,7 @@ def read_frames(path: str | Path) -> Iterator[Frame]:
     raise CaptureError(f"{Path(path).name}: not a pcap or pcapng file (magic {magic.hex()})")
 
 
-def _pcap(data: bytes, endian: str, divisor: int) -> Iterator[Frame]:
+def _pcap(data: bytes, endian: str, divisor: int) -> Iterator[RawFrame]:
     if len(data) < 24:
         raise CaptureError("pcap global header truncated")
     linktype = struct.unpack_from(endian + "I", data, 20)[0] & 0x0FFFFFFF
@@ -58,8 +74,9 @@ def _pcap(data: bytes, endian: str, divisor: int) -> Iterator[Frame]:
         if off + caplen > size:
             raise CaptureError(f"frame {number + 1} truncated at byte {off} (needs {caplen} bytes)")
         number += 1
-        yield Frame(number, sec * 1_000_000 + frac // divisor, linktype, data[off : off + caplen])
-        off += caplen
+        end = off + caplen
+        yield sec * 1_000_000 + frac // divisor, linktype, data[off:end]
+        off = end
 
 
 def _tsresol(options: bytes, endian: str) -> int:
@@ -76,7 +93,7 @@ def _tsresol(options: bytes, endian: str) -> int:
     return 1_000_000
 
 
-def _pcapng(data: bytes) -> Iterator[Frame]:
+def _pcapng(data: bytes) -> Iterator[RawFrame]:
     off, number, size = 0, 0, len(data)
     endian = "<"
     interfaces: list[tuple[int, int]] = []  # (linktype, ticks per second)
@@ -112,12 +129,12 @@ def _pcapng(data: bytes) -> Iterator[Frame]:
             ts = (hi << 32) | lo
             ts_us = ts if ticks == 1_000_000 else ts * 1_000_000 // ticks
             number += 1
-            yield Frame(number, ts_us, linktype, data[start : start + caplen])
+            yield ts_us, linktype, data[start : start + caplen]
         elif kind == 3:  # simple packet: no timestamp
             if not interfaces:
                 raise CaptureError(f"simple packet block at byte {off} before any interface")
             origlen = struct.unpack_from(endian + "I", data, body)[0]
             caplen = min(origlen, blen - 16)
             number += 1
-            yield Frame(number, 0, interfaces[0][0], data[body + 4 : body + 4 + caplen])
+            yield 0, interfaces[0][0], data[body + 4 : body + 4 + caplen]
         off += blen

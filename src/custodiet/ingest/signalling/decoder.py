@@ -12,17 +12,17 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from custodiet.ingest.signalling import diameter, tcap
-from custodiet.ingest.signalling.capture import Frame, read_frames
+from custodiet.ingest.signalling.capture import raw_frames
 from custodiet.ingest.signalling.ss7 import Sccp, SccpMessage, mtp3_user
 from custodiet.ingest.signalling.transport import DecodeError, Transport
 
 SCMG_SSN = 1  # SCCP management
 
 
-@dataclass(frozen=True, slots=True)
-class MapRecord:
+class MapRecord(NamedTuple):
     """One TCAP message (MAP or other TCAP user) and the SCCP envelope it came in."""
 
     frame: int
@@ -31,15 +31,13 @@ class MapRecord:
     tcap: tcap.TcapMessage
 
 
-@dataclass(frozen=True, slots=True)
-class DiameterRecord:
+class DiameterRecord(NamedTuple):
     frame: int
     ts_us: int
     message: diameter.DiameterMessage
 
 
-@dataclass(frozen=True, slots=True)
-class Failure:
+class Failure(NamedTuple):
     frame: int
     reason: str
     raw: str | None  # hex of the frame's bytes
@@ -57,57 +55,64 @@ class CaptureDecoder:
 
     def records(self) -> Iterator[MapRecord | DiameterRecord]:
         transport = Transport()
+        feed = transport.feed_raw
         sccp = Sccp()
+        skipped = self.skipped
         raw_by_frame: dict[int, bytes] = {}
-        for frame in read_frames(self.path):
-            self.frames += 1
-            self.bytes_read += len(frame.data)
+        number = self.frames
+        for ts_us, linktype, data in raw_frames(self.path):
+            number += 1
+            self.frames = number
+            self.bytes_read += len(data)
             try:
-                units = transport.feed(frame)
+                units = feed(ts_us, linktype, data)
             except DecodeError as exc:
-                self._fail(frame, str(exc))
+                self.failures.append(Failure(number, str(exc), data.hex()))
                 continue
-            if isinstance(units, str):
-                self.skipped[units] += 1
+            if units.__class__ is str:
+                skipped[units] += 1  # type: ignore[index]
                 continue
             for protocol, payload in units:
                 try:
-                    yield from self._unit(frame, protocol, payload, sccp, raw_by_frame)
+                    if protocol == "diameter":
+                        record = self._diameter(number, ts_us, payload)
+                    else:
+                        record = self._ss7(number, ts_us, data, protocol, payload, sccp, raw_by_frame)
                 except (DecodeError, tcap.TcapError, diameter.DiameterError) as exc:
-                    self._fail(frame, str(exc))
-        for number, reason in sccp.incomplete():
-            raw = raw_by_frame.get(number)
-            self.failures.append(Failure(number, reason, raw.hex() if raw is not None else None))
+                    self.failures.append(Failure(number, str(exc), data.hex()))
+                    continue
+                if record is not None:
+                    yield record
+        for frame_number, reason in sccp.incomplete():
+            raw = raw_by_frame.get(frame_number)
+            self.failures.append(Failure(frame_number, reason, raw.hex() if raw is not None else None))
 
-    def _unit(self, frame: Frame, protocol: str, payload: bytes, sccp: Sccp,
-              raw_by_frame: dict[int, bytes]) -> Iterator[MapRecord | DiameterRecord]:
-        if protocol == "diameter":
-            message = diameter.parse(payload)
-            if not message.request and message.command_code in diameter.PEER_COMMANDS:
-                self.skipped["diameter peer management"] += 1
-                return
-            yield DiameterRecord(frame.number, frame.ts_us, message)
-            return
+    def _diameter(self, number: int, ts_us: int, payload: bytes) -> DiameterRecord | None:
+        message = diameter.parse(payload)
+        if not message.request and message.command_code in diameter.PEER_COMMANDS:
+            self.skipped["diameter peer management"] += 1
+            return None
+        return DiameterRecord(number, ts_us, message)
+
+    def _ss7(self, number: int, ts_us: int, frame: bytes, protocol: str, payload: bytes, sccp: Sccp,
+             raw_by_frame: dict[int, bytes]) -> MapRecord | None:
         user = mtp3_user(protocol, payload)
         if isinstance(user, str):
             self.skipped[user] += 1
-            return
+            return None
         if user and user[0] in (0x11, 0x12, 0x13, 0x14):
-            raw_by_frame[frame.number] = frame.data  # kept in case the message never completes
-        msg = sccp.decode(user, frame.number)
+            raw_by_frame[number] = frame  # kept in case the message never completes
+        msg = sccp.decode(user, number)
         if isinstance(msg, str):
             self.skipped[msg] += 1
-            return
+            return None
         if msg.segments:
-            for number in msg.segments:
-                raw_by_frame.pop(number, None)
+            for segment in msg.segments:
+                raw_by_frame.pop(segment, None)
         if msg.called.ssn == SCMG_SSN or msg.calling.ssn == SCMG_SSN:
             self.skipped["sccp management"] += 1
-            return
+            return None
         if not msg.data:
             self.skipped["sccp (no user data)"] += 1
-            return
-        yield MapRecord(frame.number, frame.ts_us, msg, tcap.parse(msg.data))
-
-    def _fail(self, frame: Frame, reason: str) -> None:
-        self.failures.append(Failure(frame.number, reason, frame.data.hex()))
+            return None
+        return MapRecord(number, ts_us, msg, tcap.parse(msg.data))

@@ -1,23 +1,29 @@
 """Ingest signalling captures into the ledger: decode, map to events, pseudonymise, dedupe, append.
 
 One ledger batch and one quarantine file per capture. Re-ingesting a capture stores nothing twice:
-event ids are content hashes, checked against the store (a DuckDB anti-join) and within the batch.
+event ids are content hashes, checked within the batch and against the store's segments (Arrow's
+``is_in``, one segment's ids at a time). Columns go to Arrow from buffers (``columns``): no pandas.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from custodiet.context.network import Registry
-from custodiet.events import EVENT_SCHEMA, canonical_json
+from custodiet.events import EVENT_SCHEMA
 from custodiet.ingest.signalling.capture import CaptureError
+from custodiet.ingest.signalling.columns import int64_array, string_array
 from custodiet.ingest.signalling.decoder import CaptureDecoder, Failure
 from custodiet.ingest.signalling.mapping import EventMapper, PendingEvent
 from custodiet.ledger import append_events
+from custodiet.pseudonym import Pseudonymiser
 from custodiet.quarantine import write_quarantine
 from custodiet.store import Store
 
@@ -40,69 +46,128 @@ class FileSummary:
     error: str | None = None  # set when the file could not be read at all
 
 
-def build_table(events: list[PendingEvent], source_name: str, store: Store) -> pa.Table:
-    """Arrow table of canonical events; subjects (and secondary identifiers in attrs) pseudonymised."""
-    pseudo = store.pseudonymiser
-    subjects = pseudo.of_many((e.subject_kind, e.subject_value) for e in events)
-    attrs_text = []
-    for e in events:
-        attrs = e.attrs
-        for kind in ("imsi", "msisdn"):
-            value = attrs.pop(f"{kind}_normalised", None)
-            if value is not None:
-                attrs[f"{kind}_pseudonym"] = pseudo.of_normalised(kind, value)
-        attrs_text.append(canonical_json(attrs))
-    return pa.table(
-        {
-            "event_id": pa.array([e.event_id for e in events], pa.string()),
-            "ts": pa.array([e.ts_us for e in events], pa.int64()).cast(pa.timestamp("us", tz="UTC")),
-            "channel": pa.array([CHANNEL] * len(events), pa.string()),
-            "actor": pa.array([e.actor for e in events], pa.string()),
-            "actor_org": pa.array([e.actor_org for e in events], pa.string()),
-            "subject": pa.array(subjects, pa.string()),
-            "subject_kind": pa.array([e.subject_kind for e in events], pa.string()),
-            "data_kind": pa.array([e.data_kind for e in events], pa.string()),
-            "operation": pa.array([e.operation for e in events], pa.string()),
-            "authority": pa.nulls(len(events), pa.string()),
-            "outcome": pa.array([e.outcome for e in events], pa.string()),
-            "records": pa.nulls(len(events), pa.int64()),
-            "attrs": pa.array(attrs_text, pa.string()),
-            "source": pa.array([f"{source_name}:{e.frame}" for e in events], pa.string()),
-        },
-        schema=EVENT_SCHEMA,
-    )
+_ATTRS_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+# ``canonical_json`` builds this same encoder on every call; one made once is about a third faster.
 
 
-def new_events(store: Store, table: pa.Table) -> pa.Table:
-    """Rows whose event_id is neither already stored nor earlier in this batch."""
-    if table.num_rows == 0:
-        return table
-    con = store.connect()
-    try:
-        con.register("batch", table)
-        kept = con.execute(
-            "SELECT * EXCLUDE (rn) FROM ("
-            "  SELECT b.*, row_number() OVER (PARTITION BY b.event_id ORDER BY b.source) AS rn"
-            "  FROM batch b ANTI JOIN events e ON b.event_id = e.event_id"
-            ") WHERE rn = 1 ORDER BY ts, source"
-        ).to_arrow_table()
-    finally:
-        con.close()
-    return kept.cast(EVENT_SCHEMA)
+@dataclass
+class EventRows:
+    """The events of one capture as columns (Python lists), pseudonymised, in mapping order."""
+
+    event_id: list[str]
+    ts_us: list[int]
+    actor: list[str]
+    actor_org: list[str | None]
+    subject: list[str]
+    subject_kind: list[str]
+    data_kind: list[str]
+    operation: list[str]
+    outcome: list[str]
+    attrs: list[str]
+    source: list[str]
+
+    @classmethod
+    def of(cls, events: list[PendingEvent], source_name: str, pseudo: Pseudonymiser) -> EventRows:
+        """Columns of the events; each distinct identifier is pseudonymised once."""
+        pseudonyms: dict[tuple[str, str], str] = {}
+
+        def pseudonym(kind: str, value: str) -> str:
+            key = (kind, value)
+            hit = pseudonyms.get(key)
+            if hit is None:
+                hit = pseudonyms[key] = pseudo.of_normalised(kind, value)
+            return hit
+
+        attrs_text = []
+        for e in events:
+            attrs = e.attrs
+            for kind in ("imsi", "msisdn"):
+                value = attrs.pop(f"{kind}_normalised", None)
+                if value is not None:
+                    attrs[f"{kind}_pseudonym"] = pseudonym(kind, value)
+            attrs_text.append(_ATTRS_JSON(attrs))
+        prefix = source_name + ":"
+        return cls(
+            event_id=[e.event_id for e in events], ts_us=[e.ts_us for e in events],
+            actor=[e.actor for e in events], actor_org=[e.actor_org for e in events],
+            subject=[pseudonym(e.subject_kind, e.subject_value) for e in events],
+            subject_kind=[e.subject_kind for e in events], data_kind=[e.data_kind for e in events],
+            operation=[e.operation for e in events], outcome=[e.outcome for e in events], attrs=attrs_text,
+            source=[prefix + str(e.frame) for e in events],
+        )
+
+    def __len__(self) -> int:
+        return len(self.event_id)
+
+    def table(self, rows: list[int]) -> pa.Table:
+        """Arrow table (canonical event schema) of the given rows, in that order."""
+        n = len(rows)
+
+        def pick(column: list) -> list:
+            return [column[i] for i in rows]
+
+        return pa.Table.from_arrays(
+            [
+                string_array(pick(self.event_id)),
+                int64_array(pick(self.ts_us), pa.timestamp("us", tz="UTC")),
+                string_array([CHANNEL] * n),
+                string_array(pick(self.actor)),
+                string_array(pick(self.actor_org)),
+                string_array(pick(self.subject)),
+                string_array(pick(self.subject_kind)),
+                string_array(pick(self.data_kind)),
+                string_array(pick(self.operation)),
+                pa.nulls(n, pa.string()),
+                string_array(pick(self.outcome)),
+                pa.nulls(n, pa.int64()),
+                string_array(pick(self.attrs)),
+                string_array(pick(self.source)),
+            ],
+            schema=EVENT_SCHEMA,
+        )
+
+
+def fresh_rows(store: Store, rows: EventRows) -> list[int]:
+    """Rows to store, ordered by (ts, source): one per event_id, none already in the store.
+
+    Among rows sharing an event_id (which hashes the timestamp) the one with the smallest source is kept.
+    """
+    ts, source, ids = rows.ts_us, rows.source, rows.event_id
+    order = sorted(range(len(ids)), key=lambda i: (ts[i], source[i]))
+    seen: set[str] = set()
+    keep = []
+    for i in order:
+        if ids[i] not in seen:
+            seen.add(ids[i])
+            keep.append(i)
+    stored = _stored_ids(store, [ids[i] for i in keep])
+    return [i for i in keep if ids[i] not in stored] if stored else keep
+
+
+def _stored_ids(store: Store, ids: list[str]) -> set[str]:
+    """Which of ``ids`` the store's event segments already hold (read one segment's ids at a time)."""
+    paths = store.segment_paths()
+    if not ids or not paths:
+        return set()
+    wanted = string_array(ids)
+    found: set[str] = set()
+    for path in paths:
+        stored = pq.read_table(path, columns=["event_id"]).column("event_id")
+        found.update(stored.filter(pc.is_in(stored, value_set=wanted)).to_pylist())
+    return found
 
 
 def _not_yet_quarantined(store: Store, name: str, rejected: list[tuple[int, str, str | None]]
                          ) -> list[tuple[int, str, str | None]]:
     """Rejections of this capture not already in quarantine (re-ingesting adds nothing twice)."""
-    if not rejected or not store.quarantine_paths():
+    paths = store.quarantine_paths()
+    if not rejected or not paths:
         return rejected
-    con = store.connect()
-    try:
-        seen = set(con.execute(
-            "SELECT line, reason FROM quarantine WHERE channel = ? AND source = ?", [CHANNEL, name]
-        ).fetchall())
-    finally:
-        con.close()
+    seen: set[tuple[int, str]] = set()
+    for path in paths:
+        q = pq.read_table(path, columns=["source", "line", "reason", "channel"])
+        mine = q.filter(pc.and_(pc.equal(q.column("channel"), CHANNEL), pc.equal(q.column("source"), name)))
+        seen.update(zip(mine.column("line").to_pylist(), mine.column("reason").to_pylist(), strict=True))
     return [r for r in rejected if (r[0], r[1]) not in seen]
 
 
@@ -130,15 +195,15 @@ def ingest_file(store: Store, path: Path, registry: Registry,
     summary.frames = decoder.frames
     summary.skipped = dict(decoder.skipped)
     summary.counts = dict(mapper.counts)
-    table = build_table(mapper.events, path.name, store)
-    summary.events = table.num_rows
+    rows = EventRows.of(mapper.events, path.name, store.pseudonymiser)
+    summary.events = len(rows)
     rejected = [(f.frame, f.reason, f.raw) for f in decoder.failures] + list(mapper.rejects)
     with store.writer():
         rejected = _not_yet_quarantined(store, path.name, rejected)
-        fresh = new_events(store, table)
-        summary.duplicates = table.num_rows - fresh.num_rows
-        append_events(store, fresh)
-        summary.stored = fresh.num_rows
+        keep = fresh_rows(store, rows)
+        summary.duplicates = len(rows) - len(keep)
+        append_events(store, rows.table(keep))
+        summary.stored = len(keep)
         if rejected:
             rejected.sort(key=lambda r: r[0])
             summary.quarantined = write_quarantine(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from custodiet.ingest.signalling.ber import tbcd
 from custodiet.ingest.signalling.transport import DecodeError
@@ -65,8 +66,7 @@ def mtp3_user(protocol: str, payload: bytes) -> bytes | str:
     return f"{protocol} (not SS7)"
 
 
-@dataclass(frozen=True, slots=True)
-class Address:
+class Address(NamedTuple):
     """An SCCP party address (ITU format)."""
 
     ssn: int | None
@@ -126,8 +126,7 @@ def _parse_address(data: bytes) -> Address:
     return Address(ssn, gt, pc, bytes(data))
 
 
-@dataclass(frozen=True, slots=True)
-class SccpMessage:
+class SccpMessage(NamedTuple):
     kind: str  # udt, xudt, ludt, udts, xudts, ludts
     called: Address
     calling: Address
@@ -146,6 +145,10 @@ class Sccp:
         if not data:
             raise DecodeError("SCCP: empty message")
         mtype = data[0]
+        if mtype == UDT:  # fast path: a well-formed UDT (anything odd is reported by the general path)
+            udt = _udt(data)
+            if udt is not None:
+                return udt
         kind = KIND.get(mtype)
         if kind is None:
             return f"sccp message type 0x{mtype:02x} (connection-oriented or management)"
@@ -211,6 +214,21 @@ class Sccp:
                 out.append((f, f"SCCP segment of local reference {ref.hex()}: reassembly incomplete at end "
                                f"of capture ({missing})"))
         return out
+
+
+def _udt(data: bytes) -> SccpMessage | None:
+    """A UDT whose pointers and lengths all fit, decoded; None for anything else."""
+    size = len(data)
+    if size < 5:
+        return None
+    p1, p2, p3 = 2 + data[2], 3 + data[3], 4 + data[4]
+    if p1 >= size or p2 >= size or p3 >= size:
+        return None
+    e1, e2, e3 = p1 + 1 + data[p1], p2 + 1 + data[p2], p3 + 1 + data[p3]
+    if e1 > size or e2 > size or e3 > size:
+        return None
+    return SccpMessage("udt", parse_address(data[p1 + 1 : e1]), parse_address(data[p2 + 1 : e2]),
+                       data[p3 + 1 : e3])
 
 
 def _variable(data: bytes, ptr: int, size: int, kind: str, what: str) -> bytes:

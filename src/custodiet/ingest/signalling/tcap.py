@@ -6,7 +6,7 @@ Hand-written over ``ber`` for speed; a component's parameter is kept as bytes fo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from custodiet.ingest.signalling import ber
 
@@ -22,8 +22,7 @@ class TcapError(ValueError):
     """A TCAP message that cannot be decoded."""
 
 
-@dataclass(frozen=True, slots=True)
-class Component:
+class Component(NamedTuple):
     kind: str  # invoke | result | error | reject
     invoke_id: int | None
     opcode: int | None  # invoke: the operation; result: the operation if the result carries one
@@ -32,8 +31,7 @@ class Component:
     last: bool = True  # False for returnResultNotLast
 
 
-@dataclass(frozen=True, slots=True)
-class TcapMessage:
+class TcapMessage(NamedTuple):
     type: str  # begin | continue | end | abort | unidirectional
     otid: str | None  # hex
     dtid: str | None  # hex

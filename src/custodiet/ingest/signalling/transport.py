@@ -43,8 +43,19 @@ class Transport:
     _now: int = 0
 
     def feed(self, frame: Frame) -> list[tuple[str, bytes]] | str:
-        self._now = frame.ts_us
-        ip = _link(frame.linktype, frame.data)
+        return self.feed_raw(frame.ts_us, frame.linktype, frame.data)
+
+    def feed_raw(self, ts_us: int, linktype: int, data: bytes) -> list[tuple[str, bytes]] | str:
+        """The user messages one frame completes, or a skip reason; ``DecodeError`` if malformed."""
+        self._now = ts_us
+        # Fast path, the usual frame: Ethernet, IPv4 without options, not a fragment, SCTP. Anything
+        # else (or anything odd about these headers) takes the general path below, which checks it.
+        if (linktype == 1 and data[12:15] == b"\x08\x00\x45" and len(data) >= 34 and data[23] == 132
+                and not (data[20] & 0x3F or data[21])):
+            total = (data[16] << 8) | data[17]
+            if 20 <= total <= len(data) - 14:
+                return self._sctp(data[26:34], data[34 : 14 + total])
+        ip = _link(linktype, data)
         if isinstance(ip, str):
             return ip
         version = ip[0] >> 4 if ip else 0
@@ -56,15 +67,16 @@ class Transport:
             return "not IP"
         if isinstance(parsed, str):
             return parsed
-        src, dst, proto, payload = parsed
+        addresses, proto, payload = parsed
         if proto == 132:
-            return self._sctp(src, dst, payload)
+            return self._sctp(addresses, payload)
         if proto == 6:
-            return self._tcp(src, dst, payload)
+            return self._tcp(addresses, payload)
         return "udp" if proto == 17 else f"ip protocol {proto}"
 
     # -- IP ---------------------------------------------------------------------------------------
-    def _ipv4(self, ip: bytes) -> tuple[bytes, bytes, int, bytes] | str:
+    def _ipv4(self, ip: bytes) -> tuple[bytes, int, bytes] | str:
+        """(source and destination addresses, protocol, payload) of an IPv4 packet, reassembled."""
         if len(ip) < 20:
             raise DecodeError("IPv4: header truncated")
         ihl = (ip[0] & 0x0F) * 4
@@ -72,12 +84,12 @@ class Transport:
         if ihl < 20 or total < ihl or len(ip) < total:
             raise DecodeError(f"IPv4: bad header length {ihl} / total length {total} ({len(ip)} captured)")
         flags_frag = _H.unpack_from(ip, 6)[0]
-        proto, src, dst = ip[9], ip[12:16], ip[16:20]
+        proto, addresses = ip[9], ip[12:20]
         payload = ip[ihl:total]
         if flags_frag & 0x3FFF:  # MF set or offset non-zero: a fragment
             if proto not in (132, 6):
                 return "ip fragment (not SCTP/TCP)"
-            key = (src, dst, proto, ip[4:6])
+            key = (addresses, proto, ip[4:6])
             parts = self.ip_fragments.setdefault(key, {})
             offset = (flags_frag & 0x1FFF) * 8
             parts[offset] = payload
@@ -96,38 +108,44 @@ class Transport:
                 return "ip fragment (waiting for the rest)"
             del self.ip_fragments[key], self.ip_fragment_ends[key]
             payload = bytes(joined)
-        return src, dst, proto, payload
+        return addresses, proto, payload
 
     # -- SCTP -------------------------------------------------------------------------------------
-    def _sctp(self, src: bytes, dst: bytes, seg: bytes) -> list[tuple[str, bytes]] | str:
-        if len(seg) < 12:
+    def _sctp(self, addresses: bytes, seg: bytes) -> list[tuple[str, bytes]] | str:
+        """DATA chunks of one SCTP packet: complete user messages, or why there are none."""
+        size = len(seg)
+        if size < 12:
             raise DecodeError("SCTP: common header truncated")
-        sport, dport = _H.unpack_from(seg, 0)[0], _H.unpack_from(seg, 2)[0]
+        sport, dport = (seg[0] << 8) | seg[1], (seg[2] << 8) | seg[3]
         out: list[tuple[str, bytes]] = []
-        off, size, data_chunks, retransmitted = 12, len(seg), 0, 0
-        if len(self.sctp_tsns) > 200_000:
+        off, data_chunks, retransmitted = 12, 0, 0
+        tsns = self.sctp_tsns
+        if len(tsns) > 200_000:
             horizon = self._now - self.retransmission_window_us
-            self.sctp_tsns = {k: v for k, v in self.sctp_tsns.items() if v >= horizon}
+            self.sctp_tsns = tsns = {k: v for k, v in tsns.items() if v >= horizon}
+        now, window = self._now, self.retransmission_window_us
+        association = addresses + seg[:4]  # addresses and ports: one direction of one association
         while off + 4 <= size:
-            ctype, flags, clen = seg[off], seg[off + 1], _H.unpack_from(seg, off + 2)[0]
+            clen = (seg[off + 2] << 8) | seg[off + 3]
             if clen < 4 or off + clen > size:
                 raise DecodeError(f"SCTP: chunk at offset {off} has a bad length {clen}")
-            if ctype == 0:
+            if seg[off] == 0:
                 data_chunks += 1
                 if clen < 16:
                     raise DecodeError(f"SCTP: DATA chunk at offset {off} shorter than its header")
+                flags = seg[off + 1]
                 _, _, _, tsn, stream, _ssn, ppid = _SCTP_DATA.unpack_from(seg, off)
-                tkey = (src, dst, sport, dport, tsn)
-                seen = self.sctp_tsns.get(tkey)
-                self.sctp_tsns[tkey] = self._now
-                if seen is not None and 0 <= self._now - seen <= self.retransmission_window_us:
+                tkey = (association, tsn)
+                seen = tsns.get(tkey)
+                tsns[tkey] = now
+                if seen is not None and 0 <= now - seen <= window:
                     retransmitted += 1
                     off += (clen + 3) & ~3
                     continue
                 user = seg[off + 16 : off + clen]
                 proto = PPID.get(ppid) or SCTP_PORTS.get(dport) or SCTP_PORTS.get(sport)
                 if flags & 0x03 != 0x03:  # fragment of a user message
-                    key = (src, dst, sport, dport, stream)
+                    key = (association, stream)
                     if flags & 0x02:
                         self.sctp_fragments[key] = [user]
                     elif key in self.sctp_fragments:
@@ -150,7 +168,7 @@ class Transport:
         return "sctp control"
 
     # -- TCP --------------------------------------------------------------------------------------
-    def _tcp(self, src: bytes, dst: bytes, seg: bytes) -> list[tuple[str, bytes]] | str:
+    def _tcp(self, addresses: bytes, seg: bytes) -> list[tuple[str, bytes]] | str:
         if len(seg) < 20:
             raise DecodeError("TCP: header truncated")
         sport, dport = _H.unpack_from(seg, 0)[0], _H.unpack_from(seg, 2)[0]
@@ -162,7 +180,7 @@ class Transport:
             raise DecodeError(f"TCP: bad data offset {hlen}")
         flags = seg[13]
         payload = seg[hlen:]
-        key = (src, dst, sport, dport)
+        key = (addresses, sport, dport)
         state = self.tcp_streams.get(key)
         if flags & 0x02:  # SYN
             self.tcp_streams[key] = [(seq + 1) & 0xFFFFFFFF, b""]
@@ -230,7 +248,7 @@ def _link(linktype: int, data: bytes) -> bytes | str:
 _IPV6_EXT = frozenset({0, 43, 60})
 
 
-def _ipv6(ip: bytes) -> tuple[bytes, bytes, int, bytes] | str:
+def _ipv6(ip: bytes) -> tuple[bytes, int, bytes] | str:
     if len(ip) < 40:
         raise DecodeError("IPv6: header truncated")
     plen, nxt = _H.unpack_from(ip, 4)[0], ip[6]
@@ -239,4 +257,4 @@ def _ipv6(ip: bytes) -> tuple[bytes, bytes, int, bytes] | str:
         nxt, off = ip[off], off + (ip[off + 1] + 1) * 8
     if nxt == 44:
         return "ipv6 fragment"
-    return ip[8:24], ip[24:40], nxt, ip[off:end]
+    return ip[8:40], nxt, ip[off:end]
