@@ -20,8 +20,8 @@ by chance) and ``p_value`` the Poisson tail P(X ≥ matched | expected). A canar
 account or unit it was issued to outright (score 1000, p-value 0).
 
 Speed. Scanning every event for each trace would be slow, so an access index of (subject key, account,
-first access) pairs — subject key = the first 64 bits of the pseudonym — is kept under
-``<home>/index/`` and rebuilt when the ledger's segments change (``custodiet detect`` leaves it fresh).
+first access) pairs — subject key = the first 64 bits of the pseudonym — and a per-account, per-day count
+of new pairs are kept under ``<home>/index/`` and rebuilt when the ledger's segments change.
 """
 
 from __future__ import annotations
@@ -110,6 +110,11 @@ def index_path(store: Store) -> Path:
     return store.home / "index" / "access_pairs.parquet"
 
 
+def days_path(store: Store) -> Path:
+    """Per account and day: how many (account, person) pairs began that day (the null model's sizes)."""
+    return store.home / "index" / "access_days.parquet"
+
+
 def _manifest(store: Store) -> dict[str, Any]:
     return {"version": 1, "duckdb": duckdb.__version__,
             "segments": [[p.name, p.stat().st_size] for p in store.segment_paths()]}
@@ -120,7 +125,7 @@ def ensure_index(store: Store, con: duckdb.DuckDBPyConnection | None = None) -> 
     path = index_path(store)
     meta = path.with_suffix(".json")
     want = _manifest(store)
-    if path.exists() and meta.exists() and json.loads(meta.read_text()) == want:
+    if path.exists() and days_path(store).exists() and meta.exists() and json.loads(meta.read_text()) == want:
         return path
     own = con is None
     con = con or store.connect()
@@ -133,6 +138,13 @@ def ensure_index(store: Store, con: duckdb.DuckDBPyConnection | None = None) -> 
                   GROUP BY ALL ORDER BY skey)
             TO '{str(tmp).replace("'", "''")}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)""")
         atomic.publish_file(tmp, path)
+        days = days_path(store)
+        tmp = atomic.temp_path(days)
+        con.execute(f"""
+            COPY (SELECT actor, date_trunc('day', first_ts) AS day, count(*) AS pairs
+                  FROM read_parquet('{str(path).replace("'", "''")}') GROUP BY ALL ORDER BY actor, day)
+            TO '{str(tmp).replace("'", "''")}' (FORMAT parquet)""")
+        atomic.publish_file(tmp, days)
         atomic.write_bytes(meta, json.dumps(want).encode())
     finally:
         if own:
@@ -204,13 +216,17 @@ def _score(store: Store, con: duckdb.DuckDBPyConnection, subjects: list[str],
         WHERE p.first_ts < ?""", [listed_at]).fetchall()
     if not hits:
         return [], 0
+    # Account sizes n_a and the total T come from the small per-day table, counting pairs begun before
+    # the listing day (the listing day itself is left out of the null model; matches use exact times).
+    days = str(days_path(store)).replace("'", "''")
+    day = listed_at.replace(hour=0, minute=0, second=0, microsecond=0)
     actors = sorted({a for _, a, _ in hits})
     totals = dict(con.execute(f"""
-        SELECT actor, count(*) FROM read_parquet('{index}')
-        WHERE first_ts < ? AND actor IN (SELECT unnest(?::VARCHAR[])) GROUP BY actor""",
-                              [listed_at, actors]).fetchall())
-    pairs = con.execute(f"SELECT count(*) FROM read_parquet('{index}') WHERE first_ts < ?",
-                        [listed_at]).fetchall()[0][0]
+        SELECT actor, sum(pairs)::BIGINT FROM read_parquet('{days}')
+        WHERE day < ? AND actor IN (SELECT unnest(?::VARCHAR[])) GROUP BY actor""", [day, actors]).fetchall())
+    pairs = con.execute(f"SELECT coalesce(sum(pairs), 0)::BIGINT FROM read_parquet('{days}') WHERE day < ?",
+                        [day]).fetchall()[0][0]
+    pairs = max(pairs, len(hits))
     popularity: dict[int, int] = {}
     by_actor: dict[str, dict[int, datetime]] = {}
     for key, actor, first in hits:
@@ -218,7 +234,7 @@ def _score(store: Store, con: duckdb.DuckDBPyConnection, subjects: list[str],
         by_actor.setdefault(actor, {})[key] = first
     rows = []
     for actor, matched in by_actor.items():
-        n_a = totals.get(actor, len(matched))
+        n_a = max(totals.get(actor, 0), len(matched))
         llr, expected = 0.0, 0.0
         for key, k_s in popularity.items():
             p = -math.expm1(-n_a * k_s / pairs)

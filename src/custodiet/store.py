@@ -120,12 +120,13 @@ class Store:
     # -- writers' lock ------------------------------------------------------------------------
     @contextmanager
     def writer(self) -> Iterator[None]:
-        """Exclusive lock for anything that appends to the store."""
+        """Exclusive lock for anything that appends to the store; the SQL catalog is refreshed after."""
         self.init()
         with open(self.home / "lock", "a+") as fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
             try:
                 yield
+                self.write_catalog()
             finally:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
@@ -139,35 +140,29 @@ class Store:
         self._create_views(con)
         return con
 
-    def _create_views(self, con: duckdb.DuckDBPyConnection) -> None:
-        def view(name: str, paths: list[Path], schema: pa.Schema) -> None:
+    def _create_views(self, con: duckdb.DuckDBPyConnection, persistent: bool = False) -> None:
+        """Views over every store table; an absent table is an empty one of its schema (a persistent
+        catalog cannot hold registered Arrow tables, so there an absent table has no view)."""
+        tables = [("events", self.segment_paths(), EVENT_SCHEMA), ("quarantine", self.quarantine_paths(),
+                                                                   QUARANTINE_SCHEMA)]
+        tables += [(n, [self.context_path(n)] if self.context_path(n).exists() else [], schema)
+                   for n, schema in CONTEXT_SCHEMAS.items()]
+        for name, paths, schema in tables:
             if paths:
                 listing = ", ".join(f"'{_sql_path(p)}'" for p in paths)
                 con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet([{listing}])")
+            elif persistent:
+                con.execute(f"DROP VIEW IF EXISTS {name}")
             else:
                 con.register(f"_empty_{name}", schema.empty_table())
                 con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM _empty_{name}")
-
-        view("events", self.segment_paths(), EVENT_SCHEMA)
-        view("quarantine", self.quarantine_paths(), QUARANTINE_SCHEMA)
-        for name, schema in CONTEXT_SCHEMAS.items():
-            path = self.context_path(name)
-            view(name, [path] if path.exists() else [], schema)
 
     def write_catalog(self) -> Path:
         """Refresh ``<home>/catalog.duckdb``: persistent views for ad-hoc SQL with the duckdb CLI."""
         path = self.home / "catalog.duckdb"
         con = duckdb.connect(str(path))
         try:
-            con.execute("SET TimeZone = 'UTC'")
-            for name, paths in [("events", self.segment_paths()), ("quarantine", self.quarantine_paths())] + [
-                (n, [self.context_path(n)] if self.context_path(n).exists() else []) for n in CONTEXT_SCHEMAS
-            ]:
-                if paths:
-                    listing = ", ".join(f"'{_sql_path(p)}'" for p in paths)
-                    con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet([{listing}])")
-                else:
-                    con.execute(f"DROP VIEW IF EXISTS {name}")
+            self._create_views(con, persistent=True)
         finally:
             con.close()
         return path

@@ -101,3 +101,18 @@ def xudt_segments(called: bytes, calling: bytes, data: bytes, size: int, ref: by
         out.append(bytes([0x11, 0x81, 0x0F, p1, p2, p3, p4]) + body_called + body_calling + body_data + seg
                    + b"\x00")
     return out
+
+
+def replicate(src: Path, dst: Path, copies: int) -> None:
+    """``copies`` of a little-endian µs pcap, each an hour later than the one before (as bench/signalling)."""
+    data = src.read_bytes()
+    out, off = [data[:24]], 24
+    records = []
+    while off < len(data):
+        sec, usec, caplen, origlen = struct.unpack_from("<IIII", data, off)
+        records.append((sec, usec, data[off + 16 : off + 16 + caplen], origlen))
+        off += 16 + caplen
+    for copy in range(copies):
+        for sec, usec, frame, origlen in records:
+            out.append(struct.pack("<IIII", sec + copy * 3600, usec, len(frame), origlen) + frame)
+    dst.write_bytes(b"".join(out))

@@ -20,9 +20,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import ibis
+
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.insider.base import actors, evidence, fmt_int, named, pairs, rows, severity_for, squash
+from custodiet.detect.insider.base import (
+    actors,
+    evidence,
+    first_subjects,
+    fmt_int,
+    named,
+    pairs,
+    rows,
+    severity_for,
+    squash,
+)
 from custodiet.detect.insider.peers import peer_median
 from custodiet.detect.registry import detector
 
@@ -43,28 +55,34 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
     days = named(daily, ctx).join(peer, "aid")
     days = days.filter((days.people >= min_people) & (days.people >= min_ratio * (days.peer_med + 1)))
     ev = evidence(ctx)
+    all_days = rows(days.order_by(["actor", days.people.desc(), "day"]))
+    count: dict[str, int] = {}
+    best = []
+    for r in all_days:
+        count[r["actor"]] = count.get(r["actor"], 0) + 1
+        if count[r["actor"]] == 1:
+            best.append(r)
+    if not best:
+        return []
+    picked = ibis.memtable([{"aid": r["aid"], "day": r["day"]} for r in best])
+    picked = picked.mutate(day=picked.day.cast(once.day.type()))
+    listed = first_subjects(once.join(picked, ["aid", "day"]).select("aid", "skey", "first"))
     out: list[Finding] = []
-    seen: set[str] = set()
-    for r in rows(days.order_by(["actor", days.people.desc(), "day"])):
-        if r["actor"] in seen:
-            continue
-        seen.add(r["actor"])
-        actor_days = rows(days.filter(days.aid == r["aid"]).select("day", "people"))
+    for r in best:
         start, end = r["day"], r["day"] + timedelta(days=1)
-        q = once.filter((once.aid == r["aid"]) & (once.day == r["day"])).order_by(["first", "skey"])
-        q = q.select("skey").limit(100)
-        skeys = [x["skey"] for x in rows(q)]
+        skeys = listed.get(r["aid"], [])
+        n_days = count[r["actor"]]
         ratio = r["people"] / (r["peer_med"] + 1)
         empty_share = r["empty"] / r["people"]
-        score = squash(ratio * len(actor_days) ** 0.5 * (1 + empty_share), 10.0)
+        score = squash(ratio * n_days ** 0.5 * (1 + empty_share), 10.0)
         out.append(ev.want(Finding(
             detector=ID, revision=2, actor=r["actor"], subjects=[], window_start=start, window_end=end,
             score=score, severity=severity_for(score, "high"),
             summary=(f"looked up {fmt_int(r['people'])} people once each on {r['day']:%Y-%m-%d} with no "
                      f"covering case ({empty_share:.0%} empty answers), {ratio:.1f}× the busiest "
-                     f"day of peers in {r['org']}; {len(actor_days)} such day(s) in all"),
+                     f"day of peers in {r['org']}; {n_days} such day(s) in all"),
             event_ids=[],
             details={"people": r["people"], "empty": r["empty"], "peer_median_top": r["peer_med"],
-                     "days": len(actor_days)},
+                     "days": n_days},
         ), start, end, skeys))
     return out

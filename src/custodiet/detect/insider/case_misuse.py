@@ -22,9 +22,21 @@ Tunables (``ctx.params["insider.case_misuse"]``): ``min_wrong`` (4) people under
 
 from __future__ import annotations
 
+import ibis
+
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.insider.base import accesses, actors, evidence, fmt_int, named, rows, severity_for, squash
+from custodiet.detect.insider.base import (
+    accesses,
+    actors,
+    evidence,
+    first_subjects,
+    fmt_int,
+    named,
+    rows,
+    severity_for,
+    squash,
+)
 from custodiet.detect.insider.peers import peer_median
 from custodiet.detect.registry import detector
 
@@ -54,12 +66,17 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
     is_unlisted = (hits.unlisted >= min_unlisted) & (hits.unlisted >= min_ratio * (hits.u_med + 1))
     hits = hits.filter(is_wrong | is_unlisted).mutate(is_wrong=is_wrong)
     ev = evidence(ctx)
+    found = rows(hits.order_by("actor"))
+    if not found:
+        return []
+    kinds = ibis.memtable([{"aid": r["aid"], "want_wrong": bool(r["is_wrong"])} for r in found])
+    sel = bad.join(kinds, "aid")
+    sel = sel.filter(sel.cited_ok != sel.want_wrong)  # wrong-case people, or unlisted ones
+    listed = first_subjects(sel.select("aid", "skey", first=sel.ts))
     out: list[Finding] = []
-    for r in rows(hits.order_by("actor")):
+    for r in found:
         wrong = bool(r["is_wrong"])
-        sel = bad.filter((bad.aid == r["aid"]) & (~bad.cited_ok if wrong else bad.cited_ok))
-        q = sel.group_by("skey").aggregate(first=sel.ts.min())
-        skeys = [x["skey"] for x in rows(q.order_by(["first", "skey"]).limit(100))]
+        skeys = listed.get(r["aid"], [])
         if wrong:
             score = squash(r["wrong"] / (r["w_med"] + 1), 4.0)
             unknown = f", {fmt_int(r['unknown'])} lookups citing ids that exist on no case" if r["unknown"] else ""

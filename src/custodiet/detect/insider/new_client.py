@@ -42,7 +42,8 @@ def new_client(ctx: DetectionContext) -> list[Finding]:
     a = a.left_join(rare, ["aid", "slot"]).mutate(rare=ibis._.rare.fill_null(False))
     since = a.group_by("aid").aggregate(active_from=a.ts.min())
     use = a.group_by(["aid", "client"]).aggregate(
-        n=a.count(), first=a.ts.min(), last=a.ts.max(), unexpl=a.count(where=a.unexpl), people=a.skey.nunique(),
+        n=a.count(), first=a.ts.min(), last=a.ts.max(), unexpl=a.count(where=a.unexpl),
+        people=a.skey.approx_nunique(),
         at_rare=a.count(where=a.rare))
     use = named(use, ctx)
     unit_first = use.group_by(["org", "client"]).aggregate(unit_first=use.first.min(), users=use.aid.nunique())
@@ -50,10 +51,12 @@ def new_client(ctx: DetectionContext) -> list[Finding]:
     new = j.filter((j.first > j.active_from + baseline) & ((j.users == 1) | (j.unit_first >= j.first)))
     new = new.filter((new.n >= min_lookups) & (new.unexpl >= min_unexpl * new.n))
     ev = evidence(ctx)
+    found = rows(new.order_by(["actor", "first", "client"]))
+    texts = _client_texts(ctx, [(r["actor"], r["first"]) for r in found])
     out: list[Finding] = []
-    for r in rows(new.order_by(["actor", "first", "client"])):
+    for r in found:
         unexpl, rare_share = r["unexpl"] / r["n"], r["at_rare"] / r["n"]
-        client = _client_text(ctx, r["actor"], r["first"])
+        client = texts.get((r["actor"], r["first"]), "?")
         takeover = rare_share >= 0.5
         score = squash(unexpl * (r["n"] / min_lookups) ** 0.5 * (1 + 2 * rare_share), 1.5)
         ceiling = "high" if takeover else "low"  # a new address alone is weak evidence
@@ -71,12 +74,19 @@ def new_client(ctx: DetectionContext) -> list[Finding]:
     return out
 
 
-def _client_text(ctx: DetectionContext, actor: str, at: datetime) -> str:
-    """The client address as written in the account's first event from it (the table keeps a hash)."""
+def _client_texts(ctx: DetectionContext, firsts: list[tuple[str, datetime]]) -> dict[tuple[str, datetime], str]:
+    """The client address as written in each account's first event from it (the shared table keeps only a
+    hash), for all flagged accounts in one query."""
+    if not firsts:
+        return {}
     ev = insider_events(ctx)
-    first = ev.filter((ev.actor == actor) & (ev.ts == at)).select("attrs").limit(1)
-    found = rows(first)
-    if not found or not found[0]["attrs"]:
-        return "?"
-    attrs = json.loads(found[0]["attrs"])
-    return str(attrs.get("client_ip") or attrs.get("device") or "?")
+    want = ibis.memtable([{"w_actor": a, "w_ts": t} for a, t in firsts])
+    want = want.mutate(w_ts=want.w_ts.cast(ev.ts.type()))
+    j = ev.join(want, (ev.actor == want.w_actor) & (ev.ts == want.w_ts)).select("actor", "ts", "attrs")
+    out: dict[tuple[str, datetime], str] = {}
+    for r in rows(j):
+        attrs = json.loads(r["attrs"]) if r["attrs"] else {}
+        text = attrs.get("client_ip") or attrs.get("device")
+        if text:
+            out.setdefault((r["actor"], r["ts"]), str(text))
+    return out

@@ -21,6 +21,8 @@ Tunables (``ctx.params["insider.sale_bundle"]``): ``min_kinds`` (4: the full pac
 
 from __future__ import annotations
 
+import ibis
+
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import (
@@ -28,9 +30,10 @@ from custodiet.detect.insider.base import (
     accesses,
     actors,
     evidence,
+    first_subjects,
     fmt_int,
     named,
-    pairs,
+    popularity,
     rows,
     severity_for,
     squash,
@@ -49,12 +52,14 @@ def sale_bundles(ctx: DetectionContext) -> list[Finding]:
     min_ratio = float(p.get("min_ratio", 3.0))
     a = accesses(ctx)
     sale = a.filter(a.unexpl & a.kind.isin(list(SALE_KINDS)))
-    pair = pairs(ctx)
-    accounts = pair.group_by("skey").aggregate(accounts=pair.count())
-    sale = sale.join(accounts, "skey").mutate(hour=sale.ts.truncate("h"))
+    accounts = popularity(ctx).select("skey", "accounts")
+    sale = sale.join(accounts, "skey").mutate(hour=(sale.ts.epoch_seconds().cast("int64") // 3600))  # UTC hour
+    has = {k: (sale.kind == k).any().cast("int8") for k in SALE_KINDS}
     sessions = sale.group_by(["aid", "hour"]).aggregate(
-        kinds=sale.kind.nunique(), ids=sale.skey.nunique(), solo=sale.skey.nunique(where=sale.accounts == 1),
-        first=sale.ts.min(), last=sale.ts.max())
+        ids=sale.skey.approx_nunique(), solo=sale.skey.approx_nunique(where=sale.accounts == 1),
+        first=sale.ts.min(), last=sale.ts.max(), **{f"has_{k}": v for k, v in has.items()})
+    sessions = sessions.mutate(kinds=sum((sessions[f"has_{k}"] for k in SALE_KINDS[1:]),
+                                         sessions[f"has_{SALE_KINDS[0]}"]))
     bundles = sessions.filter((sessions.kinds >= min_kinds) & (sessions.solo * 2 >= sessions.ids))
     per = bundles.group_by("aid").aggregate(sessions=bundles.count(), ids=bundles.ids.sum().cast("float64"),
                                             start=bundles.first.min(), end=bundles.last.max())
@@ -62,11 +67,15 @@ def sale_bundles(ctx: DetectionContext) -> list[Finding]:
     hits = named(per, ctx).join(peer, "aid")
     hits = hits.filter((hits.sessions >= min_sessions) & (hits.sessions >= min_ratio * (hits.peer_med + 1)))
     ev = evidence(ctx)
+    found = rows(hits.order_by("actor"))
+    if not found:
+        return []
+    flagged = ibis.memtable([{"aid": r["aid"]} for r in found])
+    mine = sale.join(bundles.select("aid", "hour").join(flagged, "aid"), ["aid", "hour"])
+    listed = first_subjects(mine.select("aid", "skey", first=mine.ts))
     out: list[Finding] = []
-    for r in rows(hits.order_by("actor")):
-        mine = sale.join(bundles.filter(bundles.aid == r["aid"]).select("aid", "hour"), ["aid", "hour"])
-        skeys = [x["skey"] for x in rows(mine.group_by("skey").aggregate(first=mine.ts.min())
-                                         .order_by(["first", "skey"]).limit(100))]
+    for r in found:
+        skeys = listed.get(r["aid"], [])
         ratio = r["sessions"] / (r["peer_med"] + 1)
         score = squash(ratio * (r["sessions"] / min_sessions) ** 0.5, 2.0)
         out.append(ev.want(Finding(

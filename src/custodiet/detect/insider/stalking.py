@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.insider.base import accesses, evidence, named, pairs, rows, severity_for, squash
+from custodiet.detect.insider.base import accesses, evidence, named, pairs, popularity, rows, severity_for, squash
 from custodiet.detect.registry import detector
 
 ID = "insider.stalking"
@@ -35,7 +35,7 @@ def stalking(ctx: DetectionContext) -> list[Finding]:
     days = days.group_by(["aid", "skey"]).aggregate(days=days.ts.truncate("D").nunique())
     # How many accounts looked the same person up without a case: many means a public figure or a
     # missing case file, not one person's obsession.
-    spread = u.group_by("skey").aggregate(accounts=u.aid.nunique())
+    spread = popularity(ctx).select("skey", accounts="u_accounts")
     hits = u.join(days, ["aid", "skey"]).join(spread, "skey")
     hits = named(hits.filter(hits.days >= min_days), ctx).select(
         "actor", "org", "skey", "accounts", "days", lookups=hits.u_n, first=hits.u_first,

@@ -22,7 +22,7 @@ import ibis
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.insider.base import evidence, fmt_int, named, pairs, rows, severity_for, squash
+from custodiet.detect.insider.base import evidence, first_subjects, fmt_int, named, pairs, rows, severity_for, squash
 from custodiet.detect.insider.peers import robust_z
 from custodiet.detect.registry import detector
 
@@ -38,11 +38,16 @@ def unexplained_access(ctx: DetectionContext) -> list[Finding]:
     min_z, p_floor = float(p.get("min_z", 4.0)), float(p.get("p_floor", 0.03))
     # Per account and person: explained if any of the account's accesses to the person was.
     per_subject = pairs(ctx).select("aid", "skey", "expl", "first", "last")
-    week = per_subject.mutate(period=per_subject.first.truncate("W").cast("string"))
-    whole = per_subject.mutate(period=ibis.literal(ALL))
-    both = week.union(whole)
-    per = both.group_by(["aid", "period"]).aggregate(
-        n=both.count(), u=both.count(where=~both.expl), start=both.first.min(), end=both.last.max())
+    # Aggregate first, then label: the weekly rows and the whole-history rows are unioned once small.
+    wk = per_subject.mutate(week=per_subject.first.truncate("W"))
+    weekly = wk.group_by(["aid", "week"]).aggregate(
+        n=wk.count(), u=wk.count(where=~wk.expl), start=wk.first.min(), end=wk.last.max())
+    weekly = weekly.select("aid", "n", "u", "start", "end", period=weekly.week.cast("string"))
+    whole = per_subject.group_by("aid").aggregate(
+        n=per_subject.count(), u=per_subject.count(where=~per_subject.expl), start=per_subject.first.min(),
+        end=per_subject.last.max())
+    whole = whole.select("aid", "n", "u", "start", "end", period=ibis.literal(ALL))
+    per = weekly.union(whole)
     per = named(per, ctx)
     per = per.mutate(share=per.u.cast("float64") / per.n)
     scored = robust_z(per, ["org", "role", "period"], ["org", "period"], "share", floor=0.05)
@@ -51,15 +56,20 @@ def unexplained_access(ctx: DetectionContext) -> list[Finding]:
     hits = scored.filter((scored.u >= min_people) & (scored.share - scored.p0 >= min_excess)
                          & (scored.bz >= min_z))
     ev = evidence(ctx)
-    out: list[Finding] = []
+    best = []
     seen: set[str] = set()
     for r in rows(hits.order_by([hits.actor, ibis.desc(hits.bz), hits.period])):
-        if r["actor"] in seen:
-            continue
-        seen.add(r["actor"])
-        q = per_subject.filter((per_subject.aid == r["aid"]) & ~per_subject.expl
-                               & per_subject.first.between(r["start"], r["end"]))
-        skeys = [x["skey"] for x in rows(q.order_by(["first", "skey"]).select("skey").limit(100))]
+        if r["actor"] not in seen:
+            seen.add(r["actor"])
+            best.append(r)
+    if not best:
+        return []
+    spans = ibis.memtable([{"aid": r["aid"], "w_start": r["start"], "w_end": r["end"]} for r in best])
+    q = per_subject.filter(~per_subject.expl).join(spans, "aid")
+    listed = first_subjects(q.filter(q.first.between(q.w_start, q.w_end)).select("aid", "skey", "first"))
+    out: list[Finding] = []
+    for r in best:
+        skeys = listed.get(r["aid"], [])
         span = "over the whole history" if r["period"] == ALL else f"in the week of {r['period'][:10]}"
         score = squash((r["share"] - r["p0"]) * math.log1p(r["bz"]), 0.6)
         out.append(ev.want(Finding(

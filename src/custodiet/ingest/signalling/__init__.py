@@ -2,7 +2,9 @@
 
 Layers, each a small module: ``capture`` (pcap/pcapng), ``transport`` (link, IP, SCTP, TCP), ``ss7``
 (M3UA, M2PA/MTP3, SCCP with XUDT reassembly), ``tcap``, ``map_ops`` (+ ``map_full``, pycrate, off the
-hot path), ``diameter``; ``decoder`` chains them, ``mapping`` builds events, ``ingest`` stores them.
+hot path), ``diameter``; ``decoder`` chains them, ``mapping`` builds events, ``ingest`` stores them
+(``columns``: Arrow arrays without pyarrow's pandas import). ``parallel`` decodes the second part of a
+big capture in a forked process and keeps its result only where it equals one pass.
 """
 
 from __future__ import annotations

@@ -14,10 +14,19 @@ class BerError(ValueError):
 
 def tlv(buf: bytes, off: int, end: int) -> tuple[int, int, int, int]:
     """Read one TLV at ``off`` within ``buf[:end]``: (tag, value_start, value_end, next_offset)."""
-    if off + 2 <= end:  # fast path: low tag number, short definite length, fits
+    if off + 2 <= end:  # fast path: low tag number, definite length of up to two octets, fits
         first, length = buf[off], buf[off + 1]
-        if length < 0x80 and first & 0x1F != 0x1F and off + 2 + length <= end:
-            return first, off + 2, off + 2 + length, off + 2 + length
+        if first & 0x1F != 0x1F:
+            if length < 0x80:
+                if off + 2 + length <= end:
+                    return first, off + 2, off + 2 + length, off + 2 + length
+            elif length == 0x81:
+                if off + 3 <= end and off + 3 + buf[off + 2] <= end:
+                    return first, off + 3, off + 3 + buf[off + 2], off + 3 + buf[off + 2]
+            elif length == 0x82 and off + 4 <= end:
+                vend = off + 4 + ((buf[off + 2] << 8) | buf[off + 3])
+                if vend <= end:
+                    return first, off + 4, vend, vend
     if off + 2 > end:
         raise BerError(f"truncated TLV at offset {off}")
     first = buf[off]
@@ -67,12 +76,22 @@ def children(buf: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
     out = []
     off = start
     while off < end:
-        if off + 2 <= end:  # the fast path of ``tlv``, inline: this loop is the decoder's hottest
-            first, length = buf[off], buf[off + 1]
-            if length < 0x80 and first & 0x1F != 0x1F and off + 2 + length <= end:
-                out.append((first, off + 2, off + 2 + length))
-                off += 2 + length
-                continue
+        # the fast path of ``tlv`` (low tag, length in one octet or 0x81 + one), inline: the decoder's
+        # hottest loop; anything else, or anything that does not fit, goes through ``tlv``
+        if off + 2 <= end and buf[off] & 0x1F != 0x1F:
+            length = buf[off + 1]
+            if length < 0x80:
+                vend = off + 2 + length
+                if vend <= end:
+                    out.append((buf[off], off + 2, vend))
+                    off = vend
+                    continue
+            elif length == 0x81 and off + 3 <= end:
+                vend = off + 3 + buf[off + 2]
+                if vend <= end:
+                    out.append((buf[off], off + 3, vend))
+                    off = vend
+                    continue
         tag, vs, ve, off = tlv(buf, off, end)
         out.append((tag, vs, ve))
     return out
@@ -83,13 +102,20 @@ def children_at(buf: bytes, start: int, end: int) -> list[tuple[int, int, int, i
     out = []
     off = start
     while off < end:
-        if off + 2 <= end:
-            first, length = buf[off], buf[off + 1]
-            if length < 0x80 and first & 0x1F != 0x1F and off + 2 + length <= end:
-                nxt = off + 2 + length
-                out.append((first, off + 2, nxt, off, nxt))
-                off = nxt
-                continue
+        if off + 2 <= end and buf[off] & 0x1F != 0x1F:
+            length = buf[off + 1]
+            if length < 0x80:
+                vend = off + 2 + length
+                if vend <= end:
+                    out.append((buf[off], off + 2, vend, off, vend))
+                    off = vend
+                    continue
+            elif length == 0x81 and off + 3 <= end:
+                vend = off + 3 + buf[off + 2]
+                if vend <= end:
+                    out.append((buf[off], off + 3, vend, off, vend))
+                    off = vend
+                    continue
         tag, vs, ve, nxt = tlv(buf, off, end)
         out.append((tag, vs, ve, off, nxt))
         off = nxt
@@ -131,14 +157,15 @@ def oid(buf: bytes, start: int, end: int) -> str:
 
 
 _NIBBLE = "0123456789*#abcf"
-# byte -> its two digits, low nibble first; a filler nibble (0xF) shows as "f" and ends the number
-_TBCD_PAIRS = [_NIBBLE[b & 0x0F] + _NIBBLE[b >> 4] for b in range(256)]
+# TBCD is low nibble first: swap each byte's nibbles, take its hex, then map hex digits a-f to the
+# TBCD symbols (* # a b c, and f for the filler that ends the number). All three steps run in C.
+_SWAP_NIBBLES = bytes(((b & 0x0F) << 4) | (b >> 4) for b in range(256))
+_HEX_TO_TBCD = str.maketrans("abcdef", _NIBBLE[10:])
 
 
 def tbcd(data: bytes) -> str:
     """TBCD digits (low nibble first; 0xF is filler and ends the number)."""
-    pairs = _TBCD_PAIRS
-    text = "".join([pairs[b] for b in data])
+    text = data.translate(_SWAP_NIBBLES).hex().translate(_HEX_TO_TBCD)
     cut = text.find("f")
     return text if cut < 0 else text[:cut]
 

@@ -49,15 +49,19 @@ def _numbered(frames: Iterator[RawFrame]) -> Iterator[Frame]:
 def raw_frames(path: str | Path) -> Iterator[RawFrame]:
     """``(ts_us, linktype, data)`` of every frame, in file order; raises ``CaptureError`` at once for a
     file that is not a capture, and while iterating where the file is cut short or corrupt."""
-    data = Path(path).read_bytes()
+    return frames_of(Path(path).read_bytes(), Path(path).name)
+
+
+def frames_of(data: bytes, name: str) -> Iterator[RawFrame]:
+    """``raw_frames`` of a capture's bytes (or of its first bytes: the last frame then fails as cut)."""
     if len(data) < 4:
-        raise CaptureError(f"{Path(path).name}: too short to be a capture ({len(data)} bytes)")
+        raise CaptureError(f"{name}: too short to be a capture ({len(data)} bytes)")
     magic = data[:4]
     if magic in PCAP_MAGICS:
         return _pcap(data, *PCAP_MAGICS[magic])
     if magic == PCAPNG_SHB:
         return _pcapng(data)
-    raise CaptureError(f"{Path(path).name}: not a pcap or pcapng file (magic {magic.hex()})")
+    raise CaptureError(f"{name}: not a pcap or pcapng file (magic {magic.hex()})")
 
 
 def _pcap(data: bytes, endian: str, divisor: int) -> Iterator[RawFrame]:

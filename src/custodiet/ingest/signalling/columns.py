@@ -8,7 +8,9 @@ buffers ourselves is as exact and, for the string and integer columns of events,
 from __future__ import annotations
 
 import array
+from collections.abc import Sequence
 from itertools import accumulate
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
@@ -20,7 +22,7 @@ if array.array("i").itemsize != 4 or array.array("q").itemsize != 8:  # pragma: 
     raise ImportError("custodiet's Arrow column builder needs 32-bit C int and 64-bit long long")
 
 
-def _validity(values: list) -> pa.Buffer | None:
+def _validity(values: Sequence[object]) -> pa.Buffer | None:
     """The validity bitmap of a list with None for nulls, or None when nothing is null."""
     if None not in values:
         return None
@@ -28,9 +30,9 @@ def _validity(values: list) -> pa.Buffer | None:
     return pa.py_buffer(np.packbits(valid, bitorder="little"))
 
 
-def string_array(values: list[str | None]) -> pa.Array | pa.ChunkedArray:
+def string_array(values: Sequence[str | None]) -> pa.Array | pa.ChunkedArray:
     """A ``string`` array of the values (None is null); chunked when one array would overflow."""
-    texts = values if None not in values else ["" if v is None else v for v in values]
+    texts = cast(Sequence[str], values) if None not in values else ["" if v is None else v for v in values]
     joined = "".join(texts)  # raises TypeError for anything but str, as pa.array would (ArrowTypeError)
     data = joined.encode("utf-8")
     if len(data) > _MAX_BYTES:
@@ -44,8 +46,20 @@ def string_array(values: list[str | None]) -> pa.Array | pa.ChunkedArray:
                                                             pa.py_buffer(data)])
 
 
-def int64_array(values: list[int | None], type: pa.DataType | None = None) -> pa.Array:
+def binary_array(values: Sequence[bytes | None]) -> pa.Array:
+    """A ``binary`` array of the values (None is null); for columns under 2 GiB."""
+    blobs = cast(Sequence[bytes], values) if None not in values else [b"" if v is None else v for v in values]
+    data = b"".join(blobs)
+    if len(data) > _MAX_BYTES:
+        raise ValueError(f"binary column of {len(data)} bytes: too large for one array")
+    offsets = array.array("i", [0])
+    offsets.extend(accumulate(map(len, blobs)))
+    return pa.Array.from_buffers(pa.binary(), len(values), [_validity(values), pa.py_buffer(offsets),
+                                                            pa.py_buffer(data)])
+
+
+def int64_array(values: Sequence[int | None], type: pa.DataType | None = None) -> pa.Array:
     """An ``int64`` (or same-width ``type``, e.g. a timestamp) array of the values; None is null."""
     validity = _validity(values)
-    ints = values if validity is None else [0 if v is None else v for v in values]
+    ints = cast(Sequence[int], values) if validity is None else [0 if v is None else v for v in values]
     return pa.Array.from_buffers(type or pa.int64(), len(values), [validity, pa.py_buffer(array.array("q", ints))])

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from custodiet.ingest.signalling import diameter, tcap
-from custodiet.ingest.signalling.capture import raw_frames
+from custodiet.ingest.signalling.capture import RawFrame, raw_frames
 from custodiet.ingest.signalling.ss7 import Sccp, SccpMessage, mtp3_user
 from custodiet.ingest.signalling.transport import DecodeError, Transport
 
@@ -43,49 +43,81 @@ class Failure(NamedTuple):
     raw: str | None  # hex of the frame's bytes
 
 
+Record = MapRecord | DiameterRecord
+
+
 @dataclass
 class CaptureDecoder:
-    """Decode one capture file; iterate ``records()``, then read ``frames``, ``skipped``, ``failures``."""
+    """Decode one capture file; iterate ``records()``, then read ``frames``, ``skipped``, ``failures``.
+
+    ``decode`` and ``finish`` are the two halves of ``records()``, for ``parallel``: decode a run of
+    frames (from any point of the capture, carrying state from run to run), then close the capture.
+    """
 
     path: Path
-    frames: int = 0
+    frames: int = 0  # number of the last frame read
     skipped: Counter[str] = field(default_factory=Counter)
     failures: list[Failure] = field(default_factory=list)
     bytes_read: int = 0
+    transport: Transport = field(default_factory=Transport)
+    sccp: Sccp = field(default_factory=Sccp)
+    raw_by_frame: dict[int, bytes] = field(default_factory=dict)  # frames of segments still waiting
+    max_ts_us: int = -1  # latest timestamp seen so far
+    monotonic: bool = True  # no frame so far was earlier than the one before it
 
-    def records(self) -> Iterator[MapRecord | DiameterRecord]:
-        transport = Transport()
-        feed = transport.feed_raw
-        sccp = Sccp()
+    def records(self) -> Iterator[Record]:
+        yield from self.decode(raw_frames(self.path))
+        self.finish()
+
+    def decode(self, frames: Iterator[RawFrame]) -> Iterator[Record]:
+        """Records of these frames, numbered on from ``self.frames``."""
+        feed = self.transport.feed_raw
+        sccp = self.sccp
         skipped = self.skipped
-        raw_by_frame: dict[int, bytes] = {}
-        number = self.frames
-        for ts_us, linktype, data in raw_frames(self.path):
-            number += 1
-            self.frames = number
-            self.bytes_read += len(data)
-            try:
-                units = feed(ts_us, linktype, data)
-            except DecodeError as exc:
-                self.failures.append(Failure(number, str(exc), data.hex()))
-                continue
-            if units.__class__ is str:
-                skipped[units] += 1  # type: ignore[index]
-                continue
-            for protocol, payload in units:
+        raw_by_frame = self.raw_by_frame
+        number, latest, monotonic, size = self.frames, self.max_ts_us, self.monotonic, self.bytes_read
+        try:
+            for ts_us, linktype, data in frames:
+                number += 1
+                size += len(data)
+                if ts_us >= latest:
+                    latest = ts_us
+                else:
+                    monotonic = False
                 try:
-                    if protocol == "diameter":
-                        record = self._diameter(number, ts_us, payload)
-                    else:
-                        record = self._ss7(number, ts_us, data, protocol, payload, sccp, raw_by_frame)
-                except (DecodeError, tcap.TcapError, diameter.DiameterError) as exc:
+                    units = feed(ts_us, linktype, data)
+                except DecodeError as exc:
                     self.failures.append(Failure(number, str(exc), data.hex()))
                     continue
-                if record is not None:
-                    yield record
-        for frame_number, reason in sccp.incomplete():
-            raw = raw_by_frame.get(frame_number)
-            self.failures.append(Failure(frame_number, reason, raw.hex() if raw is not None else None))
+                if isinstance(units, str):
+                    skipped[units] += 1
+                    continue
+                for protocol, payload in units:
+                    record: Record | None
+                    try:
+                        if protocol == "diameter":
+                            record = self._diameter(number, ts_us, payload)
+                        else:
+                            record = self._ss7(number, ts_us, data, protocol, payload, sccp, raw_by_frame)
+                    except (DecodeError, tcap.TcapError, diameter.DiameterError) as exc:
+                        self.failures.append(Failure(number, str(exc), data.hex()))
+                        continue
+                    if record is not None:
+                        self.frames, self.bytes_read = number, size  # up to date for whoever reads them now
+                        yield record
+        finally:
+            self.frames, self.bytes_read, self.max_ts_us, self.monotonic = number, size, latest, monotonic
+
+    def finish(self) -> None:
+        """End of capture: every SCCP segment still waiting for the rest of its message is a failure."""
+        self.failures.extend(self.incomplete())
+
+    def incomplete(self) -> list[Failure]:
+        out = []
+        for frame_number, reason in self.sccp.incomplete():
+            raw = self.raw_by_frame.get(frame_number)
+            out.append(Failure(frame_number, reason, raw.hex() if raw is not None else None))
+        return out
 
     def _diameter(self, number: int, ts_us: int, payload: bytes) -> DiameterRecord | None:
         message = diameter.parse(payload)

@@ -22,6 +22,8 @@ from custodiet.ingest.signalling.capture import CaptureError
 from custodiet.ingest.signalling.columns import int64_array, string_array
 from custodiet.ingest.signalling.decoder import CaptureDecoder, Failure
 from custodiet.ingest.signalling.mapping import EventMapper, PendingEvent
+from custodiet.ingest.signalling.parallel import records as parallel_records
+from custodiet.ingest.signalling.parallel import split_point, worth_it
 from custodiet.ledger import append_events
 from custodiet.pseudonym import Pseudonymiser
 from custodiet.quarantine import write_quarantine
@@ -132,11 +134,10 @@ def fresh_rows(store: Store, rows: EventRows) -> list[int]:
 
     Among rows sharing an event_id (which hashes the timestamp) the one with the smallest source is kept.
     """
-    ts, source, ids = rows.ts_us, rows.source, rows.event_id
-    order = sorted(range(len(ids)), key=lambda i: (ts[i], source[i]))
+    ids = rows.event_id
     seen: set[str] = set()
     keep = []
-    for i in order:
+    for _, _, i in sorted(zip(rows.ts_us, rows.source, range(len(ids)), strict=True)):  # ties: capture order
         if ids[i] not in seen:
             seen.add(ids[i])
             keep.append(i)
@@ -172,14 +173,20 @@ def _not_yet_quarantined(store: Store, name: str, rejected: list[tuple[int, str,
 
 
 def ingest_file(store: Store, path: Path, registry: Registry,
-                progress: Callable[[int], None] | None = None) -> FileSummary:
-    """Decode one capture and store its events and rejections; never raises for bad content."""
+                progress: Callable[[int], None] | None = None, parallel: bool | None = None) -> FileSummary:
+    """Decode one capture and store its events and rejections; never raises for bad content.
+
+    ``parallel``: decode the second part of the capture in a forked process (``parallel``); by default
+    for big captures on Linux with two or more CPUs. The result is the same either way.
+    """
     summary = FileSummary(path.name)
     decoder = CaptureDecoder(path)
     mapper = EventMapper(path.name, registry)
     last_bytes = 0
     try:
-        for record in decoder.records():
+        split = split_point(path) if (parallel is None and worth_it(path)) or parallel else None
+        records = decoder.records() if split is None else parallel_records(decoder, split)
+        for record in records:
             summary.messages += 1
             mapper.add(record)
             if progress is not None and decoder.bytes_read - last_bytes > 1 << 20:

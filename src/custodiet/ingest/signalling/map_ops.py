@@ -181,12 +181,24 @@ def extract(opcode: int | None, parameter: bytes | None) -> dict[str, str]:
 
 
 def _walk(buf: bytes, start: int, end: int, path: Path) -> tuple[int, int] | None:
+    """Value span at the end of ``path``; TLVs are read only up to each step's match, as BER allows."""
+    tlv = ber.tlv
     for tag, nth in path:
         seen = -1
         found = None
         off = start
         while off < end:
-            t, vs, ve, off = ber.tlv(buf, off, end)
+            if off + 2 <= end:  # the fast path of ``ber.tlv``, inline
+                t, length = buf[off], buf[off + 1]
+                if length < 0x80 and t & 0x1F != 0x1F and off + 2 + length <= end:
+                    vs, off = off + 2, off + 2 + length
+                    if t == tag:
+                        seen += 1
+                        if seen == nth:
+                            found = (vs, off)
+                            break
+                    continue
+            t, vs, ve, off = tlv(buf, off, end)
             if t == tag:
                 seen += 1
                 if seen == nth:

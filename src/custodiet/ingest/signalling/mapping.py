@@ -7,8 +7,9 @@ Subjects are pseudonymised here; cleartext identifiers never reach the event row
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
+from functools import lru_cache
+from hashlib import sha256
 from typing import Any
 
 from custodiet.context.network import Attribution, Registry
@@ -20,6 +21,15 @@ from custodiet.ingest.signalling.tcap import Component, TcapMessage
 MAP_AC_PREFIX = "0.4.0.0.1.0."
 MAP_SSNS = frozenset({5, 6, 7, 8, 9, 10, 145, 147, 148, 149, 150, 151, 152})
 SUBJECT_FIELDS = (("imsi", "imsi"), ("msisdn", "msisdn"), ("imei", "imei"))
+_ANSWER_COUNTS = {kind: f"map {kind}s" for kind in ("result", "error", "reject")}
+_NODE_FIELDS = ("vlr", "msc", "sgsn", "gmsc", "smsc", "gsmscf", "mlc", "ss_code")  # copied into attrs
+
+
+@lru_cache(maxsize=256)
+def _ac_version(ac: str | None) -> int | None:
+    """The version (last arc) of an application context such as ``0.4.0.0.1.0.20.3``, or None."""
+    last = ac.rsplit(".", 1)[1] if ac else ""
+    return int(last) if last.isdigit() else None
 
 
 @dataclass(slots=True)
@@ -84,7 +94,7 @@ class EventMapper:
         if rec.sccp.kind.endswith("ts"):  # UDTS/XUDTS/LUDTS: our message came back undelivered
             self._returned(t, rec)
             return
-        ac_version = int(ac.rsplit(".", 1)[1]) if ac and ac.rsplit(".", 1)[1].isdigit() else None
+        ac_version = _ac_version(ac)
         for index, comp in enumerate(t.components):
             if comp.kind == "invoke":
                 self._invoke(rec, t, comp, index, ac, ac_version)
@@ -107,20 +117,20 @@ class EventMapper:
     def _invoke(self, rec: MapRecord, t: TcapMessage, comp: Component, index: int, ac: str | None,
                 ac_version: int | None) -> None:
         self._count("map invokes")
+        opcode, sccp = comp.opcode, rec.sccp
+        calling, called = sccp.calling, sccp.called
         try:
-            fields = map_ops.extract(comp.opcode, comp.parameter)
+            fields = map_ops.extract(opcode, comp.parameter)
         except ValueError as exc:
-            self.invokes.append((rec.frame, comp.opcode, rec.sccp.calling.gt, rec.sccp.called.gt, t.otid,
-                                 t.dtid, {}))
-            self.rejects.append((rec.frame, f"MAP {map_ops.op_name(comp.opcode)} (component {index}): "
-                                            f"argument not decodable: {exc}", rec.sccp.data.hex()))
+            self.invokes.append((rec.frame, opcode, calling.gt, called.gt, t.otid, t.dtid, {}))
+            self.rejects.append((rec.frame, f"MAP {map_ops.op_name(opcode)} (component {index}): "
+                                            f"argument not decodable: {exc}", sccp.data.hex()))
             return
-        if comp.opcode not in map_ops.KNOWN_PARAMETERS and comp.parameter:
+        if opcode not in map_ops.KNOWN_PARAMETERS and comp.parameter:
             from custodiet.ingest.signalling.map_full import identifiers
 
-            fields = identifiers(comp.parameter, comp.opcode, ac_version)
-        self.invokes.append((rec.frame, comp.opcode, rec.sccp.calling.gt, rec.sccp.called.gt, t.otid, t.dtid,
-                             fields))
+            fields = identifiers(comp.parameter, opcode, ac_version)
+        self.invokes.append((rec.frame, opcode, calling.gt, called.gt, t.otid, t.dtid, fields))
         subject = self._subject(fields)
         subject_from = "argument"
         if subject is None or subject[0] != "imsi":
@@ -128,18 +138,19 @@ class EventMapper:
             if known is not None and (subject is None or known[0] == "imsi"):
                 subject, subject_from = known, "dialogue"
         if subject is None:
-            self.rejects.append((rec.frame, f"MAP {map_ops.op_name(comp.opcode, ac_version)} (component {index}) "
+            self.rejects.append((rec.frame, f"MAP {map_ops.op_name(opcode, ac_version)} (component {index}) "
                                             "names no valid IMSI or MSISDN, nor does its dialogue",
-                                 rec.sccp.data.hex()))
+                                 sccp.data.hex()))
             return
+        dialogue_subject = self._dialogue_subject
         for tid in (t.otid, t.dtid):
-            if tid and (subject[0] == "imsi" or tid not in self._dialogue_subject):
-                self._dialogue_subject[tid] = subject
-        calling, called = rec.sccp.calling, rec.sccp.called
+            if tid and (subject[0] == "imsi" or tid not in dialogue_subject):
+                dialogue_subject[tid] = subject
         actor_gt = calling.gt or ""
         att = self.registry.attribute_gt(actor_gt)
+        op_name = map_ops.op_name(opcode, ac_version)
         attrs: dict[str, Any] = {
-            "map_opcode": comp.opcode, "op_name": map_ops.op_name(comp.opcode, ac_version),
+            "map_opcode": opcode, "op_name": op_name,
             "sccp_calling_gt": calling.gt, "sccp_called_gt": called.gt,
             "sccp_calling_ssn": calling.ssn, "sccp_called_ssn": called.ssn,
             "tcap_type": t.type, "tcap_otid": t.otid, "tcap_dtid": t.dtid, "invoke_id": comp.invoke_id,
@@ -147,29 +158,28 @@ class EventMapper:
             "country": att.country, "attribution": att.source, "answered": False,
             "subject_from": subject_from,
         }
-        for key in ("vlr", "msc", "sgsn", "gmsc", "smsc", "gsmscf", "mlc", "ss_code"):
+        for key in _NODE_FIELDS:
             if key in fields:
                 attrs[key] = fields[key]
-        for key, kind in (("msisdn", "msisdn"), ("imsi", "imsi")):
-            if key in fields and kind != subject[0]:
-                other = self._norm(kind, fields[key])
+        for key in ("msisdn", "imsi"):
+            if key in fields and key != subject[0]:
+                other = self._norm(key, fields[key])
                 if other:
-                    attrs[f"{key}_normalised"] = other  # pseudonymised with the subjects (see finish)
+                    attrs[f"{key}_normalised"] = other  # pseudonymised with the subjects (see ingest)
         if "forwarded_to" in fields:
             attrs["forwarded_to_country"] = self.registry.attribute_gt(fields["forwarded_to"]).country
-        digest = hashlib.sha256(
-            rec.ts_us.to_bytes(8, "big") + called.raw + b"\x00" + calling.raw + b"\x00" + rec.sccp.data
+        digest = sha256(
+            rec.ts_us.to_bytes(8, "big") + called.raw + b"\x00" + calling.raw + b"\x00" + sccp.data
             + index.to_bytes(2, "big")
         ).hexdigest()[:32]
         ev = PendingEvent(digest, rec.ts_us, actor_gt or f"pc:{calling.pc}", att.operator, subject[0],
-                          subject[1], map_ops.data_kind(comp.opcode, fields),
-                          attrs["op_name"], rec.frame, attrs)
+                          subject[1], map_ops.data_kind(opcode, fields), op_name, rec.frame, attrs)
         self.events.append(ev)
         if t.otid is not None and comp.invoke_id is not None:
             self._pending_map.setdefault(t.otid, {}).setdefault(comp.invoke_id, []).append(ev)
 
     def _answer(self, dtid: str | None, comp: Component, frame: int) -> None:
-        self._count(f"map {comp.kind}s")
+        self._count(_ANSWER_COUNTS[comp.kind])
         if dtid is None or comp.invoke_id is None:
             return
         by_id = self._pending_map.get(dtid)
@@ -286,7 +296,7 @@ class EventMapper:
             other = self._norm("msisdn", fields["msisdn"])
             if other:
                 attrs["msisdn_normalised"] = other
-        digest = hashlib.sha256(rec.ts_us.to_bytes(8, "big") + msg.raw).hexdigest()[:32]
+        digest = sha256(rec.ts_us.to_bytes(8, "big") + msg.raw).hexdigest()[:32]
         known = diameter.COMMANDS.get(msg.command_code)
         ev = PendingEvent(digest, rec.ts_us, a.get("origin_host") or "unknown", att.operator if att else None,
                           subject[0], subject[1], known[1] if known else "service", msg.command_name,

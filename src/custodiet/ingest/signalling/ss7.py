@@ -140,6 +140,7 @@ class Sccp:
     """SCCP decoding with XUDT/LUDT segment reassembly across frames of one capture."""
 
     pending: dict[tuple, list] = field(default_factory=dict)
+    misses: list[tuple] | None = None  # as ``Transport.misses``: keys of segments looked up and not found
 
     def decode(self, data: bytes, frame: int) -> SccpMessage | str:
         if not data:
@@ -189,6 +190,8 @@ class Sccp:
             return SccpMessage(kind, called_addr, calling_addr, user, cause)
         first, remaining, local_ref = segmentation
         key = (calling, called if mtype not in SERVICE_TYPES else b"", local_ref, mtype in SERVICE_TYPES)
+        if self.misses is not None and key not in self.pending:
+            self.misses.append(("sccp", key))
         state = self.pending.setdefault(key, [None, {}, []])  # [segment count, {remaining: data}, frames]
         if first:
             state[0] = remaining + 1

@@ -128,36 +128,34 @@ def _component(data: bytes, ctag: int, start: int, end: int) -> Component:
     if kind is None:
         raise TcapError(f"TCAP: unknown component tag 0x{ctag:02x}")
     kids = ber.children_at(data, start, end)
+    integer = ber.integer
     invoke_id = None
     if kids and kids[0][0] == 0x02:
-        invoke_id = ber.integer(data, kids[0][1], kids[0][2])
+        s, e = kids[0][1], kids[0][2]
+        invoke_id = int.from_bytes(data[s:e], "big", signed=True) if s < e else integer(data, s, e)
     if kind == "invoke":
         rest = [k for k in kids[1:] if k[0] != 0x80]  # skip linkedID
         if not rest or rest[0][0] not in (0x02, 0x06):
             raise TcapError("TCAP: invoke without an operation code")
         tag, s, e, _, _ = rest[0]
-        opcode = ber.integer(data, s, e) if tag == 0x02 else None
-        param = _tlv_bytes(data, rest[1]) if len(rest) > 1 else None
-        return Component(kind, invoke_id, opcode, None, param)
+        opcode = (int.from_bytes(data[s:e], "big", signed=True) if s < e else integer(data, s, e)) \
+            if tag == 0x02 else None
+        param = data[rest[1][3] : rest[1][4]] if len(rest) > 1 else None  # the whole TLV of the argument
+        return Component(kind, invoke_id, opcode, None, param, True)
     if kind == "result":
         opcode = param = None
         seq = next((k for k in kids[1:] if k[0] == 0x30), None)
         if seq is not None:
             inner = ber.children_at(data, seq[1], seq[2])
             if inner and inner[0][0] == 0x02:
-                opcode = ber.integer(data, inner[0][1], inner[0][2])
+                opcode = integer(data, inner[0][1], inner[0][2])
             if len(inner) > 1:
-                param = _tlv_bytes(data, inner[1])
-        return Component(kind, invoke_id, opcode, None, param, last=ctag == 0xA2)
+                param = data[inner[1][3] : inner[1][4]]
+        return Component(kind, invoke_id, opcode, None, param, ctag == 0xA2)
     if kind == "error":
         if len(kids) < 2 or kids[1][0] not in (0x02, 0x06):
             raise TcapError("TCAP: returnError without an error code")
-        code = ber.integer(data, kids[1][1], kids[1][2]) if kids[1][0] == 0x02 else None
-        param = _tlv_bytes(data, kids[2]) if len(kids) > 2 else None
-        return Component(kind, invoke_id, None, code, param)
-    return Component(kind, invoke_id, None, None, None)
-
-
-def _tlv_bytes(data: bytes, kid: tuple[int, int, int, int, int]) -> bytes:
-    """The whole TLV of a child, tag and length octets (and any end-of-contents) included."""
-    return data[kid[3] : kid[4]]
+        code = integer(data, kids[1][1], kids[1][2]) if kids[1][0] == 0x02 else None
+        param = data[kids[2][3] : kids[2][4]] if len(kids) > 2 else None
+        return Component(kind, invoke_id, None, code, param, True)
+    return Component(kind, invoke_id, None, None, None, True)

@@ -25,9 +25,11 @@ SCTP_PORTS = {2905: "m3ua", 3565: "m2pa", 3868: "diameter"}
 DIAMETER_TCP_PORTS = frozenset({3868})
 ETH_VLAN = frozenset({0x8100, 0x88A8, 0x9100})
 
+TSN_TABLE_LIMIT = 200_000  # TSNs remembered for retransmission checks before old ones are pruned
+
 _H = struct.Struct("!H")
 _I = struct.Struct("!I")
-_SCTP_DATA = struct.Struct("!BBHIHHI")  # type, flags, length, TSN, stream, ssn, ppid
+_SCTP_DATA = struct.Struct("!IHHI")  # after type, flags, length: TSN, stream, stream sequence, ppid
 
 
 @dataclass
@@ -40,6 +42,11 @@ class Transport:
     tcp_streams: dict[tuple, list] = field(default_factory=dict)  # key -> [next_seq, buffer]
     sctp_tsns: dict[tuple, int] = field(default_factory=dict)  # (direction, TSN) -> last seen, µs
     retransmission_window_us: int = 120_000_000  # SCTP's RTO.max is 60 s; a TSN seen again later is new
+    # When a list: every lookup of per-capture state that found nothing is noted here, as (kind, key) or
+    # ("tsn", key, time). A decoder that started mid-capture (``parallel``) is exact iff none of these
+    # keys was in the state the frames before it left.
+    misses: list[tuple] | None = None
+    pruned: bool = False  # the TSN table was pruned (see _sctp)
     _now: int = 0
 
     def feed(self, frame: Frame) -> list[tuple[str, bytes]] | str:
@@ -54,7 +61,15 @@ class Transport:
                 and not (data[20] & 0x3F or data[21])):
             total = (data[16] << 8) | data[17]
             if 20 <= total <= len(data) - 14:
-                return self._sctp(data[26:34], data[34 : 14 + total])
+                end = 14 + total
+                if end >= 50 and data[46] != 0 and len(self.sctp_tsns) <= TSN_TABLE_LIMIT:
+                    # one control chunk (SACK, HEARTBEAT, ...) filling the packet: what _sctp would say
+                    clen = (data[48] << 8) | data[49]
+                    if clen >= 4 and 46 + clen <= end < 50 + ((clen + 3) & ~3):
+                        return "sctp control"
+                return self._sctp(data[26:34], data[34:end])
+        if linktype == 1 and data[12:14] == b"\x08\x06":
+            return "arp"
         ip = _link(linktype, data)
         if isinstance(ip, str):
             return ip
@@ -90,6 +105,8 @@ class Transport:
             if proto not in (132, 6):
                 return "ip fragment (not SCTP/TCP)"
             key = (addresses, proto, ip[4:6])
+            if self.misses is not None and key not in self.ip_fragments:
+                self.misses.append(("ip", key))
             parts = self.ip_fragments.setdefault(key, {})
             offset = (flags_frag & 0x1FFF) * 8
             parts[offset] = payload
@@ -120,9 +137,10 @@ class Transport:
         out: list[tuple[str, bytes]] = []
         off, data_chunks, retransmitted = 12, 0, 0
         tsns = self.sctp_tsns
-        if len(tsns) > 200_000:
+        if len(tsns) > TSN_TABLE_LIMIT:
             horizon = self._now - self.retransmission_window_us
             self.sctp_tsns = tsns = {k: v for k, v in tsns.items() if v >= horizon}
+            self.pruned = True
         now, window = self._now, self.retransmission_window_us
         association = addresses + seg[:4]  # addresses and ports: one direction of one association
         while off + 4 <= size:
@@ -134,10 +152,12 @@ class Transport:
                 if clen < 16:
                     raise DecodeError(f"SCTP: DATA chunk at offset {off} shorter than its header")
                 flags = seg[off + 1]
-                _, _, _, tsn, stream, _ssn, ppid = _SCTP_DATA.unpack_from(seg, off)
+                tsn, stream, _ssn, ppid = _SCTP_DATA.unpack_from(seg, off + 4)
                 tkey = (association, tsn)
                 seen = tsns.get(tkey)
                 tsns[tkey] = now
+                if seen is None and self.misses is not None:
+                    self.misses.append(("tsn", tkey, now))
                 if seen is not None and 0 <= now - seen <= window:
                     retransmitted += 1
                     off += (clen + 3) & ~3
@@ -151,6 +171,8 @@ class Transport:
                     elif key in self.sctp_fragments:
                         self.sctp_fragments[key].append(user)
                     else:
+                        if self.misses is not None:
+                            self.misses.append(("sctp", key))
                         raise DecodeError("SCTP: middle/last DATA fragment without its first fragment")
                     if not flags & 0x01:
                         off += (clen + 3) & ~3
@@ -182,6 +204,8 @@ class Transport:
         payload = seg[hlen:]
         key = (addresses, sport, dport)
         state = self.tcp_streams.get(key)
+        if state is None and self.misses is not None:
+            self.misses.append(("tcp", key))
         if flags & 0x02:  # SYN
             self.tcp_streams[key] = [(seq + 1) & 0xFFFFFFFF, b""]
             return "tcp handshake"
