@@ -60,6 +60,21 @@ class TraceResult:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (file:line, reason)
 
 
+def verdict(result: TraceResult, name: str, listed_at: datetime) -> str:
+    """The trace in plain words, for an investigator who reads one sentence."""
+    if not result.rows:
+        return f"No account looked up any of the {result.sample} people in {name} before {listed_at:%Y-%m-%d}."
+    top = result.rows[0]
+    if top["canary"]:
+        return (f"{name} contains a canary issued to {top['actor']}: that account's data was sold "
+                f"({top['matched']} canary record(s) in the sample).")
+    runner = result.rows[1]["score"] if len(result.rows) > 1 else 0.0
+    margin = f"; the next account scores {runner:.1f} against its {top['score']:.1f}" if len(result.rows) > 1 else ""
+    return (f"{name} was most likely sold from account {top['actor']}: it looked up {top['matched']} of the "
+            f"{result.sample} people in the sample before {listed_at:%Y-%m-%d}, where chance would give "
+            f"{top['expected']:.2g} (p = {top['p_value']:.1g}){margin}.")
+
+
 def _open_text(path: Path) -> io.TextIOBase:
     if path.suffix == ".gz":
         return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")

@@ -8,13 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from custodiet import canary as canaries
-from custodiet import leaks
 from custodiet.cli.app import RowFormat, app, err_console, fail, print_json, print_rows, store
-from custodiet.detect import risk
-from custodiet.detect.run import load_findings, run_detectors
-from custodiet.evaluate import evaluate as evaluate_world
-from custodiet.evaluate import parse_time
 
 canary_app = typer.Typer(help="Canary subjects: fake people whose lookup or sale names an account.",
                          no_args_is_help=True)
@@ -32,6 +26,8 @@ def detect(
     only: list[str] | None = typer.Option(None, "--only", help="Run only this detector id (repeatable)."),
 ) -> None:
     """Run the detection suite (every registered detector) and store its findings, replacing the last run."""
+    from custodiet.detect.run import run_detectors
+
     try:
         report = run_detectors(store(), channel=channel.value if channel else None, only=only,
                                console=err_console)
@@ -54,6 +50,8 @@ def findings(
     channel: Channel | None = typer.Option(None, help="Only findings of this channel's detectors."),
 ) -> None:
     """List the findings of the last `custodiet detect`, strongest first."""
+    from custodiet.detect.run import load_findings
+
     rows = load_findings(store(), actor=actor, channel=channel.value if channel else None)
     if fmt is RowFormat.table:
         rows = [{**r, "subjects": len(r["subjects"]), "event_ids": len(r["event_ids"]),
@@ -70,6 +68,9 @@ def rank(
     limit: int | None = typer.Option(None, help="Show only the first N."),
 ) -> None:
     """Actors in descending order of risk, each with its findings' sentences."""
+    from custodiet.detect import risk
+    from custodiet.detect.run import load_findings
+
     rows = risk.rank(load_findings(store(), channel=channel.value))[:limit]
     if fmt is RowFormat.table:
         rows = [{**r, "findings": escape("\n".join(r["findings"][:3]) + (
@@ -87,6 +88,9 @@ def trace_leak(
     limit: int = typer.Option(10, help="How many accounts to show."),
 ) -> None:
     """Rank the accounts whose lookups before the listing best explain a leaked sample."""
+    from custodiet import leaks
+    from custodiet.evaluate import parse_time
+
     try:
         when = parse_time(listed_at)
     except ValueError as exc:
@@ -103,6 +107,8 @@ def trace_leak(
     if fmt is RowFormat.table:
         rows = [{**r, "expected": f"{r['expected']:.3g}", "p_value": f"{r['p_value']:.2g}"} for r in rows]
     print_rows(rows, fmt, ["rank", "actor", "score", "matched", "sample", "expected", "p_value", "canary"])
+    if fmt is RowFormat.table and result.rows:
+        err_console.print(leaks.verdict(result, file.name, when))
 
 
 @canary_app.command("issue")
@@ -114,6 +120,8 @@ def canary_issue(
     prefix: str | None = typer.Option(None, help="The reserved block to draw from (digits)."),
 ) -> None:
     """Create canary subjects for an account or unit; prints their cleartext ONCE, for the operator to plant."""
+    from custodiet import canary as canaries
+
     try:
         issued = canaries.issue(store(), actor=actor, org=org, count=count, kind=kind, prefix=prefix)
     except ValueError as exc:
@@ -126,6 +134,9 @@ def canary_issue(
 @app.command()
 def evaluate(truth: Path = typer.Option(..., exists=True, dir_okay=False, help="The world's truth.json.")) -> None:
     """Score the ranking and leak tracing against a simulated world's truth (JSON)."""
+    from custodiet import leaks
+    from custodiet.evaluate import evaluate as evaluate_world
+
     try:
         print_json(evaluate_world(store(), truth))
     except (ValueError, leaks.LeakInputError) as exc:

@@ -43,5 +43,5 @@ def simulate_portal(
         raise fail(str(exc)) from None
     took = time.perf_counter() - began
     typer.echo(f"wrote {out}: {truth['events']:,} events, {actors} actors, {days} days "
-                  f"({truth['start']} to {truth['end']}), {len(truth['abusers'])} planted abusers, "  # type: ignore[arg-type]
-                  f"{len(truth['leaks'])} leaks in {took:.1f} s")  # type: ignore[arg-type]
+                  f"({truth['start']} to {truth['end']}), {len(truth['abusers'])} planted abusers, "
+                  f"{len(truth['leaks'])} leaks in {took:.1f} s")

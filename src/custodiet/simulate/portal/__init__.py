@@ -19,7 +19,17 @@ two days before ``listed_at``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from custodiet.simulate.portal.config import ABUSER_KINDS, DEFAULT_ABUSERS, PortalConfig
-from custodiet.simulate.portal.world import generate
 
 __all__ = ["ABUSER_KINDS", "DEFAULT_ABUSERS", "PortalConfig", "generate"]
+
+
+def __getattr__(name: str) -> Any:
+    """``generate`` pulls in numpy and the whole world model: imported on first use, not with the CLI."""
+    if name == "generate":
+        from custodiet.simulate.portal.world import generate
+
+        return generate
+    raise AttributeError(name)
