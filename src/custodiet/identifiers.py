@@ -45,7 +45,8 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _build_possible_lengths() -> dict[str, tuple[frozenset[int], re.Pattern[str] | None]]:
+@functools.cache
+def _possible_lengths() -> dict[str, tuple[frozenset[int], re.Pattern[str] | None]]:
     """Country calling code -> (possible national lengths, national prefix) from phonenumbers' metadata."""
     table: dict[str, tuple[frozenset[int], re.Pattern[str] | None]] = {}
     for cc, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items():
@@ -62,9 +63,6 @@ def _build_possible_lengths() -> dict[str, tuple[frozenset[int], re.Pattern[str]
     return table
 
 
-_POSSIBLE_LENGTHS = _build_possible_lengths()
-
-
 def _msisdn_fast(text: str) -> str | None:
     """International digits that phonenumbers would accept unchanged, decided from its metadata alone.
 
@@ -73,8 +71,9 @@ def _msisdn_fast(text: str) -> str | None:
     """
     if not text.isdigit() or text[0] == "0":
         return None
+    table = _possible_lengths()
     for width in (1, 2, 3):
-        entry = _POSSIBLE_LENGTHS.get(text[:width])
+        entry = table.get(text[:width])
         if entry is None:
             continue
         lengths, national_prefix = entry

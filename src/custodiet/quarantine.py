@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from custodiet import atomic
+from custodiet.arrow_columns import binary_array, int64_array, string_array
 from custodiet.store import QUARANTINE_SCHEMA, Store
 
 RAW_LIMIT = 4096  # characters of the raw record kept
@@ -36,16 +37,19 @@ def write_quarantine(
     if not fresh:
         return len(lines)
     now = datetime.now(UTC)
-    table = pa.table(
-        {
-            "source": pa.array([sources[i] for i in fresh], pa.string()),
-            "line": pa.array([lines[i] for i in fresh], pa.int64()),
-            "reason": pa.array([reasons[i] for i in fresh], pa.string()),
-            "raw_sealed": pa.array([_seal(ps.seal, raws[i]) for i in fresh], pa.binary()),
-            "record_key": pa.array([keys[i] for i in fresh], pa.string()),
-            "channel": pa.array([channel] * len(fresh), pa.string()),
-            "quarantined_at": pa.array([now] * len(fresh), pa.timestamp("us", tz="UTC")),
-        },
+    now_us = (now - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    n = len(fresh)
+    # Columns from buffers, not pa.array(list): pyarrow imports pandas on its first pa.array (0.5 s).
+    table = pa.Table.from_arrays(
+        [
+            string_array([sources[i] for i in fresh]),
+            int64_array([lines[i] for i in fresh]),
+            string_array([reasons[i] for i in fresh]),
+            binary_array([_seal(ps.seal, raws[i]) for i in fresh]),
+            string_array([keys[i] for i in fresh]),
+            string_array([channel] * n),
+            int64_array([now_us] * n, pa.timestamp("us", tz="UTC")),
+        ],
         schema=QUARANTINE_SCHEMA,
     )
     existing = store.quarantine_paths()

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from custodiet.context.network import Registry
 from custodiet.events import EVENT_SCHEMA
 from custodiet.ingest.signalling.capture import CaptureError
-from custodiet.ingest.signalling.columns import int64_array, string_array
+from custodiet.arrow_columns import int64_array, string_array
 from custodiet.ingest.signalling.decoder import CaptureDecoder, Failure
 from custodiet.ingest.signalling.mapping import EventMapper, PendingEvent
 from custodiet.ingest.signalling.parallel import records as parallel_records
