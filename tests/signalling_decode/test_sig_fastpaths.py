@@ -11,9 +11,9 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from custodiet.arrow_columns import binary_array, int64_array, string_array
 from custodiet.events import canonical_json
 from custodiet.ingest.signalling import ber
-from custodiet.arrow_columns import binary_array, int64_array, string_array
 from custodiet.ingest.signalling.ingest import _ATTRS_JSON, EventRows, fresh_rows
 from custodiet.ingest.signalling.transport import DecodeError, Transport
 from custodiet.store import Store

@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from custodiet.arrow_columns import int64_array, string_array
 from custodiet.context.network import Registry
 from custodiet.events import EVENT_SCHEMA
 from custodiet.ingest.signalling.capture import CaptureError
-from custodiet.arrow_columns import int64_array, string_array
 from custodiet.ingest.signalling.decoder import CaptureDecoder, Failure
 from custodiet.ingest.signalling.mapping import EventMapper, PendingEvent
 from custodiet.ingest.signalling.parallel import records as parallel_records
