@@ -1,10 +1,14 @@
 """The store: one folder (``--home`` / ``CUSTODIET_HOME``, default ``./custodiet-data``).
 
-    <home>/keys/           pseudonym key, signing key (mode 0600)
-    <home>/ledger/         event segments (Parquet) and the ledger's tree state and heads
+    <home>/keys/           pseudonym.key, ledger-signing.key (mode 0600)
+    <home>/ledger/         segments/*.parquet (the events), nodes.bin (Merkle tree), manifest.jsonl
+                           (segment digests), heads.jsonl (signed tree heads), ids.bin (event id index)
     <home>/quarantine/     rejected records (Parquet; raw text sealed)
-    <home>/context/        actors, cases, case_subjects, protected, canaries (Parquet)
-    <home>/catalog.duckdb  views over all of the above, for ad-hoc SQL
+    <home>/context/        actors, cases, case_subjects, protected, canaries (Parquet), network.toml
+    <home>/findings/       the last detection run's findings
+    <home>/index/          the leak-trace access index (rebuilt when the ledger changes)
+    <home>/tmp/            DuckDB spill space and detectors' scratch tables
+    <home>/catalog.duckdb  views over the tables above, for ad-hoc SQL (refreshed after every write)
 """
 
 from __future__ import annotations
