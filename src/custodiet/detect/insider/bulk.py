@@ -26,6 +26,7 @@ from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import (
     actors,
+    day_start,
     evidence,
     first_subjects,
     fmt_int,
@@ -48,12 +49,13 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
     min_people, min_ratio = int(p.get("min_people", 40)), float(p.get("min_ratio", 4.0))
     pair = pairs(ctx)
     once = pair.filter((pair.n == 1) & ~pair.expl)
-    once = once.mutate(day=once.first.truncate("D"))
+    # ``day``: the epoch day of the one lookup (an integer: cheaper to group than truncated timestamps)
     daily = once.group_by(["aid", "day"]).aggregate(people=once.count(), empty=once.count(where=once.empty))
     best = daily.group_by("aid").aggregate(top=daily.people.max())
     peer = peer_median(best, actors(ctx), "top")
     days = named(daily, ctx).join(peer, "aid")
     days = days.filter((days.people >= min_people) & (days.people >= min_ratio * (days.peer_med + 1)))
+    days = days.mutate(day_ts=day_start(days.day, once.first))
     ev = evidence(ctx)
     all_days = rows(days.order_by(["actor", days.people.desc(), "day"]))
     count: dict[str, int] = {}
@@ -69,7 +71,7 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
     listed = first_subjects(once.join(picked, ["aid", "day"]).select("aid", "skey", "first"))
     out: list[Finding] = []
     for r in best:
-        start, end = r["day"], r["day"] + timedelta(days=1)
+        start, end = r["day_ts"], r["day_ts"] + timedelta(days=1)
         skeys = listed.get(r["aid"], [])
         n_days = count[r["actor"]]
         ratio = r["people"] / (r["peer_med"] + 1)
@@ -78,7 +80,7 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
         out.append(ev.want(Finding(
             detector=ID, revision=2, actor=r["actor"], subjects=[], window_start=start, window_end=end,
             score=score, severity=severity_for(score, "high"),
-            summary=(f"looked up {fmt_int(r['people'])} people once each on {r['day']:%Y-%m-%d} with no "
+            summary=(f"looked up {fmt_int(r['people'])} people once each on {start:%Y-%m-%d} with no "
                      f"covering case ({empty_share:.0%} empty answers), {ratio:.1f}× the busiest "
                      f"day of peers in {r['org']}; {n_days} such day(s) in all"),
             event_ids=[],

@@ -40,12 +40,14 @@ def new_client(ctx: DetectionContext) -> list[Finding]:
     a = slotted(ctx).filter(lambda t: t.client.notnull())
     rare = rare_slots(ctx).select("aid", "slot", rare=ibis.literal(True))
     a = a.left_join(rare, ["aid", "slot"]).mutate(rare=ibis._.rare.fill_null(False))
-    since = a.group_by("aid").aggregate(active_from=a.ts.min())
     use = a.group_by(["aid", "client"]).aggregate(
         n=a.count(), first=a.ts.min(), last=a.ts.max(), unexpl=a.count(where=a.unexpl),
         people=a.skey.approx_nunique(),
         at_rare=a.count(where=a.rare))
-    use = named(use, ctx)
+    # One pass over the accesses; the (account, client) rows are few, so they are fetched once and the
+    # account's first activity and the unit's first use of each client are derived from them.
+    use = ibis.memtable(named(use, ctx).to_pyarrow())
+    since = use.group_by("aid").aggregate(active_from=use.first.min())
     unit_first = use.group_by(["org", "client"]).aggregate(unit_first=use.first.min(), users=use.aid.nunique())
     j = use.join(since, "aid").join(unit_first, ["org", "client"])
     new = j.filter((j.first > j.active_from + baseline) & ((j.users == 1) | (j.unit_first >= j.first)))

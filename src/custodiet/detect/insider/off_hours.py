@@ -22,21 +22,25 @@ import ibis.expr.types as ir
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.insider.base import accesses, evidence, fmt_int, materialise, named, rows, severity_for, squash
+from custodiet.detect.insider.base import (
+    accesses,
+    evidence,
+    fmt_int,
+    materialise,
+    named,
+    rows,
+    severity_for,
+    squash,
+)
 from custodiet.detect.registry import detector
 
 ID = "insider.off_hours"
 
 
 def slotted(ctx: DetectionContext) -> ir.Table:
-    a = accesses(ctx)
-    # Integer arithmetic on the epoch: calendar functions on zoned timestamps are several times slower,
-    # and the store's times are UTC. Day 0 (1970-01-01) was a Thursday, so (day + 3) % 7 is 0 on Mondays.
-    epoch = a.ts.epoch_seconds().cast("int64")
-    day = epoch // 86400
-    weekend = (day + 3) % 7 >= 5
-    return a.mutate(slot=((epoch % 86400) // 3600 + ibis.ifelse(weekend, 24, 0)).cast("int16"),
-                    day=day.cast("int32"))
+    """The accesses with ``slot`` (hour of day, +24 at weekends; UTC) and ``day`` (epoch day): both are
+    columns of :func:`.base.accesses`, computed once per run."""
+    return accesses(ctx)
 
 
 def _cells(ctx: DetectionContext) -> ir.Table:

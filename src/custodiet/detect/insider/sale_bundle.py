@@ -32,6 +32,7 @@ from custodiet.detect.insider.base import (
     evidence,
     first_subjects,
     fmt_int,
+    kind_code,
     named,
     popularity,
     rows,
@@ -51,16 +52,21 @@ def sale_bundles(ctx: DetectionContext) -> list[Finding]:
     min_kinds, min_sessions = int(p.get("min_kinds", 4)), int(p.get("min_sessions", 3))
     min_ratio = float(p.get("min_ratio", 3.0))
     a = accesses(ctx)
-    sale = a.filter(a.unexpl & a.kind.isin(list(SALE_KINDS)))
+    sale = a.filter(a.unexpl & a.kind.isin([kind_code(k) for k in SALE_KINDS]))
     accounts = popularity(ctx).select("skey", "accounts")
-    sale = sale.join(accounts, "skey").mutate(hour=(sale.ts.epoch_seconds().cast("int64") // 3600))  # UTC hour
-    has = {k: (sale.kind == k).any().cast("int8") for k in SALE_KINDS}
+    sale = sale.mutate(hour=sale.day.cast("int64") * 24 + sale.slot % 24)  # hours since 1970 (UTC)
+    pulled, sale = sale, sale.join(accounts, "skey")
+    has = {k: (sale.kind == kind_code(k)).any().cast("int8") for k in SALE_KINDS}
     sessions = sale.group_by(["aid", "hour"]).aggregate(
         ids=sale.skey.approx_nunique(), solo=sale.skey.approx_nunique(where=sale.accounts == 1),
         first=sale.ts.min(), last=sale.ts.max(), **{f"has_{k}": v for k, v in has.items()})
     sessions = sessions.mutate(kinds=sum((sessions[f"has_{k}"] for k in SALE_KINDS[1:]),
                                          sessions[f"has_{SALE_KINDS[0]}"]))
     bundles = sessions.filter((sessions.kinds >= min_kinds) & (sessions.solo * 2 >= sessions.ids))
+    # Fetch the bundle sessions once (small: sittings, not accesses): the statistics below and the listing
+    # of subjects both use them, and left as an expression each use would redo the pass over the accesses
+    # and the join with the popularity table.
+    bundles = ibis.memtable(bundles.select("aid", "hour", "ids", "first", "last").to_pyarrow())
     per = bundles.group_by("aid").aggregate(sessions=bundles.count(), ids=bundles.ids.sum().cast("float64"),
                                             start=bundles.first.min(), end=bundles.last.max())
     peer = peer_median(per, actors(ctx), "sessions")
@@ -71,7 +77,7 @@ def sale_bundles(ctx: DetectionContext) -> list[Finding]:
     if not found:
         return []
     flagged = ibis.memtable([{"aid": r["aid"]} for r in found])
-    mine = sale.join(bundles.select("aid", "hour").join(flagged, "aid"), ["aid", "hour"])
+    mine = pulled.join(bundles.select("aid", "hour").join(flagged, "aid"), ["aid", "hour"])
     listed = first_subjects(mine.select("aid", "skey", first=mine.ts))
     out: list[Finding] = []
     for r in found:

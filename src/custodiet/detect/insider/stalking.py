@@ -15,7 +15,17 @@ from __future__ import annotations
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.insider.base import accesses, evidence, named, pairs, popularity, rows, severity_for, squash
+from custodiet.detect.insider.base import (
+    accesses,
+    evidence,
+    kind_code,
+    named,
+    pairs,
+    popularity,
+    rows,
+    severity_for,
+    squash,
+)
 from custodiet.detect.registry import detector
 
 ID = "insider.stalking"
@@ -29,10 +39,13 @@ def stalking(ctx: DetectionContext) -> list[Finding]:
     pair = pairs(ctx)
     u = pair.filter(pair.u_n > 0)
     cand = u.filter(u.u_n >= min_lookups).select("aid", "skey")
-    # Distinct days only for the few candidate pairs (a distinct count over every pair is dear).
+    # Distinct days, span and location lookups only for the few candidate pairs (over every pair, they
+    # would make the shared pairs table dearer for all detectors).
     a = accesses(ctx)
     days = a.filter(a.unexpl).join(cand, ["aid", "skey"])
-    days = days.group_by(["aid", "skey"]).aggregate(days=days.ts.truncate("D").nunique())
+    days = days.group_by(["aid", "skey"]).aggregate(
+        days=days.day.nunique(), u_first=days.ts.min(), u_last=days.ts.max(),
+        u_loc=days.count(where=days.kind == kind_code("location")))
     # How many accounts looked the same person up without a case: many means a public figure or a
     # missing case file, not one person's obsession.
     spread = popularity(ctx).select("skey", accounts="u_accounts")
