@@ -28,21 +28,34 @@ def classify_against_store(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Create ``verdicts(line, verdict, reason)`` for every record of ``table`` that is not new: 'rejected'
     (its own ``reasons``, or an id conflict) or 'duplicate'. Rows of ``table`` absent from ``verdicts`` are
     new. ``table`` has line, event_id, reasons and the canonical fields; the ``events`` view is the store.
-    Only colliding ids are hashed and only non-new rows are written, so the common case costs one join."""
-    valid = f"(SELECT * FROM {table} WHERE len(reasons) = 0)"
+
+    ``table`` is read once into the narrow ``checked(line, event_id, reason)`` (which the caller may count);
+    content digests are computed only for colliding ids, so the common case costs one join."""
     con.execute(
-        f"CREATE TEMP TABLE stored_match AS SELECT e.event_id, any_value({content_digest_sql('e')}) AS digest "
-        f"FROM events e SEMI JOIN {valid} v ON e.event_id = v.event_id GROUP BY e.event_id"
+        "CREATE TEMP TABLE checked AS SELECT line, event_id, "
+        f"CASE WHEN len(reasons) > 0 THEN array_to_string(reasons, '; ') END AS reason FROM {table}"
+    )
+    valid = "(SELECT line, event_id FROM checked WHERE reason IS NULL)"
+    con.execute(
+        f"CREATE TEMP TABLE stored_ids AS SELECT DISTINCT e.event_id FROM events e SEMI JOIN {valid} v "
+        "ON e.event_id = v.event_id"
     )
     con.execute(
-        f"CREATE TEMP TABLE colliding AS SELECT v.line, v.event_id, {content_digest_sql('v')} AS digest "
-        f"FROM {valid} v WHERE v.event_id IN (SELECT event_id FROM stored_match) OR v.event_id IN "
+        f"CREATE TEMP TABLE colliding_lines AS SELECT v.line FROM {valid} v WHERE v.event_id IN "
+        f"(SELECT event_id FROM stored_ids) OR v.event_id IN "
         f"(SELECT event_id FROM {valid} GROUP BY event_id HAVING count(*) > 1)"
     )
     con.execute(
+        f"CREATE TEMP TABLE stored_match AS SELECT e.event_id, any_value({content_digest_sql('e')}) AS digest "
+        "FROM events e SEMI JOIN stored_ids s ON e.event_id = s.event_id GROUP BY e.event_id"
+    )
+    con.execute(
+        f"CREATE TEMP TABLE colliding AS SELECT v.line, v.event_id, {content_digest_sql('v')} AS digest "
+        f"FROM {table} v SEMI JOIN colliding_lines c ON v.line = c.line"
+    )
+    con.execute(
         "CREATE TEMP TABLE verdicts AS "
-        f"SELECT line, 'rejected' AS verdict, array_to_string(reasons, '; ') AS reason FROM {table} "
-        "WHERE len(reasons) > 0 UNION ALL "
+        "SELECT line, 'rejected' AS verdict, reason FROM checked WHERE reason IS NOT NULL UNION ALL "
         "SELECT line, CASE "
         "WHEN stored_digest IS NOT NULL AND stored_digest <> digest THEN 'rejected' "
         "WHEN stored_digest IS NULL AND first_line <> line AND first_digest <> digest THEN 'rejected' "
@@ -57,5 +70,5 @@ def classify_against_store(con: duckdb.DuckDBPyConnection, table: str) -> None:
         "FROM colliding c LEFT JOIN stored_match s USING (event_id) "
         "WINDOW w AS (PARTITION BY c.event_id ORDER BY c.line)) WHERE stored_digest IS NOT NULL OR first_line <> line"
     )
-    con.execute("DROP TABLE stored_match")
-    con.execute("DROP TABLE colliding")
+    for name in ("stored_ids", "colliding_lines", "stored_match", "colliding"):
+        con.execute(f"DROP TABLE {name}")

@@ -11,9 +11,10 @@ from custodiet.store import Store
 
 
 def pseudonymise_subjects(con: duckdb.DuckDBPyConnection, store: Store, table: str,
-                          name: str = "subject_map") -> None:
+                          name: str = "subject_map") -> pa.Table:
     """Register ``name(subject_kind, subject, pseudonym, error)`` for every distinct identifier in
-    ``table`` (columns ``subject_kind``, ``subject``); ``error`` says why one cannot be normalised."""
+    ``table`` (columns ``subject_kind``, ``subject``); ``error`` says why one cannot be normalised.
+    Returns the registered Arrow table (``subject_kind`` in lower case)."""
     pairs = con.execute(
         f"SELECT DISTINCT lower(subject_kind), subject FROM {table} "
         f"WHERE subject IS NOT NULL AND lower(subject_kind) IN {sql_list(SUBJECT_KINDS)}"
@@ -29,3 +30,4 @@ def pseudonymise_subjects(con: duckdb.DuckDBPyConnection, store: Store, table: s
         "error": pa.array([e for _, e in results], pa.string()),
     })
     con.register(name, mapping)
+    return mapping

@@ -1,0 +1,129 @@
+"""The shortcuts of the fast ingest path: the byte scan, CRLF files, content ids, and in-order output."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from custodiet.ingest import bytescan
+from custodiet.ingest.bytescan import ByteScan, scan_bytes
+from custodiet.ingest.emit import append_new_events
+from custodiet.ingest.portal import ingest_portal
+from custodiet.quarantine import list_quarantine
+from custodiet.store import Store
+from tests.ingest.fixtures import BAD, GOOD, write_log
+from tests.ingest.test_portal import NOW, events
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (b"a,b\n1,2\n", ByteScan(False, False, False, False)),
+    (b"a,b\r\n1, 2\r\n", ByteScan(True, False, False, True)),
+    (b'a,b\n"1",x\x07\n', ByteScan(False, True, True, False)),
+    (b"a,b\n1\r2,3\n", ByteScan(True, True, False, False)),  # a carriage return inside a line
+    (b"a,b\n1\t,2\n", ByteScan(False, True, False, False)),
+    (b"a,b\n1,\x7f\n", ByteScan(False, True, False, False)),
+])
+def test_byte_scan_finds_what_the_sql_would(tmp_path, content, expected):
+    path = tmp_path / "x.csv"
+    path.write_bytes(content)
+    assert scan_bytes(path) == expected
+
+
+def test_byte_scan_sees_a_crlf_across_chunks(tmp_path, monkeypatch):
+    monkeypatch.setattr(bytescan, "_CHUNK", 4)
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"abc\r\ndef\r\n")  # the first CR ends chunk one, its LF starts chunk two
+    assert scan_bytes(path) == ByteScan(True, False, False, False)
+    path.write_bytes(b"abc\rdef\n")
+    assert scan_bytes(path).has_control
+
+
+def test_gzip_is_not_scanned(tmp_path):
+    path = tmp_path / "x.csv.gz"
+    path.write_bytes(gzip.compress(b"a,b\n1,2\n"))
+    assert scan_bytes(path) == ByteScan()
+
+
+def test_crlf_file_ingests_like_lf(tmp_path):
+    lf, crlf = tmp_path / "lf.csv", tmp_path / "crlf.csv"
+    lines = write_log(lf)
+    crlf.write_bytes(lf.read_bytes().replace(b"\n", b"\r\n"))
+    stores = [Store(tmp_path / "a"), Store(tmp_path / "b")]
+    summaries = [ingest_portal(s, p, now=NOW) for s, p in zip(stores, [lf, crlf], strict=True)]
+    assert summaries[0].as_dict() | {"file": ""} == summaries[1].as_dict() | {"file": ""}
+    assert summaries[1].stored == len(GOOD)
+    assert summaries[1].quarantined == len(BAD) + 1
+    quarantined = [{q["line"]: (q["reason"], q["raw"]) for q in list_quarantine(s)} for s in stores]
+    assert quarantined[0] == quarantined[1]
+    assert not any("\r" in raw for _, raw in quarantined[1].values())
+    assert set(lines.values()) <= set(quarantined[1])
+
+
+def _content_id(fields: list[str | None]) -> str:
+    text = "|".join("-" if f is None else f"{len(f)}:{f}" for f in fields)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def test_content_id_of_a_record_without_id_is_the_documented_digest(store, tmp_path):
+    path = tmp_path / "log.csv"
+    write_log(path)
+    ingest_portal(store, path, now=NOW)
+    [event] = [e for e in events(store) if e["subject_kind"] == "nid"]
+    pseudonym = store.pseudonymiser.of_normalised("nid", "1234567890")
+    expected = _content_id(["2026-03-01T08:02:00.000000Z", "portal", "off2", "U2", pseudonym, "nid", "identity",
+                            "/nid", "C9", "denied", "0", '{"client_ip":null}'])
+    assert event["event_id"] == expected
+
+
+def test_output_follows_line_order_even_when_the_table_does_not(store):
+    """``append_new_events`` sorts when the candidate table is not in line order, and drops verdict lines."""
+    con = store.connect()
+    rows = [(5, "e5", "c"), (2, "e2", "a"), (9, "e9", "b"), (3, "e3", "a")]
+    con.execute(
+        "CREATE TEMP TABLE cand_rows AS SELECT line, event_id, TIMESTAMPTZ '2026-01-01 00:00:00+00' AS ts, "
+        "'portal' AS channel, 'off' AS actor, NULL::VARCHAR AS actor_org, subject, 'nid' AS subject_kind, "
+        "'cdr' AS data_kind, NULL::VARCHAR AS operation, NULL::VARCHAR AS authority, 'allowed' AS outcome, "
+        "NULL::BIGINT AS records, NULL::VARCHAR AS attrs FROM (VALUES " +
+        ", ".join(f"({n}, '{i}', '{s}')" for n, i, s in rows) + ") v(line, event_id, subject)")
+    con.execute("CREATE TEMP TABLE verdicts AS SELECT 9 AS line")
+    mapping = pa.table({"subject_kind": ["nid"] * 3, "subject": ["a", "b", "c"], "pseudonym": ["pa", "pb", "pc"],
+                        "error": pa.nulls(3, pa.string())})
+    with store.writer():
+        stored, segments = append_new_events(con, store, "f.csv", mapping, batch_rows=2)
+    assert (stored, len(segments)) == (3, 2)
+    got = [(e["source"], e["subject"]) for seg in store.segment_paths() for e in pq.read_table(seg).to_pylist()]
+    assert got == [("f.csv:2", "pa"), ("f.csv:3", "pa"), ("f.csv:5", "pc")]
+
+
+def test_a_record_without_pseudonym_is_an_error_not_a_silent_null(store):
+    con = store.connect()
+    con.execute(
+        "CREATE TEMP TABLE cand_rows AS SELECT 2 AS line, 'e' AS event_id, TIMESTAMPTZ '2026-01-01 00:00:00+00' "
+        "AS ts, 'portal' AS channel, 'off' AS actor, NULL::VARCHAR AS actor_org, 'zz' AS subject, "
+        "'nid' AS subject_kind, 'cdr' AS data_kind, NULL::VARCHAR AS operation, NULL::VARCHAR AS authority, "
+        "'allowed' AS outcome, NULL::BIGINT AS records, NULL::VARCHAR AS attrs")
+    con.execute("CREATE TEMP TABLE verdicts AS SELECT 1 AS line WHERE false")
+    mapping = pa.table({"subject_kind": ["nid"], "subject": ["a"], "pseudonym": ["pa"],
+                        "error": pa.nulls(1, pa.string())})
+    with store.writer(), pytest.raises(RuntimeError, match="no pseudonym"):
+        append_new_events(con, store, "f.csv", mapping, batch_rows=10)
+
+
+def test_large_file_keeps_exact_line_numbers(store, tmp_path):
+    """Enough rows for several engine batches: every stored event's source line is its physical line."""
+    path = tmp_path / "big.csv"
+    with open(path, "w") as fh:
+        fh.write("ts,actor,subject,subject_kind,data_kind,event_id\n")
+        for i in range(30_000):
+            fh.write(f"2026-01-01T00:00:00Z,off{i % 7},{1000000000 + i % 50},nid,cdr,x{i}\n")
+            if i % 10_000 == 0:
+                fh.write("\n")
+    summary = ingest_portal(store, path, now=NOW)
+    assert (summary.stored, summary.blank) == (30_000, 3)
+    got = store.connect().execute("SELECT event_id, source FROM events").fetchall()
+    lines = {eid: int(src.split(":")[1]) for eid, src in got}
+    assert all(lines[f"x{i}"] == i + 2 + (i // 10_000) + (i % 10_000 > 0) for i in range(30_000))
