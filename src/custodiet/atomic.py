@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -35,10 +36,11 @@ def write_bytes(path: Path, data: bytes) -> None:
     _publish(tmp, path)
 
 
-def write_parquet(path: Path, table: pa.Table, row_group_size: int = 1 << 20) -> None:
+def write_parquet(path: Path, table: pa.Table, row_group_size: int = 1 << 20, **options: Any) -> None:
+    """Write ``table`` as zstd Parquet atomically; ``options`` go to ``pyarrow.parquet.write_table``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
-    pq.write_table(table, tmp, row_group_size=row_group_size, compression="zstd")
+    pq.write_table(table, tmp, row_group_size=row_group_size, compression="zstd", **options)
     _publish(tmp, path)
 
 
