@@ -62,7 +62,7 @@ def test_real_captures_split_anywhere(name: str, verdicts: list[bool]) -> None:
     total = one.frames
     for split in (1, total // 3, total // 2, total - 1, total, total + 5):
         same_as_one_pass(path, split)
-    assert True in verdicts  # the child's half was used ...
+    assert verdicts.count(True) >= 1  # the child's half was used ...
     assert len(verdicts) == 5  # ... and not looked at where the capture ended before the split
 
 
