@@ -69,12 +69,18 @@ demo: install
 	$(CLI) verify
 	$(CLI) head --format json
 
+# Benchmarks, each against a named reference in the same run (see bench/README.md). The detection bench
+# builds a 20M-event store under bench/out/ (several GB, kept for re-runs); the IsolationForest baseline
+# scores the demo world, so it runs after `make demo`.
 bench: install sysdeps
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/signalling.py
-	$(BIN)/python bench/detect.py
+	$(BIN)/python bench/signalling_world.py
 	$(BIN)/python bench/simulate_portal.py
+	$(BIN)/python bench/detect.py --work bench/out/detect
+	@if [ -d $(DEMO_HOME) ]; then $(BIN)/python bench/baseline_iforest.py --home $(DEMO_HOME) \
+	  --truth $(PORTAL)/truth.json; else echo "run make demo first for the IsolationForest baseline"; fi
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) $(DEMO_WORLD) .pytest_cache .mypy_cache .ruff_cache

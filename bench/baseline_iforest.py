@@ -39,7 +39,7 @@ SELECT d.actor, d.org, count(*) AS lookups, any_value(p.people) AS people, any_v
        any_value(p.once) AS once, any_value(w.top_week) AS top_week,
        avg((hour(a.ts) < 6 OR hour(a.ts) >= 22)::INT) AS night, avg((dayofweek(a.ts) IN (0, 6))::INT) AS weekend,
        count(DISTINCT a.client) AS clients,
-       avg((a.kind IN ('location', 'cdr', 'imei', 'travel') AND a.unexpl)::INT) AS sale_unexpl,
+       avg((a.kind IN ({sale_kinds}) AND a.unexpl)::INT) AS sale_unexpl,
        avg((a.cited AND NOT a.cited_ok)::INT) AS wrong_case, avg(a.empty::INT) AS empty,
        coalesce(any_value(prot.protected), 0) AS protected
 FROM a JOIN custodiet_insider_actors d USING (aid) JOIN p USING (aid) JOIN w USING (aid)
@@ -52,7 +52,8 @@ def features(store: Store) -> tuple[list[str], np.ndarray]:
     base.accesses(ctx)
     base.pairs(ctx)
     base.weekly(ctx)
-    rows = ctx.con.execute(FEATURES).fetchall()
+    sale_kinds = ", ".join(str(base.kind_code(k)) for k in ("location", "cdr", "imei", "travel"))
+    rows = ctx.con.execute(FEATURES.format(sale_kinds=sale_kinds)).fetchall()
     names = [r[0] for r in rows]
     orgs = [r[1] for r in rows]
     x = np.array([[float(v or 0) for v in r[2:]] for r in rows])
