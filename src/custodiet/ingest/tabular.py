@@ -12,6 +12,7 @@ carriage-return trimming are left out of the SQL, which saves two regular-expres
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,6 +173,21 @@ def _extras_json(pairs: list[tuple[str, str]]) -> str:
     return f"CAST(json_object({args}) AS VARCHAR)"
 
 
+def _named_fields(path: Path, keys: list[str], fields: list[str], required: list[str],
+                  text: Callable[[str], str]) -> tuple[list[str], list[str], str, str, str]:
+    """For inputs whose fields are named (JSON keys, Parquet columns): the expected fields present, the
+    extra keys, and the SQL for the field columns, the longest value and the extras' JSON. ``text(key)``
+    is the SQL that reads one key as text."""
+    lowered = {k.lower(): k for k in keys}
+    _columns_check(path, list(lowered), required)
+    present = [f for f in fields if f in lowered]
+    extras = [k for k in keys if k.lower() not in fields]
+    cols = ", ".join(f"nullif(trim({text(lowered[c])}), '') AS {_ident(c)}" for c in present)
+    longest = "greatest(" + ", ".join(f"coalesce(length({text(k)}), 0)" for k in keys) + ")"
+    extra_json = _extras_json([(k, f"nullif(trim({text(k)}), '')") for k in extras])
+    return present, extras, cols, longest, extra_json
+
+
 def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
                  required: list[str]) -> Staged:
     lines = f"{name}_lines"
@@ -185,17 +201,8 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: 
         if nonblank[0][0] == 0:
             raise InputError(f"{path.name}: empty file")
         raise InputError(f"{path.name}: no line is a JSON object")
-    lowered = {k.lower(): k for k in present_keys}
-    _columns_check(path, list(lowered), required)
-    present = [f for f in fields if f in lowered]
-    extras = [k for k in present_keys if k.lower() not in fields]
-
-    def get(key: str) -> str:
-        return f"json_extract_string(j, {_q('$.' + _ident(key))})"
-
-    cols = ", ".join(f"nullif(trim({get(lowered[c])}), '') AS {_ident(c)}" for c in present)
-    longest = "greatest(" + ", ".join(f"coalesce(length({get(k)}), 0)" for k in present_keys) + ")"
-    extra_json = _extras_json([(k, f"nullif(trim({get(k)}), '')") for k in extras])
+    present, extras, cols, longest, extra_json = _named_fields(
+        path, present_keys, fields, required, lambda k: f"json_extract_string(j, {_q('$.' + _ident(k))})")
     # Lines that are not JSON objects have NULL fields; ncols = -1 marks them.
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT line, raw, CASE WHEN j IS NULL THEN -1 END AS ncols, "
@@ -209,18 +216,9 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields
                    required: list[str]) -> Staged:
     described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(str(path))})").fetchall()
     columns = [row[0] for row in described]
-    lowered = {c.lower(): c for c in columns}
-    _columns_check(path, list(lowered), required)
-    present = [f for f in fields if f in lowered]
-    extras = [c for c in columns if c.lower() not in fields]
-
-    def text(col: str) -> str:
-        return f"CAST({_ident(col)} AS VARCHAR)"
-
-    cols = ", ".join(f"nullif(trim({text(lowered[c])}), '') AS {_ident(c)}" for c in present)
+    present, extras, cols, longest, extra_json = _named_fields(
+        path, columns, fields, required, lambda c: f"CAST({_ident(c)} AS VARCHAR)")
     raw = "CAST(to_json(struct_pack(" + ", ".join(f"{_ident(c)} := {_ident(c)}" for c in columns) + ")) AS VARCHAR)"
-    longest = "greatest(" + ", ".join(f"coalesce(length({text(c)}), 0)" for c in columns) + ")"
-    extra_json = _extras_json([(c, f"nullif(trim({text(c)}), '')") for c in extras])
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT file_row_number + 1 AS line, {raw} AS raw, "
         f"NULL AS ncols, false AS blank, {cols}, {extra_json} AS extras, {longest} AS longest "
