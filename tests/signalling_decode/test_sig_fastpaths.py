@@ -13,8 +13,9 @@ import pytest
 
 from custodiet.arrow_columns import binary_array, int64_array, string_array
 from custodiet.events import canonical_json
-from custodiet.ingest.signalling import ber
-from custodiet.ingest.signalling.ingest import _ATTRS_JSON, EventRows, fresh_rows
+from custodiet.ingest.signalling import ber, tcap
+from custodiet.ingest.signalling.batch import _ATTRS_JSON, EventRows, fresh_rows
+from custodiet.ingest.signalling.decoder import CaptureDecoder, MapRecord
 from custodiet.ingest.signalling.transport import DecodeError, Transport
 from custodiet.store import Store
 
@@ -133,3 +134,52 @@ def test_ingest_does_not_import_pandas(tmp_path: Path) -> None:
             "print(r.stored, r.quarantined, 'pandas' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["43", "0", "False"]
+
+
+def _invoke(body: bytes) -> bytes:
+    return b"\xa1" + bytes([len(body)]) + body
+
+
+@pytest.mark.parametrize("component", [
+    _invoke(b"\x02\x01\x05\x02\x01\x2d\x30\x03\x80\x01\x01"),  # the usual: id, opcode, one argument
+    _invoke(b"\x02\x01\xff\x02\x01\x85"),  # negative id and opcode, no argument
+    _invoke(b"\x02\x01\x01\x02\x01\x38\x04\x02\x21\x43"),  # a bare OCTET STRING argument
+    _invoke(b"\x02\x01\x01\x02\x01\x38\x80\x02\x21\x43"),  # an argument tagged like a linked id
+    _invoke(b"\x02\x01\x01\x02\x01\x38\x04\x01\x21\x04\x01\x43"),  # two TLVs after the opcode
+    _invoke(b"\x02\x01\x01\x80\x01\x00\x02\x01\x38"),  # a linked id
+    _invoke(b"\x02\x01\x01\x02\x01\x38\x04\x05\x21"),  # an argument running past the component
+    _invoke(b"\x02\x01\x01\x02\x01\x38\x30\x80\x04\x01\x21\x00\x00"),  # indefinite length
+    _invoke(b"\x02\x02\x00\x81\x02\x01\x38"),  # two-octet invoke id
+    _invoke(b"\x02\x01\x01\x06\x02\x2a\x03"),  # a global opcode
+])
+def test_invoke_fast_path_agrees_with_the_general_path(component: bytes) -> None:
+    def run(parse: object) -> object:
+        try:
+            return parse(component, component[0], 2, len(component))  # type: ignore[operator]
+        except (ber.BerError, tcap.TcapError) as exc:
+            return type(exc), str(exc)
+
+    assert run(tcap._component) == run(tcap._component_general)
+
+
+def test_invoke_fast_path_on_every_component_of_the_captures() -> None:
+    need_captures()
+    seen = 0
+    for name in ("pycrate_tcapmap_pcapr_rebuilt.pcap",):
+        for record in CaptureDecoder(CAPTURES / name).records():
+            if isinstance(record, MapRecord):
+                data = record.sccp.data
+                for comp_tag, start, end in _components(data):
+                    assert tcap._component(data, comp_tag, start, end) == tcap._component_general(
+                        data, comp_tag, start, end)
+                    seen += 1
+    assert seen > 50
+
+
+def _components(data: bytes) -> list[tuple[int, int, int]]:
+    _, vs, ve, _ = ber.tlv(data, 0, len(data))
+    out = []
+    for tag, cs, ce in ber.children(data, vs, ve):
+        if tag == 0x6C:
+            out.extend(ber.children(data, cs, ce))
+    return out

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from custodiet.cli.app import console, context_load_app, fail, ingest_app, store
 
 if TYPE_CHECKING:
+    from custodiet.context.network import Registry
     from custodiet.ingest.signalling import FileSummary
+    from custodiet.store import Store
 
 BIG_FILE = 8 << 20  # show a progress bar above this size
 
@@ -26,14 +27,23 @@ def ingest_signalling(
     Frames that carry signalling but cannot be decoded go to quarantine with their frame number
     and reason; frames without signalling (ARP, GTP, SCTP control...) are counted in the summary.
     """
-    from custodiet.context.network import NetworkProfileError, Registry
-    from custodiet.ingest.signalling import FileSummary, ingest_file
+    # Only the decoder is imported here. The store and registry (Arrow, DuckDB, the ledger, phonenumbers)
+    # are imported by ``open_store``, which ``ingest_capture`` calls once the decoding child is forked.
+    from custodiet.ingest.signalling.ingest import FileSummary, ingest_capture
 
-    st = store()
-    try:
-        registry = Registry.from_store(st)
-    except NetworkProfileError as exc:
-        raise fail(f"the stored network profile is invalid: {exc}") from None
+    opened: list[tuple[Store, Registry]] = []
+
+    def open_store() -> tuple[Store, Registry]:
+        if not opened:
+            from custodiet.context.network import NetworkProfileError, Registry
+
+            st = store()
+            try:
+                opened.append((st, Registry.from_store(st)))
+            except NetworkProfileError as exc:
+                raise fail(f"the stored network profile is invalid: {exc}") from None
+        return opened[0]
+
     summaries: list[FileSummary] = []
     for path in files:
         if not path.is_file():
@@ -41,6 +51,8 @@ def ingest_signalling(
             continue
         size = path.stat().st_size
         if size > BIG_FILE:
+            from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
             with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
                           TimeRemainingColumn(), console=console, transient=True) as bar:
                 task = bar.add_task(path.name, total=size)
@@ -48,9 +60,11 @@ def ingest_signalling(
                 def advance(n: int, bar: Progress = bar, task: TaskID = task) -> None:
                     bar.advance(task, n)
 
-                summaries.append(ingest_file(st, path, registry, advance))
+                summaries.append(ingest_capture(path, open_store, advance, head_start=not opened))
         else:
-            summaries.append(ingest_file(st, path, registry))
+            summaries.append(ingest_capture(path, open_store, head_start=not opened))
+    if not opened:
+        open_store()  # no capture was read: an invalid network profile is still reported
     _print_summary(summaries)
     failed = [s for s in summaries if s.error]
     for s in failed:

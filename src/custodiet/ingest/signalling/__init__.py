@@ -2,9 +2,10 @@
 
 Layers, each a small module: ``capture`` (pcap/pcapng), ``transport`` (link, IP, SCTP, TCP), ``ss7``
 (M3UA, M2PA/MTP3, SCCP with XUDT reassembly), ``tcap``, ``map_ops`` (+ ``map_full``, pycrate, off the
-hot path), ``diameter``; ``decoder`` chains them, ``mapping`` builds events, ``ingest`` stores them
-(``columns``: Arrow arrays without pyarrow's pandas import). ``parallel`` decodes the second part of a
-big capture in a forked process and keeps its result only where it equals one pass.
+hot path), ``diameter``; ``decoder`` chains them, ``mapping`` builds events, ``batch`` stores them
+(Arrow arrays from buffers, without pyarrow's pandas import), ``ingest`` runs a capture through them.
+``parallel`` decodes (part of) a capture in a forked process and keeps its result only where it equals
+one pass; the CLI forks it before its heavy imports, which then run while the child decodes.
 """
 
 from __future__ import annotations

@@ -1,35 +1,33 @@
 """Ingest signalling captures into the ledger: decode, map to events, pseudonymise, dedupe, append.
 
-One ledger batch and one quarantine file per capture. Re-ingesting a capture stores nothing twice:
-event ids are content hashes, checked within the batch and against the store's segments (Arrow's
-``is_in``, one segment's ids at a time). Columns go to Arrow from buffers (``columns``): no pandas.
+One ledger batch and one quarantine file per capture. Re-ingesting a capture stores nothing twice
+(``batch``: event ids are content hashes).
+
+This module imports only the decoder (pure Python, light). ``ingest_capture`` forks the decoding child
+(``parallel``) before it asks for the store and registry, so that the heavy imports behind them
+(Arrow, DuckDB, the ledger, phonenumbers) run while the child decodes: the CLI's start-up is hidden
+behind the decoding instead of added to it.
 """
 
 from __future__ import annotations
 
-import json
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
-from custodiet.arrow_columns import int64_array, string_array
-from custodiet.context.network import Registry
-from custodiet.events import EVENT_SCHEMA
+from custodiet.ingest.signalling import parallel as two_processes
 from custodiet.ingest.signalling.capture import CaptureError
 from custodiet.ingest.signalling.decoder import CaptureDecoder, Failure
-from custodiet.ingest.signalling.mapping import EventMapper, PendingEvent
-from custodiet.ingest.signalling.parallel import records as parallel_records
-from custodiet.ingest.signalling.parallel import split_point, worth_it
-from custodiet.ledger import append_events
-from custodiet.pseudonym import Pseudonymiser
-from custodiet.quarantine import write_quarantine
-from custodiet.store import Store
+
+if TYPE_CHECKING:
+    from custodiet.context.network import Registry
+    from custodiet.store import Store
 
 CHANNEL = "signalling"
+
+Opener = Callable[[], "tuple[Store, Registry]"]  # the store and registry, imported and opened on demand
 
 
 @dataclass
@@ -48,130 +46,6 @@ class FileSummary:
     error: str | None = None  # set when the file could not be read at all
 
 
-_ATTRS_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
-# ``canonical_json`` builds this same encoder on every call; one made once is about a third faster.
-
-
-@dataclass
-class EventRows:
-    """The events of one capture as columns (Python lists), pseudonymised, in mapping order."""
-
-    event_id: list[str]
-    ts_us: list[int]
-    actor: list[str]
-    actor_org: list[str | None]
-    subject: list[str]
-    subject_kind: list[str]
-    data_kind: list[str]
-    operation: list[str]
-    outcome: list[str]
-    attrs: list[str]
-    source: list[str]
-
-    @classmethod
-    def of(cls, events: list[PendingEvent], source_name: str, pseudo: Pseudonymiser) -> EventRows:
-        """Columns of the events; each distinct identifier is pseudonymised once."""
-        pseudonyms: dict[tuple[str, str], str] = {}
-
-        def pseudonym(kind: str, value: str) -> str:
-            key = (kind, value)
-            hit = pseudonyms.get(key)
-            if hit is None:
-                hit = pseudonyms[key] = pseudo.of_normalised(kind, value)
-            return hit
-
-        attrs_text = []
-        for e in events:
-            attrs = e.attrs
-            for kind in ("imsi", "msisdn"):
-                value = attrs.pop(f"{kind}_normalised", None)
-                if value is not None:
-                    attrs[f"{kind}_pseudonym"] = pseudonym(kind, value)
-            attrs_text.append(_ATTRS_JSON(attrs))
-        prefix = source_name + ":"
-        return cls(
-            event_id=[e.event_id for e in events], ts_us=[e.ts_us for e in events],
-            actor=[e.actor for e in events], actor_org=[e.actor_org for e in events],
-            subject=[pseudonym(e.subject_kind, e.subject_value) for e in events],
-            subject_kind=[e.subject_kind for e in events], data_kind=[e.data_kind for e in events],
-            operation=[e.operation for e in events], outcome=[e.outcome for e in events], attrs=attrs_text,
-            source=[prefix + str(e.frame) for e in events],
-        )
-
-    def __len__(self) -> int:
-        return len(self.event_id)
-
-    def table(self, rows: list[int]) -> pa.Table:
-        """Arrow table (canonical event schema) of the given rows, in that order."""
-        n = len(rows)
-
-        def pick(column: list) -> list:
-            return [column[i] for i in rows]
-
-        return pa.Table.from_arrays(
-            [
-                string_array(pick(self.event_id)),
-                int64_array(pick(self.ts_us), pa.timestamp("us", tz="UTC")),
-                string_array([CHANNEL] * n),
-                string_array(pick(self.actor)),
-                string_array(pick(self.actor_org)),
-                string_array(pick(self.subject)),
-                string_array(pick(self.subject_kind)),
-                string_array(pick(self.data_kind)),
-                string_array(pick(self.operation)),
-                pa.nulls(n, pa.string()),
-                string_array(pick(self.outcome)),
-                pa.nulls(n, pa.int64()),
-                string_array(pick(self.attrs)),
-                string_array(pick(self.source)),
-            ],
-            schema=EVENT_SCHEMA,
-        )
-
-
-def fresh_rows(store: Store, rows: EventRows) -> list[int]:
-    """Rows to store, ordered by (ts, source): one per event_id, none already in the store.
-
-    Among rows sharing an event_id (which hashes the timestamp) the one with the smallest source is kept.
-    """
-    ids = rows.event_id
-    seen: set[str] = set()
-    keep = []
-    for _, _, i in sorted(zip(rows.ts_us, rows.source, range(len(ids)), strict=True)):  # ties: capture order
-        if ids[i] not in seen:
-            seen.add(ids[i])
-            keep.append(i)
-    stored = _stored_ids(store, [ids[i] for i in keep])
-    return [i for i in keep if ids[i] not in stored] if stored else keep
-
-
-def _stored_ids(store: Store, ids: list[str]) -> set[str]:
-    """Which of ``ids`` the store's event segments already hold (read one segment's ids at a time)."""
-    paths = store.segment_paths()
-    if not ids or not paths:
-        return set()
-    wanted = string_array(ids)
-    found: set[str] = set()
-    for path in paths:
-        stored = pq.read_table(path, columns=["event_id"]).column("event_id")
-        found.update(stored.filter(pc.is_in(stored, value_set=wanted)).to_pylist())
-    return found
-
-
-def _not_yet_quarantined(store: Store, name: str, rejected: list[tuple[int, str, str | None]]
-                         ) -> list[tuple[int, str, str | None]]:
-    """Rejections of this capture not already in quarantine (re-ingesting adds nothing twice)."""
-    paths = store.quarantine_paths()
-    if not rejected or not paths:
-        return rejected
-    seen: set[tuple[int, str]] = set()
-    for path in paths:
-        q = pq.read_table(path, columns=["source", "line", "reason", "channel"])
-        mine = q.filter(pc.and_(pc.equal(q.column("channel"), CHANNEL), pc.equal(q.column("source"), name)))
-        seen.update(zip(mine.column("line").to_pylist(), mine.column("reason").to_pylist(), strict=True))
-    return [r for r in rejected if (r[0], r[1]) not in seen]
-
-
 def ingest_file(store: Store, path: Path, registry: Registry,
                 progress: Callable[[int], None] | None = None, parallel: bool | None = None) -> FileSummary:
     """Decode one capture and store its events and rejections; never raises for bad content.
@@ -179,13 +53,42 @@ def ingest_file(store: Store, path: Path, registry: Registry,
     ``parallel``: decode the second part of the capture in a forked process (``parallel``); by default
     for big captures on Linux with two or more CPUs. The result is the same either way.
     """
+    return ingest_capture(path, lambda: (store, registry), progress, parallel)
+
+
+def ingest_capture(path: Path, opener: Opener, progress: Callable[[int], None] | None = None,
+                   parallel: bool | None = None, head_start: bool = False) -> FileSummary:
+    """``ingest_file`` with the store and registry asked of ``opener`` once decoding is under way.
+
+    ``head_start``: ``opener`` has heavy imports to do (the CLI's first capture); the child then takes
+    more of the capture, and is forked for smaller captures too (``parallel.split_point``).
+    Exceptions from ``opener`` propagate (the child is ended first).
+    """
     summary = FileSummary(path.name)
     decoder = CaptureDecoder(path)
+    forked = None
+    try:
+        if parallel or (parallel is None and two_processes.worth_it(path, head_start)):
+            split = two_processes.split_point(path, head_start)
+            if split is not None:
+                forked = two_processes.ForkedDecode(decoder, split)
+    except CaptureError as exc:
+        summary.error = str(exc)
+        return summary
+    try:
+        store, registry = opener()
+        from custodiet.ingest.signalling.batch import EventRows, store_batch
+        from custodiet.ingest.signalling.mapping import EventMapper
+    except BaseException:
+        if forked is not None:
+            forked.abandon()
+        raise
     mapper = EventMapper(path.name, registry)
     last_bytes = 0
+    collecting = gc.isenabled()
+    gc.disable()  # decoding and mapping make no cyclic garbage; collections would rescan every event kept
     try:
-        split = split_point(path) if (parallel is None and worth_it(path)) or parallel else None
-        records = decoder.records() if split is None else parallel_records(decoder, split)
+        records = decoder.records() if forked is None else forked.records()
         for record in records:
             summary.messages += 1
             mapper.add(record)
@@ -197,6 +100,9 @@ def ingest_file(store: Store, path: Path, registry: Registry,
             summary.error = str(exc)
             return summary
         decoder.failures.append(Failure(decoder.frames + 1, f"capture unreadable from here on: {exc}", None))
+    finally:
+        if collecting:
+            gc.enable()
     if progress is not None:
         progress(decoder.bytes_read - last_bytes)
     summary.frames = decoder.frames
@@ -205,20 +111,5 @@ def ingest_file(store: Store, path: Path, registry: Registry,
     rows = EventRows.of(mapper.events, path.name, store.pseudonymiser)
     summary.events = len(rows)
     rejected = [(f.frame, f.reason, f.raw) for f in decoder.failures] + list(mapper.rejects)
-    with store.writer():
-        rejected = _not_yet_quarantined(store, path.name, rejected)
-        keep = fresh_rows(store, rows)
-        summary.duplicates = len(rows) - len(keep)
-        append_events(store, rows.table(keep))
-        summary.stored = len(keep)
-        if rejected:
-            rejected.sort(key=lambda r: r[0])
-            summary.quarantined = write_quarantine(
-                store,
-                sources=[path.name] * len(rejected),
-                lines=[frame for frame, _, _ in rejected],
-                reasons=[reason for _, reason, _ in rejected],
-                raws=[raw for _, _, raw in rejected],
-                channel=CHANNEL,
-            )
+    summary.stored, summary.duplicates, summary.quarantined = store_batch(store, path.name, rows, rejected)
     return summary

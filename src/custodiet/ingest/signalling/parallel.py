@@ -18,6 +18,7 @@ It pays only with a CPU to spare: on a busy machine the two processes just compe
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -36,7 +37,13 @@ from custodiet.ingest.signalling.tcap import Component, TcapMessage
 from custodiet.ingest.signalling.transport import TSN_TABLE_LIMIT
 
 MIN_BYTES = 4 << 20  # below this a second process costs about what it saves
-CHILD_SHARE = 0.55  # of the frames; this process also maps the records, so the child takes more
+MIN_BYTES_HEAD_START = 256 << 10  # ... unless this process has its imports still to do (``worth_it``)
+# The balance (``split_point``): this process decodes k frames and maps every record, the child's after it
+# has finished; mapping costs about 0.45 of decoding per frame. Both halves take as long when
+# k = (frames - head start) / (2 + 0.45), where the head start is the imports this process still has to do.
+PARENT_SHARE = 0.41
+IMPORT_FRAMES = 60_000  # the CLI's imports after the fork (store, Arrow, ledger, phonenumbers): ~0.4 s
+CHILD_SHARE = 1 - PARENT_SHARE  # of the frames, without a head start
 SAMPLE_FRAMES = 4096  # frames read to estimate the capture's frame count ...
 SAMPLE_BYTES = 4 << 20  # ... from at most its first bytes
 CHUNK = 8192  # records per pickled chunk
@@ -52,15 +59,24 @@ def available() -> bool:
     return cpus >= 2 and os.getloadavg()[0] < cpus - 1
 
 
-def worth_it(path: Path) -> bool:
-    """Whether to decode this capture in two processes (big enough, and ``available``)."""
-    return path.stat().st_size >= MIN_BYTES and available()
+def worth_it(path: Path, head_start: bool = False) -> bool:
+    """Whether to decode this capture in two processes (big enough, and ``available``).
+
+    ``head_start``: this process has its heavy imports still to do (the CLI); then the child is worth
+    forking for much smaller captures, since it decodes while this process imports."""
+    return path.stat().st_size >= (MIN_BYTES_HEAD_START if head_start else MIN_BYTES) and available()
 
 
-def split_point(path: Path) -> int | None:
-    """The frame after which the child takes over, estimated from the sizes of the frames in the first
-    megabytes; None if the capture is too small to share. Raises ``CaptureError`` for a non-capture, as
-    ``raw_frames`` would."""
+def split_point(path: Path, head_start: bool = False) -> int | None:
+    """The frame after which the child takes over (0: the child decodes everything), estimated from the
+    sizes of the frames in the first megabytes; None if the capture is too small to share. Raises
+    ``CaptureError`` for a non-capture, as ``raw_frames`` would.
+
+    Balance: this process decodes frames 1..k, then maps every record; the child decodes the rest.
+    With ``head_start`` this process first imports the store, Arrow and the ledger (worth about
+    ``IMPORT_FRAMES`` frames of decoding), so it takes less: below that many frames, nothing (the child
+    decodes the whole capture while this process imports, then maps)."""
+    size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(SAMPLE_BYTES)
     sizes = []
@@ -69,55 +85,87 @@ def split_point(path: Path) -> int | None:
             sizes.append(len(data) + 16)
     except CaptureError:
         pass  # the sample's last frame is cut short, or the file is corrupt: the decoder will say where
-    if len(sizes) < SAMPLE_FRAMES:
+    if not sizes or (len(sizes) < SAMPLE_FRAMES and not head_start):
         return None
-    total = path.stat().st_size / (sum(sizes) / len(sizes))
-    return max(1, int(total * (1 - CHILD_SHARE)))
+    total = size / (sum(sizes) / len(sizes))
+    if head_start:
+        return max(0, int((total - IMPORT_FRAMES) * PARENT_SHARE))
+    return max(1, int(total * PARENT_SHARE))
 
 
 def records(decoder: CaptureDecoder, split: int) -> Iterator[Record]:
     """What ``decoder.records()`` yields, and the same state left in ``decoder``; frames after
-    ``split`` are decoded in a forked child when that gives the same result."""
-    import tempfile  # here: only big captures need it
+    ``split`` are decoded in a forked child when that gives the same result. The child is forked at
+    the first ``next()``; ``ForkedDecode`` forks at once."""
+    yield from ForkedDecode(decoder, split).records()
 
-    frames = raw_frames(decoder.path)  # a file that is no capture fails here, as in one pass
-    with tempfile.TemporaryFile() as spool:
+
+class ForkedDecode:
+    """A child process decoding the frames after ``split``, forked when this object is made.
+
+    Made before the caller's heavy imports (the CLI imports the store, Arrow and the ledger only after
+    it), the child decodes while this process imports. ``records()`` then yields what
+    ``decoder.records()`` would; ``abandon()`` ends the child when its work is not wanted.
+    Raises ``CaptureError`` at once for a file that is no capture, as ``raw_frames`` does.
+    """
+
+    def __init__(self, decoder: CaptureDecoder, split: int) -> None:
+        import tempfile  # here: only big captures need it
+
+        self.decoder, self.split = decoder, split
+        self.frames = raw_frames(decoder.path)  # a file that is no capture fails here, as in one pass
+        self.spool: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by records() or abandon()
         with warnings.catch_warnings():  # Python 3.12+ warns about fork in threaded processes: the child
             warnings.simplefilter("ignore", DeprecationWarning)  # only decodes bytes, then _exits
-            pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child's coverage is not collected
-            _child(decoder.path, frames, split, spool)  # the capture as read here: shared, not re-read
-        try:
-            yield from decoder.decode(islice(frames, split))
-        except BaseException:  # this half failed or was abandoned: the child's work is not wanted
-            os.kill(pid, signal.SIGKILL)
-            raise
-        finally:
-            _, status = os.waitpid(pid, 0)
-        trailer = _trailer(spool) if status == 0 and decoder.frames == split else None
-        if trailer is None or not _exact(decoder, trailer):
-            yield from decoder.decode(frames)  # one pass from here on, as if there were no child
-            decoder.finish()
-            return
-        decoder.frames = trailer["frames"]
-        decoder.bytes_read += trailer["bytes_read"]
-        for reason, count in trailer["skipped"]:
-            decoder.skipped[reason] += count
-        decoder.failures.extend(Failure(*f) for f in trailer["failures"])
-        spool.seek(0)
-        while spool.tell() < trailer["offset"]:
-            for flat in pickle.load(spool):
-                yield _rebuild(flat)
-        if trailer["error"] is not None:
-            raise CaptureError(trailer["error"])
-        decoder.failures.extend(decoder.incomplete())  # this half's waiting segments, then the child's
-        decoder.failures.extend(Failure(*f) for f in trailer["incomplete"])
+            self.pid = os.fork()
+        if self.pid == 0:  # pragma: no cover - the child's coverage is not collected
+            _child(decoder.path, self.frames, split, self.spool)  # the capture as read here: shared, not re-read
+        self.status: int | None = None
+
+    def abandon(self) -> None:
+        """Kill the child (if still running) and drop its output."""
+        if self.status is None:
+            os.kill(self.pid, signal.SIGKILL)
+            _, self.status = os.waitpid(self.pid, 0)
+        self.spool.close()
+
+    def records(self) -> Iterator[Record]:
+        decoder, split, frames, spool = self.decoder, self.split, self.frames, self.spool
+        with spool:
+            try:
+                yield from decoder.decode(islice(frames, split))
+            except BaseException:  # this half failed or was abandoned: the child's work is not wanted
+                os.kill(self.pid, signal.SIGKILL)
+                raise
+            finally:
+                _, self.status = os.waitpid(self.pid, 0)
+            status = self.status
+            trailer = _trailer(spool) if status == 0 and decoder.frames == split else None
+            if trailer is None or not _exact(decoder, trailer):
+                yield from decoder.decode(frames)  # one pass from here on, as if there were no child
+                decoder.finish()
+                return
+            decoder.frames = trailer["frames"]
+            decoder.bytes_read += trailer["bytes_read"]
+            for reason, count in trailer["skipped"]:
+                decoder.skipped[reason] += count
+            decoder.failures.extend(Failure(*f) for f in trailer["failures"])
+            spool.seek(0)
+            load = pickle.load
+            while spool.tell() < trailer["offset"]:
+                for flat in load(spool):
+                    yield _rebuild(flat)
+            if trailer["error"] is not None:
+                raise CaptureError(trailer["error"])
+            decoder.failures.extend(decoder.incomplete())  # this half's waiting segments, then the child's
+            decoder.failures.extend(Failure(*f) for f in trailer["incomplete"])
 
 
 def _child(path: Path, frames: Iterator[RawFrame], split: int, spool: IO[bytes]
            ) -> None:  # pragma: no cover - runs in the child
     """Decode frames split+1.. from empty state; write chunks of records, the trailer, its offset."""
     status = 1
+    gc.disable()  # nothing it makes is cyclic garbage; collections would only rescan the records
     try:
         child = CaptureDecoder(path)
         misses: list[tuple] = []
@@ -203,4 +251,4 @@ def _rebuild(flat: tuple) -> Record:
     return MapRecord(flat[0], flat[1], sccp, tcap)
 
 
-__all__ = ["available", "records", "split_point", "worth_it"]
+__all__ = ["ForkedDecode", "available", "records", "split_point", "worth_it"]

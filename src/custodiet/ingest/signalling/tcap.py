@@ -124,6 +124,22 @@ def _dialogue(data: bytes, start: int, end: int) -> tuple[str | None, str | None
 
 
 def _component(data: bytes, ctag: int, start: int, end: int) -> Component:
+    if ctag == 0xA1 and end - start >= 6 and data[start] == 0x02 and data[start + 1] == 1 \
+            and data[start + 3] == 0x02 and data[start + 4] == 1:
+        # Fast path, the usual invoke: one-octet invoke id and local opcode, then nothing or one argument
+        # TLV that ends the component. Anything else (a linked id, long forms, an argument tagged like a
+        # linked id, more TLVs) goes the general way below, which gives the same for this form.
+        invoke_id, opcode, p = data[start + 2], data[start + 5], start + 6
+        if p == end:
+            return Component("invoke", invoke_id - 256 if invoke_id > 127 else invoke_id,
+                             opcode - 256 if opcode > 127 else opcode, None, None, True)
+        if data[p] != 0x80 and ber.tlv(data, p, end)[3] == end:
+            return Component("invoke", invoke_id - 256 if invoke_id > 127 else invoke_id,
+                             opcode - 256 if opcode > 127 else opcode, None, data[p:end], True)
+    return _component_general(data, ctag, start, end)
+
+
+def _component_general(data: bytes, ctag: int, start: int, end: int) -> Component:
     kind = COMPONENT_KINDS.get(ctag)
     if kind is None:
         raise TcapError(f"TCAP: unknown component tag 0x{ctag:02x}")
