@@ -3,14 +3,16 @@
     python bench/ingest.py [--rows 2000000] [--keep DIR] [--repeat N]
 
 Prints both times and the ratio (target: <= 2x before ledger hashing, <= 3x with it), where the ingest's
-time goes (its progress steps), and the peak resident memory of the ingest. With ``--repeat N`` the two
-run alternately N times and the best time of each is compared, which steadies the ratio on a shared
-machine.
+time goes (its progress steps), the peak resident memory of the ingest and the load average (the machine
+is shared: read a ratio together with the load it was measured under). With ``--repeat N`` the two run
+alternately N times and the best time of each is compared, which steadies the ratio on a shared machine.
+After the timing, every stored event's ``source`` line is checked against the line its id was written to.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import tempfile
@@ -90,6 +92,17 @@ def _ingest(log: Path, home: Path) -> tuple[float, list[tuple[str, float]], Inge
     return end - t0, steps, summary
 
 
+def wrong_lines(home: Path, log: Path) -> int:
+    """Stored events whose ``source`` is not the line their id ``r<i>`` was written to (line i + 2)."""
+    con = Store(home).connect()
+    try:
+        return con.execute(
+            f"SELECT count(*) FROM events WHERE source <> '{log.name}:' || (CAST(event_id[2:] AS BIGINT) + 2)"
+        ).fetchall()[0][0]
+    finally:
+        con.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=2_000_000)
@@ -115,7 +128,12 @@ def main() -> None:
         print(f"custodiet ingest portal:  {ours:.2f} s   ({args.rows / ours:,.0f} rows/s)"
               + (f"  (runs: {_times([r[0] for r in runs])})" if len(runs) > 1 else ""))
         print("  steps: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in steps))
-        print(f"ratio: {ours / reference:.2f}x the reference   peak RSS: {peak_mb:,.0f} MB")
+        print(f"ratio: {ours / reference:.2f}x the reference   peak RSS: {peak_mb:,.0f} MB   "
+              f"load average: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+        misplaced = wrong_lines(work / "home", log)
+        print(f"events with a wrong source line: {misplaced}")
+        if misplaced:
+            raise SystemExit("line numbers are wrong")
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -20,12 +20,16 @@ from tests.ingest.test_portal import NOW, events
 
 
 @pytest.mark.parametrize(("content", "expected"), [
-    (b"a,b\n1,2\n", ByteScan(False, False, False, False)),
-    (b"a,b\r\n1, 2\r\n", ByteScan(True, False, False, True)),
-    (b'a,b\n"1",x\x07\n', ByteScan(False, True, True, False)),
-    (b"a,b\n1\r2,3\n", ByteScan(True, True, False, False)),  # a carriage return inside a line
-    (b"a,b\n1\t,2\n", ByteScan(False, True, False, False)),
-    (b"a,b\n1,\x7f\n", ByteScan(False, True, False, False)),
+    (b"a,b\n1,2\n", ByteScan(False, False, False, False, False, 3)),
+    (b"a,b\r\n1, 2\r\n", ByteScan(True, False, False, True, False, 5)),
+    (b'a,b\n"1",x\x07\n', ByteScan(False, True, True, False, False, 6)),
+    (b"a,b\n1\r2,3\n", ByteScan(True, True, False, False, False, 5)),  # a carriage return inside a line
+    (b"a,b\n1\t,2\n", ByteScan(False, True, False, False, False, 4)),
+    (b"a,b\n1,\x7f\n", ByteScan(False, True, False, False, False, 3)),
+    (b'"a","b c"\n1,2\n', ByteScan(False, False, False, False, False, 3)),  # the header is not a record
+    (b"a,b\n1,2\n\n3,4", ByteScan(False, False, False, False, True, 3)),  # an empty line; no final line end
+    (b"a,b\n1,2\n3,45678", ByteScan(False, False, False, False, False, 7)),
+    (b"a,b\n", ByteScan(False, False, False, False, False, 0)),
 ])
 def test_byte_scan_finds_what_the_sql_would(tmp_path, content, expected):
     path = tmp_path / "x.csv"
@@ -37,9 +41,11 @@ def test_byte_scan_sees_a_crlf_across_chunks(tmp_path, monkeypatch):
     monkeypatch.setattr(bytescan, "_CHUNK", 4)
     path = tmp_path / "x.csv"
     path.write_bytes(b"abc\r\ndef\r\n")  # the first CR ends chunk one, its LF starts chunk two
-    assert scan_bytes(path) == ByteScan(True, False, False, False)
+    assert scan_bytes(path) == ByteScan(True, False, False, False, False, 4)
     path.write_bytes(b"abc\rdef\n")
     assert scan_bytes(path).has_control
+    path.write_bytes(b"h\n1234\n12\n123456\n\n1")  # line lengths carried across chunk boundaries
+    assert scan_bytes(path) == ByteScan(False, False, False, False, True, 6)
 
 
 def test_gzip_is_not_scanned(tmp_path):

@@ -5,29 +5,67 @@ each Arrow batch gets its pseudonyms by a vectorised lookup in the subject map. 
 query, the engine keeps the stored order, which is the lines' order; should it not be (checked first on
 the ``line`` column alone), the rows are sorted. Rejected and duplicate lines (``verdicts``) are dropped
 batch by batch.
+
+The events are fetched in parts of at most ``PART_ROWS`` rows; a ledger batch (one segment, one signed
+head) is the run of parts that reaches ``batch_rows``. Parts are prepared (fetched from the engine,
+filtered, given their pseudonyms) one ahead in a worker thread, while the ledger writes the previous part
+as a row group of the open segment and hashes its leaves (``append_event_parts``): the engine, Arrow and
+the C hasher release the GIL, so on two cores fetching, writing and hashing overlap, and only the first
+part's fetch is not hidden.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from custodiet.ledger import append_events
+from custodiet.ingest.subjects import string_array
+from custodiet.ledger.log import append_event_parts
 from custodiet.store import Store
 
 _COLUMNS = ("event_id", "ts", "channel", "actor", "actor_org", "subject", "subject_kind", "data_kind", "operation",
             "authority", "outcome", "records", "attrs", "source")
-_KEY_SEPARATOR = "\x1f"  # between kind and value in lookup keys; a control character, so never in a value
+PART_ROWS = 250_000  # rows fetched at once: the unit of overlap, and a row group of the segment
 
-
-def _table(result: pa.Table | pa.RecordBatchReader) -> pa.Table:
-    return result.read_all() if isinstance(result, pa.RecordBatchReader) else result
+# Between kind and value in lookup keys: a control character, so never in a value. An Arrow scalar built
+# from buffers, because a Python str argument makes pyarrow import pandas (half a second).
+_KEY_SEPARATOR = string_array(["\x1f"])[0]
 
 
 def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+T = TypeVar("T")
+
+
+def prefetched(items: Iterator[T]) -> Iterator[T]:
+    """``items`` computed one ahead in a worker thread (at most one item waits, so memory stays bounded)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-fetch") as pool:
+        ahead = pool.submit(next, items, None)
+        while (item := ahead.result()) is not None:
+            ahead = pool.submit(next, items, None)
+            yield item
+
+
+def _increasing(values: pa.ChunkedArray) -> bool:
+    """Whether an int64 column without nulls strictly increases (read from its buffers: converting Arrow
+    to numpy the usual way imports pandas)."""
+    previous: int | None = None
+    for chunk in values.chunks:
+        if not len(chunk):
+            continue
+        ints = np.frombuffer(chunk.buffers()[1], dtype=np.int64, count=len(chunk), offset=chunk.offset * 8)
+        if (previous is not None and ints[0] <= previous) or not bool(np.all(np.diff(ints) > 0)):
+            return False
+        previous = int(ints[-1])
+    return True
 
 
 def _keys(kinds: pa.Array | pa.ChunkedArray, values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -38,32 +76,44 @@ def append_new_events(con: duckdb.DuckDBPyConnection, store: Store, source_name:
                       batch_rows: int) -> tuple[int, list[str]]:
     """Append the records of ``cand_rows`` that are neither rejected nor duplicates (``verdicts``), in line
     order, ``batch_rows`` per ledger batch; ``mapping`` is the subject map (kind, subject, pseudonym)."""
-    lines = _table(con.execute("SELECT line FROM cand_rows").arrow()).column("line").to_numpy()
-    in_order = bool(np.all(np.diff(lines) > 0))
-    skipped = _table(con.execute("SELECT line FROM verdicts").arrow()).column("line").combine_chunks()
+    lines = con.execute("SELECT CAST(line AS BIGINT) AS line FROM cand_rows").to_arrow_table().column("line")
+    in_order = _increasing(lines)
+    skipped = None  # an empty Arrow result also makes DuckDB import pandas: ask for the count first
+    if con.execute("SELECT count(*) FROM verdicts").fetchall()[0][0]:
+        skipped = con.execute("SELECT line FROM verdicts").to_arrow_table().column("line").combine_chunks()
+    reader = con.execute(
+        f"SELECT line, {', '.join(c for c in _COLUMNS if c not in ('source', 'subject'))}, subject AS given_subject, "
+        f"{_sql_text(f'{source_name}:')} || line AS source FROM cand_rows" + ("" if in_order else " ORDER BY line")
+    ).to_arrow_reader(max(1, min(batch_rows, PART_ROWS)))
+    parts = prefetched(_events(reader, skipped, mapping, source_name))
+    stored, segments = 0, []
+    following = next(parts, None)
+    while following is not None:
+        rows = 0
+
+        def ledger_batch() -> Iterator[pa.Table]:
+            """Parts until the batch holds ``batch_rows`` rows; leaves the next part in ``following``."""
+            nonlocal following, rows
+            while following is not None and rows < batch_rows:
+                part, following = following, None
+                rows += part.num_rows
+                yield part
+                following = next(parts, None)
+
+        written = append_event_parts(store, ledger_batch())
+        if written is not None:
+            segments.append(written.name)
+        stored += rows
+    return stored, segments
+
+
+def _events(reader: pa.RecordBatchReader, skipped: pa.Array | None, mapping: pa.Table,
+            source_name: str) -> Iterator[pa.Table]:
+    """The canonical events of each fetched batch: skipped lines dropped, subjects pseudonymised."""
     lookup = pc.SetLookupOptions(_keys(mapping.column("subject_kind"), mapping.column("subject")))
     pseudonyms = mapping.column("pseudonym")
-    source = _sql_text(f"{source_name}:")
-    names = ", ".join(c for c in _COLUMNS if c not in ("source", "subject"))
-    reader = con.execute(
-        f"SELECT line, {names}, subject AS given_subject, {source} || line AS source FROM cand_rows"
-        + ("" if in_order else " ORDER BY line")
-    ).to_arrow_reader(batch_rows)
-    stored, segments = 0, []
-    pending: list[pa.Table] = []
-    pending_rows = 0
-
-    def flush() -> None:
-        nonlocal stored, pending, pending_rows
-        if pending_rows:
-            written = append_events(store, pa.concat_tables(pending))
-            if written is not None:
-                segments.append(written.name)
-            stored += pending_rows
-        pending, pending_rows = [], 0
-
     for batch in reader:
-        if len(skipped):
+        if skipped is not None:
             batch = batch.filter(pc.invert(pc.is_in(batch.column("line"), value_set=skipped)))
         if not batch.num_rows:
             continue
@@ -71,10 +121,4 @@ def append_new_events(con: duckdb.DuckDBPyConnection, store: Store, source_name:
         subject = pseudonyms.take(index)
         if subject.null_count:
             raise RuntimeError(f"{source_name}: a stored record has no pseudonym (internal error)")
-        table = pa.Table.from_batches([batch]).append_column("subject", subject).select(list(_COLUMNS))
-        pending.append(table)
-        pending_rows += table.num_rows
-        if pending_rows >= batch_rows:
-            flush()
-    flush()
-    return stored, segments
+        yield pa.Table.from_batches([batch]).append_column("subject", subject).select(list(_COLUMNS))

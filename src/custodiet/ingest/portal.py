@@ -16,15 +16,16 @@ from pathlib import Path
 import duckdb
 
 from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, sql_list
-from custodiet.ingest.dedupe import classify_against_store, content_digest_sql
+from custodiet.ingest.dedupe import content_digest_sql, find_collisions, settle_verdicts
 from custodiet.ingest.emit import append_new_events
 from custodiet.ingest.limits import BATCH_ROWS, FIELD_LIMIT, FUTURE_SKEW
-from custodiet.ingest.subjects import pseudonymise_subjects
+from custodiet.ingest.subjects import SubjectMap
 from custodiet.ingest.tabular import (
     Staged,
     col,
     in_vocabulary,
     missing_check,
+    raw_lines,
     reasons_sql,
     stage,
     timestamp_check,
@@ -53,12 +54,21 @@ class IngestSummary:
                 "quarantined": self.quarantined, "blank_lines": self.blank, "segments": self.segments}
 
 
+def _typed_sql(staged: Staged, a: str) -> str:
+    """The staged records (alias ``a``) with their typed and lower-cased fields, computed once: ``t_ts``,
+    ``t_kind``, ``t_data_kind``, ``t_outcome``, ``t_records`` (the checks and the stored columns share them)."""
+    c = lambda n: col(staged, n, a)  # noqa: E731
+    return (f"SELECT {a}.*, try_cast({c('ts')} AS TIMESTAMPTZ) AS t_ts, lower({c('subject_kind')}) AS t_kind, "
+            f"lower({c('data_kind')}) AS t_data_kind, lower({c('outcome')}) AS t_outcome, "
+            f"try_cast({c('records')} AS BIGINT) AS t_records FROM {staged.name} {a}")
+
+
 def _checks_sql(staged: Staged, now: datetime, a: str) -> str:
-    """The reasons to reject a portal record (alias ``a``)."""
+    """The reasons to reject a portal record (alias ``a`` over ``_typed_sql``). Records passing the cheap
+    test on the typed fields get an empty list; only the others build their messages."""
     c = lambda n: col(staged, n, a)  # noqa: E731
     future = (now + FUTURE_SKEW).strftime("%Y-%m-%d %H:%M:%S.%f+00")
-    kind, data_kind = f"lower({c('subject_kind')})", f"lower({c('data_kind')})"
-    outcome_known = in_vocabulary(f"lower({c('outcome')})", sql_list(OUTCOMES))
+    outcome_known = in_vocabulary(f"{a}.t_outcome", sql_list(OUTCOMES))
     checks = [
         missing_check(staged, a, "ts"),
         timestamp_check(staged, a, "ts", not_after=future),
@@ -73,11 +83,11 @@ def _checks_sql(staged: Staged, now: datetime, a: str) -> str:
         f"WHEN try_cast({c('records')} AS BIGINT) < 0 THEN format('negative records {{}}', {c('records')}) END",
     ]
     fast_ok = (
-        f"try_cast({c('ts')} AS TIMESTAMPTZ) <= TIMESTAMPTZ '{future}' AND {c('actor')} IS NOT NULL "
-        f"AND {c('subject')} IS NOT NULL AND {in_vocabulary(kind, sql_list(SUBJECT_KINDS))} "
-        f"AND {in_vocabulary(data_kind, sql_list(DATA_KINDS))} "
-        f"AND ({c('outcome')} IS NULL OR {outcome_known}) "
-        f"AND ({c('records')} IS NULL OR try_cast({c('records')} AS BIGINT) >= 0)"
+        f"{a}.t_ts <= TIMESTAMPTZ '{future}' AND {c('actor')} IS NOT NULL "
+        f"AND {c('subject')} IS NOT NULL AND {in_vocabulary(f'{a}.t_kind', sql_list(SUBJECT_KINDS))} "
+        f"AND {in_vocabulary(f'{a}.t_data_kind', sql_list(DATA_KINDS))} "
+        f"AND ({a}.t_outcome IS NULL OR {outcome_known}) "
+        f"AND ({c('records')} IS NULL OR {a}.t_records >= 0)"
     )
     return reasons_sql(staged, a, checks, FIELD_LIMIT, fast_ok)
 
@@ -99,45 +109,70 @@ def ingest_portal(
         con = store.connect(memory_limit="2GB")  # inside the lock: the events view must be current
         try:
             step("reading")
-            staged = stage(con, path, "st", PORTAL_FIELDS, REQUIRED)
+            staged = stage(con, path, "st", PORTAL_FIELDS, REQUIRED, simple_csv=True)
             step("validating")
-            _build_candidates(con, staged, channel, now)
+            try:
+                _build_candidates(con, staged, channel, now)
+            except duckdb.Error:
+                if staged.line_offset is None:
+                    raise
+                # The engine's strict CSV reader refused a record (e.g. a wrong number of fields): stage
+                # the file line by line, where every such record is quarantined with its reason.
+                staged = stage(con, path, "st", PORTAL_FIELDS, REQUIRED)
+                _build_candidates(con, staged, channel, now)
             summary.blank = con.execute(
                 "SELECT count(*) FROM cand_all WHERE blank").fetchall()[0][0]
             step("pseudonymising")
-            mapping = pseudonymise_subjects(con, store, "cand_rows")
-            _complete_candidates(con, channel)
+            subjects = SubjectMap(con, store, "cand_rows")  # normalised and keyed in a worker thread
+            _define_cand(con, channel)
             step("deduplicating")
-            classify_against_store(con, "cand")
+            idless = con.execute("SELECT count(*) FROM cand_rows WHERE event_id IS NULL").fetchall()[0][0]
+            settled = False
+            if not idless:  # nothing waits for the map: look for id collisions while it is built
+                colliding = find_collisions(con, "cand")
+                settled = not subjects.has_errors
+            if not settled:  # reasons (identifiers that fail) or content ids depend on the map
+                subjects.load()
+                if idless:
+                    _fill_content_ids(con, channel)
+                colliding = find_collisions(con, "cand")
+            if colliding:
+                subjects.load()
+            settle_verdicts(con, "cand")
             step("writing")
             summary.read = con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
             summary.quarantined = _quarantine(con, store, staged, channel)
             summary.duplicates = con.execute(
                 "SELECT count(*) FROM verdicts WHERE verdict = 'duplicate'").fetchall()[0][0]
-            summary.stored, summary.segments = append_new_events(con, store, path.name, mapping, batch_rows)
+            summary.stored, summary.segments = append_new_events(con, store, path.name, subjects.mapping, batch_rows)
         finally:
             con.close()
     return summary
 
 
 def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: str, now: datetime) -> None:
-    """One pass over the staged input into ``cand_all``: line, reasons and canonical columns. The query has
-    no join (vocabularies are ``list_contains``, pseudonyms come after normalisation), so the table keeps
-    the input's order and the events can later be streamed out without a sort. The subject stays the
-    identifier as given; ``cand_rows`` is the view of the non-blank records. The raw text is kept only for
-    records that fail a check: copying every line costs about a tenth of the run."""
+    """One pass over the staged input into the table ``cand_base``: reasons and canonical columns (and the
+    line, unless the staged input numbers its lines by row order: then the view ``cand_all`` adds it).
+    The query has no join (vocabularies are ``list_contains``, pseudonyms come after normalisation), so
+    the table keeps the input's order and the events can later be streamed out without a sort. The
+    subject stays the identifier as given; ``cand_rows`` is the view of the non-blank records. The raw
+    text is kept only for records that fail a check: copying every line costs about a tenth of the run."""
     c = lambda n: col(staged, n, "k")  # noqa: E731
+    line = "k.line, " if staged.line_offset is None else ""
     con.execute(
-        f"CREATE TEMP TABLE cand_all AS SELECT k.line, k.blank, CASE WHEN len(reasons) > 0 THEN k.raw END AS raw, "
-        f"reasons, try_cast({c('ts')} AS TIMESTAMPTZ) AS ts, {c('actor')} AS actor, "
-        f"{c('actor_org')} AS actor_org, {c('subject')} AS subject, lower({c('subject_kind')}) AS subject_kind, "
-        f"lower({c('data_kind')}) AS data_kind, {c('operation')} AS operation, {c('case_id')} AS authority, "
-        f"coalesce(lower({c('outcome')}), 'allowed') AS outcome, try_cast({c('records')} AS BIGINT) AS records, "
+        f"CREATE OR REPLACE TEMP TABLE cand_base AS SELECT {line}k.blank, "
+        "CASE WHEN len(reasons) > 0 THEN k.raw END AS raw, "
+        f"reasons, k.t_ts AS ts, {c('actor')} AS actor, {c('actor_org')} AS actor_org, {c('subject')} AS subject, "
+        f"k.t_kind AS subject_kind, k.t_data_kind AS data_kind, {c('operation')} AS operation, "
+        f"{c('case_id')} AS authority, coalesce(k.t_outcome, 'allowed') AS outcome, k.t_records AS records, "
         f"k.extras AS attrs, {c('event_id')} AS event_id "
-        f"FROM (SELECT *, {_checks_sql(staged, now, 'k')} AS reasons FROM {staged.name} k) k"
+        f"FROM (SELECT *, {_checks_sql(staged, now, 'k')} AS reasons FROM ({_typed_sql(staged, 'k')}) k) k"
     )
+    numbered = "" if staged.line_offset is None else f"rowid + {staged.line_offset} AS line, "
+    con.execute(f"CREATE OR REPLACE TEMP VIEW cand_all AS SELECT {numbered}* FROM cand_base")
     con.execute(
-        f"CREATE TEMP VIEW cand_rows AS SELECT *, {_sql_text(channel)} AS channel FROM cand_all WHERE NOT blank")
+        f"CREATE OR REPLACE TEMP VIEW cand_rows AS SELECT *, {_sql_text(channel)} AS channel FROM cand_all "
+        "WHERE NOT blank")
 
 
 _CANONICAL = ("c.ts, {channel} AS channel, c.actor, c.actor_org, m.pseudonym AS subject, c.subject_kind, c.data_kind, "
@@ -145,18 +180,22 @@ _CANONICAL = ("c.ts, {channel} AS channel, c.actor, c.actor_org, m.pseudonym AS 
 _SUBJECT_JOIN = "LEFT JOIN subject_map m ON m.subject_kind = c.subject_kind AND m.subject = c.subject"
 
 
-def _complete_candidates(con: duckdb.DuckDBPyConnection, channel: str) -> None:
-    """Give records without an id their content id (over the pseudonymised content), and define ``cand``:
-    records with pseudonyms, an identifier that fails normalisation as their reason."""
-    if con.execute("SELECT count(*) FROM cand_rows WHERE event_id IS NULL").fetchall()[0][0]:
-        canonical = _CANONICAL.format(channel=_sql_text(channel))
-        con.execute(
-            f"UPDATE cand_all SET event_id = d.id FROM (SELECT x.rid, substr({content_digest_sql('x')}, 1, 32) AS id "
-            f"FROM (SELECT c.rowid AS rid, {canonical} FROM cand_all c {_SUBJECT_JOIN} "
-            "WHERE c.event_id IS NULL AND NOT c.blank) x) d WHERE cand_all.rowid = d.rid"
-        )
+def _fill_content_ids(con: duckdb.DuckDBPyConnection, channel: str) -> None:
+    """Give records without an id their content id, a digest of their pseudonymised content (the engine
+    copy of the subject map must be loaded)."""
+    canonical = _CANONICAL.format(channel=_sql_text(channel))
     con.execute(
-        "CREATE TEMP VIEW cand AS SELECT c.line, CASE WHEN m.error IS NOT NULL AND len(c.reasons) = 0 "
+        f"UPDATE cand_base SET event_id = d.id FROM (SELECT x.rid, substr({content_digest_sql('x')}, 1, 32) AS id "
+        f"FROM (SELECT c.rowid AS rid, {canonical} FROM cand_base c {_SUBJECT_JOIN} "
+        "WHERE c.event_id IS NULL AND NOT c.blank) x) d WHERE cand_base.rowid = d.rid"
+    )
+
+
+def _define_cand(con: duckdb.DuckDBPyConnection, channel: str) -> None:
+    """The view ``cand``: records with pseudonyms, an identifier that fails normalisation as their reason
+    (both from the engine copy of the subject map, empty until loaded)."""
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW cand AS SELECT c.line, CASE WHEN m.error IS NOT NULL AND len(c.reasons) = 0 "
         f"THEN [m.error] ELSE c.reasons END AS reasons, c.event_id, {_CANONICAL.format(channel='c.channel')} "
         f"FROM cand_rows c {_SUBJECT_JOIN}"
     )
@@ -164,11 +203,16 @@ def _complete_candidates(con: duckdb.DuckDBPyConnection, channel: str) -> None:
 
 def _quarantine(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged, channel: str) -> int:
     """Quarantine the rejected records with their raw text (kept in ``cand_all`` only for records that
-    failed a check; the others' is looked up in the staged input)."""
+    failed a check; the others' is looked up in the input's lines)."""
     rows = con.execute(
-        f"SELECT v.line, v.reason, coalesce(c.raw, s.raw) FROM verdicts v JOIN cand_rows c USING (line) "
-        f"LEFT JOIN {staged.name} s ON c.raw IS NULL AND s.line = v.line WHERE v.verdict = 'rejected' ORDER BY v.line"
+        "SELECT v.line, v.reason, c.raw FROM verdicts v JOIN cand_rows c USING (line) "
+        "WHERE v.verdict = 'rejected' ORDER BY v.line"
     ).fetchall()
+    if any(r[2] is None for r in rows):
+        found = dict(con.execute(
+            f"SELECT s.line, s.raw FROM {raw_lines(con, staged)} s "
+            "SEMI JOIN verdicts v ON v.line = s.line AND v.verdict = 'rejected'").fetchall())
+        rows = [(line, reason, found.get(line) if raw is None else raw) for line, reason, raw in rows]
     return write_quarantine(store, [staged.path.name] * len(rows), [r[0] for r in rows], [r[1] for r in rows],
                             [r[2] for r in rows], channel)
 

@@ -5,9 +5,16 @@ and one VARCHAR column per expected field, so that validation can name ``file:li
 raw record. CSV is split on commas in the engine: unquoted lines with ``string_split``, fully quoted
 lines by their ``","`` separators, and only mixed quoting through a regular expression.
 
-A plain (not gzipped) file is first scanned once for its bytes (``scan_bytes``, numpy, ~1 GB/s): when it
-holds no control character besides line ends, the per-record control-character check and the
-carriage-return trimming are left out of the SQL, which saves two regular-expression passes.
+A plain (not gzipped) file is first scanned once for its bytes (``scan_bytes``, numpy): when it holds no
+control character besides line ends, the per-record control-character check and the carriage-return
+trimming are left out of the SQL, which saves two regular-expression passes.
+
+A *simple* CSV (the scan finds no quote, control character, carriage return or empty line in the records,
+and no record line longer than the field limit) skips the line table altogether: the engine's own CSV
+reader splits it, strictly (any record with the wrong number of fields fails the read, and the caller
+stages the file again the general way). Its staged relation has no ``line`` column: rows come out in file
+order, so a record's line is its row index plus ``line_offset``, and the raw text of the few records that
+are quarantined is read back from the file's lines (``raw_lines``) only when needed.
 """
 
 from __future__ import annotations
@@ -43,6 +50,8 @@ class Staged:
     expected_ncols: int | None  # CSV: the header's column count
     extra_columns: list[str] = field(default_factory=list)
     clean: bool = False  # proven free of control characters (CSV only): the per-record check is skipped
+    line_offset: int | None = None  # no ``line`` column: line = row index in file order + line_offset
+    has_cr: bool = True  # lines may end in a carriage return (trimmed when the lines are read)
 
 
 def detect_format(path: Path) -> str:
@@ -79,11 +88,16 @@ def _split_csv_line(raw: str) -> list[str]:
 
 
 def stage(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
-          required: list[str]) -> Staged:
+          required: list[str], simple_csv: bool = False) -> Staged:
     """Stage ``path`` into view or table ``name`` (line, raw, ncols, blank, fields, extras, longest); raise
     InputError when it cannot be read at all. CSV and JSON lines are read into ``<name>_lines`` first:
     a table filled in file order, so ``rowid + 1`` is the line number. Staged CSV and JSON lines are
     views over it (materialised once, by the caller's checking pass), Parquet a table.
+
+    With ``simple_csv`` (for callers that handle ``line_offset`` and ``raw_lines``), a CSV the byte scan
+    proves simple is staged as a view straight over the engine's CSV reader instead (no ``line`` or
+    ``raw``; see the module docstring). Reading it may still fail (a record with the wrong number of
+    fields): the caller then stages again without ``simple_csv``.
     """
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -94,6 +108,10 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[st
         if fmt == "parquet":
             return _stage_parquet(con, path, name, fields, required)
         scan = scan_bytes(path)
+        if fmt == "csv" and simple_csv and is_simple(scan):
+            staged = _stage_simple_csv(con, path, name, fields, required, scan)
+            if staged is not None:
+                return staged
         _stage_lines(con, path, f"{name}_lines", scan.has_cr)
         if fmt == "csv":
             return _stage_csv(con, path, name, fields, required, scan)
@@ -137,11 +155,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: li
     _columns_check(path, header, required)
     present = [f for f in fields if f in header]
     extras = [h for h in header if h and h not in fields]
-    quoted, spaced = scan.has_quote, scan.has_space
-    if quoted or spaced:  # the byte scan counts the header too: ask the records
-        quoted, spaced = con.execute(
-            f"SELECT count(*) FILTER (contains(raw, '\"')) > 0, count(*) FILTER (contains(raw, ' ')) > 0 "
-            f"FROM {lines} WHERE rowid > 0").fetchall()[0]
+    quoted, spaced = scan.has_quote, scan.has_space  # in the records (the scan leaves the header out)
     split = "string_split(raw, ',')" if not quoted else (
         "CASE WHEN NOT contains(raw, '\"') THEN string_split(raw, ',') "
         "WHEN regexp_full_match(raw, '\"[^\"]*\"(,\"[^\"]*\")*') THEN string_split(raw[2:-2], '\",\"') "
@@ -163,7 +177,58 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: li
         f"FROM (SELECT rowid + 1 AS line, raw, {split} AS f, contains(raw, ' ') AS padded "
         f"FROM {lines} WHERE rowid > 0)"
     )
-    return Staged(name, path, "csv", present, len(header), extras, clean=not scan.has_control)
+    return Staged(name, path, "csv", present, len(header), extras, clean=not scan.has_control, has_cr=scan.has_cr)
+
+
+def is_simple(scan: ByteScan) -> bool:
+    """A CSV whose records the engine's CSV reader splits exactly as the line-by-line split would."""
+    return (not (scan.has_cr or scan.has_control or scan.has_quote or scan.has_blank)
+            and scan.longest_record is not None and scan.longest_record <= FIELD_LIMIT)
+
+
+def _stage_simple_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
+                      required: list[str], scan: ByteScan) -> Staged | None:
+    """View ``name`` over DuckDB's CSV reader for a file ``is_simple`` accepts; None when its header is
+    not plain UTF-8 text (the general path then reads it). No field can exceed the limit (the scan
+    bounds every record line), no record holds a control character, and a record with the wrong number
+    of fields fails the read (strict mode), so ``ncols``, ``longest`` and ``blank`` are constants."""
+    with open(path, "rb") as fh:
+        first = fh.readline()
+    try:
+        head_line = first.decode("utf-8").rstrip("\n")
+    except UnicodeDecodeError:
+        return None
+    header = [h.strip().lower() for h in _split_csv_line(head_line.lstrip("\ufeff"))]
+    if not head_line or head_line.count(",") != len(header) - 1:  # a quoted comma in the header
+        return None
+    _columns_check(path, header, required)
+    present = [f for f in fields if f in header]
+    extras = [h for h in header if h and h not in fields]
+
+    def field(c: str) -> str:  # the reader gives NULL for an empty field; a spaced one is trimmed first
+        i = header.index(c) + 1
+        return f"nullif(trim(c{i}), '')" if scan.has_space else f"c{i}"
+
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(1, len(header) + 1)) + "}"
+    cols = ", ".join(f"{field(c)} AS {_ident(c)}" for c in present)
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT CAST(NULL AS VARCHAR) AS raw, {len(header)} AS ncols, "
+        f"false AS blank, {cols}, {_extras_json([(c, field(c)) for c in extras])} AS extras, 0 AS longest "
+        f"FROM read_csv({_q(str(path))}, columns={columns}, header=false, skip=1, delim=',', quote='\"', "
+        "escape='\"', auto_detect=false, strict_mode=true, null_padding=false)"
+    )
+    return Staged(name, path, "csv", present, len(header), extras, clean=True, line_offset=2, has_cr=False)
+
+
+def raw_lines(con: duckdb.DuckDBPyConnection, staged: Staged) -> str:
+    """A relation ``(line, raw)`` over the staged input's records, for quarantining them with their text.
+    A simple CSV has no ``raw``: its lines are read once, on first need, into ``<name>_lines``."""
+    if staged.line_offset is None:
+        return staged.name
+    table = f"{staged.name}_lines"
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0]:
+        _stage_lines(con, staged.path, table, staged.has_cr)
+    return f"(SELECT rowid + 1 AS line, raw FROM {table})"
 
 
 def _extras_json(pairs: list[tuple[str, str]]) -> str:

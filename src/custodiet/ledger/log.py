@@ -17,7 +17,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from custodiet.ledger import merkle
 from custodiet.ledger.growth import Growth, grow
 from custodiet.ledger.hashing import Hasher, default_hasher, event_fingerprints, fingerprint
 from custodiet.ledger.heads import HeadsFile, LedgerError, last_head, last_line, load_or_create_signing_key, sign_head
-from custodiet.ledger.segments import conform, segment_number, write_segment
+from custodiet.ledger.segments import SegmentWriter, conform, segment_number, write_segment
 from custodiet.ledger.tree import (
     LedgerPaths,
     NodeFile,
@@ -66,6 +67,70 @@ def append_events(store: Store, table: pa.Table, hasher: Hasher | None = None) -
         growth = growing.result()
     _append_segments(store, size, [(path, table)], hasher, growth)
     return path
+
+
+def append_event_parts(store: Store, parts: Iterable[pa.Table], hasher: Hasher | None = None) -> Path | None:
+    """Append one batch given as consecutive parts, and sign one head; the caller holds ``store.writer()``.
+
+    The same ledger batch as ``append_events`` of the parts concatenated (one segment, one head), but
+    the batch need not exist whole: each part is written as a row group of the segment while a worker
+    thread hashes its leaves and grows the tree by them (both outside the GIL), and the next part may
+    meanwhile be prepared by the caller's iterator. Returns the new segment, or None when there were no
+    rows. Only the computing overlaps; the durable writes keep their order (segment, nodes, manifest, head).
+    """
+    hasher = hasher or default_hasher()
+    size = heal(store, hasher)
+    paths = LedgerPaths.of(store)
+    tables: list[pa.Table] = []
+    grown: list[Future[np.ndarray]] = []
+    writer: SegmentWriter | None = None
+    with NodeFile(paths.nodes) as stored, ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-hash") as pool:
+        batch = _BatchNodes(size, stored, hasher)
+        try:
+            for part in parts:
+                if not part.num_rows:
+                    continue
+                part = conform(part)
+                grown.append(pool.submit(batch.grow, part))  # one worker: parts grow the tree in order
+                writer = writer or SegmentWriter(store)
+                writer.write(part)
+                tables.append(part)
+            if writer is None:
+                return None
+            nodes = np.concatenate([g.result() for g in grown])
+            path = writer.publish()
+        except BaseException:
+            if writer is not None:
+                writer.abandon()
+            raise
+    rows = sum(t.num_rows for t in tables)
+    growth = Growth(size, size + rows, nodes, {})
+    _append_segments(store, size, [(path, pa.concat_tables(tables))], hasher, growth)
+    return path
+
+
+class _BatchNodes:
+    """Grows a stored tree of ``size`` leaves part by part, in memory: a node older than the batch is read
+    from the node file, one added by an earlier part from the nodes grown so far (node-file order)."""
+
+    def __init__(self, size: int, stored: NodeFile, hasher: Hasher):
+        self.size, self.stored, self.hasher = size, stored, hasher
+        self.base = merkle.node_count(size)
+        self.nodes: list[np.ndarray] = []
+        self._added = np.empty((0, HASH), dtype=np.uint8)
+
+    def get(self, level: int, index: int) -> bytes:
+        position = merkle.node_position(level, index)
+        if position < self.base:
+            return self.stored.get(level, index)
+        return self._added[position - self.base].tobytes()
+
+    def grow(self, part: pa.Table) -> np.ndarray:
+        """Hash the part's leaves and return the nodes they add (appending them to what ``get`` sees)."""
+        growth = grow(self.size, self.hasher.leaves_of_table(part), self.get, self.hasher.pairs)
+        self.size = growth.new_size
+        self._added = np.concatenate([self._added, growth.nodes]) if len(self._added) else growth.nodes
+        return growth.nodes
 
 
 def _grow_batch(paths: LedgerPaths, size: int, table: pa.Table, hasher: Hasher) -> Growth:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from custodiet import atomic
 from custodiet.events import EVENT_SCHEMA
@@ -48,3 +49,30 @@ def write_segment(store: Store, table: pa.Table) -> Path:
     path = next_segment_path(store)
     atomic.write_parquet(path, table, use_dictionary=_DICTIONARY, write_statistics=_STATISTICS)
     return path
+
+
+class SegmentWriter:
+    """A new segment written in parts (one row group each) into a temp file; ``publish`` makes it visible
+    atomically, as ``write_segment`` does. Lets a batch be written while its later parts are still being
+    prepared. Caller holds ``store.writer()``."""
+
+    def __init__(self, store: Store):
+        self.path = next_segment_path(store)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = atomic.temp_path(self.path)
+        self._writer = pq.ParquetWriter(self._tmp, EVENT_SCHEMA, compression="zstd", use_dictionary=_DICTIONARY,
+                                        write_statistics=_STATISTICS)
+
+    def write(self, table: pa.Table) -> None:
+        """Append ``table`` (canonical columns and types) as one row group."""
+        self._writer.write_table(table, row_group_size=max(1, table.num_rows))
+
+    def publish(self) -> Path:
+        self._writer.close()
+        atomic.publish_file(self._tmp, self.path)
+        return self.path
+
+    def abandon(self) -> None:
+        """Drop the unfinished temp file (after an error)."""
+        self._writer.close()
+        self._tmp.unlink(missing_ok=True)

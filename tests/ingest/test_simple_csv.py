@@ -1,0 +1,160 @@
+"""The simple-CSV path (the engine's own CSV reader) gives exactly what the line-by-line path gives."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from custodiet.ingest import tabular
+from custodiet.ingest.portal import ingest_portal
+from custodiet.quarantine import list_quarantine
+from custodiet.store import Store
+from tests.ingest.fixtures import BAD, GOOD, HEADER, SHORT_REASON, SHORT_ROW
+from tests.ingest.test_portal import NOW
+
+# Bad rows that keep the file simple (no control character, no over-long field, no quote).
+SIMPLE_BAD = [(row, reason) for row, reason in BAD if reason not in ("control characters", "over the limit")]
+
+
+def _write(path: Path, rows: list[list[str]], extra_lines: tuple[str, ...] = ()) -> dict[str, int]:
+    """Write a header and ``rows``; returns the line of each SIMPLE_BAD reason."""
+    lines: dict[str, int] = {}
+    with open(path, "w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(HEADER)
+        for n, row in enumerate(rows, start=2):
+            writer.writerow(row)
+            lines.update({reason: n for bad, reason in SIMPLE_BAD if bad is row})
+        for extra in extra_lines:
+            fh.write(extra + "\n")
+    return lines
+
+
+def _snapshot(store: Store) -> tuple[list[tuple], list[tuple]]:
+    con = store.connect()
+    stored = con.execute("SELECT * EXCLUDE (subject) FROM events ORDER BY source").fetchall()
+    quarantined = sorted((q["line"], q["reason"], q["raw"]) for q in list_quarantine(store))
+    return stored, quarantined
+
+
+@pytest.fixture
+def shared_key(tmp_path, monkeypatch):
+    key = tmp_path / "pseudonym.key"
+    key.write_bytes(b"k" * 32)
+    monkeypatch.setenv("CUSTODIET_KEY_FILE", str(key))
+
+
+@pytest.fixture
+def simple_calls(monkeypatch) -> list[bool]:
+    """Records, per staging, whether the simple path was taken."""
+    calls: list[bool] = []
+    original = tabular._stage_simple_csv
+
+    def spy(*args, **kwargs):
+        staged = original(*args, **kwargs)
+        calls.append(staged is not None)
+        return staged
+
+    monkeypatch.setattr(tabular, "_stage_simple_csv", spy)
+    return calls
+
+
+def _both_paths(tmp_path: Path, path: Path, monkeypatch) -> tuple[tuple, tuple, list, list]:
+    simple_store, general_store = Store(tmp_path / "simple"), Store(tmp_path / "general")
+    simple = ingest_portal(simple_store, path, now=NOW)
+    with monkeypatch.context() as m:
+        m.setattr(tabular, "is_simple", lambda scan: False)
+        general = ingest_portal(general_store, path, now=NOW)
+    return (simple.as_dict(), general.as_dict(), list(_snapshot(simple_store)), list(_snapshot(general_store)))
+
+
+def test_simple_csv_matches_the_line_by_line_path(tmp_path, monkeypatch, shared_key, simple_calls):
+    path = tmp_path / "simple.csv"
+    lines = _write(path, GOOD[:3] + [r for r, _ in SIMPLE_BAD] + GOOD[3:])
+    simple, general, simple_rows, general_rows = _both_paths(tmp_path, path, monkeypatch)
+    assert simple_calls == [True]  # the general run never tried the simple path
+    assert simple == general
+    assert (simple["stored"], simple["quarantined"], simple["blank_lines"]) == (len(GOOD), len(SIMPLE_BAD), 0)
+    assert simple_rows == general_rows
+    quarantined = {line: (reason, raw) for line, reason, raw in simple_rows[1]}
+    for reason, line in lines.items():
+        assert reason in quarantined[line][0]
+        assert quarantined[line][1] == path.read_text().splitlines()[line - 1]
+
+
+LONG_ROW = ",".join(GOOD[0][:5] + ["long"] + GOOD[0][6:] + ["extra"])
+
+
+@pytest.mark.parametrize(("bad_row", "reason"), [
+    (SHORT_ROW, SHORT_REASON), (LONG_ROW, "wrong number of columns: expected 12, found 13")])
+def test_a_record_with_the_wrong_field_count_falls_back_to_the_line_by_line_path(tmp_path, monkeypatch, shared_key,
+                                                                                  simple_calls, bad_row, reason):
+    path = tmp_path / "short.csv"
+    _write(path, GOOD, extra_lines=(bad_row, ",".join(GOOD[0][:5] + ["late"] + GOOD[0][6:])))
+    summary = ingest_portal(Store(tmp_path / "a"), path, now=NOW)
+    assert simple_calls == [True]  # tried, refused by the strict reader, then staged line by line
+    assert (summary.stored, summary.quarantined) == (len(GOOD) + 1, 1)
+    [rejected] = list_quarantine(Store(tmp_path / "a"))
+    assert (rejected["line"], rejected["reason"], rejected["raw"]) == (len(GOOD) + 2, reason, bad_row)
+    simple, general, simple_rows, general_rows = _both_paths(tmp_path, path, monkeypatch)
+    assert (simple, simple_rows) == (general, general_rows)
+
+
+def test_padded_fields_are_trimmed_alike(tmp_path, monkeypatch, shared_key, simple_calls):
+    path = tmp_path / "padded.csv"
+    padded = [[f" {v} " if i in (1, 4, 9) and v else v for i, v in enumerate(row)] for row in GOOD]
+    _write(path, padded + [["2026-03-01T09:00:00Z", "   ", "1234567890", "nid", "cdr", "p1", "", "", "", "", "", ""]])
+    simple, general, simple_rows, general_rows = _both_paths(tmp_path, path, monkeypatch)
+    assert simple_calls[0] is True
+    assert (simple, simple_rows) == (general, general_rows)
+    assert simple["stored"] == len(GOOD)
+    assert [reason for _, reason, _ in simple_rows[1]] == ["missing actor"]
+
+
+@pytest.mark.parametrize("content", [
+    "ts,actor\n\"2026\",x\n",  # a quote in a record
+    "ts,actor\n2026,x\n\n",  # an empty line
+    "ts,actor\r\n2026,x\r\n",  # carriage returns
+    "ts,actor\n2026," + "x" * 2000 + "\n",  # a line longer than the field limit
+])
+def test_files_that_are_not_simple_take_the_line_by_line_path(tmp_path, content):
+    path = tmp_path / "x.csv"
+    path.write_text(content)
+    assert not tabular.is_simple(tabular.scan_bytes(path))
+
+
+def test_simple_csv_keeps_exact_line_numbers_across_engine_batches(store, tmp_path, simple_calls):
+    path = tmp_path / "big.csv"
+    rows = 150_000
+    with open(path, "w") as fh:
+        fh.write("ts,actor,subject,subject_kind,data_kind,event_id\n")
+        for i in range(rows):
+            fh.write(f"2026-01-01T00:00:00Z,off{i % 7},{1000000000 + i % 50},nid,cdr,x{i}\n")
+        fh.write("2026-01-01T00:00:00Z,off1,1000000000,nid,astrology,bad\n")
+    summary = ingest_portal(store, path, now=NOW)
+    assert simple_calls == [True]
+    assert (summary.stored, summary.quarantined) == (rows, 1)
+    wrong = store.connect().execute(
+        "SELECT count(*) FROM events WHERE source <> 'big.csv:' || (CAST(event_id[2:] AS BIGINT) + 2)").fetchall()
+    assert wrong == [(0,)]
+    [rejected] = list_quarantine(store)
+    assert rejected["line"] == rows + 2
+    assert rejected["raw"].endswith(",astrology,bad")
+
+
+def test_a_clean_ingest_does_not_import_pandas(tmp_path):
+    """Handing DuckDB or pyarrow Python values imports pandas (half a second); the common path avoids it."""
+    path = tmp_path / "clean.csv"
+    _write(path, GOOD[:2] + GOOD[3:])  # ids on every record, no bad identifier: no engine copy of the map
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom custodiet.ingest.portal import ingest_portal\n"
+        "from custodiet.store import Store\n"
+        f"summary = ingest_portal(Store(Path({str(tmp_path / 'home')!r})), Path({str(path)!r}))\n"
+        "print(summary.stored, 'pandas' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == [str(len(GOOD) - 1), "False"]
