@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -20,13 +21,17 @@ class DetectionContext:
     ibis: IbisDuckDB
     now: datetime | None  # the reference time: the newest event's ts (None when there are none)
     params: dict[str, dict[str, Any]] = field(default_factory=dict)  # tunable overrides by detector id
+    # The ledger segments behind the ``events`` view, in its order: a row's place in them (file index, row
+    # number) locates an event without carrying its id through the shared tables.
+    segments: list[Path] = field(default_factory=list)
 
     @classmethod
     def open(cls, store: Store, params: dict[str, dict[str, Any]] | None = None) -> DetectionContext:
+        segments = store.segment_paths()
         con = store.connect()
         backend = ibis.duckdb.from_connection(con)
         now = con.execute("SELECT max(ts) FROM events").fetchall()[0][0]
-        return cls(store, con, backend, now, params or {})
+        return cls(store, con, backend, now, params or {}, segments)
 
     def param(self, detector_id: str, name: str, default: Any) -> Any:
         return self.params.get(detector_id, {}).get(name, default)

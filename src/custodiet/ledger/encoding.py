@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from custodiet.events import EVENT_SCHEMA
 
@@ -78,6 +77,8 @@ def leaf_inputs(table: pa.Table, prefix: bytes = b"\x00") -> pa.Array:
 
     With the default prefix (the RFC 9162 leaf marker 0x00) each value is exactly what SHA-256 hashes.
     """
+    import pyarrow.compute as pc  # only the hashlib engine needs it (a tenth of a second to import)
+
     n = table.num_rows
     table = table.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
     lengths = np.empty((n, len(_FIELDS)), dtype=">u4")

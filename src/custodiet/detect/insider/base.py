@@ -20,7 +20,7 @@ so they run once per :class:`DetectionContext` and are kept as Parquet files rea
 Integers instead of strings keep 20M accesses within a few hundred MB, and integer days, slots and weeks
 spare the calendar arithmetic on zoned timestamps, which DuckDB routes through ICU (seconds per 20M rows).
 Findings need the pseudonyms and event ids back: detectors ask for them with :meth:`Evidence.want` and
-:func:`resolve` fetches all of a run's evidence in one pass over the events.
+:func:`resolve` fetches all of a run's evidence at once (:mod:`.evidence`).
 
 Simplification (documented, deliberate): the open periods of a unit's cases about one subject are merged
 into one span (first opened .. last closed). A gap between two cases about the same person is treated as
@@ -40,10 +40,12 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.events import DATA_KINDS, sql_list
+from custodiet.detect.insider import evidence as ev_fetch
+from custodiet.events import DATA_KINDS
 
 INSIDER_CHANNELS = ("portal", "gateway", "console")
 SALE_KINDS = ("location", "cdr", "imei", "travel")
@@ -72,12 +74,14 @@ def materialise(ctx: DetectionContext, name: str, build: Any) -> ir.Table:
         path = str(folder / f"{name}.parquet").replace("'", "''")
         sql = ibis.to_sql(build(), dialect="duckdb")
         # Row order means nothing in these tables, and letting the threads write in any order makes the
-        # write about 15% faster; uncompressed, because the file lives only for this run (mostly in the
-        # OS cache) and compressing 20M rows costs seconds for nothing.
+        # write about 15% faster; uncompressed and without dictionaries, because the file lives only for this
+        # run (mostly in the OS cache): compressing 20M rows costs seconds for nothing, and the writer's
+        # dictionary attempts on high-cardinality columns (subject keys, times, locators) cost about a third of
+        # the write of the accesses table, while reading plain columns back is no slower.
         ctx.con.execute("SET preserve_insertion_order = false")
         try:
-            ctx.con.execute(f"COPY ({sql}) TO '{path}' "
-                            "(FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE 122880)")
+            ctx.con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet, COMPRESSION uncompressed, "
+                            "ROW_GROUP_SIZE 122880, DICTIONARY_SIZE_LIMIT 1)")
         finally:
             ctx.con.execute("RESET preserve_insertion_order")
         ctx.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM read_parquet('{path}')")
@@ -95,6 +99,23 @@ def forget(ctx: DetectionContext) -> None:
 
 def insider_events(ctx: DetectionContext) -> ir.Table:
     ev = ctx.ibis.table("events")
+    return ev.filter(ev.channel.isin(INSIDER_CHANNELS))
+
+
+def _located_events(ctx: DetectionContext) -> ir.Table:
+    """The insider events with ``loc``: (segment index << 32) | row number in the segment.
+
+    The locator lets :class:`Evidence` pick a finding's events on the narrow accesses table and read event
+    ids only for those rows. Raw SQL for the view: the file index and row number are DuckDB's virtual
+    columns of ``read_parquet``, which Ibis cannot name (and the ``events`` view does not pass them on).
+    """
+    if not ctx.segments:
+        return insider_events(ctx).mutate(loc=ibis.null("int64"))
+    view = _PREFIX + "located"
+    listing = ", ".join("'" + str(p).replace("'", "''") + "'" for p in ctx.segments)
+    ctx.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT *, "
+                    f"(CAST(file_index AS BIGINT) << 32) | file_row_number AS loc FROM read_parquet([{listing}])")
+    ev = ctx.ibis.table(view)
     return ev.filter(ev.channel.isin(INSIDER_CHANNELS))
 
 
@@ -137,18 +158,25 @@ def _epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[val
     """
 
 
+@ibis.udf.scalar.builtin(name="divide")
+def _quot(a: dt.int64, b: dt.int64) -> dt.int64:
+    """DuckDB's integer division (``a // b``, truncating). Ibis compiles ``//`` to ``FLOOR(a / b)`` through
+    a double, which costs seconds over 20M rows; for the non-negative epochs of the store (times after
+    1970) truncating and flooring agree. On another backend, swap this one function."""
+
+
 def epoch_day(ts: ir.TimestampValue) -> ir.IntegerValue:
     """Days since 1970-01-01 (UTC) as an integer: calendar functions on zoned timestamps are several
-    times slower than integer arithmetic on the epoch, and the store's times are UTC."""
-    return (_epoch_us(ts) // 86_400_000_000).cast("int32")
+    times slower than integer arithmetic on the epoch, and the store's times are UTC (and after 1970)."""
+    return _quot(_epoch_us(ts), 86_400_000_000).cast("int32")
 
 
 def hour_slot(ts: ir.TimestampValue) -> ir.IntegerValue:
     """The slot of a time in the week: hour of day (UTC), plus 24 on Saturdays and Sundays (0..47).
 
     Day 0 (1970-01-01) was a Thursday, so (day + 3) % 7 is 0 on Mondays and 5, 6 at the weekend."""
-    hours = _epoch_us(ts) // 3_600_000_000
-    weekend = ((hours // 24 + 3) % 7) >= 5
+    hours = _quot(_epoch_us(ts), 3_600_000_000)
+    weekend = ((_quot(hours, 24) + 3) % 7) >= 5
     return (hours % 24 + ibis.ifelse(weekend, 24, 0)).cast("int8")
 
 
@@ -182,26 +210,26 @@ def accesses(ctx: DetectionContext) -> ir.Table:
         known = all_cases.group_by(k_case=all_cases.case_id).aggregate(
             k_oid=all_cases.o_oid.min(), k_open=all_cases.opened.min(),
             k_close=all_cases.closed.fill_null(ibis.timestamp(FAR_FUTURE)).max())
-        ev = insider_events(ctx)
+        ev = _located_events(ctx)
         kinds = ev.data_kind.cases(*((k, i) for i, k in enumerate(DATA_KINDS)), else_=-1)
-        ev = ev.select("ts", "actor", "authority", "outcome", "records", skey=_skey(ev.subject),
+        ev = ev.select("ts", "loc", "actor", "authority", "outcome", "records", skey=_skey(ev.subject),
                        kind=kinds.cast("int8"),
                        # attrs is canonical JSON (sorted keys, no spaces), so a pattern finds a string value
                        # faster than parsing the document.
                        client_text=ibis.coalesce(ev.attrs.re_extract(r'"client_ip":"([^"]*)"', 1).nullif(""),
                                                  ev.attrs.re_extract(r'"device":"([^"]*)"', 1).nullif("")))
         e = ev.join(dim, ev.actor == dim.actor).select(
-            "ts", "aid", "oid", "skey", "kind", "authority", "outcome", "records", "client_text")
+            "ts", "loc", "aid", "oid", "skey", "kind", "authority", "outcome", "records", "client_text")
         e = e.left_join(span, [("skey", "l_key"), ("oid", "l_oid")]).select(
-            "ts", "aid", "oid", "skey", "kind", "authority", "outcome", "records", "client_text",
+            "ts", "loc", "aid", "oid", "skey", "kind", "authority", "outcome", "records", "client_text",
             explained=(ibis._.s_open.notnull() & (ibis._.s_open <= ibis._.ts)
                        & (ibis._.ts <= ibis._.s_close)).fill_null(False))
         e = e.left_join(cited, [("authority", "c_case"), ("skey", "c_key")]).select(
-            "ts", "aid", "oid", "skey", "kind", "authority", "outcome", "records", "client_text", "explained",
+            "ts", "loc", "aid", "oid", "skey", "kind", "authority", "outcome", "records", "client_text", "explained",
             cited_covers=ibis._.c_case.notnull())
         e = e.left_join(known, [("authority", "k_case")])
         return e.select(
-            e.ts, e.aid, e.skey, e.kind, day=epoch_day(e.ts), slot=hour_slot(e.ts),
+            e.ts, e.loc, e.aid, e.skey, e.kind, day=epoch_day(e.ts), slot=hour_slot(e.ts),
             client=e.client_text.hash(), case=e.authority.hash(),
             explained=e.explained, cited=e.authority.notnull(), cited_covers=e.cited_covers,
             cited_known=e.k_case.notnull(),
@@ -327,30 +355,12 @@ class Evidence:
         req = [{"rid": i, "actor": w.actor, "start": w.start, "end": w.end, "keyed": w.skeys is not None,
                 "any_channel": w.channels is None} for i, w in enumerate(self.wants)]
         keys = [{"rid": i, "skey": k} for i, w in enumerate(self.wants) for k in (w.skeys or [])]
-        import pyarrow as pa
-
-        con = ctx.con
-        con.register("_ev_req", pa.Table.from_pylist(req, schema=pa.schema(
-            [("rid", pa.int32()), ("actor", pa.string()), ("start", pa.timestamp("us", tz="UTC")),
-             ("end", pa.timestamp("us", tz="UTC")), ("keyed", pa.bool_()), ("any_channel", pa.bool_())])))
-        con.register("_ev_keys", pa.Table.from_pylist(keys, schema=pa.schema(
-            [("rid", pa.int32()), ("skey", pa.int64())])))
-        # Raw SQL: a range join of many small requests against the events, in one pass; Ibis would
-        # express it, but the QUALIFY-limited form keeps memory flat on 20M events.
-        try:
-            got = con.execute(f"""
-                WITH hit AS (
-                  SELECT r.rid, e.event_id, e.subject, e.ts, r.keyed
-                  FROM events e JOIN _ev_req r ON e.actor = r.actor AND e.ts BETWEEN r.start AND r."end"
-                  WHERE (r.any_channel OR e.channel IN {sql_list(INSIDER_CHANNELS)}))
-                SELECT h.rid, h.event_id, h.subject FROM hit h
-                LEFT JOIN _ev_keys k ON k.rid = h.rid AND k.skey = CAST(CAST(hash(h.subject) AS BIT) AS BIGINT)
-                WHERE NOT h.keyed OR k.skey IS NOT NULL
-                QUALIFY row_number() OVER (PARTITION BY h.rid ORDER BY h.ts, h.event_id) <= {limit}
-                ORDER BY h.rid, h.ts, h.event_id""").fetchall()
-        finally:
-            con.unregister("_ev_req")
-            con.unregister("_ev_keys")
+        if any(w.channels is not None for w in self.wants):
+            accesses(ctx)  # normally built already by the detectors that asked
+        got = ev_fetch.pick_and_fetch(
+            ctx.con, pa.Table.from_pylist(req, schema=ev_fetch.REQUEST_SCHEMA),
+            pa.Table.from_pylist(keys, schema=ev_fetch.KEY_SCHEMA), accesses=_PREFIX + "accesses",
+            actors=_PREFIX + "actors", segments=ctx.segments, limit=limit)
         for rid, event_id, subject in got:
             w = self.wants[rid]
             w.finding.event_ids.append(event_id)

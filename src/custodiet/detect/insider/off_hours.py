@@ -43,11 +43,15 @@ def slotted(ctx: DetectionContext) -> ir.Table:
     return accesses(ctx)
 
 
-def _cells(ctx: DetectionContext) -> ir.Table:
-    """One small table per (account, day, slot): lookups, unexplained ones, first and last."""
+def cells(ctx: DetectionContext) -> ir.Table:
+    """One small table per (account, day, slot, client): lookups, unexplained ones, first and last.
+
+    Accounts work from one or two clients, so keeping the
+    client costs few rows, and :mod:`.new_client` reads its per-client counts from here instead of making
+    its own pass over the accesses."""
     def build() -> ir.Table:
         a = slotted(ctx)
-        return named(a.group_by(["aid", "day", "slot"]).aggregate(
+        return named(a.group_by(["aid", "day", "slot", "client"]).aggregate(
             n=a.count(), unexpl=a.count(where=a.unexpl), first=a.ts.min(), last=a.ts.max()), ctx)
     return materialise(ctx, "off_hours_cells", build)
 
@@ -55,8 +59,8 @@ def _cells(ctx: DetectionContext) -> ir.Table:
 def rare_slots(ctx: DetectionContext, rare_share: float = 0.01) -> ir.Table:
     """(aid, slot, n, others_share, mine_total) for every slot the account used where the rest of its unit
     puts less than ``rare_share`` of its lookups."""
-    cells = _cells(ctx)
-    mine = cells.group_by(["aid", "org", "slot"]).aggregate(n=cells.n.sum().cast("float64"))
+    c = cells(ctx)
+    mine = c.group_by(["aid", "org", "slot"]).aggregate(n=c.n.sum().cast("float64"))
     unit = mine.group_by(["org", "slot"]).aggregate(unit_n=mine.n.sum())
     tot_mine = mine.group_by("aid").aggregate(mine_total=mine.n.sum())
     tot_unit = unit.group_by("org").aggregate(unit_total=unit.unit_n.sum())
@@ -72,17 +76,17 @@ def off_hours(ctx: DetectionContext) -> list[Finding]:
     p = ctx.params.get(ID, {})
     rare_share, min_lookups = float(p.get("rare_share", 0.01)), int(p.get("min_lookups", 15))
     min_ratio, max_habit = float(p.get("min_ratio", 5.0)), float(p.get("max_habit", 0.25))
-    cells, rare = _cells(ctx), rare_slots(ctx, rare_share)
+    c, rare = cells(ctx), rare_slots(ctx, rare_share)
     per = rare.group_by(["aid", "mine_total"]).aggregate(
         rare_n=rare.n.sum(), expected=(rare.others_share * rare.mine_total).sum())
     per = per.mutate(ratio=per.rare_n / ibis.greatest(per.expected, 0.5))
     hits = per.filter((per.rare_n >= min_lookups) & (per.ratio >= min_ratio))
     hits = hits.select("aid", "rare_n", "ratio", "expected")
-    in_rare = cells.join(rare.select("aid", "slot"), ["aid", "slot"]).join(hits, "aid")
+    in_rare = c.join(rare.select("aid", "slot"), ["aid", "slot"]).join(hits, "aid")
     stats = in_rare.group_by(["aid", "actor", "org", "rare_n", "ratio", "expected"]).aggregate(
         first=in_rare.first.min(), last=in_rare.last.max(), unexpl=in_rare.unexpl.sum().cast("float64"),
         days=in_rare.day.nunique(), slots=in_rare.slot.collect(distinct=True))
-    active = cells.group_by("aid").aggregate(active_days=cells.day.nunique())
+    active = c.group_by("aid").aggregate(active_days=c.day.nunique())
     stats = stats.join(active, "aid")
     ev = evidence(ctx)
     out: list[Finding] = []

@@ -4,29 +4,41 @@ What it catches: sellers filling orders. Data brokers sell a "full package" per 
 is, whom it calls, which handset, whether the person travelled), so a seller pulls several of those data
 kinds in one sitting on people who are on none of the seller's unit's open cases. The package spans
 identifiers (location by phone number, IMEI history by IMEI, travel by national ID or passport), which are
-different pseudonyms, so a bundle is recognised per *session* (account and clock hour) rather than per
-identifier: a session with ``min_kinds`` of the sale kinds among its unexplained lookups, most of whose
-identifiers no other account ever looked up (people sold are strangers to the service; the contacts and
-associates that casework pulls the same data on are usually shared with colleagues).
+different pseudonyms, so a bundle is recognised per *sitting* rather than per identifier. A sitting is a
+burst of the account's unexplained sale-kind lookups with no pause longer than ``gap_minutes``, cut at each
+clock hour (so a night-long harvest counts as several sittings, not one). A bundle is a sitting with
+``min_kinds`` sale kinds pulled on identifiers no other account ever looked up, most of its identifiers
+being such: people sold are strangers to the service, while the contacts and associates that casework
+pulls the same data on are usually shared with colleagues.
+
+Why bursts and not clock hours: an order is filled in one go, a few minutes for the whole package; a busy
+analyst's hour of casework also touches a few people no case lists (a walk-in, a contact), one data kind or
+two each, interleaved with case lookups, and over an hour those scatter across all four kinds. Counting
+such hours as bundles gave every account of an intelligence unit a few "bundles" and buried a quiet seller
+among them (the unit's median rose, the seller's ratio to it fell).
 
 Known false positives: a unit working an unloaded case (every subject looks unexplained and gets the full
-work-up); surveillance teams whose targets are tracked in another system; a session split by the hour
-boundary is counted once on each side (or missed when each half has too few kinds).
+work-up); surveillance teams whose targets are tracked in another system. Known misses: a package spread
+over longer pauses than ``gap_minutes``, or cut by a clock hour with too few kinds on each side; a package
+on a person colleagues also looked up (e.g. another unit's suspect) does not count.
 
 The sale kinds are location, cdr, imei and travel (``base.SALE_KINDS``).
 
-Tunables (``ctx.params["insider.sale_bundle"]``): ``min_kinds`` (4: the full package) sale kinds in one session,
-``min_sessions`` (3) such sessions, ``min_ratio`` (3.0) times the peers' median count (plus one).
+Tunables (``ctx.params["insider.sale_bundle"]``): ``min_kinds`` (4: the full package) sale kinds in one
+sitting, ``gap_minutes`` (10) the longest pause within a sitting, ``min_sessions`` (3) such sittings,
+``min_ratio`` (3.0) times the peers' median count (plus one).
 """
 
 from __future__ import annotations
 
 import ibis
+import ibis.expr.types as ir
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import (
     SALE_KINDS,
+    _epoch_us,
     accesses,
     actors,
     evidence,
@@ -45,28 +57,54 @@ from custodiet.detect.registry import detector
 ID = "insider.sale_bundle"
 
 
-@detector(ID, revision=3, severity="high", channel="portal")
+def sittings(sale: ir.Table, gap_us: int) -> ir.Table:
+    """``sale`` (aid, hour, us, skey, ...) with ``burst``: the number of the sitting within the account's hour.
+
+    A new sitting starts at each clock hour and after a pause longer than ``gap_us`` microseconds between
+    the account's lookups (a running sum of the pauses numbers them).
+    """
+    keys, order = ["aid", "hour"], ["us", "skey"]
+    pause = (sale.us - sale.us.lag().over(group_by=keys, order_by=order)) > gap_us
+    sale = sale.mutate(pause=pause.fill_null(True).cast("int32"))
+    return sale.mutate(burst=sale.pause.cumsum(group_by=keys, order_by=order))
+
+
+def _kinds(t: ir.Table, keys: list[str], only_solo: bool, **extra: ir.Value) -> ir.Table:
+    """Per ``keys``: ``kinds``, how many sale kinds were pulled (``only_solo``: on identifiers no other
+    account looked up, which needs the ``accounts`` column)."""
+    on = {k: t.kind == kind_code(k) for k in SALE_KINDS}
+    if only_solo:
+        on = {k: v & (t.accounts == 1) for k, v in on.items()}
+    g = t.group_by(keys).aggregate(**{f"has_{k}": v.any().cast("int8") for k, v in on.items()}, **extra)
+    return g.mutate(kinds=sum((g[f"has_{k}"] for k in SALE_KINDS[1:]), g[f"has_{SALE_KINDS[0]}"]))
+
+
+@detector(ID, revision=4, severity="high", channel="portal")
 def sale_bundles(ctx: DetectionContext) -> list[Finding]:
-    """Sessions in which an account pulled ``min_kinds`` sale kinds on people no open case explains."""
+    """Sittings in which an account pulled ``min_kinds`` sale kinds on strangers no open case explains."""
     p = ctx.params.get(ID, {})
     min_kinds, min_sessions = int(p.get("min_kinds", 4)), int(p.get("min_sessions", 3))
     min_ratio = float(p.get("min_ratio", 3.0))
+    gap_us = int(float(p.get("gap_minutes", 10.0)) * 60_000_000)
     a = accesses(ctx)
     sale = a.filter(a.unexpl & a.kind.isin([kind_code(k) for k in SALE_KINDS]))
-    accounts = popularity(ctx).select("skey", "accounts")
     sale = sale.mutate(hour=sale.day.cast("int64") * 24 + sale.slot % 24)  # hours since 1970 (UTC)
-    pulled, sale = sale, sale.join(accounts, "skey")
-    has = {k: (sale.kind == kind_code(k)).any().cast("int8") for k in SALE_KINDS}
-    sessions = sale.group_by(["aid", "hour"]).aggregate(
-        ids=sale.skey.approx_nunique(), solo=sale.skey.approx_nunique(where=sale.accounts == 1),
-        first=sale.ts.min(), last=sale.ts.max(), **{f"has_{k}": v for k, v in has.items()})
-    sessions = sessions.mutate(kinds=sum((sessions[f"has_{k}"] for k in SALE_KINDS[1:]),
-                                         sessions[f"has_{SALE_KINDS[0]}"]))
+    # Only hours in which the account pulled ``min_kinds`` kinds can hold a bundle (a sitting never spans two
+    # hours): the popularity of the identifiers and the window functions that number sittings are then
+    # needed for a small share of the lookups.
+    hours = _kinds(sale, ["aid", "hour"], only_solo=False)
+    sale = sale.join(hours.filter(hours.kinds >= min_kinds).select("aid", "hour"), ["aid", "hour"])
+    sale = sale.join(popularity(ctx).select("skey", "accounts"), "skey")
+    sale = sale.mutate(us=_epoch_us(sale.ts))
+    pulled, sale = sale, sittings(sale, gap_us)
+    sessions = _kinds(sale, ["aid", "hour", "burst"], only_solo=True, ids=sale.skey.approx_nunique(),
+                      solo=sale.skey.approx_nunique(where=sale.accounts == 1),
+                      first=sale.ts.min(), last=sale.ts.max())
     bundles = sessions.filter((sessions.kinds >= min_kinds) & (sessions.solo * 2 >= sessions.ids))
     # Fetch the bundle sessions once (small: sittings, not accesses): the statistics below and the listing
     # of subjects both use them, and left as an expression each use would redo the pass over the accesses
     # and the join with the popularity table.
-    bundles = ibis.memtable(bundles.select("aid", "hour", "ids", "first", "last").to_pyarrow())
+    bundles = ibis.memtable(bundles.select("aid", "burst", "hour", "ids", "first", "last").to_pyarrow())
     per = bundles.group_by("aid").aggregate(sessions=bundles.count(), ids=bundles.ids.sum().cast("float64"),
                                             start=bundles.first.min(), end=bundles.last.max())
     peer = peer_median(per, actors(ctx), "sessions")
@@ -77,7 +115,9 @@ def sale_bundles(ctx: DetectionContext) -> list[Finding]:
     if not found:
         return []
     flagged = ibis.memtable([{"aid": r["aid"]} for r in found])
-    mine = pulled.join(bundles.select("aid", "hour").join(flagged, "aid"), ["aid", "hour"])
+    # Sittings are numbered per account and hour, so numbering only the flagged accounts' gives the same ids.
+    pulled = sittings(pulled.join(flagged, "aid"), gap_us)
+    mine = pulled.join(bundles.select("aid", "burst", "hour").join(flagged, "aid"), ["aid", "burst", "hour"])
     listed = first_subjects(mine.select("aid", "skey", first=mine.ts))
     out: list[Finding] = []
     for r in found:
@@ -85,7 +125,7 @@ def sale_bundles(ctx: DetectionContext) -> list[Finding]:
         ratio = r["sessions"] / (r["peer_med"] + 1)
         score = squash(ratio * (r["sessions"] / min_sessions) ** 0.5, 2.0)
         out.append(ev.want(Finding(
-            detector=ID, revision=3, actor=r["actor"], subjects=[], window_start=r["start"],
+            detector=ID, revision=4, actor=r["actor"], subjects=[], window_start=r["start"],
             window_end=r["end"], score=score, severity=severity_for(score, "high"),
             summary=(f"pulled at least {min_kinds} of {'/'.join(SALE_KINDS)} in {fmt_int(r['sessions'])} "
                      f"sittings ({fmt_int(r['ids'])} identifiers, mostly looked up by no other account) on people "

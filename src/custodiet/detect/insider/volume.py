@@ -21,7 +21,17 @@ import ibis
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.insider.base import accesses, evidence, fmt_int, named, rows, severity_for, squash, weekly
+from custodiet.detect.insider.base import (
+    accesses,
+    evidence,
+    fmt_int,
+    named,
+    pairs,
+    rows,
+    severity_for,
+    squash,
+    weekly,
+)
 from custodiet.detect.insider.peers import robust_z
 from custodiet.detect.registry import detector
 
@@ -44,7 +54,12 @@ def volume_against_peers(ctx: DetectionContext) -> list[Finding]:
     w = weekly(ctx)
     a = accesses(ctx)
     r30 = a.filter(a.ts > recent_start)
-    r30 = r30.group_by("aid").aggregate(lookups=r30.count(), people=r30.skey.nunique())
+    r30 = r30.group_by("aid").aggregate(lookups=r30.count())
+    # Distinct people in the period from the shared pairs (a person was looked up in it iff the pair's last
+    # lookup was): a count over the pairs instead of a distinct count over millions of accesses.
+    pr = pairs(ctx)
+    recent_pairs = pr.filter(pr.last > recent_start)
+    r30 = r30.join(recent_pairs.group_by("aid").aggregate(people=recent_pairs.count()), "aid")
     r30 = r30.mutate(period=ibis.literal(recent_start, type=w.week.type()))
     per = w.select("aid", "lookups", "people", period=w.week).union(r30.select("aid", "lookups", "people", "period"))
     per = named(per, ctx)
