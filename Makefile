@@ -18,6 +18,8 @@ $(VENV)/.installed: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@# bytecode up front: with PYTHONDONTWRITEBYTECODE set, every CLI run would otherwise recompile the package
+	$(BIN)/python -m compileall -q src
 	touch $@
 
 # Debian packages the tests use as references (tshark decodes the captures independently).
