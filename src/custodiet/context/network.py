@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import phonenumbers
-from phonenumbers import carrier
 
 if TYPE_CHECKING:
     from custodiet.store import Store
@@ -270,6 +269,8 @@ def _carrier_of_e164(digits: str) -> str | None:
         parsed = phonenumbers.parse("+" + digits)
     except phonenumbers.NumberParseException:
         return None
+    from phonenumbers import carrier  # its data takes a few hundredths of a second to load: only when asked
+
     name = carrier.name_for_number(parsed, "en")
     return name or None
 

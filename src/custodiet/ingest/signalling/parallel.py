@@ -51,12 +51,13 @@ CHUNK = 8192  # records per pickled chunk
 
 def available() -> bool:
     """Whether a forked decoder can help here: Linux (fork is safe for this pure-Python work), two or
-    more CPUs, and one of them idle (1-minute load average below CPUs - 1). On a busy machine the
-    child only competes with this process, and the copying between them makes the whole slower."""
+    more CPUs, and the machine not saturated (1-minute load average below the CPU count; this process
+    alone accounts for about 1). On a saturated machine the child only competes with this process, and
+    the copying between them makes the whole slower."""
     if not (sys.platform.startswith("linux") and hasattr(os, "fork")):
         return False
     cpus = len(os.sched_getaffinity(0))
-    return cpus >= 2 and os.getloadavg()[0] < cpus - 1
+    return cpus >= 2 and os.getloadavg()[0] < cpus
 
 
 def worth_it(path: Path, head_start: bool = False) -> bool:
