@@ -179,7 +179,7 @@ def main() -> None:
     build = time.perf_counter() - t
     sample = leak_sample(world, args.sample, args.seed)
     listed = "2100-01-01"
-    from custodiet.evaluate import parse_time
+    from custodiet.events import parse_time
 
     when = parse_time(listed)
     trace(store, sample, when)  # warm the OS cache once

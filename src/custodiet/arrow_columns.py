@@ -40,8 +40,8 @@ def string_array(values: Sequence[str | None]) -> pa.Array | pa.ChunkedArray:
                                 pa.string())
     # all ASCII when the UTF-8 is as long as the text: then byte lengths are character lengths
     lengths = map(len, texts) if len(data) == len(joined) else (len(t.encode("utf-8")) for t in texts)
-    offsets = array.array("i", [0])
-    offsets.extend(accumulate(lengths))
+    offsets = np.zeros(len(values) + 1, dtype=np.int32)  # the total fits: checked against _MAX_BYTES above
+    np.cumsum(np.fromiter(lengths, dtype=np.int32, count=len(values)), out=offsets[1:])
     return pa.Array.from_buffers(pa.string(), len(values), [_validity(values), pa.py_buffer(offsets),
                                                             pa.py_buffer(data)])
 

@@ -18,7 +18,8 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _publish(tmp: Path, path: Path) -> None:
+def publish_file(tmp: Path, path: Path) -> None:
+    """Make a fully written temp file visible under its final name, durably."""
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -33,7 +34,7 @@ def write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
     tmp.write_bytes(data)
-    _publish(tmp, path)
+    publish_file(tmp, path)
 
 
 def write_parquet(path: Path, table: pa.Table, row_group_size: int = 1 << 20, **options: Any) -> None:
@@ -41,12 +42,7 @@ def write_parquet(path: Path, table: pa.Table, row_group_size: int = 1 << 20, **
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = temp_path(path)
     pq.write_table(table, tmp, row_group_size=row_group_size, compression="zstd", **options)
-    _publish(tmp, path)
-
-
-def publish_file(tmp: Path, path: Path) -> None:
-    """Make a fully written temp file visible under its final name, durably."""
-    _publish(tmp, path)
+    publish_file(tmp, path)
 
 
 def append_line(path: Path, line: str) -> None:

@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from custodiet import leaks
 from custodiet.detect import risk
 from custodiet.detect.run import findings_path, load_findings, run_detectors
+from custodiet.events import parse_time
 from custodiet.store import Store
 
 KS = (5, 10, 20)
-
-
-def parse_time(text: str) -> datetime:
-    """An ISO 8601 date or date-time; no zone means UTC."""
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def evaluate(store: Store, truth_path: Path) -> dict[str, Any]:

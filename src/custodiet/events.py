@@ -7,6 +7,7 @@ see them. ``attrs`` holds channel-specific details as canonical JSON text (sorte
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
@@ -14,7 +15,7 @@ import pyarrow as pa
 from custodiet.vocabulary import CHANNELS, DATA_KINDS, OUTCOMES, SUBJECT_KINDS
 
 __all__ = ["CHANNELS", "DATA_KINDS", "EVENT_FIELDS", "EVENT_SCHEMA", "OUTCOMES", "SUBJECT_KINDS", "canonical_json",
-           "sql_list"]
+           "sql_list", "sql_text"]
 
 EVENT_SCHEMA = pa.schema(
     [
@@ -38,11 +39,26 @@ EVENT_SCHEMA = pa.schema(
 EVENT_FIELDS = tuple(EVENT_SCHEMA.names)
 
 
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# One encoder made once: ``json.dumps`` with options builds a new one per call, a third of the cost per event.
+
+
 def canonical_json(value: Any) -> str:
     """The one JSON text form used for attrs, heads and hashes: sorted keys, no whitespace, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL_ENCODER.encode(value)
+
+
+def sql_text(text: str) -> str:
+    """A SQL string literal of ``text``, e.g. ``'it''s'``."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def sql_list(values: tuple[str, ...]) -> str:
     """A SQL list literal of vocabulary values, e.g. ``('a', 'b')``."""
-    return "(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+    return "(" + ", ".join(map(sql_text, values)) + ")"
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 date or date-time (``Z`` or an offset; no zone means UTC); raises ``ValueError``."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -39,8 +39,8 @@ from typing import Any
 import duckdb
 
 from custodiet import atomic, canary
-from custodiet.detect.insider.base import INSIDER_CHANNELS
-from custodiet.events import sql_list
+from custodiet.detect.insider import INSIDER_CHANNELS
+from custodiet.events import sql_list, sql_text
 from custodiet.identifiers import InvalidIdentifier
 from custodiet.store import Store
 
@@ -151,14 +151,14 @@ def ensure_index(store: Store, con: duckdb.DuckDBPyConnection | None = None) -> 
             COPY (SELECT ('0x' || left(subject, 16))::UBIGINT AS skey, actor, min(ts) AS first_ts
                   FROM events WHERE channel IN {sql_list(INSIDER_CHANNELS)}
                   GROUP BY ALL ORDER BY skey)
-            TO '{str(tmp).replace("'", "''")}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)""")
+            TO {sql_text(str(tmp))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)""")
         atomic.publish_file(tmp, path)
         days = days_path(store)
         tmp = atomic.temp_path(days)
         con.execute(f"""
             COPY (SELECT actor, date_trunc('day', first_ts) AS day, count(*) AS pairs
-                  FROM read_parquet('{str(path).replace("'", "''")}') GROUP BY ALL ORDER BY actor, day)
-            TO '{str(tmp).replace("'", "''")}' (FORMAT parquet)""")
+                  FROM read_parquet({sql_text(str(path))}) GROUP BY ALL ORDER BY actor, day)
+            TO {sql_text(str(tmp))} (FORMAT parquet)""")
         atomic.publish_file(tmp, days)
         atomic.write_bytes(meta, json.dumps(want).encode())
     finally:
@@ -222,24 +222,24 @@ def trace(store: Store, path: Path, listed_at: datetime, limit: int = 20,
 
 def _score(store: Store, con: duckdb.DuckDBPyConnection, subjects: list[str],
            listed_at: datetime) -> tuple[list[dict[str, Any]], int]:
-    index = str(ensure_index(store, con)).replace("'", "''")
+    index = sql_text(str(ensure_index(store, con)))
     keys = sorted({int(s[:16], 16) for s in subjects})
     # Raw SQL: this is an index lookup over a derived file, not a detector; Ibis adds nothing here.
     con.execute("CREATE OR REPLACE TEMP TABLE leak_keys AS SELECT unnest(?::UBIGINT[]) AS skey", [keys])
     hits = con.execute(f"""
-        SELECT p.skey, p.actor, p.first_ts FROM read_parquet('{index}') p JOIN leak_keys USING (skey)
+        SELECT p.skey, p.actor, p.first_ts FROM read_parquet({index}) p JOIN leak_keys USING (skey)
         WHERE p.first_ts < ?""", [listed_at]).fetchall()
     if not hits:
         return [], 0
     # Account sizes n_a and the total T come from the small per-day table, counting pairs begun before
     # the listing day (the listing day itself is left out of the null model; matches use exact times).
-    days = str(days_path(store)).replace("'", "''")
+    days = sql_text(str(days_path(store)))
     day = listed_at.replace(hour=0, minute=0, second=0, microsecond=0)
     actors = sorted({a for _, a, _ in hits})
     totals = dict(con.execute(f"""
-        SELECT actor, sum(pairs)::BIGINT FROM read_parquet('{days}')
+        SELECT actor, sum(pairs)::BIGINT FROM read_parquet({days})
         WHERE day < ? AND actor IN (SELECT unnest(?::VARCHAR[])) GROUP BY actor""", [day, actors]).fetchall())
-    pairs = con.execute(f"SELECT coalesce(sum(pairs), 0)::BIGINT FROM read_parquet('{days}') WHERE day < ?",
+    pairs = con.execute(f"SELECT coalesce(sum(pairs), 0)::BIGINT FROM read_parquet({days}) WHERE day < ?",
                         [day]).fetchall()[0][0]
     pairs = max(pairs, len(hits))
     popularity: dict[int, int] = {}

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from custodiet.events import EVENT_SCHEMA
+from custodiet.events import EVENT_SCHEMA, sql_text
 from custodiet.identifiers import IdentifierRules
 from custodiet.pseudonym import Pseudonymiser, load_or_create_key
 
@@ -61,10 +61,6 @@ _DUCKDB_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "binary": "BLOB", "time
 
 def resolve_home(home: str | Path | None) -> Path:
     return Path(home or os.environ.get(HOME_ENV) or DEFAULT_HOME).absolute()
-
-
-def _sql_path(path: Path) -> str:
-    return str(path).replace("'", "''")
 
 
 class Store:
@@ -156,7 +152,7 @@ class Store:
                    for n, schema in CONTEXT_SCHEMAS.items()]
         for name, paths, schema in tables:
             if paths:
-                listing = ", ".join(f"'{_sql_path(p)}'" for p in paths)
+                listing = ", ".join(sql_text(str(p)) for p in paths)
                 con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet([{listing}])")
             elif persistent:
                 con.execute(f"DROP VIEW IF EXISTS {name}")

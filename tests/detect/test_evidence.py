@@ -91,4 +91,4 @@ def _skeys(ctx: DetectionContext, subjects: list[str]) -> list[int]:
     import ibis
 
     t = ibis.memtable({"subject": subjects})
-    return ctx.ibis.to_pyarrow(t.select(k=base._skey(t.subject))).column("k").to_pylist()
+    return ctx.ibis.to_pyarrow(t.select(k=base.subject_key(t.subject))).column("k").to_pylist()

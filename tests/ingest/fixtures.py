@@ -19,30 +19,32 @@ GOOD = [
     ["2026-03-01T08:05:00Z", "off3", "a1234567", "passport", "travel", "e6", "U3", "/travel", "", "allowed", "2", ""],
 ]
 
+
+def _bad(event_id: str, reason: str, **changes: str) -> tuple[list[str], str]:
+    """A row that must be rejected for ``reason``: an otherwise valid nid lookup with ``changes`` (by column)."""
+    row = dict.fromkeys(HEADER, "") | {"ts": "2026-03-01T09:00:00Z", "actor": "off1", "subject": "1234567890",
+                                       "subject_kind": "nid", "data_kind": "identity", "event_id": event_id}
+    row |= changes
+    return [row[h] for h in HEADER], reason
+
+
 # (row, the reason it must be rejected for)
 BAD = [
-    (["not-a-time", "off1", "1234567890", "nid", "identity", "b1", "", "", "", "", "", ""], "is not an ISO 8601"),
-    (["2099-01-01T00:00:00Z", "off1", "1234567890", "nid", "identity", "b2", "", "", "", "", "", ""],
-     "lies in the future"),
-    (["2026-03-01T09:00:00Z", "", "1234567890", "nid", "identity", "b3", "", "", "", "", "", ""], "missing actor"),
-    (["2026-03-01T09:00:00Z", "off1", "", "nid", "identity", "b4", "", "", "", "", "", ""], "missing subject"),
-    (["", "off1", "1234567890", "nid", "identity", "b5", "", "", "", "", "", ""], "missing ts"),
-    (["2026-03-01T09:00:00Z", "off1", "1234567890", "nid", "", "b6", "", "", "", "", "", ""], "missing data_kind"),
-    (["2026-03-01T09:00:00Z", "off1", "1234567890", "email", "identity", "b7", "", "", "", "", "", ""],
-     "unknown subject_kind"),
-    (["2026-03-01T09:00:00Z", "off1", "1234567890", "nid", "horoscope", "b8", "", "", "", "", "", ""],
-     "unknown data_kind"),
-    (["2026-03-01T09:00:00Z", "off1", "12345", "nid", "identity", "b9", "", "", "", "", "", ""], "nid must be"),
-    (["2026-03-01T09:00:00Z", "off1", "490154203237519", "imei", "imei", "b10", "", "", "", "", "", ""], "Luhn"),
-    (["2026-03-01T09:00:00Z", "off1", "12", "msisdn", "cdr", "b11", "", "", "", "", "", ""], "not a possible phone"),
-    (["2026-03-01T09:00:00Z", "off1", "1234567890", "nid", "identity", "b12", "", "", "", "", "-4", ""],
-     "negative records"),
-    (["2026-03-01T09:00:00Z", "off1", "1234567890", "nid", "identity", "b13", "", "", "", "", "", "x\x07y"],
-     "control characters"),
-    (["2026-03-01T09:00:00Z", "off1", "1234567890", "nid", "identity", "b14", "", "x" * 5000, "", "", "", ""],
-     "over the limit"),
-    (["2026-03-01T09:00:00Z", "off9", "1234567890", "nid", "cdr", "e1", "", "", "", "", "", ""],
-     "already used at line 2 with different content"),
+    _bad("b1", "is not an ISO 8601", ts="not-a-time"),
+    _bad("b2", "lies in the future", ts="2099-01-01T00:00:00Z"),
+    _bad("b3", "missing actor", actor=""),
+    _bad("b4", "missing subject", subject=""),
+    _bad("b5", "missing ts", ts=""),
+    _bad("b6", "missing data_kind", data_kind=""),
+    _bad("b7", "unknown subject_kind", subject_kind="email"),
+    _bad("b8", "unknown data_kind", data_kind="horoscope"),
+    _bad("b9", "nid must be", subject="12345"),
+    _bad("b10", "Luhn", subject="490154203237519", subject_kind="imei", data_kind="imei"),
+    _bad("b11", "not a possible phone", subject="12", subject_kind="msisdn", data_kind="cdr"),
+    _bad("b12", "negative records", records="-4"),
+    _bad("b13", "control characters", client_ip="x\x07y"),
+    _bad("b14", "over the limit", operation="x" * 5000),
+    _bad("e1", "already used at line 2 with different content", actor="off9", data_kind="cdr"),
 ]
 SHORT_ROW = "2026-03-01T09:00:00Z,off1,1234567890"  # wrong number of columns
 SHORT_REASON = "wrong number of columns: expected 12, found 3"

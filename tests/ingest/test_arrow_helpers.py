@@ -5,8 +5,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
+from custodiet.arrow_columns import string_array
 from custodiet.ingest.emit import _increasing, prefetched
-from custodiet.ingest.subjects import string_array
 
 
 @pytest.mark.parametrize("values", [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
+from hypothesis import strategies as st
 
 from custodiet import ledger
 from custodiet.events import EVENT_SCHEMA
@@ -30,6 +31,19 @@ def event(i: int) -> dict:
         "attrs": f'{{"client_ip":"10.0.0.{i % 250}"}}',
         "source": f"portal.csv:{i + 2}",
     }
+
+
+def event_rows(text: st.SearchStrategy[str], first_year: int, last_year: int) -> st.SearchStrategy[dict]:
+    """Any canonical event (text fields drawn from ``text``, nullable where the schema allows)."""
+    optional = st.none() | text
+    return st.fixed_dictionaries({
+        "event_id": text, "ts": st.datetimes(min_value=datetime(first_year, 1, 1), max_value=datetime(last_year, 1, 1),
+                                             timezones=st.just(UTC)),
+        "channel": text, "actor": text, "actor_org": optional, "subject": text, "subject_kind": text,
+        "data_kind": text, "operation": optional, "authority": optional, "outcome": text,
+        "records": st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1), "attrs": optional,
+        "source": text,
+    })
 
 
 def events(start: int, end: int) -> pa.Table:

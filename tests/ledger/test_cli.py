@@ -57,3 +57,12 @@ def test_errors_are_clear(store):
     missing = run(store, "proof", "nope")
     assert missing.exit_code == 1
     assert "nope" in missing.output
+
+
+def test_a_bad_witness_line_is_named(store, tmp_path):
+    append_batches(store, [2])
+    witness = tmp_path / "witness.jsonl"
+    witness.write_text(json.dumps(ledger.head(store)) + "\n{not json\n")
+    bad = run(store, "verify", "--witness", str(witness))
+    assert bad.exit_code == 2
+    assert "witness.jsonl:2: not a JSON head" in bad.output

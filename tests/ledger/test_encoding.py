@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pyarrow as pa
 from hypothesis import given, settings
@@ -13,18 +13,9 @@ from custodiet.events import EVENT_SCHEMA
 from custodiet.ledger.encoding import encode_event, leaf_inputs
 from custodiet.ledger.hashing import DuckDBHasher, Hasher
 
-from .helpers import event
+from .helpers import event, event_rows
 
-text = st.text(max_size=12)
-optional = st.none() | text
-events = st.fixed_dictionaries({
-    "event_id": text, "ts": st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1),
-                                         timezones=st.just(UTC)),
-    "channel": text, "actor": text, "actor_org": optional, "subject": text, "subject_kind": text,
-    "data_kind": text, "operation": optional, "authority": optional, "outcome": text,
-    "records": st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1), "attrs": optional,
-    "source": text,
-})
+events = event_rows(st.text(max_size=12), 1900, 2200)
 
 
 @settings(max_examples=60, deadline=None)

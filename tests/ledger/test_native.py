@@ -7,7 +7,6 @@ import hashlib
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -23,7 +22,7 @@ from custodiet.ledger.encoding import encode_event, leaf_inputs
 from custodiet.ledger.growth import Frontier
 from custodiet.ledger.hashing import Hasher, NativeHasher, event_fingerprints, fingerprint, hashlib_pairs
 
-from .helpers import event, events
+from .helpers import event, event_rows, events
 
 
 def test_extension_is_built():
@@ -32,15 +31,7 @@ def test_extension_is_built():
 
 # long values (a short text repeated) make a record outgrow the C encoder's first 4 KiB scratch buffer
 text = st.text(max_size=10) | st.builds(str.__mul__, st.text(min_size=1, max_size=4), st.integers(1500, 2500))
-optional = st.none() | text
-rows = st.fixed_dictionaries({
-    "event_id": text, "ts": st.datetimes(min_value=datetime(1800, 1, 1), max_value=datetime(2300, 1, 1),
-                                         timezones=st.just(UTC)),
-    "channel": text, "actor": text, "actor_org": optional, "subject": text, "subject_kind": text,
-    "data_kind": text, "operation": optional, "authority": optional, "outcome": text,
-    "records": st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1), "attrs": optional,
-    "source": text,
-})
+rows = event_rows(text, 1800, 2300)
 
 
 def reference_leaves(table: pa.Table) -> list[bytes]:

@@ -33,6 +33,14 @@ def rewrite(path, table: pa.Table) -> None:
     pq.write_table(table, path, compression="zstd")
 
 
+def replace_head(store, line: int, change) -> None:
+    """Replace head number ``line`` (from 1) of heads.jsonl with ``change(old head)``."""
+    path = LedgerPaths.of(store).heads
+    lines = path.read_text().splitlines()
+    lines[line - 1] = canonical_json(change(json.loads(lines[line - 1])))
+    path.write_text("\n".join(lines) + "\n")
+
+
 def test_one_field_changed(filled):
     path = segment(filled, 2)
     table = pq.read_table(path)
@@ -78,36 +86,27 @@ def test_a_row_deleted(filled):
 
 
 def test_a_head_replaced(filled):
-    paths = LedgerPaths.of(filled)
-    lines = paths.heads.read_text().splitlines()
     key = Ed25519PrivateKey.from_private_bytes((filled.keys_dir / "ledger-signing.key").read_bytes())
     forged = sign_head(key, 10, b"\x11" * 32)  # a valid signature over a history that never was
-    lines[1] = canonical_json(forged)
-    paths.heads.write_text("\n".join(lines) + "\n")
+    replace_head(filled, 2, lambda _: forged)
     for quick in (False, True):
         result = ledger.verify(filled, quick=quick)
         assert (result.problem.kind, result.problem.head_line) == ("head", 2)
 
 
 def test_a_head_signed_by_another_key(filled):
-    paths = LedgerPaths.of(filled)
-    lines = paths.heads.read_text().splitlines()
-    original = json.loads(lines[0])
-    other = sign_head(Ed25519PrivateKey.generate(), original["tree_size"], bytes.fromhex(original["root_hash"]))
-    lines[0] = canonical_json(other)
-    paths.heads.write_text("\n".join(lines) + "\n")
+    other_key = Ed25519PrivateKey.generate()
+    replace_head(filled, 1, lambda h: sign_head(other_key, h["tree_size"], bytes.fromhex(h["root_hash"])))
     result = ledger.verify(filled, quick=True)
     assert (result.problem.kind, result.problem.head_line) == ("head", 1)
     assert "not the ledger's key" in result.problem.message
 
 
 def test_a_signature_forged(filled):
-    paths = LedgerPaths.of(filled)
-    lines = paths.heads.read_text().splitlines()
-    head = json.loads(lines[2])
-    head["signature"] = ("00" if head["signature"][:2] != "00" else "11") + head["signature"][2:]
-    lines[2] = canonical_json(head)
-    paths.heads.write_text("\n".join(lines) + "\n")
+    def flip(head: dict) -> dict:
+        return {**head, "signature": ("00" if head["signature"][:2] != "00" else "11") + head["signature"][2:]}
+
+    replace_head(filled, 3, flip)
     for quick in (False, True):
         result = ledger.verify(filled, quick=quick)
         assert (result.problem.kind, result.problem.head_line) == ("signature", 3)

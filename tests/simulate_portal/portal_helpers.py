@@ -1,8 +1,8 @@
-"""Shared by the simulator tests: the small world's config and a CSV reader."""
+"""Shared by the simulator tests: the small world's config, a CSV reader and the log's time parser."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,6 +11,11 @@ import pyarrow.csv as pacsv
 from custodiet.simulate.portal import PortalConfig
 
 SMALL = PortalConfig(seed=11, actors=70, days=45, end=date(2026, 3, 31))
+
+
+def iso(text: str) -> datetime:
+    """A time as the world writes it (``2026-04-02T02:18:01.514Z``)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def read_csv(path: Path) -> pa.Table:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
 import pytest
-from portal_helpers import SMALL, read_csv
+from portal_helpers import SMALL, iso, read_csv
 
 from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS
 from custodiet.identifiers import normalise
@@ -27,10 +26,6 @@ CONTEXT_COLUMNS = {
 
 def _files(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def _iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def test_same_seed_gives_byte_identical_files(world: Path, tmp_path: Path) -> None:
@@ -64,10 +59,10 @@ def test_access_log_has_the_interface_columns_and_vocabularies(world: Path, log,
 def test_timestamps_are_utc_sorted_and_inside_the_world(log, truth) -> None:
     ts = log["ts"].to_pylist()
     assert all(t.endswith("Z") for t in ts)
-    parsed = [_iso(t) for t in ts]
+    parsed = [iso(t) for t in ts]
     assert parsed == sorted(parsed)
-    assert _iso(truth["start"]) <= parsed[0]
-    assert parsed[-1] < _iso(truth["end"])
+    assert iso(truth["start"]) <= parsed[0]
+    assert parsed[-1] < iso(truth["end"])
 
 
 def test_context_files_parse_and_link_up(world: Path, log) -> None:
@@ -84,7 +79,7 @@ def test_context_files_parse_and_link_up(world: Path, log) -> None:
     assert set(tables["case_subjects.csv"]["case_id"].to_pylist()) <= case_ids
     assert set(pc.drop_null(log["case_id"]).to_pylist()) <= case_ids
     for opened, closed in zip(cases["opened"].to_pylist(), cases["closed"].to_pylist(), strict=True):
-        assert closed is None or _iso(opened) < _iso(closed)
+        assert closed is None or iso(opened) < iso(closed)
     assert 0 < cases["closed"].null_count < cases.num_rows  # some still open, some closed
     assert set(pc.unique(tables["protected.csv"]["category"]).to_pylist()) >= {"minister", "journalist", "judge"}
 
@@ -121,5 +116,5 @@ def test_truth_describes_the_world(truth, world: Path) -> None:
     assert sum(u["actors"] for u in truth["units"].values()) == SMALL.actors
     kinds = {u["kind"] for u in truth["units"].values()}
     assert {"investigation", "verification"} <= kinds
-    assert (_iso(truth["end"]) - _iso(truth["start"])).days == SMALL.days
+    assert (iso(truth["end"]) - iso(truth["start"])).days == SMALL.days
     assert read_csv(world / "actors.csv").num_rows == SMALL.actors

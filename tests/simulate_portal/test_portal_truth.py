@@ -9,16 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from portal_helpers import read_csv
+from portal_helpers import iso, read_csv
 
 from custodiet.identifiers import normalise
 from custodiet.simulate.portal import ABUSER_KINDS
 
 Key = tuple[str, str]  # (subject_kind, normalised identifier)
-
-
-def _iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 class Log:
@@ -27,7 +23,7 @@ class Log:
     def __init__(self, table) -> None:
         cols = table.to_pydict()
         self.n = table.num_rows
-        self.ts = [_iso(t) for t in cols["ts"]]
+        self.ts = [iso(t) for t in cols["ts"]]
         self.actor = cols["actor"]
         self.org = cols["actor_org"]
         self.case = cols["case_id"]
@@ -65,7 +61,7 @@ def abusers(truth) -> dict[str, list[dict]]:
 
 
 def _window(a: dict) -> tuple[datetime, datetime]:
-    return _iso(a["window_start"]), _iso(a["window_end"])
+    return iso(a["window_start"]), iso(a["window_end"])
 
 
 def test_every_abuser_kind_is_planted_on_distinct_accounts(truth, L: Log) -> None:
@@ -148,7 +144,7 @@ def test_enumeration_walks_sequential_ids(L: Log, abusers) -> None:
 def test_case_misuse_cites_other_units_or_closed_cases(world: Path, L: Log, abusers) -> None:
     cases = read_csv(world / "cases.csv").to_pydict()
     org = dict(zip(cases["case_id"], cases["org"], strict=True))
-    closed = {c: _iso(t) for c, t in zip(cases["case_id"], cases["closed"], strict=True) if t}
+    closed = {c: iso(t) for c, t in zip(cases["case_id"], cases["closed"], strict=True) if t}
     (a,) = abusers["case_misuse"]
     rows = [i for i in L.rows(a["actor"], *_window(a)) if L.case[i]]
     misused = [i for i in rows if org[L.case[i]] != L.org[i] or (L.case[i] in closed and closed[L.case[i]] < L.ts[i])]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,16 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a clear error and return the Exit to raise."""
     err_console.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code)
+
+
+def time_option(value: str, name: str) -> datetime:
+    """An ISO 8601 date or time given to option ``name`` (no zone means UTC), or a clear error."""
+    from custodiet.events import parse_time  # here: the CLI's start-up does not load Arrow
+
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise fail(f"{name} {value!r} is not an ISO 8601 date or time") from None
 
 
 def _jsonable(value: Any) -> Any:

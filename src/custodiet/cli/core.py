@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import typer
 
-from custodiet.cli.app import DocFormat, RowFormat, app, fail, print_json, print_rows, print_table, store
+from custodiet.cli.app import DocFormat, RowFormat, app, fail, print_json, print_rows, print_table, store, time_option
 from custodiet.vocabulary import SUBJECT_KINDS
 
 
@@ -50,16 +48,6 @@ def stats(fmt: DocFormat = typer.Option(DocFormat.table, "--format", help="json 
         print_table([{"what": k, "count": v} for k, v in doc.items()], title=f"store {st.home}")
 
 
-def _parse_time(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise fail(f"{name} {value!r} is not an ISO 8601 date or time") from None
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-
-
 @app.command()
 def events(
     channel: str | None = typer.Option(None, help="Only this channel."),
@@ -71,8 +59,9 @@ def events(
 ) -> None:
     """Print stored events with all canonical fields, oldest first."""
     where, params = [], []
-    for clause, value in (("channel = ?", channel), ("actor = ?", actor), ("ts >= ?", _parse_time(since, "--since")),
-                          ("ts < ?", _parse_time(until, "--until"))):
+    start = None if since is None else time_option(since, "--since")
+    end = None if until is None else time_option(until, "--until")
+    for clause, value in (("channel = ?", channel), ("actor = ?", actor), ("ts >= ?", start), ("ts < ?", end)):
         if value is not None:
             where.append(clause)
             params.append(value)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from custodiet.cli.app import RowFormat, app, err_console, fail, print_json, print_rows, store
+from custodiet.cli.app import RowFormat, app, err_console, fail, print_json, print_rows, store, time_option
 
 canary_app = typer.Typer(help="Canary subjects: fake people whose lookup or sale names an account.",
                          no_args_is_help=True)
@@ -89,12 +89,8 @@ def trace_leak(
 ) -> None:
     """Rank the accounts whose lookups before the listing best explain a leaked sample."""
     from custodiet import leaks
-    from custodiet.evaluate import parse_time
 
-    try:
-        when = parse_time(listed_at)
-    except ValueError as exc:
-        raise fail(f"--listed-at {listed_at!r} is not an ISO 8601 date or time") from exc
+    when = time_option(listed_at, "--listed-at")
     try:
         result = leaks.trace(store(), file, when, limit=limit)
     except leaks.LeakInputError as exc:
@@ -134,10 +130,9 @@ def canary_issue(
 @app.command()
 def evaluate(truth: Path = typer.Option(..., exists=True, dir_okay=False, help="The world's truth.json.")) -> None:
     """Score the ranking and leak tracing against a simulated world's truth (JSON)."""
-    from custodiet import leaks
     from custodiet.evaluate import evaluate as evaluate_world
 
     try:
         print_json(evaluate_world(store(), truth))
-    except (ValueError, leaks.LeakInputError) as exc:
+    except ValueError as exc:  # leaks.LeakInputError included
         raise fail(str(exc)) from exc

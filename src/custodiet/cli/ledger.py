@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import json
-from enum import StrEnum
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 
 from custodiet.cli.app import DocFormat, RowFormat, app, fail, print_json, print_rows, store
 
+T = TypeVar("T")
 
-class HeadsFormat(StrEnum):
-    jsonl = "jsonl"
-    table = "table"
+
+def _ledger(call: Callable[[], T], code: int) -> T:
+    """Run a ledger call; a ``LedgerError`` becomes a clear error and exit ``code``."""
+    from custodiet.ledger import LedgerError
+
+    try:
+        return call()
+    except LedgerError as exc:
+        raise fail(str(exc), code) from exc
 
 
 def _doc(doc: dict, fmt: DocFormat) -> None:
@@ -29,27 +36,22 @@ def head_cmd(fmt: DocFormat = typer.Option(DocFormat.json, "--format", help="jso
     """Print the newest signed tree head."""
     from custodiet import ledger
 
-    try:
-        found = ledger.head(store())
-    except ledger.LedgerError as exc:
-        raise fail(str(exc)) from exc
+    found = _ledger(lambda: ledger.head(store()), 2)
     if found is None:
         raise fail("the ledger is empty: no signed tree head yet", 1)
     _doc(found, fmt)
 
 
 @app.command("heads")
-def heads_cmd(fmt: HeadsFormat = typer.Option(HeadsFormat.jsonl, "--format")) -> None:
+def heads_cmd(fmt: RowFormat = typer.Option(RowFormat.jsonl, "--format")) -> None:
     """Print every signed tree head, oldest first."""
     from custodiet import ledger
+    from custodiet.events import canonical_json
 
-    try:
-        found = ledger.heads(store())
-    except ledger.LedgerError as exc:
-        raise fail(str(exc)) from exc
-    if fmt is HeadsFormat.jsonl:
+    found = _ledger(lambda: ledger.heads(store()), 2)
+    if fmt is RowFormat.jsonl:
         for h in found:
-            typer.echo(json.dumps(h, sort_keys=True, separators=(",", ":"), ensure_ascii=False))
+            typer.echo(canonical_json(h))
     else:
         print_rows(found, RowFormat.table, ["tree_size", "timestamp", "root_hash"], title="signed tree heads")
 
@@ -63,11 +65,7 @@ def proof_cmd(
     """Prove that an event is in the ledger (RFC 9162 §2.1.3 inclusion proof)."""
     from custodiet import ledger
 
-    try:
-        doc = ledger.inclusion_proof(store(), event_id, tree_size)
-    except ledger.LedgerError as exc:
-        raise fail(str(exc), 1) from exc
-    _doc(doc, fmt)
+    _doc(_ledger(lambda: ledger.inclusion_proof(store(), event_id, tree_size), 1), fmt)
 
 
 @app.command("consistency")
@@ -79,11 +77,7 @@ def consistency_cmd(
     """Prove that the tree of --to leaves extends the tree of --from leaves (RFC 9162 §2.1.4)."""
     from custodiet import ledger
 
-    try:
-        doc = ledger.consistency_proof(store(), first, second)
-    except ledger.LedgerError as exc:
-        raise fail(str(exc), 1) from exc
-    _doc(doc, fmt)
+    _doc(_ledger(lambda: ledger.consistency_proof(store(), first, second), 1), fmt)
 
 
 @app.command("verify")
@@ -95,13 +89,13 @@ def verify_cmd(
     fmt: DocFormat = typer.Option(DocFormat.table, "--format"),
 ) -> None:
     """Rebuild the tree from the segments and check it against every signed head; exit 1 on any mismatch."""
+    from custodiet import ledger
+    from custodiet.ledger.heads import HeadsFile
+
     witnessed = None
     if witness is not None:
-        try:
-            witnessed = [json.loads(line) for line in witness.read_text(encoding="utf-8").splitlines() if line]
-        except json.JSONDecodeError as exc:
-            raise fail(f"{witness.name}:{exc.lineno}: not a JSON head") from exc
-    from custodiet import ledger
+        kept = witness
+        witnessed = _ledger(lambda: HeadsFile.read(kept, strict=True).heads, 2)
 
     result = ledger.verify(store(), quick=quick, public_key=public_key, witness=witnessed)
     if fmt is DocFormat.json:

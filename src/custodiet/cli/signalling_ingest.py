@@ -75,11 +75,9 @@ def ingest_signalling(
 
 def _print_summary(summaries: list[FileSummary]) -> None:
     table = Table(title="signalling ingest")
-    for col in ("file", "frames", "messages", "events", "stored", "dups", "quarantined"):
-        if col == "file":
-            table.add_column(col, overflow="fold", min_width=16)
-        else:
-            table.add_column(col, justify="right")
+    table.add_column("file", overflow="fold", min_width=16)
+    for col in ("frames", "messages", "events", "stored", "dups", "quarantined"):
+        table.add_column(col, justify="right")
     for s in summaries:
         if s.error:
             table.add_row(s.name, "-", "-", "-", "-", "-", "-")

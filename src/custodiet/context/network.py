@@ -282,6 +282,7 @@ class Registry:
         self.profile = profile
         self.table = table or bundled_table()
         self._gt_cache: dict[str, Attribution] = {}
+        self._plmn_cache: dict[str, Attribution] = {}
         self._profile_plmn: dict[str, Network] = {}
         if profile is not None:
             for net in [*profile.partners, profile.home]:
@@ -321,7 +322,15 @@ class Registry:
 
     def attribute_plmn(self, plmn: str | None) -> Attribution:
         """Operator and country of an MCC-MNC written "310-260"."""
-        if not plmn or not _PLMN.fullmatch(plmn):
+        if not plmn:
+            return UNKNOWN
+        hit = self._plmn_cache.get(plmn)
+        if hit is None:
+            hit = self._plmn_cache[plmn] = self._attribute_plmn(plmn)
+        return hit
+
+    def _attribute_plmn(self, plmn: str) -> Attribution:
+        if not _PLMN.fullmatch(plmn):
             return UNKNOWN
         net = self._profile_plmn.get(plmn)
         if net is not None:

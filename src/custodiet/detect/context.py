@@ -35,3 +35,8 @@ class DetectionContext:
 
     def param(self, detector_id: str, name: str, default: Any) -> Any:
         return self.params.get(detector_id, {}).get(name, default)
+
+
+def rows(expr: ibis.expr.types.Table) -> list[dict[str, Any]]:
+    """Execute a (small) result of a detector's expression fully and return it as dicts."""
+    return expr.to_pyarrow().to_pylist()

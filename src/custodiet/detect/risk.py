@@ -20,8 +20,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-TIERS = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
-MAX_TIER = 4
+from custodiet.detect.findings import SEVERITIES
+
+TIERS = {name: tier for tier, name in enumerate(SEVERITIES)}  # info 0 .. critical 4
+MAX_TIER = len(SEVERITIES) - 1
 
 
 def combine(findings: Iterable[Mapping[str, Any]]) -> float:

@@ -25,6 +25,7 @@ from custodiet.detect import registry
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding, findings_table
 from custodiet.detect.insider import base as insider_base
+from custodiet.detect.risk import TIERS
 from custodiet.store import Store
 
 
@@ -125,6 +126,5 @@ def load_findings(store: Store, actor: str | None = None, channel: str | None = 
         rows = [r for r in rows if r["actor"] == actor or actor in (r["actors"] or [])]
     for r in rows:
         r["details"] = json.loads(r["details"]) if r["details"] else {}
-    tiers = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
-    rows.sort(key=lambda r: (-tiers[r["severity"]], -r["score"], r["actor"], r["detector"]))
+    rows.sort(key=lambda r: (-TIERS[r["severity"]], -r["score"], r["actor"], r["detector"]))
     return rows

@@ -8,8 +8,6 @@ Content digests are computed only for ids that collide, so the common case costs
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import duckdb
 
 CONTENT_FIELDS = ("ts", "channel", "actor", "actor_org", "subject", "subject_kind", "data_kind", "operation",
@@ -26,24 +24,13 @@ def content_digest_sql(alias: str) -> str:
     return "sha256(concat_ws('|', " + ", ".join(parts) + "))"
 
 
-def classify_against_store(con: duckdb.DuckDBPyConnection, table: str,
-                           before_digests: Callable[[], None] | None = None) -> None:
-    """Create ``verdicts(line, verdict, reason)`` for every record of ``table`` that is not new: 'rejected'
-    (its own ``reasons``, or an id conflict) or 'duplicate'. Rows of ``table`` absent from ``verdicts`` are
-    new. ``table`` has line, event_id, reasons and the canonical fields; the ``events`` view is the store.
-
-    ``table`` is read once into the narrow ``checked(line, event_id, reason)`` (which the caller may count);
-    content digests are computed only for colliding ids, so the common case costs one join.
-    ``before_digests`` runs first when there are any (e.g. to load what the content of ``table`` needs)."""
-    if find_collisions(con, table) and before_digests is not None:
-        before_digests()
-    settle_verdicts(con, table)
-
-
 def find_collisions(con: duckdb.DuckDBPyConnection, table: str) -> int:
-    """The first half of ``classify_against_store``, which reads only ``line``, ``event_id`` and ``reasons``
-    of ``table``: tables ``checked``, ``stored_ids`` and ``colliding_lines`` (replaced if present). Returns
-    how many lines collide (an id stored already or repeated in ``table``)."""
+    """The first half of classifying the records of ``table`` against the store (``settle_verdicts`` is the
+    second): reads only ``line``, ``event_id`` and ``reasons`` of ``table`` into the narrow
+    ``checked(line, event_id, reason)`` (which the caller may count), and tables ``stored_ids`` and
+    ``colliding_lines`` (all replaced if present). Returns how many lines collide (an id stored already
+    or repeated in ``table``). ``table`` has line, event_id, reasons and the canonical fields; the
+    ``events`` view is the store."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE checked AS SELECT line, event_id, "
         f"CASE WHEN len(reasons) > 0 THEN array_to_string(reasons, '; ') END AS reason FROM {table}"
@@ -62,8 +49,10 @@ def find_collisions(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 
 def settle_verdicts(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """The second half of ``classify_against_store`` (after ``find_collisions``): content digests of the
-    colliding records, which read all canonical fields of ``table``, and ``verdicts``."""
+    """The second half (after ``find_collisions``): content digests of the colliding records, which read
+    all canonical fields of ``table``, and ``verdicts(line, verdict, reason)`` for every record that is not
+    new: 'rejected' (its own ``reasons``, or an id conflict) or 'duplicate'. Rows of ``table`` absent from
+    ``verdicts`` are new."""
     con.execute(
         f"CREATE TEMP TABLE stored_match AS SELECT e.event_id, any_value({content_digest_sql('e')}) AS digest "
         "FROM events e SEMI JOIN stored_ids s ON e.event_id = s.event_id GROUP BY e.event_id"

@@ -25,7 +25,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from custodiet.ingest.subjects import string_array
+from custodiet.arrow_columns import string_array
+from custodiet.events import sql_text
 from custodiet.ledger.log import append_event_parts
 from custodiet.store import Store
 
@@ -36,11 +37,6 @@ PART_ROWS = 250_000  # rows fetched at once: the unit of overlap, and a row grou
 # Between kind and value in lookup keys: a control character, so never in a value. An Arrow scalar built
 # from buffers, because a Python str argument makes pyarrow import pandas (half a second).
 _KEY_SEPARATOR = string_array(["\x1f"])[0]
-
-
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
 
 T = TypeVar("T")
 
@@ -83,7 +79,7 @@ def append_new_events(con: duckdb.DuckDBPyConnection, store: Store, source_name:
         skipped = con.execute("SELECT line FROM verdicts").to_arrow_table().column("line").combine_chunks()
     reader = con.execute(
         f"SELECT line, {', '.join(c for c in _COLUMNS if c not in ('source', 'subject'))}, subject AS given_subject, "
-        f"{_sql_text(f'{source_name}:')} || line AS source FROM cand_rows" + ("" if in_order else " ORDER BY line")
+        f"{sql_text(f'{source_name}:')} || line AS source FROM cand_rows" + ("" if in_order else " ORDER BY line")
     ).to_arrow_reader(max(1, min(batch_rows, PART_ROWS)))
     parts = prefetched(_events(reader, skipped, mapping, source_name))
     stored, segments = 0, []

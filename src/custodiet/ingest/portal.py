@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, sql_list
+from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, sql_list, sql_text
 from custodiet.ingest.dedupe import content_digest_sql, find_collisions, settle_verdicts
 from custodiet.ingest.emit import append_new_events
 from custodiet.ingest.limits import BATCH_ROWS, FIELD_LIMIT, FUTURE_SKEW
@@ -78,9 +78,9 @@ def _checks_sql(staged: Staged, now: datetime, a: str) -> str:
         vocabulary_check(staged, a, "data_kind", sql_list(DATA_KINDS)),
         f"CASE WHEN {c('outcome')} IS NOT NULL AND NOT {outcome_known} "
         f"THEN format('unknown outcome {{}}', {c('outcome')}) END",
-        f"CASE WHEN {c('records')} IS NOT NULL AND try_cast({c('records')} AS BIGINT) IS NULL "
+        f"CASE WHEN {c('records')} IS NOT NULL AND {a}.t_records IS NULL "
         f"THEN format('records {{}} is not a whole number', {c('records')}) "
-        f"WHEN try_cast({c('records')} AS BIGINT) < 0 THEN format('negative records {{}}', {c('records')}) END",
+        f"WHEN {a}.t_records < 0 THEN format('negative records {{}}', {c('records')}) END",
     ]
     fast_ok = (
         f"{a}.t_ts <= TIMESTAMPTZ '{future}' AND {c('actor')} IS NOT NULL "
@@ -171,7 +171,7 @@ def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: s
     numbered = "" if staged.line_offset is None else f"rowid + {staged.line_offset} AS line, "
     con.execute(f"CREATE OR REPLACE TEMP VIEW cand_all AS SELECT {numbered}* FROM cand_base")
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW cand_rows AS SELECT *, {_sql_text(channel)} AS channel FROM cand_all "
+        f"CREATE OR REPLACE TEMP VIEW cand_rows AS SELECT *, {sql_text(channel)} AS channel FROM cand_all "
         "WHERE NOT blank")
 
 
@@ -183,7 +183,7 @@ _SUBJECT_JOIN = "LEFT JOIN subject_map m ON m.subject_kind = c.subject_kind AND 
 def _fill_content_ids(con: duckdb.DuckDBPyConnection, channel: str) -> None:
     """Give records without an id their content id, a digest of their pseudonymised content (the engine
     copy of the subject map must be loaded)."""
-    canonical = _CANONICAL.format(channel=_sql_text(channel))
+    canonical = _CANONICAL.format(channel=sql_text(channel))
     con.execute(
         f"UPDATE cand_base SET event_id = d.id FROM (SELECT x.rid, substr({content_digest_sql('x')}, 1, 32) AS id "
         f"FROM (SELECT c.rowid AS rid, {canonical} FROM cand_base c {_SUBJECT_JOIN} "
@@ -215,7 +215,3 @@ def _quarantine(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged, ch
         rows = [(line, reason, found.get(line) if raw is None else raw) for line, reason, raw in rows]
     return write_quarantine(store, [staged.path.name] * len(rows), [r[0] for r in rows], [r[1] for r in rows],
                             [r[2] for r in rows], channel)
-
-
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

@@ -2,9 +2,9 @@
 
 The subject map lives in Arrow; the engine gets a copy only when SQL needs it. Handing DuckDB any Python
 object (an Arrow table, a list parameter) makes it import pandas, half a second, and so does
-``pyarrow.array`` on Python values; so the map's columns are built from their buffers (``string_array``)
-and a caller that looks pseudonyms up in Arrow (the portal ingest) registers the map only when a query
-needs it (``SubjectMap``).
+``pyarrow.array`` on Python values; so the map's columns are built from their buffers
+(``arrow_columns.string_array``) and a caller that looks pseudonyms up in Arrow (the portal ingest)
+registers the map only when a query needs it (``SubjectMap``).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 
+from custodiet.arrow_columns import string_array
 from custodiet.events import SUBJECT_KINDS, sql_list
 from custodiet.identifiers import normalise_many
 from custodiet.store import Store
@@ -45,29 +45,6 @@ def _map_of_pairs(store: Store, pairs: list[tuple[str, str]]) -> pa.Table:
                                        [e for _, e in results]]
     return pa.Table.from_arrays([string_array(c) for c in columns],
                                 names=["subject_kind", "subject", "pseudonym", "error"])
-
-
-def string_array(values: list[str | None]) -> pa.Array:
-    """An Arrow string array of ``values`` assembled from its buffers (``pyarrow.array`` imports pandas).
-    One encode of the joined text when it is ASCII (character lengths are then byte lengths)."""
-    has_nulls = None in values
-    texts: list[str] = [v or "" for v in values] if has_nulls else values  # type: ignore[assignment]
-    joined = "".join(texts)
-    data = joined.encode("utf-8")
-    if len(data) == len(joined):
-        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    else:
-        lengths = np.fromiter((len(t.encode("utf-8")) for t in texts), dtype=np.int64, count=len(texts))
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    validity, nulls = None, 0
-    if has_nulls:
-        valid = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
-        nulls = len(values) - int(np.count_nonzero(valid))
-        validity = pa.py_buffer(np.packbits(valid, bitorder="little").tobytes())
-    large = pa.Array.from_buffers(pa.large_string(), len(texts),
-                                  [validity, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)], nulls)
-    return large.cast(pa.string())
 
 
 def pseudonymise_subjects(con: duckdb.DuckDBPyConnection, store: Store, table: str,

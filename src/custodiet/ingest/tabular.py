@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 
+from custodiet.events import sql_text
 from custodiet.ingest.bytescan import ByteScan, scan_bytes
 from custodiet.ingest.limits import FIELD_LIMIT
 
@@ -66,10 +67,6 @@ def detect_format(path: Path) -> str:
                      "optionally .gz)")
 
 
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -80,11 +77,18 @@ def _unquote_sql(expr: str) -> str:
             f"THEN replace({expr}[2:-2], '\"\"', '\"') ELSE {expr} END")
 
 
-def _split_csv_line(raw: str) -> list[str]:
-    """Python twin of the engine's CSV split, used for the header only."""
+def _csv_header(line: str) -> list[str]:
+    """The column names of a CSV header line (byte-order mark dropped, trimmed, lower case)."""
     import csv
 
-    return next(csv.reader([raw]), [])
+    return [h.strip().lower() for h in next(csv.reader([line.lstrip("\ufeff")]), [])]
+
+
+def _csv_columns(path: Path, header: list[str], fields: list[str], required: list[str]) -> tuple[list[str], list[str]]:
+    """The expected fields present in a CSV header and its extra columns; InputError if a required one is
+    missing."""
+    _columns_check(path, header, required)
+    return [f for f in fields if f in header], [h for h in header if h and h not in fields]
 
 
 def stage(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
@@ -125,7 +129,7 @@ def _lines_sql(path: Path, has_cr: bool) -> str:
     only when the file may have any (``rtrim`` on every line costs a second per 2M lines)."""
     raw = "CASE WHEN ends_with(raw, chr(13)) THEN rtrim(raw, chr(13)) ELSE raw END" if has_cr else "raw"
     return (
-        f"SELECT {raw} AS raw FROM read_csv({_q(str(path))}, columns={{'raw': 'VARCHAR'}}, "
+        f"SELECT {raw} AS raw FROM read_csv({sql_text(str(path))}, columns={{'raw': 'VARCHAR'}}, "
         f"header=false, delim=E'{_NO_DELIMITER}', quote='', escape='', auto_detect=false, "
         "strict_mode=false, null_padding=true)"
     )
@@ -151,15 +155,13 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: li
     head_line = head[0][0] if head else None
     if head_line is None:
         raise InputError(f"{path.name}: empty file (a CSV needs a header line)")
-    header = [h.strip().lower() for h in _split_csv_line(head_line.lstrip("\ufeff"))]
-    _columns_check(path, header, required)
-    present = [f for f in fields if f in header]
-    extras = [h for h in header if h and h not in fields]
+    header = _csv_header(head_line)
+    present, extras = _csv_columns(path, header, fields, required)
     quoted, spaced = scan.has_quote, scan.has_space  # in the records (the scan leaves the header out)
     split = "string_split(raw, ',')" if not quoted else (
         "CASE WHEN NOT contains(raw, '\"') THEN string_split(raw, ',') "
         "WHEN regexp_full_match(raw, '\"[^\"]*\"(,\"[^\"]*\")*') THEN string_split(raw[2:-2], '\",\"') "
-        f"ELSE list_transform(regexp_extract_all(raw, {_q(_CSV_FIELD)}, 1), x -> {_unquote_sql('x')}) END"
+        f"ELSE list_transform(regexp_extract_all(raw, {sql_text(_CSV_FIELD)}, 1), x -> {_unquote_sql('x')}) END"
     )
 
     def field(c: str) -> str:  # trimming costs; only lines with a space need it (trim cuts only spaces)
@@ -198,12 +200,10 @@ def _stage_simple_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fie
         head_line = first.decode("utf-8").rstrip("\n")
     except UnicodeDecodeError:
         return None
-    header = [h.strip().lower() for h in _split_csv_line(head_line.lstrip("\ufeff"))]
+    header = _csv_header(head_line)
     if not head_line or head_line.count(",") != len(header) - 1:  # a quoted comma in the header
         return None
-    _columns_check(path, header, required)
-    present = [f for f in fields if f in header]
-    extras = [h for h in header if h and h not in fields]
+    present, extras = _csv_columns(path, header, fields, required)
 
     def field(c: str) -> str:  # the reader gives NULL for an empty field; a spaced one is trimmed first
         i = header.index(c) + 1
@@ -214,7 +214,7 @@ def _stage_simple_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fie
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT CAST(NULL AS VARCHAR) AS raw, {len(header)} AS ncols, "
         f"false AS blank, {cols}, {_extras_json([(c, field(c)) for c in extras])} AS extras, 0 AS longest "
-        f"FROM read_csv({_q(str(path))}, columns={columns}, header=false, skip=1, delim=',', quote='\"', "
+        f"FROM read_csv({sql_text(str(path))}, columns={columns}, header=false, skip=1, delim=',', quote='\"', "
         "escape='\"', auto_detect=false, strict_mode=true, null_padding=false)"
     )
     return Staged(name, path, "csv", present, len(header), extras, clean=True, line_offset=2, has_cr=False)
@@ -234,7 +234,7 @@ def raw_lines(con: duckdb.DuckDBPyConnection, staged: Staged) -> str:
 def _extras_json(pairs: list[tuple[str, str]]) -> str:
     if not pairs:
         return "CAST(NULL AS VARCHAR)"
-    args = ", ".join(f"{_q(k)}, {v}" for k, v in sorted(pairs))
+    args = ", ".join(f"{sql_text(k)}, {v}" for k, v in sorted(pairs))
     return f"CAST(json_object({args}) AS VARCHAR)"
 
 
@@ -267,7 +267,7 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: 
             raise InputError(f"{path.name}: empty file")
         raise InputError(f"{path.name}: no line is a JSON object")
     present, extras, cols, longest, extra_json = _named_fields(
-        path, present_keys, fields, required, lambda k: f"json_extract_string(j, {_q('$.' + _ident(k))})")
+        path, present_keys, fields, required, lambda k: f"json_extract_string(j, {sql_text('$.' + _ident(k))})")
     # Lines that are not JSON objects have NULL fields; ncols = -1 marks them.
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT line, raw, CASE WHEN j IS NULL THEN -1 END AS ncols, "
@@ -279,7 +279,7 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
                    required: list[str]) -> Staged:
-    described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({_q(str(path))})").fetchall()
+    described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_text(str(path))})").fetchall()
     columns = [row[0] for row in described]
     present, extras, cols, longest, extra_json = _named_fields(
         path, columns, fields, required, lambda c: f"CAST({_ident(c)} AS VARCHAR)")
@@ -287,7 +287,7 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT file_row_number + 1 AS line, {raw} AS raw, "
         f"NULL AS ncols, false AS blank, {cols}, {extra_json} AS extras, {longest} AS longest "
-        f"FROM read_parquet({_q(str(path))}, file_row_number = true)"
+        f"FROM read_parquet({sql_text(str(path))}, file_row_number = true)"
     )
     return Staged(name, path, "parquet", present, None, extras)
 

@@ -121,10 +121,6 @@ class HeadsFile:
             atomic.write_bytes(self.path, "".join(canonical_json(h) + "\n" for h in self.heads).encode("utf-8"))
             self.torn = False
 
-    def append(self, head: dict) -> None:
-        atomic.append_line(self.path, canonical_json(head))
-        self.heads.append(head)
-
 
 def last_head(path: Path) -> dict | None:
     """The newest complete head, read from the end of the file (cheap however many heads there are)."""

@@ -2,7 +2,7 @@
 
 Appending one batch (caller holds ``store.writer()``):
 
-1. the segment is written atomically (``segments.write_segment``) — from here the events are kept;
+1. the segment is written atomically (``segments.SegmentWriter``) — from here the events are kept;
 2. its leaf hashes and every tree node they complete are appended to ``nodes.bin`` (fsync);
 3. a manifest line records the segment's sha256, row count and first leaf (fsync);
 4. a head over the new size is signed and appended to ``heads.jsonl`` (fsync) — the commit point.
@@ -27,18 +27,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from custodiet import atomic
-from custodiet.events import EVENT_SCHEMA, canonical_json
+from custodiet.events import canonical_json
 from custodiet.ledger import merkle
+from custodiet.ledger.encoding import conform
 from custodiet.ledger.growth import Growth, grow
 from custodiet.ledger.hashing import Hasher, default_hasher, event_fingerprints, fingerprint
 from custodiet.ledger.heads import HeadsFile, LedgerError, last_head, last_line, load_or_create_signing_key, sign_head
-from custodiet.ledger.segments import SegmentWriter, conform, segment_number, write_segment
+from custodiet.ledger.segments import SegmentWriter, segment_number
 from custodiet.ledger.tree import (
     LedgerPaths,
     NodeFile,
     SegmentEntry,
     append_durably,
     file_sha256,
+    manifest_gap,
     read_manifest,
     truncate_to,
     write_manifest,
@@ -52,21 +54,10 @@ def append_events(store: Store, table: pa.Table, hasher: Hasher | None = None) -
     """Append one batch of canonical events and sign a head; the caller holds ``store.writer()``.
 
     Returns the new segment, or None for an empty batch (which still heals an interrupted append).
+    The batch is appended as a single part (``append_event_parts``): its tree nodes are computed while
+    the segment is written, both outside the GIL.
     """
-    hasher = hasher or default_hasher()
-    size = heal(store, hasher)
-    if table.num_rows == 0:
-        return None
-    table = conform(table)
-    # The tree nodes of the batch are computed while the segment is written: both run outside the GIL
-    # (Arrow's Parquet writer; the C hasher), so on two cores hashing costs little extra wall time. Only
-    # the computing overlaps; the durable writes keep their order (segment, nodes, manifest, head).
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-hash") as pool:
-        growing = pool.submit(_grow_batch, LedgerPaths.of(store), size, table, hasher)
-        path = write_segment(store, table)
-        growth = growing.result()
-    _append_segments(store, size, [(path, table)], hasher, growth)
-    return path
+    return append_event_parts(store, [table], hasher)
 
 
 def append_event_parts(store: Store, parts: Iterable[pa.Table], hasher: Hasher | None = None) -> Path | None:
@@ -82,7 +73,7 @@ def append_event_parts(store: Store, parts: Iterable[pa.Table], hasher: Hasher |
     size = heal(store, hasher)
     paths = LedgerPaths.of(store)
     tables: list[pa.Table] = []
-    grown: list[Future[np.ndarray]] = []
+    grown: list[Future[None]] = []
     writer: SegmentWriter | None = None
     with NodeFile(paths.nodes) as stored, ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-hash") as pool:
         batch = _BatchNodes(size, stored, hasher)
@@ -97,47 +88,38 @@ def append_event_parts(store: Store, parts: Iterable[pa.Table], hasher: Hasher |
                 tables.append(part)
             if writer is None:
                 return None
-            nodes = np.concatenate([g.result() for g in grown])
+            for done in grown:
+                done.result()  # re-raises a hashing error
             path = writer.publish()
         except BaseException:
             if writer is not None:
                 writer.abandon()
             raise
-    rows = sum(t.num_rows for t in tables)
-    growth = Growth(size, size + rows, nodes, {})
+    growth = Growth(size, batch.size, batch.added, {})
     _append_segments(store, size, [(path, pa.concat_tables(tables))], hasher, growth)
     return path
 
 
 class _BatchNodes:
     """Grows a stored tree of ``size`` leaves part by part, in memory: a node older than the batch is read
-    from the node file, one added by an earlier part from the nodes grown so far (node-file order)."""
+    from the node file, one added by an earlier part from ``added`` (the batch's nodes in node-file order)."""
 
     def __init__(self, size: int, stored: NodeFile, hasher: Hasher):
         self.size, self.stored, self.hasher = size, stored, hasher
         self.base = merkle.node_count(size)
-        self.nodes: list[np.ndarray] = []
-        self._added = np.empty((0, HASH), dtype=np.uint8)
+        self.added = np.empty((0, HASH), dtype=np.uint8)
 
     def get(self, level: int, index: int) -> bytes:
         position = merkle.node_position(level, index)
         if position < self.base:
             return self.stored.get(level, index)
-        return self._added[position - self.base].tobytes()
+        return self.added[position - self.base].tobytes()
 
-    def grow(self, part: pa.Table) -> np.ndarray:
-        """Hash the part's leaves and return the nodes they add (appending them to what ``get`` sees)."""
+    def grow(self, part: pa.Table) -> None:
+        """Hash the part's leaves and append the nodes they complete to ``added``."""
         growth = grow(self.size, self.hasher.leaves_of_table(part), self.get, self.hasher.pairs)
         self.size = growth.new_size
-        self._added = np.concatenate([self._added, growth.nodes]) if len(self._added) else growth.nodes
-        return growth.nodes
-
-
-def _grow_batch(paths: LedgerPaths, size: int, table: pa.Table, hasher: Hasher) -> Growth:
-    """Leaf hashes of a batch and every node they complete on top of a stored tree of ``size`` leaves."""
-    leaves = hasher.leaves_of_table(table)
-    with NodeFile(paths.nodes) as nodes:
-        return grow(size, leaves, nodes.get, hasher.pairs)
+        self.added = np.concatenate([self.added, growth.nodes]) if len(self.added) else growth.nodes
 
 
 def heal(store: Store, hasher: Hasher | None = None) -> int:
@@ -148,15 +130,9 @@ def heal(store: Store, hasher: Hasher | None = None) -> int:
     size = heads.size
     entries = read_manifest(paths.manifest)
     kept = [e for e in entries if e.end_leaf <= size]
-    covered = 0
-    for entry in kept:
-        if entry.first_leaf != covered:
-            raise LedgerError(f"{paths.manifest.name}: {entry.segment} starts at leaf {entry.first_leaf}, "
-                              f"expected {covered}; run `custodiet verify`")
-        covered = entry.end_leaf
-    if covered != size:
-        raise LedgerError(f"{paths.manifest.name} covers {covered} leaves but the newest head signs {size}; "
-                          "run `custodiet verify`")
+    gap = manifest_gap(kept, size, paths.manifest.name)
+    if gap is not None:
+        raise LedgerError(f"{gap[0]}; run `custodiet verify`")
     if len(kept) != len(entries) or not _ends_cleanly(paths.manifest):
         write_manifest(paths.manifest, kept)
     truncate_to(paths.nodes, merkle.node_count(size) * HASH)
@@ -204,7 +180,7 @@ def _append_segments(store: Store, size: int, segments: list[tuple[Path, pa.Tabl
                      hasher: Hasher, first_growth: Growth | None = None) -> int:
     """Append the tree nodes and manifest lines of segments already written, then sign one head.
 
-    ``first_growth``, when given, is the precomputed growth of the first segment (``_grow_batch``).
+    ``first_growth``, when given, is the precomputed growth of the first segment (``append_event_parts``).
     """
     paths = LedgerPaths.of(store)
     paths.nodes.parent.mkdir(parents=True, exist_ok=True)
@@ -212,7 +188,7 @@ def _append_segments(store: Store, size: int, segments: list[tuple[Path, pa.Tabl
     with NodeFile(paths.nodes) as nodes:
         for path, table in segments:
             if table is None:
-                table = pq.read_table(path).select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
+                table = conform(pq.read_table(path))
             growth, first_growth = first_growth, None
             if growth is None:
                 growth = grow(size, hasher.leaves_of_table(table), nodes.get, hasher.pairs)

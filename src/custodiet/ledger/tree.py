@@ -81,6 +81,18 @@ def read_manifest(path: Path) -> list[SegmentEntry]:
     return entries
 
 
+def manifest_gap(entries: list[SegmentEntry], size: int, name: str) -> tuple[str, str | None] | None:
+    """Why the manifest ``name`` does not cover leaves ``0..size-1`` back to back: (message, segment), or None."""
+    covered = 0
+    for entry in entries:
+        if entry.first_leaf != covered:
+            return f"{name}: {entry.segment} starts at leaf {entry.first_leaf}, expected {covered}", entry.segment
+        covered = entry.end_leaf
+    if covered != size:
+        return f"{name} covers {covered} leaves but the newest head signs {size}", None
+    return None
+
+
 def write_manifest(path: Path, entries: list[SegmentEntry]) -> None:
     atomic.write_bytes(path, "".join(e.to_json() + "\n" for e in entries).encode("utf-8"))
 
@@ -109,7 +121,6 @@ class NodeFile:
     def __init__(self, path: Path):
         self.path = path
         self._fd = os.open(path, os.O_RDONLY) if path.exists() else -1
-        self.reads = 0
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -125,7 +136,6 @@ class NodeFile:
     def get(self, level: int, index: int) -> bytes:
         position = merkle.node_position(level, index)
         data = os.pread(self._fd, HASH, position * HASH) if self._fd >= 0 else b""
-        self.reads += 1
         if len(data) != HASH:
             raise LedgerError(f"{self.path.name}: node ({level}, {index}) is missing; run `custodiet verify`")
         return data

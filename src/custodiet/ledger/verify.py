@@ -31,7 +31,7 @@ from custodiet.ledger.heads import (
     public_key_hex,
 )
 from custodiet.ledger.log import ensure_healed
-from custodiet.ledger.tree import LedgerPaths, NodeFile, SegmentEntry, file_sha256, read_manifest
+from custodiet.ledger.tree import LedgerPaths, NodeFile, SegmentEntry, file_sha256, manifest_gap, read_manifest
 from custodiet.store import Store
 
 
@@ -96,7 +96,9 @@ def _verify(store: Store, result: VerifyResult, public_key: str | None, witness:
     for n, h in enumerate(witness, start=1):
         checkpoints.setdefault(h["tree_size"], (h, n, "witness"))
     entries = read_manifest(paths.manifest)
-    _check_manifest(entries, result.tree_size, paths)
+    gap = manifest_gap(entries, result.tree_size, paths.manifest.name)
+    if gap is not None:
+        raise _Found(Problem("tree", gap[0], segment=gap[1]))
     files = store.segment_paths()
     result.segments = len(files)
     with NodeFile(paths.nodes) as nodes:
@@ -140,17 +142,6 @@ def _checked_heads(store: Store, paths: LedgerPaths, public_key: str | None, wit
         raise _Found(Problem("witness", "a witnessed head is larger than the ledger's newest head: "
                                         "events signed before are gone"))
     return heads
-
-
-def _check_manifest(entries: list[SegmentEntry], size: int, paths: LedgerPaths) -> None:
-    covered = 0
-    for entry in entries:
-        if entry.first_leaf != covered:
-            raise _Found(Problem("tree", f"{paths.manifest.name}: {entry.segment} starts at leaf "
-                                         f"{entry.first_leaf}, expected {covered}", segment=entry.segment))
-        covered = entry.end_leaf
-    if covered != size:
-        raise _Found(Problem("tree", f"{paths.manifest.name} covers {covered} leaves; the newest head signs {size}"))
 
 
 def _check_stored_roots(nodes: NodeFile, checkpoints: dict, size: int, strict: bool) -> bool:

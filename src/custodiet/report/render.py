@@ -34,24 +34,30 @@ def _md_table(headers: list[str], rows: list[list[Any]]) -> list[str]:
     return out
 
 
+def _tables(r: dict[str, Any], subject: Any) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    """The report's tables, shared by Markdown and HTML: title -> (headers, rows); ``subject`` formats a
+    subscriber pseudonym for the format."""
+    def shares(items: list[dict[str, Any]], key: str) -> list[list[Any]]:
+        return [[o[key], o["attacks"], f"{o['share']}%"] for o in items]
+
+    return {
+        "Attacks by category": (["category", "attacks", "share"], shares(r["by_category"], "label")),
+        "By source operator": (["operator", "attacks", "share"], shares(r["by_operator"], "name")),
+        "By country": (["country", "attacks", "share"], shares(r["by_country"], "name")),
+        "Most attacked subscribers": (["subscriber (pseudonym)", "attacks", "networks", "operations"], [
+            [subject(s["subject"][:16]), s["attacks"], s["networks"], ", ".join(s["operations"])]
+            for s in r["top_subjects"]]),
+    }
+
+
 def to_markdown(r: dict[str, Any]) -> str:
     t, w = r["totals"], r["window"]
     lines = ["# Signalling report", "",
              f"{t['attacks']:,} flagged requests from {t['networks']:,} networks in {t['countries']:,} countries "
              f"against {t['subjects']:,} subscriber identities, {w['start'] or '-'} to {w['end'] or '-'}; "
-             f"{t['findings']:,} findings, {t['campaigns']:,} campaign(s).", "", "## Attacks by category", ""]
-    lines += _md_table(["category", "attacks", "share"],
-                       [[c["label"], c["attacks"], f"{c['share']}%"] for c in r["by_category"]])
-    lines += ["", "## By source operator", ""]
-    lines += _md_table(["operator", "attacks", "share"], [[o["name"], o["attacks"], f"{o['share']}%"]
-                                                          for o in r["by_operator"]])
-    lines += ["", "## By country", ""]
-    lines += _md_table(["country", "attacks", "share"], [[o["name"], o["attacks"], f"{o['share']}%"]
-                                                         for o in r["by_country"]])
-    lines += ["", "## Most attacked subscribers", ""]
-    lines += _md_table(["subscriber (pseudonym)", "attacks", "networks", "operations"],
-                       [[f"`{s['subject'][:16]}`", s["attacks"], s["networks"], ", ".join(s["operations"])]
-                        for s in r["top_subjects"]])
+             f"{t['findings']:,} findings, {t['campaigns']:,} campaign(s)."]
+    for title, (headers, rows) in _tables(r, lambda s: f"`{s}`").items():
+        lines += ["", f"## {title}", "", *_md_table(headers, rows)]
     lines += ["", "## Campaigns", ""]
     if not r["campaigns"]:
         lines.append("None found.")
@@ -114,15 +120,8 @@ def to_html(r: dict[str, Any]) -> str:
         f"{t['countries']:,} countries against {t['subjects']:,} subscriber identities, "
         f"{escape(w['start'] or '-')} to {escape(w['end'] or '-')}; {t['findings']:,} findings.</p>",
         f"<h2>Attacks per {escape(r['timeline']['bucket'])}</h2>{chart_svg(r['timeline'])}<p>{legend}</p>",
-        "<h2>Attacks by category</h2>" + _html_table(["category", "attacks", "share"], [
-            [c["label"], c["attacks"], f"{c['share']}%"] for c in r["by_category"]]),
-        "<h2>By source operator</h2>" + _html_table(["operator", "attacks", "share"], [
-            [o["name"], o["attacks"], f"{o['share']}%"] for o in r["by_operator"]]),
-        "<h2>By country</h2>" + _html_table(["country", "attacks", "share"], [
-            [o["name"], o["attacks"], f"{o['share']}%"] for o in r["by_country"]]),
-        "<h2>Most attacked subscribers</h2>" + _html_table(["subscriber (pseudonym)", "attacks", "networks",
-                                                             "operations"], [
-            [s["subject"][:16], s["attacks"], s["networks"], ", ".join(s["operations"])] for s in r["top_subjects"]]),
+        *(f"<h2>{escape(title)}</h2>" + _html_table(headers, rows)
+          for title, (headers, rows) in _tables(r, str).items()),
         f"<h2>Campaigns</h2><ol>{campaigns}</ol>",
     ]
     style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"

@@ -90,10 +90,11 @@ def build_report(store: Store, findings: list[Finding], top: int = 10) -> dict[s
 def _events(store: Store, ids: list[str]) -> dict[str, tuple[datetime, str, str | None, str, str | None]]:
     if not ids:
         return {}
+    import pyarrow as pa
+
     con = store.connect()
     try:
-        con.execute("CREATE TEMP TABLE wanted (event_id VARCHAR)")
-        con.executemany("INSERT INTO wanted VALUES (?)", [(i,) for i in ids])
+        con.register("wanted", pa.table({"event_id": pa.array(ids, pa.string())}))
         got = con.execute("SELECT e.event_id, e.ts, e.actor, e.actor_org, e.subject, e.operation FROM events e "
                           "JOIN wanted USING (event_id)").fetchall()
     finally:

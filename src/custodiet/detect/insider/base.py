@@ -42,12 +42,12 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from custodiet.detect.context import DetectionContext
-from custodiet.detect.findings import Finding
+from custodiet.detect.context import DetectionContext, rows  # noqa: F401 - detectors import rows from here
+from custodiet.detect.findings import SEVERITIES, Finding
+from custodiet.detect.insider import INSIDER_CHANNELS
 from custodiet.detect.insider import evidence as ev_fetch
-from custodiet.events import DATA_KINDS
+from custodiet.events import DATA_KINDS, sql_text
 
-INSIDER_CHANNELS = ("portal", "gateway", "console")
 SALE_KINDS = ("location", "cdr", "imei", "travel")
 FAR_FUTURE = "9999-12-31 00:00:00+00:00"
 _PREFIX = "custodiet_insider_"
@@ -71,7 +71,7 @@ def materialise(ctx: DetectionContext, name: str, build: Any) -> ir.Table:
     if not found:
         folder = _run_dir(ctx)
         folder.mkdir(parents=True, exist_ok=True)
-        path = str(folder / f"{name}.parquet").replace("'", "''")
+        path_sql = sql_text(str(folder / f"{name}.parquet"))
         sql = ibis.to_sql(build(), dialect="duckdb")
         # Row order means nothing in these tables, and letting the threads write in any order makes the
         # write about 15% faster; uncompressed and without dictionaries, because the file lives only for this
@@ -80,11 +80,11 @@ def materialise(ctx: DetectionContext, name: str, build: Any) -> ir.Table:
         # the write of the accesses table, while reading plain columns back is no slower.
         ctx.con.execute("SET preserve_insertion_order = false")
         try:
-            ctx.con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet, COMPRESSION uncompressed, "
+            ctx.con.execute(f"COPY ({sql}) TO {path_sql} (FORMAT parquet, COMPRESSION uncompressed, "
                             "ROW_GROUP_SIZE 122880, DICTIONARY_SIZE_LIMIT 1)")
         finally:
             ctx.con.execute("RESET preserve_insertion_order")
-        ctx.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM read_parquet('{path}')")
+        ctx.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM read_parquet({path_sql})")
     return ctx.ibis.table(view)
 
 
@@ -112,9 +112,8 @@ def _located_events(ctx: DetectionContext) -> ir.Table:
     if not ctx.segments:
         return insider_events(ctx).mutate(loc=ibis.null("int64"))
     view = _PREFIX + "located"
-    listing = ", ".join("'" + str(p).replace("'", "''") + "'" for p in ctx.segments)
-    ctx.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT *, "
-                    f"(CAST(file_index AS BIGINT) << 32) | file_row_number AS loc FROM read_parquet([{listing}])")
+    ctx.con.execute(f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT *, (CAST(file_index AS BIGINT) << 32) | "
+                    f"file_row_number AS loc FROM read_parquet({ev_fetch.parquet_list(ctx.segments)})")
     ev = ctx.ibis.table(view)
     return ev.filter(ev.channel.isin(INSIDER_CHANNELS))
 
@@ -134,7 +133,8 @@ def actors(ctx: DetectionContext) -> ir.Table:
     return materialise(ctx, "actors", build)
 
 
-def _skey(subject: ir.StringValue) -> ir.IntegerValue:
+def subject_key(subject: ir.StringValue) -> ir.IntegerValue:
+    """The 64-bit key (``skey``) of a subject pseudonym in the shared tables: the engine's hash."""
     return subject.hash()
 
 
@@ -147,7 +147,7 @@ def kind_code(kind: str) -> int:
 
 
 @ibis.udf.scalar.builtin(name="epoch_us")
-def _epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type]
+def epoch_us(ts: dt.Timestamp(timezone="UTC")) -> dt.int64:  # type: ignore[valid-type]
     """DuckDB's ``epoch_us``: microseconds since 1970 read straight off the zoned timestamp.
 
     A backend builtin rather than Ibis's ``epoch_seconds()``: Ibis compiles that to
@@ -168,14 +168,14 @@ def _quot(a: dt.int64, b: dt.int64) -> dt.int64:
 def epoch_day(ts: ir.TimestampValue) -> ir.IntegerValue:
     """Days since 1970-01-01 (UTC) as an integer: calendar functions on zoned timestamps are several
     times slower than integer arithmetic on the epoch, and the store's times are UTC (and after 1970)."""
-    return _quot(_epoch_us(ts), 86_400_000_000).cast("int32")
+    return _quot(epoch_us(ts), 86_400_000_000).cast("int32")
 
 
 def hour_slot(ts: ir.TimestampValue) -> ir.IntegerValue:
     """The slot of a time in the week: hour of day (UTC), plus 24 on Saturdays and Sundays (0..47).
 
     Day 0 (1970-01-01) was a Thursday, so (day + 3) % 7 is 0 on Mondays and 5, 6 at the weekend."""
-    hours = _quot(_epoch_us(ts), 3_600_000_000)
+    hours = _quot(epoch_us(ts), 3_600_000_000)
     weekend = ((_quot(hours, 24) + 3) % 7) >= 5
     return (hours % 24 + ibis.ifelse(weekend, 24, 0)).cast("int8")
 
@@ -201,10 +201,10 @@ def accesses(ctx: DetectionContext) -> ir.Table:
         cases, cs = b.table("cases"), b.table("case_subjects")
         cases = cases.join(orgs, cases.org == orgs.o_org)  # units with no account can explain nothing
         links = cs.join(cases, cs.case_id == cases.case_id).select(
-            l_key=_skey(cs.subject), l_oid=cases.o_oid, opened=cases.opened,
+            l_key=subject_key(cs.subject), l_oid=cases.o_oid, opened=cases.opened,
             closed=cases.closed.fill_null(ibis.timestamp(FAR_FUTURE)))
         span = links.group_by(["l_key", "l_oid"]).aggregate(s_open=links.opened.min(), s_close=links.closed.max())
-        cited = cs.select(c_case=cs.case_id, c_key=_skey(cs.subject)).distinct()
+        cited = cs.select(c_case=cs.case_id, c_key=subject_key(cs.subject)).distinct()
         all_cases = b.table("cases")
         all_cases = all_cases.left_join(orgs, all_cases.org == orgs.o_org)
         known = all_cases.group_by(k_case=all_cases.case_id).aggregate(
@@ -212,7 +212,7 @@ def accesses(ctx: DetectionContext) -> ir.Table:
             k_close=all_cases.closed.fill_null(ibis.timestamp(FAR_FUTURE)).max())
         ev = _located_events(ctx)
         kinds = ev.data_kind.cases(*((k, i) for i, k in enumerate(DATA_KINDS)), else_=-1)
-        ev = ev.select("ts", "loc", "actor", "authority", "outcome", "records", skey=_skey(ev.subject),
+        ev = ev.select("ts", "loc", "actor", "authority", "outcome", "records", skey=subject_key(ev.subject),
                        kind=kinds.cast("int8"),
                        # attrs is canonical JSON (sorted keys, no spaces), so a pattern finds a string value
                        # faster than parsing the document.
@@ -300,9 +300,16 @@ def first_subjects(t: ir.Table, limit: int = 100) -> dict[int, list[int]]:
     return out
 
 
-def rows(expr: ir.Table) -> list[dict[str, Any]]:
-    """Execute a (small) result fully and return it as dicts."""
-    return expr.to_pyarrow().to_pylist()
+def first_per_actor(ordered: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first row of each ``actor`` in ``ordered``: with rows sorted by actor and strength, one finding
+    per account, about its most extreme period."""
+    seen: set[str] = set()
+    out = []
+    for r in ordered:
+        if r["actor"] not in seen:
+            seen.add(r["actor"])
+            out.append(r)
+    return out
 
 
 # -- evidence -------------------------------------------------------------------------------------
@@ -382,13 +389,12 @@ def fmt_int(n: float) -> str:
 
 def severity_for(score: float, ceiling: str) -> str:
     """Severity from strength: the detector's ceiling for strong findings, one or two tiers below else."""
-    tiers = ("info", "low", "medium", "high", "critical")
-    top = tiers.index(ceiling)
+    top = SEVERITIES.index(ceiling)
     if score >= 0.8:
-        return tiers[top]
+        return SEVERITIES[top]
     if score >= 0.5:
-        return tiers[max(top - 1, 0)]
-    return tiers[max(top - 2, 0)]
+        return SEVERITIES[max(top - 1, 0)]
+    return SEVERITIES[max(top - 2, 0)]
 
 
 def squash(x: float, half: float) -> float:

@@ -18,6 +18,7 @@ peers' median busiest day (plus one).
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 import ibis
@@ -28,6 +29,7 @@ from custodiet.detect.insider.base import (
     actors,
     day_start,
     evidence,
+    first_per_actor,
     first_subjects,
     fmt_int,
     named,
@@ -51,19 +53,15 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
     once = pair.filter((pair.n == 1) & ~pair.expl)
     # ``day``: the epoch day of the one lookup (an integer: cheaper to group than truncated timestamps)
     daily = once.group_by(["aid", "day"]).aggregate(people=once.count(), empty=once.count(where=once.empty))
-    best = daily.group_by("aid").aggregate(top=daily.people.max())
-    peer = peer_median(best, actors(ctx), "top")
+    busiest = daily.group_by("aid").aggregate(top=daily.people.max())
+    peer = peer_median(busiest, actors(ctx), "top")
     days = named(daily, ctx).join(peer, "aid")
     days = days.filter((days.people >= min_people) & (days.people >= min_ratio * (days.peer_med + 1)))
     days = days.mutate(day_ts=day_start(days.day, once.first))
     ev = evidence(ctx)
     all_days = rows(days.order_by(["actor", days.people.desc(), "day"]))
-    count: dict[str, int] = {}
-    best = []
-    for r in all_days:
-        count[r["actor"]] = count.get(r["actor"], 0) + 1
-        if count[r["actor"]] == 1:
-            best.append(r)
+    count = Counter(r["actor"] for r in all_days)
+    best = first_per_actor(all_days)
     if not best:
         return []
     picked = ibis.memtable([{"aid": r["aid"], "day": r["day"]} for r in best])

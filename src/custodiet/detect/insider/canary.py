@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.insider.base import evidence, rows
+from custodiet.detect.insider.base import evidence, rows, subject_key
 from custodiet.detect.registry import detector
 
 ID = "insider.canary"
@@ -29,7 +29,7 @@ def canary_touched(ctx: DetectionContext) -> list[Finding]:
     can = can.select(c_subject=can.subject, planted_for=can.actor.fill_null(can.org).fill_null("?"),
                      issued_at=can.issued_at)
     j = ev.join(can, ev.subject == can.c_subject)
-    per = j.group_by("actor", "planted_for", skey=j.subject.hash()).aggregate(
+    per = j.group_by("actor", "planted_for", skey=subject_key(j.subject)).aggregate(
         lookups=j.count(), first=j.ts.min(), last=j.ts.max(), channels=j.channel.nunique(),
         kinds=j.data_kind.nunique())
     ev = evidence(ctx)

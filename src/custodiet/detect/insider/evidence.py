@@ -24,14 +24,17 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from custodiet.events import sql_text
+
 REQUEST_SCHEMA = pa.schema([("rid", pa.int32()), ("actor", pa.string()), ("start", pa.timestamp("us", tz="UTC")),
                             ("end", pa.timestamp("us", tz="UTC")), ("keyed", pa.bool_()),
                             ("any_channel", pa.bool_())])
 KEY_SCHEMA = pa.schema([("rid", pa.int32()), ("skey", pa.int64())])
 
 
-def _listing(segments: list[Path]) -> str:
-    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in segments) + "]"
+def parquet_list(segments: list[Path]) -> str:
+    """The SQL list literal of segment paths for ``read_parquet([...])``, quotes escaped."""
+    return "[" + ", ".join(sql_text(str(p)) for p in segments) + "]"
 
 
 def pick_and_fetch(con: duckdb.DuckDBPyConnection, requests: pa.Table, keys: pa.Table, *, accesses: str,
@@ -60,7 +63,7 @@ def pick_and_fetch(con: duckdb.DuckDBPyConnection, requests: pa.Table, keys: pa.
             try:
                 got += con.execute(f"""
                     SELECT t.rid, e.event_id, e.subject
-                    FROM _ev_top t JOIN read_parquet({_listing(segments)}) e
+                    FROM _ev_top t JOIN read_parquet({parquet_list(segments)}) e
                       ON e.file_index = t.file AND e.file_row_number = t.row
                     QUALIFY row_number() OVER (PARTITION BY t.rid ORDER BY t.ts, e.event_id) <= {limit}
                     ORDER BY t.rid, t.ts, e.event_id""").fetchall()

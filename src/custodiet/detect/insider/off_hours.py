@@ -37,12 +37,6 @@ from custodiet.detect.registry import detector
 ID = "insider.off_hours"
 
 
-def slotted(ctx: DetectionContext) -> ir.Table:
-    """The accesses with ``slot`` (hour of day, +24 at weekends; UTC) and ``day`` (epoch day): both are
-    columns of :func:`.base.accesses`, computed once per run."""
-    return accesses(ctx)
-
-
 def cells(ctx: DetectionContext) -> ir.Table:
     """One small table per (account, day, slot, client): lookups, unexplained ones, first and last.
 
@@ -50,7 +44,7 @@ def cells(ctx: DetectionContext) -> ir.Table:
     client costs few rows, and :mod:`.new_client` reads its per-client counts from here instead of making
     its own pass over the accesses."""
     def build() -> ir.Table:
-        a = slotted(ctx)
+        a = accesses(ctx)  # ``slot`` (hour of day, +24 at weekends; UTC) and ``day`` are its columns
         return named(a.group_by(["aid", "day", "slot", "client"]).aggregate(
             n=a.count(), unexpl=a.count(where=a.unexpl), first=a.ts.min(), last=a.ts.max()), ctx)
     return materialise(ctx, "off_hours_cells", build)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.insider.base import accesses, evidence, named, rows, severity_for, squash
+from custodiet.detect.insider.base import accesses, evidence, named, rows, severity_for, squash, subject_key
 from custodiet.detect.registry import detector
 
 ID = "insider.protected"
@@ -28,7 +28,7 @@ def protected_subjects(ctx: DetectionContext) -> list[Finding]:
     min_weight = float(ctx.params.get(ID, {}).get("min_weight", 0.34))
     a = accesses(ctx)
     prot = ctx.ibis.table("protected")
-    prot = prot.group_by(skey=prot.subject.hash()).aggregate(category=prot.category.min())
+    prot = prot.group_by(skey=subject_key(prot.subject)).aggregate(category=prot.category.min())
     hits = a.filter(a.unexpl).join(prot, "skey")
     pair = hits.group_by(["aid", "skey", "category"]).aggregate(
         lookups=hits.count(), first=hits.ts.min(), last=hits.ts.max())

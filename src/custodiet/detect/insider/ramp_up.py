@@ -33,19 +33,20 @@ import ibis
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import evidence, named, rows, severity_for, squash, weekly
+from custodiet.detect.insider.peers import MAD_TO_SIGMA
 from custodiet.detect.registry import detector
 
 ID = "insider.ramp_up"
 
 
 def cusum(values: list[float], baseline: int, k: float, sigma_floor: float) -> tuple[float, int, int]:
-    """Upper CUSUM of ``values`` against the mean/MAD of the first ``baseline`` of them.
+    """Upper CUSUM of ``values`` against the median/MAD of the first ``baseline`` of them.
 
     Returns (peak S, index where the run that reached the peak started, index of the peak).
     """
     base = values[:baseline]
     centre = statistics.median(base)
-    spread = max(1.4826 * statistics.median(abs(v - centre) for v in base), sigma_floor)
+    spread = max(MAD_TO_SIGMA * statistics.median(abs(v - centre) for v in base), sigma_floor)
     s, best, start, best_start, best_at = 0.0, 0.0, baseline, baseline, baseline
     for i in range(baseline, len(values)):
         if s == 0.0:

@@ -38,9 +38,9 @@ from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import (
     SALE_KINDS,
-    _epoch_us,
     accesses,
     actors,
+    epoch_us,
     evidence,
     first_subjects,
     fmt_int,
@@ -95,7 +95,7 @@ def sale_bundles(ctx: DetectionContext) -> list[Finding]:
     hours = _kinds(sale, ["aid", "hour"], only_solo=False)
     sale = sale.join(hours.filter(hours.kinds >= min_kinds).select("aid", "hour"), ["aid", "hour"])
     sale = sale.join(popularity(ctx).select("skey", "accounts"), "skey")
-    sale = sale.mutate(us=_epoch_us(sale.ts))
+    sale = sale.mutate(us=epoch_us(sale.ts))
     pulled, sale = sale, sittings(sale, gap_us)
     sessions = _kinds(sale, ["aid", "hour", "burst"], only_solo=True, ids=sale.skey.approx_nunique(),
                       solo=sale.skey.approx_nunique(where=sale.accounts == 1),

@@ -25,6 +25,7 @@ from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import (
     day_start,
     evidence,
+    first_per_actor,
     first_subjects,
     fmt_int,
     named,
@@ -69,12 +70,7 @@ def unexplained_access(ctx: DetectionContext) -> list[Finding]:
     hits = scored.filter((scored.u >= min_people) & (scored.share - scored.p0 >= min_excess)
                          & (scored.bz >= min_z))
     ev = evidence(ctx)
-    best = []
-    seen: set[str] = set()
-    for r in rows(hits.order_by([hits.actor, ibis.desc(hits.bz), hits.period])):
-        if r["actor"] not in seen:
-            seen.add(r["actor"])
-            best.append(r)
+    best = first_per_actor(rows(hits.order_by([hits.actor, ibis.desc(hits.bz), hits.period])))
     if not best:
         return []
     spans = ibis.memtable([{"aid": r["aid"], "w_start": r["start"], "w_end": r["end"]} for r in best])

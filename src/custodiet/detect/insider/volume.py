@@ -24,6 +24,7 @@ from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import (
     accesses,
     evidence,
+    first_per_actor,
     fmt_int,
     named,
     pairs,
@@ -69,11 +70,7 @@ def volume_against_peers(ctx: DetectionContext) -> list[Finding]:
     hits = scored.filter((scored.people >= min_people) & (scored.ratio >= min_ratio) & (scored.z >= min_z))
     ev = evidence(ctx)
     out: list[Finding] = []
-    seen: set[str] = set()
-    for r in rows(hits.order_by([hits.actor, ibis.desc(hits.z), hits.period])):
-        if r["actor"] in seen:
-            continue
-        seen.add(r["actor"])
+    for r in first_per_actor(rows(hits.order_by([hits.actor, ibis.desc(hits.z), hits.period]))):
         recent = r["period"] == recent_start
         span = f"in the {recent_days} days to {ctx.now:%Y-%m-%d}" if recent else \
             f"in the week of {r['period']:%Y-%m-%d}"

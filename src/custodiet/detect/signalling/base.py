@@ -26,7 +26,8 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from custodiet.context.network import Network, NetworkProfile, Registry
-from custodiet.detect.context import DetectionContext
+from custodiet.detect.context import DetectionContext, rows  # noqa: F401 - detectors import rows from here
+from custodiet.detect.findings import Finding
 
 BASE_TABLE = "custodiet_signalling_requests"
 NODES_TABLE = "custodiet_signalling_nodes"
@@ -208,11 +209,6 @@ def forget(ctx: DetectionContext) -> None:
         ctx.con.execute(f"DROP TABLE IF EXISTS temp.{name}")
 
 
-def rows(expr: ir.Table) -> list[dict[str, Any]]:
-    """Execute a (small) result fully and return it as dicts."""
-    return expr.to_pyarrow().to_pylist()
-
-
 def short(subject: str) -> str:
     return subject[:10] + "…"
 
@@ -244,11 +240,9 @@ def flagged_rows(expr: ir.Table) -> list[dict[str, Any]]:
 
 
 def group_findings(flagged: list[dict[str, Any]], detector_id: str, revision: int, severity: str,
-                   score: float) -> list[Any]:
+                   score: float) -> list[Finding]:
     """One finding per (sending GT / host, subject, reason): "Copperbelt … sent 25 anyTimeInterrogation
     about subscriber 3fa2… between …; <reason>"."""
-    from custodiet.detect.findings import Finding
-
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
     for r in flagged:
         groups.setdefault((r["actor"], r["subject"], r["reason"]), []).append(r)

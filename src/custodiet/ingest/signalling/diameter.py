@@ -31,10 +31,13 @@ DENIAL_RESULTS = frozenset({5003, 5004, 5421, 5490, 4100, 5100, 5101})
 
 AVP_USER_NAME, AVP_SESSION_ID, AVP_ORIGIN_HOST, AVP_ORIGIN_REALM = 1, 263, 264, 296
 AVP_DESTINATION_HOST, AVP_DESTINATION_REALM, AVP_RESULT_CODE, AVP_EXPERIMENTAL_RESULT = 293, 283, 268, 297
-AVP_EXPERIMENTAL_RESULT_CODE, AVP_AUTH_APPLICATION_ID = 298, 258
+AVP_EXPERIMENTAL_RESULT_CODE = 298
 AVP_SUBSCRIPTION_ID, AVP_SUBSCRIPTION_ID_TYPE, AVP_SUBSCRIPTION_ID_DATA = 443, 450, 444
 AVP_VISITED_PLMN_ID, AVP_MSISDN, AVP_USER_IDENTITY, AVP_PUBLIC_IDENTITY = 1407, 701, 700, 601
-AVP_RAT_TYPE = 1032
+# UTF8String / DiameterIdentity AVPs kept as they are, by the field name they get in ``DiameterMessage.avps``
+TEXT_AVPS = {AVP_ORIGIN_HOST: "origin_host", AVP_ORIGIN_REALM: "origin_realm", AVP_USER_NAME: "user_name",
+             AVP_DESTINATION_REALM: "destination_realm", AVP_DESTINATION_HOST: "destination_host",
+             AVP_SESSION_ID: "session_id"}
 
 
 class DiameterError(ValueError):
@@ -86,18 +89,9 @@ def parse(raw: bytes) -> DiameterMessage:
     msg = DiameterMessage(bool(flags & 0x80), code, app, hbh, e2e, raw)
     avps = msg.avps
     for avp_code, data in _avps(raw, 20, length):
-        if avp_code == AVP_ORIGIN_HOST:
-            avps["origin_host"] = _text(data)
-        elif avp_code == AVP_ORIGIN_REALM:
-            avps["origin_realm"] = _text(data)
-        elif avp_code == AVP_DESTINATION_REALM:
-            avps["destination_realm"] = _text(data)
-        elif avp_code == AVP_DESTINATION_HOST:
-            avps["destination_host"] = _text(data)
-        elif avp_code == AVP_USER_NAME:
-            avps["user_name"] = _text(data)
-        elif avp_code == AVP_SESSION_ID:
-            avps["session_id"] = _text(data)
+        name = TEXT_AVPS.get(avp_code)
+        if name is not None:
+            avps[name] = _text(data)
         elif avp_code == AVP_VISITED_PLMN_ID:
             plmn = plmn_id(data)
             if plmn:

@@ -25,8 +25,6 @@ if TYPE_CHECKING:
     from custodiet.context.network import Registry
     from custodiet.store import Store
 
-CHANNEL = "signalling"
-
 Opener = Callable[[], "tuple[Store, Registry]"]  # the store and registry, imported and opened on demand
 
 

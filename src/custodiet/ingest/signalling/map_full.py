@@ -11,8 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from custodiet.ingest.signalling import ber
-
-_IDENTIFIER_FIELDS = {"imsi": "imsi", "msisdn": "msisdn", "imei": "imei"}
+from custodiet.ingest.signalling.map_ops import IDENTIFIER_FIELDS, TBCD_FIELDS
 
 
 @lru_cache(maxsize=4)
@@ -62,6 +61,5 @@ def _collect(value: Any, out: dict[str, str], name: str | None = None) -> None:
     elif isinstance(value, list | tuple):
         for item in value:
             _collect(item, out, name)
-    elif isinstance(value, bytes) and name in _IDENTIFIER_FIELDS and _IDENTIFIER_FIELDS[name] not in out:
-        kind = _IDENTIFIER_FIELDS[name]
-        out[kind] = ber.tbcd(value) if kind in ("imsi", "imei") else ber.address_digits(value)
+    elif isinstance(value, bytes) and name in IDENTIFIER_FIELDS and name not in out:
+        out[name] = ber.tbcd(value) if name in TBCD_FIELDS else ber.address_digits(value)

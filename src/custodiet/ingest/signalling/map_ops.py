@@ -143,7 +143,8 @@ PARAMETERS: dict[int, dict[str, list[Path]]] = {
     89: {"imsi": [((0x81, 0),)], "msisdn": [((0x82, 0),)]},
 }
 KNOWN_PARAMETERS = frozenset(PARAMETERS)
-_TBCD_FIELDS = frozenset({"imsi", "imei"})
+IDENTIFIER_FIELDS = ("imsi", "msisdn", "imei")  # the subscriber identities, in order of preference
+TBCD_FIELDS = frozenset({"imsi", "imei"})  # TBCD-STRING; other addresses are AddressString
 
 
 def extract(opcode: int | None, parameter: bytes | None) -> dict[str, str]:
@@ -170,7 +171,7 @@ def extract(opcode: int | None, parameter: bytes | None) -> dict[str, str]:
             if span is None:
                 continue
             raw = parameter[span[0] : span[1]]
-            if name in _TBCD_FIELDS:
+            if name in TBCD_FIELDS:
                 out[name] = ber.tbcd(raw)
             elif name == "ss_code":
                 out[name] = raw.hex()

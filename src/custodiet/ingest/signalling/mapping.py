@@ -20,7 +20,6 @@ from custodiet.ingest.signalling.tcap import Component, TcapMessage
 
 MAP_AC_PREFIX = "0.4.0.0.1.0."
 MAP_SSNS = frozenset({5, 6, 7, 8, 9, 10, 145, 147, 148, 149, 150, 151, 152})
-SUBJECT_FIELDS = (("imsi", "imsi"), ("msisdn", "msisdn"), ("imei", "imei"))
 _ANSWER_COUNTS = {kind: f"map {kind}s" for kind in ("result", "error", "reject")}
 _NODE_FIELDS = ("vlr", "msc", "sgsn", "gmsc", "smsc", "gsmscf", "mlc", "ss_code")  # copied into attrs
 
@@ -233,8 +232,8 @@ class EventMapper:
         return self._normalised[key]
 
     def _subject(self, fields: dict[str, str]) -> tuple[str, str] | None:
-        for key, kind in SUBJECT_FIELDS:
-            value = fields.get(key)
+        for kind in map_ops.IDENTIFIER_FIELDS:
+            value = fields.get(kind)
             if value:
                 norm = self._norm(kind, value)
                 if norm:
@@ -303,7 +302,6 @@ class EventMapper:
                           rec.frame, attrs)
         self.events.append(ev)
         self._pending_dia[key] = ev
-
 
     def _realm_attribution(self, realm: str) -> Attribution | None:
         """Operator of a 3GPP realm such as ``epc.mnc260.mcc310.3gppnetwork.org``, or None."""

@@ -43,7 +43,6 @@ MIN_BYTES_HEAD_START = 256 << 10  # ... unless this process has its imports stil
 # k = (frames - head start) / (2 + 0.45), where the head start is the imports this process still has to do.
 PARENT_SHARE = 0.41
 IMPORT_FRAMES = 60_000  # the CLI's imports after the fork (store, Arrow, ledger, phonenumbers): ~0.4 s
-CHILD_SHARE = 1 - PARENT_SHARE  # of the frames, without a head start
 SAMPLE_FRAMES = 4096  # frames read to estimate the capture's frame count ...
 SAMPLE_BYTES = 4 << 20  # ... from at most its first bytes
 CHUNK = 8192  # records per pickled chunk

@@ -12,6 +12,7 @@ from custodiet.ingest.signalling import ber
 
 MESSAGE_TYPES = {0x61: "unidirectional", 0x62: "begin", 0x65: "continue", 0x64: "end", 0x67: "abort"}
 COMPONENT_KINDS = {0xA1: "invoke", 0xA2: "result", 0xA7: "result", 0xA3: "error", 0xA4: "reject"}
+DIALOGUE_PDUS = {0x60: "request", 0x61: "response", 0x64: "abort"}  # AARQ, AARE, ABRT
 P_ABORT_CAUSES = {
     0: "unrecognizedMessageType", 1: "unrecognizedTransactionID", 2: "badlyFormattedTransactionPortion",
     3: "incorrectTransactionPortion", 4: "resourceLimitation",
@@ -79,8 +80,6 @@ def _parse(data: bytes) -> TcapMessage:
                     _DIALOGUE_CACHE.clear()
                 _DIALOGUE_CACHE[raw] = parsed
             app_context, dialogue, refused, user_info = parsed
-            if mtype == "abort" and abort_cause is None:
-                abort_cause = "user"
         elif tag == 0x6C:
             for ctag, ps, pe in ber.children(data, cs, ce):
                 components.append(_component(data, ctag, ps, pe))
@@ -103,7 +102,7 @@ def _dialogue(data: bytes, start: int, end: int) -> tuple[str | None, str | None
     if single is None:
         return None, None, False, None
     for tag, ps, pe in ber.children(data, single[0], single[1]):
-        kind = {0x60: "request", 0x61: "response", 0x64: "abort"}.get(tag)
+        kind = DIALOGUE_PDUS.get(tag)
         if kind is None:
             continue
         ac = None

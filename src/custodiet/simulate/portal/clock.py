@@ -32,10 +32,6 @@ class Clock:
         return datetime(self.first_day.year, self.first_day.month, self.first_day.day, tzinfo=UTC) - timedelta(
             hours=LOCAL_UTC_OFFSET_H)
 
-    @property
-    def end(self) -> datetime:
-        return self.start + timedelta(days=self.days)
-
     def day_start_ms(self, day: np.ndarray | int) -> np.ndarray:
         base = int(self.start.timestamp()) * 1000
         return base + np.asarray(day, dtype=np.int64) * DAY_MS

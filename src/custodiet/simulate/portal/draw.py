@@ -58,6 +58,14 @@ def shift_times(rng: np.random.Generator, org: Org, clock: Clock, actor: np.ndar
                                                                                             len(actor))
 
 
+def day_window(rng: np.random.Generator, days: int, length: int, earliest: int) -> tuple[int, int]:
+    """A random span of days [start, start + length) within the world, starting no earlier than ``earliest``
+    (the length shrinks to fit)."""
+    length = min(length, days - earliest - 2)
+    start = int(rng.integers(earliest, max(days - length - 1, earliest + 1)))
+    return start, start + length
+
+
 def window_times(rng: np.random.Generator, clock: Clock, day: np.ndarray, from_min: float,
                  to_min: float) -> np.ndarray:
     """Instants between two local times of day (minutes after midnight; may pass midnight)."""

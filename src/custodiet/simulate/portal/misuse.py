@@ -18,9 +18,15 @@ import numpy as np
 
 from custodiet.simulate.portal.clock import MINUTE_MS
 from custodiet.simulate.portal.config import DENIED, DK, PROFILES, SLOT
-from custodiet.simulate.portal.draw import categorical, session_offsets, shift_times, slots_for, window_times
+from custodiet.simulate.portal.draw import (
+    categorical,
+    day_window,
+    session_offsets,
+    shift_times,
+    slots_for,
+    window_times,
+)
 from custodiet.simulate.portal.frame import EventFrame
-from custodiet.simulate.portal.sellers import _window
 from custodiet.simulate.portal.state import WorldState
 
 KIND_ORDER = np.array([DK["identity"], DK["location"], DK["cdr"], DK["travel"], DK["subscriber"]])
@@ -31,7 +37,7 @@ def _kinds(rng: np.random.Generator, share: list[float], n: int) -> np.ndarray:
 
 
 def vip_snooping(rng: np.random.Generator, world: WorldState, actor: int) -> EventFrame:
-    d0, d1 = _window(rng, world.days, int(rng.integers(20, 41)), 10)
+    d0, d1 = day_window(rng, world.days, int(rng.integers(20, 41)), 10)
     free = np.setdiff1d(world.protected, world.protected_on_cases)
     vips = rng.choice(free, min(int(rng.integers(6, 15)), len(free)), replace=False)
     per = 1 + rng.binomial(2, 0.4, len(vips))
@@ -45,7 +51,7 @@ def vip_snooping(rng: np.random.Generator, world: WorldState, actor: int) -> Eve
 
 
 def stalker(rng: np.random.Generator, world: WorldState, actor: int) -> EventFrame:
-    d0, d1 = _window(rng, world.days, int(rng.integers(25, 46)), 10)
+    d0, d1 = day_window(rng, world.days, int(rng.integers(25, 46)), 10)
     days = np.arange(d0, d1)
     days = days[rng.random(len(days)) < 0.55]
     per = 1 + rng.binomial(2, 0.3, len(days))
@@ -95,7 +101,7 @@ def enumeration(rng: np.random.Generator, world: WorldState, actor: int) -> Even
 
 
 def case_misuse(rng: np.random.Generator, world: WorldState, actor: int) -> EventFrame:
-    d0, d1 = _window(rng, world.days, int(rng.integers(20, 41)), 10)
+    d0, d1 = day_window(rng, world.days, int(rng.integers(20, 41)), 10)
     n = int(rng.integers(15, 36))
     day = np.sort(rng.choice(world.work_days(actor, d0, d1), n))
     cases = world.cases

@@ -39,9 +39,6 @@ class Org:
         per_unit = np.array([kinds.index(k) for k in self.unit_kind])
         return per_unit[self.actor_unit]
 
-    def actors_of(self, unit: int) -> np.ndarray:
-        return np.flatnonzero(self.actor_unit == unit)
-
 
 def _ipv4(a: int, b: np.ndarray | int, c: np.ndarray | int, d: np.ndarray | int) -> np.ndarray:
     return np.asarray(((a * 256 + np.asarray(b)) * 256 + np.asarray(c)) * 256 + np.asarray(d), dtype=np.int64)

@@ -28,7 +28,7 @@ OPERATIONS = [f"/api/v2/{dk}" if PRIMARY[dk] == sk else f"/api/v2/{dk}/by-{sk}"
               for dk in DATA_KINDS for sk in SUBJECT_KINDS]
 
 
-def _codes(values: tuple[str, ...] | list[str], index: np.ndarray) -> pa.Array:
+def codes(values: tuple[str, ...] | list[str], index: np.ndarray) -> pa.Array:
     """Text for code indexes; -1 gives an empty field."""
     idx = pa.array(np.asarray(index, dtype=np.int64), mask=np.asarray(index) < 0)
     return pc.take(pa.array(values, pa.string()), idx)
@@ -97,9 +97,9 @@ def access_table(t: np.ndarray, actor_names: list[str], actor: np.ndarray, subje
                  data_kind: np.ndarray, unit_names: list[str], unit: np.ndarray, case_names: list[str],
                  case: np.ndarray, outcome: np.ndarray, records: np.ndarray, ip: np.ndarray) -> pa.Table:
     op = data_kind.astype(np.int64) * len(SUBJECT_KINDS) + kind
-    cols = [iso_ms(t), _codes(actor_names, actor), subject, _codes(SUBJECT_KINDS, kind),
-            _codes(DATA_KINDS, data_kind), request_ids(len(t)), _codes(unit_names, unit[actor]),
-            _codes(OPERATIONS, op), _codes(case_names, case), _codes(OUTCOMES, outcome),
+    cols = [iso_ms(t), codes(actor_names, actor), subject, codes(SUBJECT_KINDS, kind),
+            codes(DATA_KINDS, data_kind), request_ids(len(t)), codes(unit_names, unit[actor]),
+            codes(OPERATIONS, op), codes(case_names, case), codes(OUTCOMES, outcome),
             pa.array(records.astype(np.int64)), ipv4_text(ip)]
     return pa.table(cols, names=list(ACCESS_COLUMNS))
 

@@ -21,9 +21,8 @@ import numpy as np
 
 from custodiet.simulate.portal.clock import MINUTE_MS
 from custodiet.simulate.portal.config import DK, SLOT, SLOTS
-from custodiet.simulate.portal.draw import categorical, session_offsets, shift_times
+from custodiet.simulate.portal.draw import categorical, day_window, session_offsets, shift_times
 from custodiet.simulate.portal.frame import EventFrame
-from custodiet.simulate.portal.org import Org
 from custodiet.simulate.portal.state import WorldState
 
 BUNDLE_KINDS = np.array([DK["location"], DK["cdr"], DK["imei"], DK["travel"], DK["identity"]])
@@ -77,14 +76,8 @@ def _victims(rng: np.random.Generator, world: WorldState, actor: int, n: int) ->
     return people
 
 
-def _window(rng: np.random.Generator, days: int, length: int, earliest: int) -> tuple[int, int]:
-    length = min(length, days - earliest - 2)
-    start = int(rng.integers(earliest, max(days - length - 1, earliest + 1)))
-    return start, start + length
-
-
 def bulk_seller(rng: np.random.Generator, world: WorldState, actor: int) -> EventFrame:
-    d0, d1 = _window(rng, world.days, int(rng.integers(18, 31)), max(12, world.days // 4))
+    d0, d1 = day_window(rng, world.days, int(rng.integers(18, 31)), max(12, world.days // 4))
     days = world.work_days(actor, d0, d1)
     per_day = rng.poisson(11.0, len(days)) + 3
     day = np.repeat(days, per_day)
@@ -100,7 +93,7 @@ def bulk_seller(rng: np.random.Generator, world: WorldState, actor: int) -> Even
 
 def quiet_seller(rng: np.random.Generator, world: WorldState, actor: int) -> EventFrame:
     length = int(world.days * rng.uniform(0.6, 0.8))
-    d0, d1 = _window(rng, world.days, length, 5)
+    d0, d1 = day_window(rng, world.days, length, 5)
     days = world.work_days(actor, d0, d1)
     n = max(4, int(rng.poisson(3.0 * (d1 - d0) / 7)))
     day = np.sort(rng.choice(days, n))
@@ -108,7 +101,7 @@ def quiet_seller(rng: np.random.Generator, world: WorldState, actor: int) -> Eve
     return bundles(rng, actor, _victims(rng, world, actor, n), t0, _cover(rng, world, actor, day, 0.35))
 
 
-def _new_address(rng: np.random.Generator, org: Org) -> int:
+def _new_address(rng: np.random.Generator) -> int:
     """An address from the documentation ranges (TEST-NET-2/3), never one of the org's own."""
     net = (198 << 24) | (51 << 16) | (100 << 8) if rng.random() < 0.5 else (203 << 24) | (0 << 16) | (113 << 8)
     return int(net | int(rng.integers(2, 254)))
@@ -122,6 +115,6 @@ def hijacked_account(rng: np.random.Generator, world: WorldState, actor: int) ->
         n = int(rng.integers(35, 81))
         start = world.clock.day_start_ms(night) + int(rng.integers(60, 150)) * MINUTE_MS
         t0 = start + np.sort(rng.integers(0, 150 * MINUTE_MS, n))
-        ip = np.full(n, _new_address(rng, world.org))
+        ip = np.full(n, _new_address(rng))
         frames.append(bundles(rng, actor, world.pop.allocate(n), t0, ip=ip))
     return EventFrame.concat(frames)

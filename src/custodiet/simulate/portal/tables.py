@@ -10,7 +10,7 @@ from custodiet.simulate.portal.cases import Cases
 from custodiet.simulate.portal.config import SLOT, SLOT_KIND, SLOTS, SUBJECT_KINDS
 from custodiet.simulate.portal.leaks import Leak
 from custodiet.simulate.portal.org import Org
-from custodiet.simulate.portal.output import _codes, iso_ms
+from custodiet.simulate.portal.output import codes, iso_ms
 from custodiet.simulate.portal.population import Population, format_identifiers, random_forms
 
 # How sale posts write phone numbers: mostly the national form.
@@ -21,9 +21,9 @@ def actors_table(org: Org) -> pa.Table:
     unit = org.actor_unit
     return pa.table({
         "actor": org.actor_names,
-        "org": _codes(org.unit_names, unit),
+        "org": codes(org.unit_names, unit),
         "role": org.actor_role,
-        "region": _codes(org.unit_region, unit),
+        "region": codes(org.unit_region, unit),
     })
 
 
@@ -32,7 +32,7 @@ def cases_table(org: Org, cases: Cases) -> pa.Table:
                         iso_ms(np.where(cases.closed_ms < 0, 0, cases.closed_ms)))
     return pa.table({
         "case_id": cases.names,
-        "org": _codes(org.unit_names, cases.unit),
+        "org": codes(org.unit_names, cases.unit),
         "opened": iso_ms(cases.opened_ms),
         "closed": closed,
     })
@@ -48,8 +48,7 @@ def _identifier_rows(pop: Population, person: np.ndarray, owner: np.ndarray,
         owners.append(owner[keep])
         kinds.append(np.full(int(keep.sum()), SLOT_KIND[SLOT[name]], dtype=np.int64))
         values.append(val[keep])
-    o, k, v = np.concatenate(owners), np.concatenate(kinds), np.concatenate(values)
-    return o, k, v
+    return np.concatenate(owners), np.concatenate(kinds), np.concatenate(values)
 
 
 def _first_of_each(*cols: np.ndarray) -> np.ndarray:
@@ -69,9 +68,9 @@ def case_subjects_table(rng: np.random.Generator, cases: Cases, pop: Population)
     keep = _first_of_each(case, kind, value)  # a person placed twice on one case is listed once
     case, kind, value = case[keep], kind[keep], value[keep]
     return pa.table({
-        "case_id": _codes(cases.names, case),
+        "case_id": codes(cases.names, case),
         "subject": format_identifiers(kind, value, random_forms(rng, len(kind))),
-        "subject_kind": _codes(SUBJECT_KINDS, kind),
+        "subject_kind": codes(SUBJECT_KINDS, kind),
     })
 
 
@@ -83,8 +82,8 @@ def protected_table(rng: np.random.Generator, pop: Population, protected: np.nda
     owner, kind, value = owner[order], kind[order], value[order]
     return pa.table({
         "subject": format_identifiers(kind, value, random_forms(rng, len(kind))),
-        "subject_kind": _codes(SUBJECT_KINDS, kind),
-        "category": _codes(categories, owner),
+        "subject_kind": codes(SUBJECT_KINDS, kind),
+        "category": codes(categories, owner),
     })
 
 
@@ -92,5 +91,5 @@ def leak_table(rng: np.random.Generator, leak: Leak) -> pa.Table:
     forms = rng.choice(len(LEAK_FORM_SHARE), size=len(leak.kind), p=LEAK_FORM_SHARE).astype(np.int8)
     return pa.table({
         "subject": format_identifiers(leak.kind, leak.value, forms),
-        "subject_kind": _codes(SUBJECT_KINDS, leak.kind),
+        "subject_kind": codes(SUBJECT_KINDS, leak.kind),
     })

@@ -212,7 +212,7 @@ def diameter_message(command: int, request: bool, hop: int, origin_host: str, or
                      dest_realm: str, imsi: str = "", msisdn: str = "", visited_plmn: str = "",
                      result_code: int = 2001) -> bytes:
     """One Diameter request (or its answer) with the AVPs a home network's edge would see."""
-    name, app = DIAMETER_COMMANDS[command]
+    _, app = DIAMETER_COMMANDS[command]
     session = f"{origin_host};{hop};{command}".encode()
     avps = [avp(263, session), _u32(277, 1), avp(264, origin_host.encode()), avp(296, origin_realm.encode())]
     if request:

@@ -14,7 +14,6 @@ PCAP_MAGIC = 0xA1B2C3D4
 LINKTYPE_ETHERNET = 1
 PPID_M3UA = 3
 PPID_DIAMETER = 46
-SSN_HLR, SSN_VLR, SSN_MSC = 6, 7, 8
 
 
 def _crc32c_table() -> list[int]:
