@@ -63,3 +63,23 @@ def int64_array(values: Sequence[int | None], type: pa.DataType | None = None) -
     validity = _validity(values)
     ints = cast(Sequence[int], values) if validity is None else [0 if v is None else v for v in values]
     return pa.Array.from_buffers(type or pa.int64(), len(values), [validity, pa.py_buffer(array.array("q", ints))])
+
+
+def constant_strings(value: str, n: int) -> pa.Array:
+    """A ``string`` array of ``n`` copies of ``value``."""
+    data = value.encode("utf-8")
+    offsets = np.arange(n + 1, dtype=np.int64) * len(data)
+    if offsets[-1] > _MAX_BYTES:
+        raise ValueError(f"{n} copies of {value!r} do not fit one string array")
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets.astype(np.int32)),
+                                                  pa.py_buffer(data * n)])
+
+
+def from_numpy(values: np.ndarray) -> pa.Array:
+    """A one-dimensional numpy array of numbers or booleans as an Arrow array without nulls (numbers share
+    the numpy buffer). Like ``pa.array(list)``, ``pa.array(ndarray)`` imports pandas on first use."""
+    values = np.ascontiguousarray(values)
+    if values.dtype == np.bool_:
+        bits = np.packbits(values, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(bits)])
+    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(values)])

@@ -143,6 +143,10 @@ class Store:
         self._create_views(con)
         return con
 
+    def refresh_views(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Point the views of a ``connect`` connection at the files the store holds now (after an append)."""
+        self._create_views(con)
+
     def _create_views(self, con: duckdb.DuckDBPyConnection, persistent: bool = False) -> None:
         """Views over every store table; an absent table is an empty one of its schema (in the persistent
         catalog an absent table has no view, so that ad-hoc SQL says plainly it is not there)."""

@@ -99,7 +99,7 @@ def test_output_follows_line_order_even_when_the_table_does_not(store):
     mapping = pa.table({"subject_kind": ["nid"] * 3, "subject": ["a", "b", "c"], "pseudonym": ["pa", "pb", "pc"],
                         "error": pa.nulls(3, pa.string())})
     with store.writer():
-        stored, segments = append_new_events(con, store, "f.csv", mapping, batch_rows=2)
+        stored, segments = append_new_events(con, store, "f.csv", "portal", mapping, batch_rows=2)
     assert (stored, len(segments)) == (3, 2)
     got = [(e["source"], e["subject"]) for seg in store.segment_paths() for e in pq.read_table(seg).to_pylist()]
     assert got == [("f.csv:2", "pa"), ("f.csv:3", "pa"), ("f.csv:5", "pc")]
@@ -116,7 +116,7 @@ def test_a_record_without_pseudonym_is_an_error_not_a_silent_null(store):
     mapping = pa.table({"subject_kind": ["nid"], "subject": ["a"], "pseudonym": ["pa"],
                         "error": pa.nulls(1, pa.string())})
     with store.writer(), pytest.raises(RuntimeError, match="no pseudonym"):
-        append_new_events(con, store, "f.csv", mapping, batch_rows=10)
+        append_new_events(con, store, "f.csv", "portal", mapping, batch_rows=10)
 
 
 def test_large_file_keeps_exact_line_numbers(store, tmp_path):

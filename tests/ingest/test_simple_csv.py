@@ -1,4 +1,4 @@
-"""The simple-CSV path (the engine's own CSV reader) gives exactly what the line-by-line path gives."""
+"""The simple-CSV path (Arrow's CSV reader, chunk by chunk) gives exactly what the line-by-line path gives."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from custodiet.ingest import tabular
+from custodiet.ingest import simplecsv, tabular
 from custodiet.ingest.portal import ingest_portal
 from custodiet.quarantine import list_quarantine
 from custodiet.store import Store
@@ -50,16 +50,17 @@ def shared_key(tmp_path, monkeypatch):
 
 @pytest.fixture
 def simple_calls(monkeypatch) -> list[bool]:
-    """Records, per staging, whether the simple path was taken."""
+    """Records, per staging, whether the simple path was taken (for files of any size)."""
+    monkeypatch.setattr(simplecsv, "MIN_BYTES", 0)
     calls: list[bool] = []
-    original = tabular._stage_simple_csv
+    original = tabular._simple_plan
 
     def spy(*args, **kwargs):
-        staged = original(*args, **kwargs)
-        calls.append(staged is not None)
-        return staged
+        plan = original(*args, **kwargs)
+        calls.append(plan is not None)
+        return plan
 
-    monkeypatch.setattr(tabular, "_stage_simple_csv", spy)
+    monkeypatch.setattr(tabular, "_simple_plan", spy)
     return calls
 
 
@@ -67,7 +68,7 @@ def _both_paths(tmp_path: Path, path: Path, monkeypatch) -> tuple[tuple, tuple, 
     simple_store, general_store = Store(tmp_path / "simple"), Store(tmp_path / "general")
     simple = ingest_portal(simple_store, path, now=NOW)
     with monkeypatch.context() as m:
-        m.setattr(tabular, "is_simple", lambda scan: False)
+        m.setattr(simplecsv, "is_simple", lambda scan: False)
         general = ingest_portal(general_store, path, now=NOW)
     return (simple.as_dict(), general.as_dict(), list(_snapshot(simple_store)), list(_snapshot(general_store)))
 
@@ -76,7 +77,7 @@ def test_simple_csv_matches_the_line_by_line_path(tmp_path, monkeypatch, shared_
     path = tmp_path / "simple.csv"
     lines = _write(path, GOOD[:3] + [r for r, _ in SIMPLE_BAD] + GOOD[3:])
     simple, general, simple_rows, general_rows = _both_paths(tmp_path, path, monkeypatch)
-    assert simple_calls == [True]  # the general run never tried the simple path
+    assert simple_calls == [True, False]  # the general run found the file not simple
     assert simple == general
     assert (simple["stored"], simple["quarantined"], simple["blank_lines"]) == (len(GOOD), len(SIMPLE_BAD), 0)
     assert simple_rows == general_rows
@@ -124,7 +125,7 @@ def test_padded_fields_are_trimmed_alike(tmp_path, monkeypatch, shared_key, simp
 def test_files_that_are_not_simple_take_the_line_by_line_path(tmp_path, content):
     path = tmp_path / "x.csv"
     path.write_text(content)
-    assert not tabular.is_simple(tabular.scan_bytes(path))
+    assert not simplecsv.is_simple(tabular.scan_bytes(path))
 
 
 def test_simple_csv_keeps_exact_line_numbers_across_engine_batches(store, tmp_path, simple_calls):
@@ -158,3 +159,51 @@ def test_a_clean_ingest_does_not_import_pandas(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.split() == [str(len(GOOD) - 1), "False"]
+
+
+def test_a_file_in_several_chunks_is_stored_as_the_line_by_line_path_stores_it(tmp_path, monkeypatch, shared_key,
+                                                                                simple_calls):
+    """Chunks are checked and stored one after the other: an id repeated in a later chunk is a duplicate (same
+    content) or rejected (different content), as within one chunk; the lines stay exact."""
+    monkeypatch.setattr(simplecsv, "CHUNK_BYTES", 300)
+    path = tmp_path / "chunked.csv"
+    repeated = list(GOOD[0])  # the same event again, many lines later
+    conflicting = GOOD[3][:1] + ["off9"] + GOOD[3][2:]  # id e4 again, another actor
+    _write(path, GOOD + [r for r, _ in SIMPLE_BAD if r[5] != "e1"] + [repeated, conflicting])
+    simple, general, simple_rows, general_rows = _both_paths(tmp_path, path, monkeypatch)
+    assert simple_calls[0] is True
+    assert len(simple.pop("segments")) > 1  # a segment per chunk
+    assert len(general.pop("segments")) == 1
+    assert (simple, simple_rows[0]) == (general, general_rows[0])
+    assert (simple["duplicates"], simple["stored"]) == (1, len(GOOD))
+    assert [(line, raw) for line, _, raw in simple_rows[1]] == [(line, raw) for line, _, raw in general_rows[1]]
+    [conflict] = [reason for line, reason, raw in simple_rows[1] if raw.startswith(f"{conflicting[0]},off9")]
+    assert "event_id e4" in conflict
+    assert "different content" in conflict
+
+
+def test_a_refused_later_chunk_is_staged_line_by_line_from_its_first_line(tmp_path, monkeypatch, shared_key,
+                                                                            simple_calls):
+    monkeypatch.setattr(simplecsv, "CHUNK_BYTES", 300)
+    path = tmp_path / "refused.csv"
+    _write(path, GOOD * 3 + [[f"{v}x" if i == 5 else v for i, v in enumerate(r)] for r in GOOD],
+           extra_lines=(SHORT_ROW,))
+    chunks = []
+    original = simplecsv.read_chunks
+
+    def counting(*args, **kwargs):
+        for chunk in original(*args, **kwargs):
+            chunks.append(chunk.first_line)
+            yield chunk
+
+    monkeypatch.setattr(simplecsv, "read_chunks", counting)
+    summary = ingest_portal(Store(tmp_path / "a"), path, now=NOW)
+    assert len(chunks) >= 2  # some chunks were stored before one was refused
+    # GOOD, twice again (duplicates, the id-less row by its content id too), then GOOD with other ids
+    assert (summary.read, summary.stored, summary.quarantined) == (len(GOOD) * 4 + 1, len(GOOD) * 2, 1)
+    assert summary.duplicates == len(GOOD) * 2
+    [rejected] = list_quarantine(Store(tmp_path / "a"))
+    assert (rejected["line"], rejected["reason"], rejected["raw"]) == (len(GOOD) * 4 + 2, SHORT_REASON, SHORT_ROW)
+    wrong = Store(tmp_path / "a").connect().execute(
+        "SELECT count(*) FROM events WHERE CAST(split_part(source, ':', 2) AS INT) < 2").fetchall()
+    assert wrong == [(0,)]

@@ -54,15 +54,16 @@ def settle_verdicts(con: duckdb.DuckDBPyConnection, table: str) -> None:
     new: 'rejected' (its own ``reasons``, or an id conflict) or 'duplicate'. Rows of ``table`` absent from
     ``verdicts`` are new."""
     con.execute(
-        f"CREATE TEMP TABLE stored_match AS SELECT e.event_id, any_value({content_digest_sql('e')}) AS digest "
-        "FROM events e SEMI JOIN stored_ids s ON e.event_id = s.event_id GROUP BY e.event_id"
+        "CREATE OR REPLACE TEMP TABLE stored_match AS SELECT e.event_id, "
+        f"any_value({content_digest_sql('e')}) AS digest FROM events e "
+        "SEMI JOIN stored_ids s ON e.event_id = s.event_id GROUP BY e.event_id"
     )
     con.execute(
-        f"CREATE TEMP TABLE colliding AS SELECT v.line, v.event_id, {content_digest_sql('v')} AS digest "
+        f"CREATE OR REPLACE TEMP TABLE colliding AS SELECT v.line, v.event_id, {content_digest_sql('v')} AS digest "
         f"FROM {table} v SEMI JOIN colliding_lines c ON v.line = c.line"
     )
     con.execute(
-        "CREATE TEMP TABLE verdicts AS "
+        "CREATE OR REPLACE TEMP TABLE verdicts AS "
         "SELECT line, 'rejected' AS verdict, reason FROM checked WHERE reason IS NOT NULL UNION ALL "
         "SELECT line, CASE "
         "WHEN stored_digest IS NOT NULL AND stored_digest <> digest THEN 'rejected' "

@@ -25,18 +25,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from custodiet.arrow_columns import string_array
-from custodiet.events import sql_text
+from custodiet.arrow_columns import constant_strings, string_array
 from custodiet.ledger.log import append_event_parts
 from custodiet.store import Store
 
 _COLUMNS = ("event_id", "ts", "channel", "actor", "actor_org", "subject", "subject_kind", "data_kind", "operation",
             "authority", "outcome", "records", "attrs", "source")
+# What is read of the candidates: the line, and the canonical columns the candidates hold as they will be
+# stored (the subject is still the identifier as given).
+_FETCHED = ("line", "event_id", "ts", "actor", "actor_org", "subject", "subject_kind", "data_kind", "operation",
+            "authority", "outcome", "records", "attrs")
+_RENAMED = [("given_subject" if c == "subject" else c) for c in _FETCHED]
 PART_ROWS = 250_000  # rows fetched at once: the unit of overlap, and a row group of the segment
 
 # Between kind and value in lookup keys: a control character, so never in a value. An Arrow scalar built
 # from buffers, because a Python str argument makes pyarrow import pandas (half a second).
-_KEY_SEPARATOR = string_array(["\x1f"])[0]
+_KEY_SEPARATOR, _EMPTY = string_array(["\x1f"])[0], string_array([""])[0]
 
 T = TypeVar("T")
 
@@ -68,20 +72,21 @@ def _keys(kinds: pa.Array | pa.ChunkedArray, values: pa.Array | pa.ChunkedArray)
     return pc.binary_join_element_wise(kinds, values, _KEY_SEPARATOR)
 
 
-def append_new_events(con: duckdb.DuckDBPyConnection, store: Store, source_name: str, mapping: pa.Table,
-                      batch_rows: int) -> tuple[int, list[str]]:
+def append_new_events(con: duckdb.DuckDBPyConnection, store: Store, source_name: str, channel: str,
+                      mapping: pa.Table, batch_rows: int, candidates: pa.Table | None = None) -> tuple[int, list[str]]:
     """Append the records of ``cand_rows`` that are neither rejected nor duplicates (``verdicts``), in line
-    order, ``batch_rows`` per ledger batch; ``mapping`` is the subject map (kind, subject, pseudonym)."""
-    lines = con.execute("SELECT CAST(line AS BIGINT) AS line FROM cand_rows").to_arrow_table().column("line")
-    in_order = _increasing(lines)
+    order, ``batch_rows`` per ledger batch; ``mapping`` is the subject map (kind, subject, pseudonym).
+    ``candidates``, when given, is ``cand_base`` as an Arrow table (in line order, no blank lines), read
+    in place instead of through the engine."""
     skipped = None  # an empty Arrow result also makes DuckDB import pandas: ask for the count first
     if con.execute("SELECT count(*) FROM verdicts").fetchall()[0][0]:
         skipped = con.execute("SELECT line FROM verdicts").to_arrow_table().column("line").combine_chunks()
-    reader = con.execute(
-        f"SELECT line, {', '.join(c for c in _COLUMNS if c not in ('source', 'subject'))}, subject AS given_subject, "
-        f"{sql_text(f'{source_name}:')} || line AS source FROM cand_rows" + ("" if in_order else " ORDER BY line")
-    ).to_arrow_reader(max(1, min(batch_rows, PART_ROWS)))
-    parts = prefetched(_events(reader, skipped, mapping, source_name))
+    step = max(1, min(batch_rows, PART_ROWS))
+    if candidates is not None:
+        reader = candidates.select(list(_FETCHED)).rename_columns(_RENAMED).to_reader(step)
+    else:
+        reader = _engine_reader(con, step)
+    parts = prefetched(_events(reader, skipped, mapping, source_name, channel))
     stored, segments = 0, []
     following = next(parts, None)
     while following is not None:
@@ -103,11 +108,21 @@ def append_new_events(con: duckdb.DuckDBPyConnection, store: Store, source_name:
     return stored, segments
 
 
-def _events(reader: pa.RecordBatchReader, skipped: pa.Array | None, mapping: pa.Table,
-            source_name: str) -> Iterator[pa.Table]:
-    """The canonical events of each fetched batch: skipped lines dropped, subjects pseudonymised."""
+def _engine_reader(con: duckdb.DuckDBPyConnection, step: int) -> pa.RecordBatchReader:
+    """The columns ``_events`` reads, from ``cand_rows`` in the engine, in line order."""
+    lines = con.execute("SELECT CAST(line AS BIGINT) AS line FROM cand_rows").to_arrow_table().column("line")
+    order = "" if _increasing(lines) else " ORDER BY line"
+    columns = ", ".join(f"{name} AS {alias}" for name, alias in zip(_FETCHED[1:], _RENAMED[1:], strict=True))
+    return con.execute(f"SELECT CAST(line AS BIGINT) AS line, {columns} FROM cand_rows{order}").to_arrow_reader(step)
+
+
+def _events(reader: pa.RecordBatchReader, skipped: pa.Array | None, mapping: pa.Table, source_name: str,
+            channel: str) -> Iterator[pa.Table]:
+    """The canonical events of each fetched batch: skipped lines dropped, subjects pseudonymised, the
+    channel and the source (``file:line``) added."""
     lookup = pc.SetLookupOptions(_keys(mapping.column("subject_kind"), mapping.column("subject")))
     pseudonyms = mapping.column("pseudonym")
+    prefix = string_array([f"{source_name}:"])[0]
     for batch in reader:
         if skipped is not None:
             batch = batch.filter(pc.invert(pc.is_in(batch.column("line"), value_set=skipped)))
@@ -117,4 +132,7 @@ def _events(reader: pa.RecordBatchReader, skipped: pa.Array | None, mapping: pa.
         subject = pseudonyms.take(index)
         if subject.null_count:
             raise RuntimeError(f"{source_name}: a stored record has no pseudonym (internal error)")
-        yield pa.Table.from_batches([batch]).append_column("subject", subject).select(list(_COLUMNS))
+        source = pc.binary_join_element_wise(prefix, batch.column("line").cast(pa.string()), _EMPTY)
+        table = pa.Table.from_batches([batch])
+        yield (table.append_column("subject", subject).append_column("source", source)
+               .append_column("channel", constant_strings(channel, table.num_rows)).select(list(_COLUMNS)))

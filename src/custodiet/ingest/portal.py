@@ -14,8 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, sql_list, sql_text
+from custodiet.ingest.chunk_candidates import chunk_candidates
 from custodiet.ingest.dedupe import content_digest_sql, find_collisions, settle_verdicts
 from custodiet.ingest.emit import append_new_events
 from custodiet.ingest.limits import BATCH_ROWS, FIELD_LIMIT, FUTURE_SKEW
@@ -27,7 +30,7 @@ from custodiet.ingest.tabular import (
     missing_check,
     raw_lines,
     reasons_sql,
-    stage,
+    stagings,
     timestamp_check,
     vocabulary_check,
 )
@@ -101,7 +104,11 @@ def ingest_portal(
     on_step: Callable[[str], None] | None = None,
     batch_rows: int = BATCH_ROWS,
 ) -> IngestSummary:
-    """Ingest one portal log file; raises ``InputError`` when nothing can be read."""
+    """Ingest one portal log file; raises ``InputError`` when nothing can be read.
+
+    The file is checked and stored one staged unit at a time (``tabular.stagings``: a simple CSV chunk by
+    chunk, anything else whole); each unit is deduplicated against the store, which holds the units
+    before it."""
     step = on_step or (lambda _s: None)
     now = now or datetime.now(UTC)
     summary = IngestSummary(file=path.name)
@@ -109,70 +116,83 @@ def ingest_portal(
         con = store.connect(memory_limit="2GB")  # inside the lock: the events view must be current
         try:
             step("reading")
-            staged = stage(con, path, "st", PORTAL_FIELDS, REQUIRED, simple_csv=True)
-            step("validating")
-            try:
-                _build_candidates(con, staged, channel, now)
-            except duckdb.Error:
-                if staged.line_offset is None:
-                    raise
-                # The engine's strict CSV reader refused a record (e.g. a wrong number of fields): stage
-                # the file line by line, where every such record is quarantined with its reason.
-                staged = stage(con, path, "st", PORTAL_FIELDS, REQUIRED)
-                _build_candidates(con, staged, channel, now)
-            summary.blank = con.execute(
-                "SELECT count(*) FROM cand_all WHERE blank").fetchall()[0][0]
-            step("pseudonymising")
-            subjects = SubjectMap(con, store, "cand_rows")  # normalised and keyed in a worker thread
-            _define_cand(con, channel)
-            step("deduplicating")
-            idless = con.execute("SELECT count(*) FROM cand_rows WHERE event_id IS NULL").fetchall()[0][0]
-            settled = False
-            if not idless:  # nothing waits for the map: look for id collisions while it is built
-                colliding = find_collisions(con, "cand")
-                settled = not subjects.has_errors
-            if not settled:  # reasons (identifiers that fail) or content ids depend on the map
-                subjects.load()
-                if idless:
-                    _fill_content_ids(con, channel)
-                colliding = find_collisions(con, "cand")
-            if colliding:
-                subjects.load()
-            settle_verdicts(con, "cand")
-            step("writing")
-            summary.read = con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
-            summary.quarantined = _quarantine(con, store, staged, channel)
-            summary.duplicates = con.execute(
-                "SELECT count(*) FROM verdicts WHERE verdict = 'duplicate'").fetchall()[0][0]
-            summary.stored, summary.segments = append_new_events(con, store, path.name, subjects.mapping, batch_rows)
+            for staged in stagings(con, path, "st", PORTAL_FIELDS, REQUIRED):
+                _ingest_staged(con, store, staged, channel, now, step, batch_rows, summary)
         finally:
             con.close()
     return summary
 
 
-def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: str, now: datetime) -> None:
-    """One pass over the staged input into the table ``cand_base``: reasons and canonical columns (and the
-    line, unless the staged input numbers its lines by row order: then the view ``cand_all`` adds it).
-    The query has no join (vocabularies are ``list_contains``, pseudonyms come after normalisation), so
-    the table keeps the input's order and the events can later be streamed out without a sort. The
-    subject stays the identifier as given; ``cand_rows`` is the view of the non-blank records. The raw
-    text is kept only for records that fail a check: copying every line costs about a tenth of the run."""
+def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged, channel: str, now: datetime,
+                   step: Callable[[str], None], batch_rows: int, summary: IngestSummary) -> None:
+    """Check, deduplicate, quarantine and store one staged unit; adds its counts to ``summary``."""
+    step("validating")
+    candidates = _build_candidates(con, staged, channel, now)
+    summary.blank += con.execute("SELECT count(*) FROM cand_all WHERE blank").fetchall()[0][0]
+    step("pseudonymising")
+    subjects = SubjectMap(con, store, "cand_rows")  # normalised and keyed in a worker thread
+    _define_cand(con, channel)
+    step("deduplicating")
+    idless = con.execute("SELECT count(*) FROM cand_rows WHERE event_id IS NULL").fetchall()[0][0]
+    settled = False
+    if not idless:  # nothing waits for the map: look for id collisions while it is built
+        colliding = find_collisions(con, "cand")
+        settled = not subjects.has_errors
+    if not settled:  # reasons (identifiers that fail) or content ids depend on the map
+        subjects.load()
+        if idless:
+            candidates = _fill_content_ids(con, channel, candidates)
+        colliding = find_collisions(con, "cand")
+    if colliding:
+        subjects.load()
+    settle_verdicts(con, "cand")
+    step("writing")
+    summary.read += con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
+    summary.quarantined += _quarantine(con, store, staged, channel)
+    summary.duplicates += con.execute(
+        "SELECT count(*) FROM verdicts WHERE verdict = 'duplicate'").fetchall()[0][0]
+    stored, segments = append_new_events(con, store, staged.path.name, channel, subjects.mapping, batch_rows,
+                                         candidates)
+    summary.stored += stored
+    summary.segments += segments
+    store.refresh_views(con)  # the next unit is deduplicated against this one's events too
+    if candidates is not None:
+        con.unregister("cand_base")
+
+
+def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: str,
+                      now: datetime) -> pa.Table | None:
+    """One pass over the staged input into ``cand_base``: reasons and canonical columns, the line, whether
+    the line is blank, and the raw text of records that fail a check (copying every line costs about a
+    tenth of the run). The subject stays the identifier as given; ``cand_all`` is a view of it and
+    ``cand_rows`` of its non-blank records.
+
+    A simple CSV chunk's ``cand_base`` is an Arrow table, returned: the engine computes only the typed and
+    checked columns, and the text fields are the chunk's own Arrow columns, untouched. Any other input's
+    is an engine table (None is returned). Either keeps the input's order: the query has no join
+    (vocabularies are ``list_contains``, pseudonyms come after normalisation), so the events can later be
+    read out without a sort."""
     c = lambda n: col(staged, n, "k")  # noqa: E731
-    line = "k.line, " if staged.line_offset is None else ""
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE cand_base AS SELECT {line}k.blank, "
-        "CASE WHEN len(reasons) > 0 THEN k.raw END AS raw, "
-        f"reasons, k.t_ts AS ts, {c('actor')} AS actor, {c('actor_org')} AS actor_org, {c('subject')} AS subject, "
-        f"k.t_kind AS subject_kind, k.t_data_kind AS data_kind, {c('operation')} AS operation, "
-        f"{c('case_id')} AS authority, coalesce(k.t_outcome, 'allowed') AS outcome, k.t_records AS records, "
-        f"k.extras AS attrs, {c('event_id')} AS event_id "
-        f"FROM (SELECT *, {_checks_sql(staged, now, 'k')} AS reasons FROM ({_typed_sql(staged, 'k')}) k) k"
-    )
-    numbered = "" if staged.line_offset is None else f"rowid + {staged.line_offset} AS line, "
-    con.execute(f"CREATE OR REPLACE TEMP VIEW cand_all AS SELECT {numbered}* FROM cand_base")
+    typed, reasons = _typed_sql(staged, "k"), _checks_sql(staged, now, "k")
+    if staged.columns is not None:
+        table = chunk_candidates(con, staged, typed, reasons, now + FUTURE_SKEW)
+        con.register("cand_base", table)
+    else:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE cand_base AS SELECT k.line, k.blank, "
+            "CASE WHEN len(reasons) > 0 THEN k.raw END AS raw, "
+            f"reasons, k.t_ts AS ts, {c('actor')} AS actor, {c('actor_org')} AS actor_org, "
+            f"{c('subject')} AS subject, k.t_kind AS subject_kind, k.t_data_kind AS data_kind, "
+            f"{c('operation')} AS operation, {c('case_id')} AS authority, coalesce(k.t_outcome, 'allowed') AS outcome, "
+            f"k.t_records AS records, k.extras AS attrs, {c('event_id')} AS event_id "
+            f"FROM (SELECT *, {reasons} AS reasons FROM ({typed}) k) k"
+        )
+        table = None
+    con.execute("CREATE OR REPLACE TEMP VIEW cand_all AS SELECT * FROM cand_base")
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW cand_rows AS SELECT *, {sql_text(channel)} AS channel FROM cand_all "
         "WHERE NOT blank")
+    return table
 
 
 _CANONICAL = ("c.ts, {channel} AS channel, c.actor, c.actor_org, m.pseudonym AS subject, c.subject_kind, c.data_kind, "
@@ -180,15 +200,23 @@ _CANONICAL = ("c.ts, {channel} AS channel, c.actor, c.actor_org, m.pseudonym AS 
 _SUBJECT_JOIN = "LEFT JOIN subject_map m ON m.subject_kind = c.subject_kind AND m.subject = c.subject"
 
 
-def _fill_content_ids(con: duckdb.DuckDBPyConnection, channel: str) -> None:
+def _fill_content_ids(con: duckdb.DuckDBPyConnection, channel: str, candidates: pa.Table | None) -> pa.Table | None:
     """Give records without an id their content id, a digest of their pseudonymised content (the engine
-    copy of the subject map must be loaded)."""
+    copy of the subject map must be loaded); ``candidates`` is the Arrow ``cand_base``, if it is one (its
+    replacement is registered and returned)."""
     canonical = _CANONICAL.format(channel=sql_text(channel))
-    con.execute(
-        f"UPDATE cand_base SET event_id = d.id FROM (SELECT x.rid, substr({content_digest_sql('x')}, 1, 32) AS id "
-        f"FROM (SELECT c.rowid AS rid, {canonical} FROM cand_base c {_SUBJECT_JOIN} "
-        "WHERE c.event_id IS NULL AND NOT c.blank) x) d WHERE cand_base.rowid = d.rid"
-    )
+    ids = (f"SELECT x.line, substr({content_digest_sql('x')}, 1, 32) AS id FROM (SELECT c.line, {canonical} "
+           f"FROM cand_base c {_SUBJECT_JOIN} WHERE c.event_id IS NULL AND NOT c.blank) x")
+    if candidates is None:
+        con.execute(f"UPDATE cand_base SET event_id = d.id FROM ({ids}) d WHERE cand_base.line = d.line")
+        return None
+    found = con.execute(f"SELECT id FROM ({ids}) ORDER BY line").to_arrow_table().column("id")
+    missing = pc.and_(pc.is_null(candidates.column("event_id")), pc.invert(candidates.column("blank")))
+    ids = pc.replace_with_mask(candidates.column("event_id").combine_chunks(), missing.combine_chunks(),
+                               found.combine_chunks())
+    filled = candidates.set_column(candidates.schema.get_field_index("event_id"), "event_id", ids)
+    con.register("cand_base", filled)
+    return filled
 
 
 def _define_cand(con: duckdb.DuckDBPyConnection, channel: str) -> None:

@@ -9,23 +9,23 @@ A plain (not gzipped) file is first scanned once for its bytes (``scan_bytes``, 
 control character besides line ends, the per-record control-character check and the carriage-return
 trimming are left out of the SQL, which saves two regular-expression passes.
 
-A *simple* CSV (the scan finds no quote, control character, carriage return or empty line in the records,
-and no record line longer than the field limit) skips the line table altogether: the engine's own CSV
-reader splits it, strictly (any record with the wrong number of fields fails the read, and the caller
-stages the file again the general way). Its staged relation has no ``line`` column: rows come out in file
-order, so a record's line is its row index plus ``line_offset``, and the raw text of the few records that
+A *simple* CSV (``simplecsv``) skips the line table altogether: ``stagings`` reads it with Arrow's CSV
+reader chunk by chunk, and each chunk's staged view runs over its Arrow columns. It has no ``line``
+column: a record's line is its row index plus ``line_offset``, and the raw text of the few records that
 are quarantined is read back from the file's lines (``raw_lines``) only when needed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from custodiet.events import sql_text
+from custodiet.ingest import simplecsv
 from custodiet.ingest.bytescan import ByteScan, scan_bytes
 from custodiet.ingest.limits import FIELD_LIMIT
 
@@ -53,6 +53,23 @@ class Staged:
     clean: bool = False  # proven free of control characters (CSV only): the per-record check is skipped
     line_offset: int | None = None  # no ``line`` column: line = row index in file order + line_offset
     has_cr: bool = True  # lines may end in a carriage return (trimmed when the lines are read)
+    columns: pa.Table | None = None  # a simple CSV chunk's fields as Arrow strings, ``c<position>``
+    positions: dict[str, int] = field(default_factory=dict)  # field or extra column -> its position
+    view_sql: str | None = None  # a simple CSV chunk's view over its Arrow columns, ``<name>_arrow``
+
+    def define_view(self, con: duckdb.DuckDBPyConnection, columns: pa.Table) -> None:
+        """Define the staged view of a simple CSV chunk on ``con`` over ``columns`` (the chunk's Arrow columns,
+        or a slice of them, so that several connections can each check a part)."""
+        if self.view_sql is None:
+            raise ValueError("only a simple CSV chunk is a view over Arrow columns")
+        con.register(f"{self.name}_arrow", columns)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {self.name} AS {self.view_sql}")
+
+    def column(self, name: str) -> pa.ChunkedArray | None:
+        """A present field of a simple CSV chunk as Arrow strings (None when the input lacks it)."""
+        if self.columns is None:
+            raise ValueError("only a simple CSV chunk has Arrow columns")
+        return self.columns.column(f"c{self.positions[name]}") if name in self.fields else None
 
 
 def detect_format(path: Path) -> str:
@@ -92,16 +109,13 @@ def _csv_columns(path: Path, header: list[str], fields: list[str], required: lis
 
 
 def stage(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
-          required: list[str], simple_csv: bool = False) -> Staged:
+          required: list[str], first_line: int = 2) -> Staged:
     """Stage ``path`` into view or table ``name`` (line, raw, ncols, blank, fields, extras, longest); raise
     InputError when it cannot be read at all. CSV and JSON lines are read into ``<name>_lines`` first:
     a table filled in file order, so ``rowid + 1`` is the line number. Staged CSV and JSON lines are
     views over it (materialised once, by the caller's checking pass), Parquet a table.
 
-    With ``simple_csv`` (for callers that handle ``line_offset`` and ``raw_lines``), a CSV the byte scan
-    proves simple is staged as a view straight over the engine's CSV reader instead (no ``line`` or
-    ``raw``; see the module docstring). Reading it may still fail (a record with the wrong number of
-    fields): the caller then stages again without ``simple_csv``.
+    A CSV's records before ``first_line`` are left out (``stagings`` stored them already).
     """
     if not path.exists():
         raise InputError(f"{path}: no such file")
@@ -112,13 +126,9 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[st
         if fmt == "parquet":
             return _stage_parquet(con, path, name, fields, required)
         scan = scan_bytes(path)
-        if fmt == "csv" and simple_csv and is_simple(scan):
-            staged = _stage_simple_csv(con, path, name, fields, required, scan)
-            if staged is not None:
-                return staged
         _stage_lines(con, path, f"{name}_lines", scan.has_cr)
         if fmt == "csv":
-            return _stage_csv(con, path, name, fields, required, scan)
+            return _stage_csv(con, path, name, fields, required, scan, first_line)
         return _stage_jsonl(con, path, name, fields, required)
     except duckdb.Error as exc:
         raise InputError(f"{path.name}: cannot be read: {str(exc).splitlines()[0]}") from exc
@@ -149,7 +159,7 @@ def _columns_check(path: Path, present: list[str], required: list[str]) -> None:
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
-               required: list[str], scan: ByteScan) -> Staged:
+               required: list[str], scan: ByteScan, first_line: int = 2) -> Staged:
     lines = f"{name}_lines"
     head = con.execute(f"SELECT raw FROM {lines} WHERE rowid = 0").fetchall()
     head_line = head[0][0] if head else None
@@ -177,23 +187,41 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: li
         f"CASE WHEN length(raw) > {FIELD_LIMIT} THEN list_max(list_transform(f, x -> length(x))) "
         "ELSE length(raw) END AS longest "
         f"FROM (SELECT rowid + 1 AS line, raw, {split} AS f, contains(raw, ' ') AS padded "
-        f"FROM {lines} WHERE rowid > 0)"
+        f"FROM {lines} WHERE rowid >= {max(1, first_line - 1)})"
     )
     return Staged(name, path, "csv", present, len(header), extras, clean=not scan.has_control, has_cr=scan.has_cr)
 
 
-def is_simple(scan: ByteScan) -> bool:
-    """A CSV whose records the engine's CSV reader splits exactly as the line-by-line split would."""
-    return (not (scan.has_cr or scan.has_control or scan.has_quote or scan.has_blank)
-            and scan.longest_record is not None and scan.longest_record <= FIELD_LIMIT)
+def stagings(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
+             required: list[str]) -> Iterator[Staged]:
+    """``path`` staged for checking one unit at a time, each to be checked and stored before the next:
+    a simple CSV (``simplecsv``) chunk by chunk, as views over Arrow columns (``Staged.columns``), and
+    anything else whole, as ``stage`` does. When Arrow refuses a chunk, the rest of the file, from that
+    chunk's first line, is staged line by line."""
+    plan = _simple_plan(path, fields, required)
+    if plan is None:
+        yield stage(con, path, name, fields, required)
+        return
+    header, present, extras, scan, header_bytes = plan
+    positions = {c: header.index(c) + 1 for c in present + extras}
+    try:
+        for chunk in simplecsv.read_chunks(path, header_bytes, len(header), sorted(set(positions.values())),
+                                           scan.has_space):
+            yield _stage_chunk(con, path, name, chunk, header, present, extras, positions)
+            con.unregister(f"{name}_arrow")  # the chunk is stored: let its memory go
+    except simplecsv.Refused as refused:
+        yield stage(con, path, name, fields, required, first_line=refused.first_line)
 
 
-def _stage_simple_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
-                      required: list[str], scan: ByteScan) -> Staged | None:
-    """View ``name`` over DuckDB's CSV reader for a file ``is_simple`` accepts; None when its header is
-    not plain UTF-8 text (the general path then reads it). No field can exceed the limit (the scan
-    bounds every record line), no record holds a control character, and a record with the wrong number
-    of fields fails the read (strict mode), so ``ncols``, ``longest`` and ``blank`` are constants."""
+def _simple_plan(path: Path, fields: list[str],
+                 required: list[str]) -> tuple[list[str], list[str], list[str], ByteScan, int] | None:
+    """For a CSV of at least ``simplecsv.MIN_BYTES`` that the byte scan proves simple, with a plain UTF-8
+    header: its header, present fields, extra columns, scan and header length in bytes; else None."""
+    if not path.is_file() or detect_format(path) != "csv" or path.stat().st_size < simplecsv.MIN_BYTES:
+        return None
+    scan = scan_bytes(path)
+    if not simplecsv.is_simple(scan):
+        return None
     with open(path, "rb") as fh:
         first = fh.readline()
     try:
@@ -204,20 +232,23 @@ def _stage_simple_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fie
     if not head_line or head_line.count(",") != len(header) - 1:  # a quoted comma in the header
         return None
     present, extras = _csv_columns(path, header, fields, required)
+    return header, present, extras, scan, len(first)
 
-    def field(c: str) -> str:  # the reader gives NULL for an empty field; a spaced one is trimmed first
-        i = header.index(c) + 1
-        return f"nullif(trim(c{i}), '')" if scan.has_space else f"c{i}"
 
-    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(1, len(header) + 1)) + "}"
-    cols = ", ".join(f"{field(c)} AS {_ident(c)}" for c in present)
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT CAST(NULL AS VARCHAR) AS raw, {len(header)} AS ncols, "
-        f"false AS blank, {cols}, {_extras_json([(c, field(c)) for c in extras])} AS extras, 0 AS longest "
-        f"FROM read_csv({sql_text(str(path))}, columns={columns}, header=false, skip=1, delim=',', quote='\"', "
-        "escape='\"', auto_detect=false, strict_mode=true, null_padding=false)"
-    )
-    return Staged(name, path, "csv", present, len(header), extras, clean=True, line_offset=2, has_cr=False)
+def _stage_chunk(con: duckdb.DuckDBPyConnection, path: Path, name: str, chunk: simplecsv.Chunk, header: list[str],
+                 present: list[str], extras: list[str], positions: dict[str, int]) -> Staged:
+    """View ``name`` over one chunk's Arrow columns (registered as ``<name>_arrow``). No field can exceed the
+    limit (the scan bounds every record line), no record holds a control character, and a record with the
+    wrong number of fields made Arrow refuse the chunk, so ``ncols``, ``longest`` and ``blank`` are
+    constants and ``raw`` is left out (``raw_lines`` reads it back for the records quarantined)."""
+    cols = ", ".join(f"c{positions[c]} AS {_ident(c)}" for c in present)
+    staged = Staged(name, path, "csv", present, len(header), extras, clean=True, line_offset=chunk.first_line,
+                    has_cr=False, columns=chunk.columns, positions=positions,
+                    view_sql=f"SELECT CAST(NULL AS VARCHAR) AS raw, {len(header)} AS ncols, false AS blank, {cols}, "
+                             f"{_extras_json([(c, f'c{positions[c]}') for c in extras])} AS extras, 0 AS longest "
+                             f"FROM {name}_arrow")
+    staged.define_view(con, chunk.columns)
+    return staged
 
 
 def raw_lines(con: duckdb.DuckDBPyConnection, staged: Staged) -> str:
