@@ -207,3 +207,18 @@ def test_a_refused_later_chunk_is_staged_line_by_line_from_its_first_line(tmp_pa
     wrong = Store(tmp_path / "a").connect().execute(
         "SELECT count(*) FROM events WHERE CAST(split_part(source, ':', 2) AS INT) < 2").fetchall()
     assert wrong == [(0,)]
+
+
+def test_extra_columns_become_the_same_json(tmp_path, monkeypatch, shared_key, simple_calls):
+    path = tmp_path / "extras.csv"
+    base = "2026-03-01T09:00:00Z,off1,1234567890,nid,cdr"
+    values = ["a\\b,é ü,x/y", ",,", "10.0.0.1,\\\\,tab here"]
+    path.write_text("ts,actor,subject,subject_kind,data_kind,zeta,client_ip,Alpha\n"
+                    + "".join(f"{base},{v}\n" for v in values))
+    simple, general, simple_rows, general_rows = _both_paths(tmp_path, path, monkeypatch)
+    assert simple_calls[0] is True
+    assert (simple, simple_rows) == (general, general_rows)
+    con = Store(tmp_path / "simple").connect()
+    attrs = [row[0] for row in con.execute("SELECT attrs FROM events ORDER BY source").fetchall()]
+    assert attrs[0] == '{"alpha":"x/y","client_ip":"é ü","zeta":"a\\\\b"}'
+    assert attrs[1] == '{"alpha":null,"client_ip":null,"zeta":null}'

@@ -2,8 +2,9 @@
 
 The engine's checks (``portal``) build a list of reasons for every record, which costs about half a
 microsecond a record even when nothing is wrong. Here the engine computes only what needs its semantics:
-the typed time and count (``try_cast``) and the extras' JSON, on as many connections as there are CPUs.
-The vocabulary columns are lower-cased by the engine too, but once per distinct value. Arrow then
+the typed time and count (``try_cast``), on as many connections as there are CPUs. The vocabulary
+columns' positions and the extra columns' JSON (``attrs``) are the engine's too, but computed once per
+distinct value. Arrow then
 decides which records surely pass (``passes``: the same conditions as the engine's fast path), and the
 engine builds the reasons of the others only, with the very SQL the line-by-line path uses. The text
 fields are the chunk's Arrow columns, untouched.
@@ -22,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from custodiet.arrow_columns import from_numpy, string_array
-from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, sql_list
+from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, sql_list, sql_text
 from custodiet.ingest.tabular import Staged
 
 _PARALLEL_ROWS = 100_000  # below this many records a chunk is checked on one connection
@@ -47,8 +48,7 @@ def chunk_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, typed_sql: 
     columns = staged.columns
     assert columns is not None
     n = columns.num_rows
-    typed = _in_parts(con, staged, columns, f"SELECT k.t_ts AS ts, k.t_records AS records, k.extras AS attrs "
-                                           f"FROM ({typed_sql}) k")
+    typed = _in_parts(con, staged, columns, f"SELECT k.t_ts AS ts, k.t_records AS records FROM ({typed_sql}) k")
     text = {name: staged.column(name) for name in ("ts", "actor", "actor_org", "subject", "subject_kind", "data_kind",
                                                    "operation", "case_id", "outcome", "records", "event_id")}
     positions = {name: _positions(con, text[name], vocabulary, n)
@@ -72,7 +72,7 @@ def chunk_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, typed_sql: 
         "data_kind": _values(positions["data_kind"], DATA_KINDS),
         "operation": given("operation"), "authority": given("case_id"),
         "outcome": _values(outcome, OUTCOMES), "records": typed.column("records"),
-        "attrs": typed.column("attrs"), "event_id": given("event_id"),
+        "attrs": _extras_json(con, staged, nulls), "event_id": given("event_id"),
     })
 
 
@@ -99,16 +99,25 @@ def _in_parts(con: duckdb.DuckDBPyConnection, staged: Staged, columns: pa.Table,
 def _positions(con: duckdb.DuckDBPyConnection, column: pa.ChunkedArray | None, vocabulary: tuple[str, ...],
                n: int) -> pa.ChunkedArray:
     """The 1-based position of each value, lower-cased, in ``vocabulary`` (int8; null when missing or not in
-    it). The engine lower-cases each distinct value once."""
+    it)."""
     if column is None or not n:
         return pa.chunked_array([pa.nulls(n, pa.int8())])
+    return _per_value(con, column, f"CAST(list_position([{sql_list(vocabulary)[1:-1]}], lower(v)) AS TINYINT)")
+
+
+def _per_value(con: duckdb.DuckDBPyConnection, column: pa.ChunkedArray, expression: str,
+               null_too: bool = False) -> pa.ChunkedArray:
+    """The engine's ``expression`` of ``v`` for every value of ``column``, computed once per distinct value
+    (the columns it serves repeat a few values over millions of records). A null value gives null, or with
+    ``null_too`` the expression of NULL."""
     encoded = column.dictionary_encode().unify_dictionaries()
-    dictionary = encoded.chunk(0).dictionary
     with con.cursor() as cursor:
-        cursor.register("vocabulary_values", pa.table({"v": dictionary}))
-        found = cursor.execute(f"SELECT CAST(list_position([{sql_list(vocabulary)[1:-1]}], lower(v)) AS TINYINT) "
-                               "AS p FROM vocabulary_values").to_arrow_table().column("p").combine_chunks()
-    return pa.chunked_array([found.take(chunk.indices) for chunk in encoded.chunks], pa.int8())
+        cursor.register("distinct_values", pa.table({"v": encoded.chunk(0).dictionary}))
+        found = cursor.execute(f"SELECT {expression} AS x FROM distinct_values").to_arrow_table().column("x")
+        of_null = cursor.execute(f"SELECT {expression} AS x FROM (SELECT NULL::VARCHAR AS v)").fetchall()[0][0]
+    values = found.combine_chunks()
+    spread = pa.chunked_array([values.take(chunk.indices) for chunk in encoded.chunks], values.type)
+    return pc.fill_null(spread, string_array([of_null])[0]) if null_too and spread.null_count else spread
 
 
 def _passes(typed: pa.Table, text: dict[str, pa.ChunkedArray | None], positions: dict[str, pa.ChunkedArray],
@@ -146,6 +155,23 @@ def _reasons(con: duckdb.DuckDBPyConnection, staged: Staged, columns: pa.Table, 
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
     return pa.ListArray.from_arrays(from_numpy(offsets), values)
+
+
+def _extras_json(con: duckdb.DuckDBPyConnection, staged: Staged, nulls: pa.Array) -> pa.ChunkedArray | pa.Array:
+    """``tabular``'s extras JSON (the engine's ``json_object`` of the extra columns, keys sorted) of every
+    record, from the JSON of each distinct value: one extra column's object is its value's; several
+    columns' members (``"key":value``) are joined."""
+    keys = sorted(staged.extra_columns)
+    if not keys:
+        return nulls
+    if len(keys) == 1:
+        return _per_value(con, staged.column(keys[0]), f"CAST(json_object({sql_text(keys[0])}, v) AS VARCHAR)",
+                          null_too=True)
+    members = [_per_value(con, staged.column(k), f"CAST(json_object({sql_text(k)}, v) AS VARCHAR)[2:-2]",
+                          null_too=True) for k in keys]
+    pieces = string_array(["{", ",", "}", ""])
+    parts = [pieces[0]] + [p for i, m in enumerate(members) for p in ([pieces[1]] if i else []) + [m]] + [pieces[2]]
+    return pc.binary_join_element_wise(*parts, pieces[3])
 
 
 def _values(positions: pa.ChunkedArray, vocabulary: tuple[str, ...]) -> pa.ChunkedArray:

@@ -3,12 +3,16 @@
 An event is a duplicate when its ``event_id`` is already stored (or appeared earlier in the batch) with
 the same content; the same ``event_id`` with different content is rejected. Content is every canonical
 field except ``event_id`` and ``source`` (provenance may differ between two deliveries of one event).
-Content digests are computed only for ids that collide, so the common case costs one hash join.
+Content digests are computed only for ids that collide, and ids are grouped only when two of their
+fingerprints are equal, so the common case costs one hash join.
 """
 
 from __future__ import annotations
 
 import duckdb
+import numpy as np
+
+from custodiet.ledger.hashing import event_fingerprints
 
 CONTENT_FIELDS = ("ts", "channel", "actor", "actor_org", "subject", "subject_kind", "data_kind", "operation",
                   "authority", "outcome", "records", "attrs")
@@ -40,12 +44,25 @@ def find_collisions(con: duckdb.DuckDBPyConnection, table: str) -> int:
         f"CREATE OR REPLACE TEMP TABLE stored_ids AS SELECT DISTINCT e.event_id FROM events e SEMI JOIN {valid} v "
         "ON e.event_id = v.event_id"
     )
+    repeated = (f" OR v.event_id IN (SELECT event_id FROM {valid} GROUP BY event_id HAVING count(*) > 1)"
+                if _ids_may_repeat(con) else "")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE colliding_lines AS SELECT v.line FROM {valid} v WHERE v.event_id IN "
-        f"(SELECT event_id FROM stored_ids) OR v.event_id IN "
-        f"(SELECT event_id FROM {valid} GROUP BY event_id HAVING count(*) > 1)"
+        f"(SELECT event_id FROM stored_ids){repeated}"
     )
     return int(con.execute("SELECT count(*) FROM colliding_lines").fetchall()[0][0])
+
+
+def _ids_may_repeat(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether an id may occur twice among the valid records of ``checked``: two of their 64-bit fingerprints
+    (``event_fingerprints``) are equal. Hashing and sorting them costs a fifth of grouping the ids in the
+    engine, and only then does the engine group them."""
+    valid = "FROM checked WHERE reason IS NULL AND event_id IS NOT NULL"
+    if con.execute(f"SELECT count(*) {valid}").fetchall()[0][0] < 2:  # an empty Arrow result imports pandas
+        return False
+    ids = con.execute(f"SELECT event_id {valid}").to_arrow_table()
+    prints = np.sort(event_fingerprints(ids.column("event_id")))
+    return bool(np.any(prints[1:] == prints[:-1]))
 
 
 def settle_verdicts(con: duckdb.DuckDBPyConnection, table: str) -> None:

@@ -66,10 +66,10 @@ class Staged:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {self.name} AS {self.view_sql}")
 
     def column(self, name: str) -> pa.ChunkedArray | None:
-        """A present field of a simple CSV chunk as Arrow strings (None when the input lacks it)."""
+        """A present field or extra column of a simple CSV chunk as Arrow strings (None when it lacks it)."""
         if self.columns is None:
             raise ValueError("only a simple CSV chunk has Arrow columns")
-        return self.columns.column(f"c{self.positions[name]}") if name in self.fields else None
+        return self.columns.column(f"c{self.positions[name]}") if name in self.positions else None
 
 
 def detect_format(path: Path) -> str:
