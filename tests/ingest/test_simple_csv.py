@@ -222,3 +222,19 @@ def test_extra_columns_become_the_same_json(tmp_path, monkeypatch, shared_key, s
     attrs = [row[0] for row in con.execute("SELECT attrs FROM events ORDER BY source").fetchall()]
     assert attrs[0] == '{"alpha":"x/y","client_ip":"é ü","zeta":"a\\\\b"}'
     assert attrs[1] == '{"alpha":null,"client_ip":null,"zeta":null}'
+
+
+def test_a_later_chunk_that_is_not_simple_is_staged_line_by_line(tmp_path, monkeypatch, shared_key, simple_calls):
+    monkeypatch.setattr(simplecsv, "CHUNK_BYTES", 300)
+    monkeypatch.setattr(simplecsv, "PEEK_BYTES", 300)
+    path = tmp_path / "quoted.csv"
+    quoted = GOOD[0][:5] + ["q1"] + GOOD[0][6:7] + ["/cdr, page 2"] + GOOD[0][8:]  # the writer quotes it
+    renamed = [[f"{v}y" if i == 5 else v for i, v in enumerate(r)] for r in GOOD]
+    _write(path, GOOD * 3 + [quoted] + renamed)
+    assert '"/cdr, page 2"' in path.read_text()
+    simple, general, simple_rows, general_rows = _both_paths(tmp_path, path, monkeypatch)
+    assert simple_calls[0] is True
+    assert len(simple.pop("segments")) > 1
+    general.pop("segments")
+    assert (simple, simple_rows) == (general, general_rows)
+    assert (simple["stored"], simple["duplicates"]) == (len(GOOD) * 2 + 1, len(GOOD) * 2)

@@ -9,6 +9,7 @@ file is not scanned and reports everything as possibly present, so its records g
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,14 +48,15 @@ class _Counter:
         self.controls = self.line_feeds = self.crs = self.crlfs = self.quotes = self.spaces = 0
         self.previous_cr = False
 
-    def add(self, chunk: bytes, data: np.ndarray, line_feeds: int) -> None:
+    def add(self, chunk: bytes | memoryview, data: np.ndarray, line_feeds: int) -> None:
         self.line_feeds += line_feeds
-        self.crlfs += self.previous_cr and chunk[:1] == b"\n"  # a CRLF across the chunk boundary
+        self.crlfs += self.previous_cr and bool(len(data)) and int(data[0]) == _LF  # a CRLF across chunks
         low = int(np.count_nonzero(data < _FIRST_PLAIN))
         if low == line_feeds and (not len(data) or int(data.max()) < _DEL):
             self.controls += line_feeds
             self.previous_cr = False
             return
+        chunk = bytes(chunk)  # bytes count single bytes fastest
         self.controls += int(np.count_nonzero(data < _SPACE)) + chunk.count(b"\x7f")
         self.crs += chunk.count(b"\r")
         self.crlfs += chunk.count(b"\r\n")
@@ -67,22 +69,32 @@ def scan_bytes(path: Path) -> ByteScan:
     """Count the bytes that matter in 16 MB chunks; a gzip file is not scanned (``ByteScan()``)."""
     if is_gzip(path):
         return ByteScan()
-    counter, records = _Counter(), _Counter()
-    longest, blank = 0, False
-    offset, last_lf = 0, -1  # within the records: bytes seen, position of the newest line feed
     with open(path, "rb") as fh:
         header = fh.readline()
-        counter.add(header, np.frombuffer(header, np.uint8), header.count(b"\n"))
-        while chunk := fh.read(_CHUNK):
-            data = np.frombuffer(chunk, np.uint8)
-            feeds = np.flatnonzero(data == _LF) + offset
-            records.add(chunk, data, len(feeds))
-            if len(feeds):
-                lengths = np.diff(feeds, prepend=last_lf) - 1
-                longest = max(longest, int(lengths.max()))
-                blank = blank or bool(np.any(lengths == 0))
-                last_lf = int(feeds[-1])
-            offset += len(chunk)
+        return _scan(header, iter(lambda: fh.read(_CHUNK), b""))
+
+
+def scan_records(records: bytes | memoryview) -> ByteScan:
+    """The scan of record lines held in memory (no header line), e.g. one chunk of a file."""
+    view = memoryview(records)
+    return _scan(b"", (view[i : i + _CHUNK] for i in range(0, len(view), _CHUNK)))
+
+
+def _scan(header: bytes, chunks: Iterator[bytes | memoryview]) -> ByteScan:
+    counter, records = _Counter(), _Counter()
+    counter.add(header, np.frombuffer(header, np.uint8), header.count(b"\n"))
+    longest, blank = 0, False
+    offset, last_lf = 0, -1  # within the records: bytes seen, position of the newest line feed
+    for chunk in chunks:
+        data = np.frombuffer(chunk, np.uint8)
+        feeds = np.flatnonzero(data == _LF) + offset
+        records.add(chunk, data, len(feeds))
+        if len(feeds):
+            lengths = np.diff(feeds, prepend=last_lf) - 1
+            longest = max(longest, int(lengths.max()))
+            blank = blank or bool(np.any(lengths == 0))
+            last_lf = int(feeds[-1])
+        offset += len(chunk)
     if offset > last_lf + 1:  # a last line without a line end
         longest = max(longest, offset - last_lf - 1)
     # ``readline`` ends the header at its line feed, so no CRLF straddles the header and the records.

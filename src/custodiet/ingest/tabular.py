@@ -10,7 +10,8 @@ control character besides line ends, the per-record control-character check and 
 trimming are left out of the SQL, which saves two regular-expression passes.
 
 A *simple* CSV (``simplecsv``) skips the line table altogether: ``stagings`` reads it with Arrow's CSV
-reader chunk by chunk, and each chunk's staged view runs over its Arrow columns. It has no ``line``
+reader chunk by chunk, and each chunk's staged view runs over its Arrow columns; from the first chunk
+that is not simple on, the file is staged line by line. It has no ``line``
 column: a record's line is its row index plus ``line_offset``, and the raw text of the few records that
 are quarantined is read back from the file's lines (``raw_lines``) only when needed.
 """
@@ -26,7 +27,7 @@ import pyarrow as pa
 
 from custodiet.events import sql_text
 from custodiet.ingest import simplecsv
-from custodiet.ingest.bytescan import ByteScan, scan_bytes
+from custodiet.ingest.bytescan import ByteScan, is_gzip, scan_bytes
 from custodiet.ingest.limits import FIELD_LIMIT
 
 # A record separator that never occurs in text: lines are read whole, without CSV interpretation.
@@ -202,11 +203,10 @@ def stagings(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list
     if plan is None:
         yield stage(con, path, name, fields, required)
         return
-    header, present, extras, scan, header_bytes = plan
+    header, present, extras, header_bytes = plan
     positions = {c: header.index(c) + 1 for c in present + extras}
     try:
-        for chunk in simplecsv.read_chunks(path, header_bytes, len(header), sorted(set(positions.values())),
-                                           scan.has_space):
+        for chunk in simplecsv.read_chunks(path, header_bytes, len(header), sorted(set(positions.values()))):
             yield _stage_chunk(con, path, name, chunk, header, present, extras, positions)
             con.unregister(f"{name}_arrow")  # the chunk is stored: let its memory go
     except simplecsv.Refused as refused:
@@ -214,13 +214,11 @@ def stagings(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list
 
 
 def _simple_plan(path: Path, fields: list[str],
-                 required: list[str]) -> tuple[list[str], list[str], list[str], ByteScan, int] | None:
-    """For a CSV of at least ``simplecsv.MIN_BYTES`` that the byte scan proves simple, with a plain UTF-8
-    header: its header, present fields, extra columns, scan and header length in bytes; else None."""
-    if not path.is_file() or detect_format(path) != "csv" or path.stat().st_size < simplecsv.MIN_BYTES:
-        return None
-    scan = scan_bytes(path)
-    if not simplecsv.is_simple(scan):
+                 required: list[str]) -> tuple[list[str], list[str], list[str], int] | None:
+    """For a plain CSV of at least ``simplecsv.MIN_BYTES`` whose header is plain UTF-8 and whose first records
+    are simple: its header, present fields, extra columns and header length in bytes; else None."""
+    if (not path.is_file() or detect_format(path) != "csv" or path.stat().st_size < simplecsv.MIN_BYTES
+            or is_gzip(path)):
         return None
     with open(path, "rb") as fh:
         first = fh.readline()
@@ -229,10 +227,11 @@ def _simple_plan(path: Path, fields: list[str],
     except UnicodeDecodeError:
         return None
     header = _csv_header(head_line)
-    if not head_line or head_line.count(",") != len(header) - 1:  # a quoted comma in the header
+    if (not head_line or head_line.count(",") != len(header) - 1  # a quoted comma in the header
+            or not simplecsv.starts_simple(path, len(first))):
         return None
     present, extras = _csv_columns(path, header, fields, required)
-    return header, present, extras, scan, len(first)
+    return header, present, extras, len(first)
 
 
 def _stage_chunk(con: duckdb.DuckDBPyConnection, path: Path, name: str, chunk: simplecsv.Chunk, header: list[str],
