@@ -1,10 +1,11 @@
 """Stream the new events of an ingest into the ledger, in line order, a batch at a time.
 
-The records (``cand_rows``: line, canonical columns, the subject as given) are read as they lie, and
-each Arrow batch gets its pseudonyms by a vectorised lookup in the subject map. With no join in the
-query, the engine keeps the stored order, which is the lines' order; should it not be (checked first on
-the ``line`` column alone), the rows are sorted. Rejected and duplicate lines (``verdicts``) are dropped
-batch by batch.
+The records (line, canonical columns, the subject as given) are Arrow candidates read in place, or
+``cand_rows`` read from the engine as they lie: with no join in the query, the engine keeps the stored
+order, which is the lines' order; should it not be (checked first on the ``line`` column alone), the
+rows are sorted. Rejected and duplicate lines (``verdicts``) are dropped and the subjects get their
+pseudonyms by a vectorised lookup in the subject map: once for Arrow candidates, batch by batch from the
+engine.
 
 The events are fetched in parts of at most ``PART_ROWS`` rows; a ledger batch (one segment, one signed
 head) is the run of parts that reaches ``batch_rows``. Parts are prepared (fetched from the engine,
@@ -83,10 +84,10 @@ def append_new_events(con: duckdb.DuckDBPyConnection, store: Store, source_name:
         skipped = con.execute("SELECT line FROM verdicts").to_arrow_table().column("line").combine_chunks()
     step = max(1, min(batch_rows, PART_ROWS))
     if candidates is not None:
-        reader = candidates.select(list(_FETCHED)).rename_columns(_RENAMED).to_reader(step)
+        batches = _candidate_batches(candidates, skipped, mapping, source_name, step)
     else:
-        reader = _engine_reader(con, step)
-    parts = prefetched(_events(reader, skipped, mapping, source_name, channel))
+        batches = _engine_batches(con, skipped, mapping, source_name, step)
+    parts = prefetched(_events(batches, source_name, channel))
     stored, segments = 0, []
     following = next(parts, None)
     while following is not None:
@@ -108,31 +109,47 @@ def append_new_events(con: duckdb.DuckDBPyConnection, store: Store, source_name:
     return stored, segments
 
 
-def _engine_reader(con: duckdb.DuckDBPyConnection, step: int) -> pa.RecordBatchReader:
-    """The columns ``_events`` reads, from ``cand_rows`` in the engine, in line order."""
+def _candidate_batches(candidates: pa.Table, skipped: pa.Array | None, mapping: pa.Table, source_name: str,
+                       step: int) -> Iterator[pa.RecordBatch]:
+    """The new records of Arrow candidates, pseudonymised, ``step`` rows at a time (the filter and the
+    lookup run once over the whole table: each builds a hash table of its value set)."""
+    table = candidates.select(list(_FETCHED)).rename_columns(_RENAMED)
+    yield from _new_and_pseudonymised(table, skipped, mapping, source_name).to_batches(step)
+
+
+def _engine_batches(con: duckdb.DuckDBPyConnection, skipped: pa.Array | None, mapping: pa.Table,
+                    source_name: str, step: int) -> Iterator[pa.RecordBatch]:
+    """The new records of ``cand_rows`` in the engine, in line order, pseudonymised batch by batch."""
     lines = con.execute("SELECT CAST(line AS BIGINT) AS line FROM cand_rows").to_arrow_table().column("line")
     order = "" if _increasing(lines) else " ORDER BY line"
     columns = ", ".join(f"{name} AS {alias}" for name, alias in zip(_FETCHED[1:], _RENAMED[1:], strict=True))
-    return con.execute(f"SELECT CAST(line AS BIGINT) AS line, {columns} FROM cand_rows{order}").to_arrow_reader(step)
-
-
-def _events(reader: pa.RecordBatchReader, skipped: pa.Array | None, mapping: pa.Table, source_name: str,
-            channel: str) -> Iterator[pa.Table]:
-    """The canonical events of each fetched batch: skipped lines dropped, subjects pseudonymised, the
-    channel and the source (``file:line``) added."""
-    lookup = pc.SetLookupOptions(_keys(mapping.column("subject_kind"), mapping.column("subject")))
-    pseudonyms = mapping.column("pseudonym")
-    prefix = string_array([f"{source_name}:"])[0]
+    reader = con.execute(f"SELECT CAST(line AS BIGINT) AS line, {columns} FROM cand_rows{order}").to_arrow_reader(step)
     for batch in reader:
-        if skipped is not None:
-            batch = batch.filter(pc.invert(pc.is_in(batch.column("line"), value_set=skipped)))
+        yield from _new_and_pseudonymised(pa.Table.from_batches([batch]), skipped, mapping, source_name).to_batches()
+
+
+def _new_and_pseudonymised(table: pa.Table, skipped: pa.Array | None, mapping: pa.Table,
+                           source_name: str) -> pa.Table:
+    """The rows of ``table`` whose line is not ``skipped``, with their ``subject``: the pseudonym of
+    (``subject_kind``, ``given_subject``) in ``mapping`` (the subject map: kind, subject, pseudonym)."""
+    if skipped is not None:
+        table = table.filter(pc.invert(pc.is_in(table.column("line"), value_set=skipped)))
+    known = _keys(mapping.column("subject_kind"), mapping.column("subject"))
+    index = pc.index_in(_keys(table.column("subject_kind"), table.column("given_subject")), value_set=known)
+    subject = mapping.column("pseudonym").take(index)
+    if subject.null_count:
+        raise RuntimeError(f"{source_name}: a stored record has no pseudonym (internal error)")
+    return table.append_column("subject", subject)
+
+
+def _events(batches: Iterator[pa.RecordBatch], source_name: str, channel: str) -> Iterator[pa.Table]:
+    """The canonical events of each batch of new, pseudonymised records: the channel and the source
+    (``file:line``) added."""
+    prefix = string_array([f"{source_name}:"])[0]
+    for batch in batches:
         if not batch.num_rows:
             continue
-        index = pc.index_in(_keys(batch.column("subject_kind"), batch.column("given_subject")), options=lookup)
-        subject = pseudonyms.take(index)
-        if subject.null_count:
-            raise RuntimeError(f"{source_name}: a stored record has no pseudonym (internal error)")
         source = pc.binary_join_element_wise(prefix, batch.column("line").cast(pa.string()), _EMPTY)
         table = pa.Table.from_batches([batch])
-        yield (table.append_column("subject", subject).append_column("source", source)
+        yield (table.append_column("source", source)
                .append_column("channel", constant_strings(channel, table.num_rows)).select(list(_COLUMNS)))
