@@ -19,6 +19,7 @@ from custodiet.identifiers import IdentifierRules, normalise
 
 KEY_ENV = "CUSTODIET_KEY_FILE"
 KEY_BYTES = 32
+_BATCH_HMAC = 64  # pairs from which the batch HMAC pays for itself
 
 
 def write_secret(path: Path, data: bytes) -> None:
@@ -54,6 +55,20 @@ def load_or_create_key(keys_dir: Path) -> bytes:
     return key
 
 
+def _batch_hmac(pads: tuple[bytes, bytes], messages: list[str]) -> list[str] | None:
+    """Hex HMAC-SHA256 of every message from the key's inner and outer pads, by the C engine (None when it
+    is not built)."""
+    from custodiet.arrow_columns import string_array  # imported here: the ledger imports this module
+    from custodiet.ledger import native
+    from custodiet.ledger.hashing import binary_rows
+
+    if not native.AVAILABLE:
+        return None
+    inner = native.sha256_values(string_array(messages), prefix=pads[0])
+    hexed = native.sha256_values(binary_rows(inner), prefix=pads[1]).tobytes().hex()
+    return [hexed[i : i + 64] for i in range(0, len(hexed), 64)]
+
+
 class Pseudonymiser:
     """Turns normalised identifiers into pseudonyms, and seals raw text for the vault."""
 
@@ -61,14 +76,23 @@ class Pseudonymiser:
         self._key = key
         self.rules = rules or IdentifierRules()
         self._aead = AESGCM(hmac.new(key, b"custodiet vault v1", hashlib.sha256).digest())
+        block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\0")  # RFC 2104's K
+        self._pads = bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)  # inner, outer
 
     def of_normalised(self, kind: str, normalised: str) -> str:
         return hmac.new(self._key, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
 
     def of_many(self, pairs: Iterable[tuple[str, str]]) -> list[str]:
-        """Pseudonyms of already-normalised (kind, value) pairs."""
+        """Pseudonyms of already-normalised (kind, value) pairs.
+
+        With the ledger's C hashing engine, HMAC is computed by its definition (RFC 2104): two batch SHA-256
+        calls, SHA-256((K ^ opad) ‖ SHA-256((K ^ ipad) ‖ message)), outside the GIL; a call of
+        ``hmac.digest`` per pair costs about five microseconds, mostly setting the key up again."""
+        messages = [f"{k}:{v}" for k, v in pairs]
+        if len(messages) >= _BATCH_HMAC and (batched := _batch_hmac(self._pads, messages)) is not None:
+            return batched
         key = self._key  # hmac.digest takes OpenSSL's one-shot path: about a fifth faster than hmac.new
-        return [hmac.digest(key, f"{k}:{v}".encode(), "sha256").hex() for k, v in pairs]
+        return [hmac.digest(key, m.encode(), "sha256").hex() for m in messages]
 
     def of_raw(self, kind: str, value: str) -> str:
         """Normalise then pseudonymise one identifier (raises InvalidIdentifier)."""
