@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from custodiet.arrow_columns import constant_strings, string_array
+from custodiet.ingest.subjects import subject_keys
 from custodiet.ledger.log import append_event_parts
 from custodiet.store import Store
 
@@ -39,9 +40,7 @@ _FETCHED = ("line", "event_id", "ts", "actor", "actor_org", "subject", "subject_
 _RENAMED = [("given_subject" if c == "subject" else c) for c in _FETCHED]
 PART_ROWS = 250_000  # rows fetched at once: the unit of overlap, and a row group of the segment
 
-# Between kind and value in lookup keys: a control character, so never in a value. An Arrow scalar built
-# from buffers, because a Python str argument makes pyarrow import pandas (half a second).
-_KEY_SEPARATOR, _EMPTY = string_array(["\x1f"])[0], string_array([""])[0]
+_EMPTY = string_array([""])[0]  # built from buffers: a Python str argument makes pyarrow import pandas
 
 T = TypeVar("T")
 
@@ -67,10 +66,6 @@ def _increasing(values: pa.ChunkedArray) -> bool:
             return False
         previous = int(ints[-1])
     return True
-
-
-def _keys(kinds: pa.Array | pa.ChunkedArray, values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    return pc.binary_join_element_wise(kinds, values, _KEY_SEPARATOR)
 
 
 def append_new_events(con: duckdb.DuckDBPyConnection, store: Store, source_name: str, channel: str,
@@ -111,35 +106,40 @@ def append_new_events(con: duckdb.DuckDBPyConnection, store: Store, source_name:
 
 def _candidate_batches(candidates: pa.Table, skipped: pa.Array | None, mapping: pa.Table, source_name: str,
                        step: int) -> Iterator[pa.RecordBatch]:
-    """The new records of Arrow candidates, pseudonymised, ``step`` rows at a time (the filter and the
-    lookup run once over the whole table: each builds a hash table of its value set)."""
-    table = candidates.select(list(_FETCHED)).rename_columns(_RENAMED)
-    yield from _new_and_pseudonymised(table, skipped, mapping, source_name).to_batches(step)
+    """The new records of Arrow candidates, pseudonymised, ``step`` rows at a time. A candidate's
+    ``subject_position`` is the row of its identifier in ``mapping``; the filter runs once over the whole
+    table (it builds a hash table of the skipped lines)."""
+    table = _new(candidates.select([*_FETCHED, "subject_position"]).rename_columns([*_RENAMED, "subject_position"]),
+                 skipped)
+    subject = _pseudonyms(mapping.column("pseudonym").take(table.column("subject_position")), source_name)
+    yield from table.drop_columns(["subject_position"]).append_column("subject", subject).to_batches(step)
 
 
 def _engine_batches(con: duckdb.DuckDBPyConnection, skipped: pa.Array | None, mapping: pa.Table,
                     source_name: str, step: int) -> Iterator[pa.RecordBatch]:
-    """The new records of ``cand_rows`` in the engine, in line order, pseudonymised batch by batch."""
+    """The new records of ``cand_rows`` in the engine, in line order, pseudonymised batch by batch by a
+    lookup of their identifiers in ``mapping`` (the subject map: kind, subject, pseudonym)."""
     lines = con.execute("SELECT CAST(line AS BIGINT) AS line FROM cand_rows").to_arrow_table().column("line")
     order = "" if _increasing(lines) else " ORDER BY line"
     columns = ", ".join(f"{name} AS {alias}" for name, alias in zip(_FETCHED[1:], _RENAMED[1:], strict=True))
     reader = con.execute(f"SELECT CAST(line AS BIGINT) AS line, {columns} FROM cand_rows{order}").to_arrow_reader(step)
+    known = subject_keys(mapping.column("subject_kind"), mapping.column("subject"))
     for batch in reader:
-        yield from _new_and_pseudonymised(pa.Table.from_batches([batch]), skipped, mapping, source_name).to_batches()
+        table = _new(pa.Table.from_batches([batch]), skipped)
+        index = pc.index_in(subject_keys(table.column("subject_kind"), table.column("given_subject")), value_set=known)
+        subject = _pseudonyms(mapping.column("pseudonym").take(index), source_name)
+        yield from table.append_column("subject", subject).to_batches()
 
 
-def _new_and_pseudonymised(table: pa.Table, skipped: pa.Array | None, mapping: pa.Table,
-                           source_name: str) -> pa.Table:
-    """The rows of ``table`` whose line is not ``skipped``, with their ``subject``: the pseudonym of
-    (``subject_kind``, ``given_subject``) in ``mapping`` (the subject map: kind, subject, pseudonym)."""
-    if skipped is not None:
-        table = table.filter(pc.invert(pc.is_in(table.column("line"), value_set=skipped)))
-    known = _keys(mapping.column("subject_kind"), mapping.column("subject"))
-    index = pc.index_in(_keys(table.column("subject_kind"), table.column("given_subject")), value_set=known)
-    subject = mapping.column("pseudonym").take(index)
-    if subject.null_count:
+def _new(table: pa.Table, skipped: pa.Array | None) -> pa.Table:
+    """The rows of ``table`` whose line is not ``skipped``."""
+    return table if skipped is None else table.filter(pc.invert(pc.is_in(table.column("line"), value_set=skipped)))
+
+
+def _pseudonyms(subjects: pa.ChunkedArray, source_name: str) -> pa.ChunkedArray:
+    if subjects.null_count:
         raise RuntimeError(f"{source_name}: a stored record has no pseudonym (internal error)")
-    return table.append_column("subject", subject)
+    return subjects
 
 
 def _events(batches: Iterator[pa.RecordBatch], source_name: str, channel: str) -> Iterator[pa.Table]:

@@ -130,7 +130,10 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged,
     candidates = _build_candidates(con, staged, channel, now)
     summary.blank += con.execute("SELECT count(*) FROM cand_all WHERE blank").fetchall()[0][0]
     step("pseudonymising")
-    subjects = SubjectMap(con, store, "cand_rows")  # normalised and keyed in a worker thread
+    if candidates is None:
+        subjects = SubjectMap.of_table(con, store, "cand_rows")  # normalised and keyed in a worker thread
+    else:  # each record's position in the map is kept: its pseudonym is found by it
+        subjects = SubjectMap.of_columns(con, store, candidates.column("subject_kind"), candidates.column("subject"))
     _define_cand(con, channel)
     step("deduplicating")
     idless = con.execute("SELECT count(*) FROM cand_rows WHERE event_id IS NULL").fetchall()[0][0]
@@ -151,6 +154,8 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged,
     summary.quarantined += _quarantine(con, store, staged, channel)
     summary.duplicates += con.execute(
         "SELECT count(*) FROM verdicts WHERE verdict = 'duplicate'").fetchall()[0][0]
+    if candidates is not None:
+        candidates = candidates.append_column("subject_position", subjects.positions)
     stored, segments = append_new_events(con, store, staged.path.name, channel, subjects.mapping, batch_rows,
                                          candidates)
     summary.stored += stored

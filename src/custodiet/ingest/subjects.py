@@ -9,10 +9,12 @@ registers the map only when a query needs it (``SubjectMap``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from custodiet.arrow_columns import string_array
 from custodiet.events import SUBJECT_KINDS, sql_list
@@ -20,6 +22,10 @@ from custodiet.identifiers import normalise_many
 from custodiet.store import Store
 
 _COLUMNS = "subject_kind VARCHAR, subject VARCHAR, pseudonym VARCHAR, error VARCHAR"
+# Between kind and value in lookup keys: a control character, so never in a value. An Arrow scalar built
+# from buffers, because a Python str argument makes pyarrow import pandas (half a second).
+_SEPARATOR = "\x1f"
+_KEY_SEPARATOR = string_array([_SEPARATOR])[0]
 
 
 def subject_map(con: duckdb.DuckDBPyConnection, store: Store, table: str) -> pa.Table:
@@ -56,29 +62,68 @@ def pseudonymise_subjects(con: duckdb.DuckDBPyConnection, store: Store, table: s
     return mapping
 
 
+def subject_keys(kinds: pa.Array | pa.ChunkedArray, values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """One lookup key per identifier: kind and value joined by a control character (never in a value);
+    null when either is null."""
+    return pc.binary_join_element_wise(kinds, values, _KEY_SEPARATOR)
+
+
+def distinct_subjects(kinds: pa.ChunkedArray, values: pa.ChunkedArray) -> tuple[list[tuple[str, str]], pa.ChunkedArray]:
+    """The distinct (kind, value) pairs of Arrow columns (kinds already in the vocabulary, or null) and, for
+    every row, the position of its pair among them (null when the kind or value is null): one hash pass."""
+    keys = subject_keys(kinds, values)
+    encoded = (keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys).dictionary_encode()
+    pairs = [(kind, value) for kind, _, value in (key.partition(_SEPARATOR) for key in encoded.dictionary.to_pylist())]
+    return pairs, pa.chunked_array([encoded.indices])
+
+
 class SubjectMap:
     """A subject map built in the background, whose engine copy, the temp table ``name``, is filled on
     first need (``load``).
 
-    The distinct identifiers are read at once; normalising and keying them (Python, holding the GIL) runs
-    in a worker thread, so the caller can meanwhile run engine queries (which release it) that do not
-    need the map. ``mapping`` waits for it. Until ``load`` the engine table is empty, which SQL may join
-    against as long as no answer depends on the pseudonyms or errors: ``load`` first when the map has
-    errors, records need content ids, or ids collide (their content digests include the pseudonym)."""
+    ``of_table`` maps the distinct identifiers of an engine table; ``of_columns`` those of Arrow columns,
+    found in the worker too, and also gives every row's position in the map (``positions``). Normalising
+    and keying the identifiers (Python, holding the GIL) runs in a worker thread, so the caller can
+    meanwhile run engine queries (which release it) that do not need the map. ``mapping`` waits for it.
+    Until ``load`` the engine table is empty, which SQL may join against as long as no answer depends on
+    the pseudonyms or errors: ``load`` first when the map has errors, records need content ids, or ids
+    collide (their content digests include the pseudonym)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, store: Store, table: str, name: str = "subject_map"):
+    def __init__(self, con: duckdb.DuckDBPyConnection, build: Callable[[], tuple[pa.Table, pa.ChunkedArray | None]],
+                 name: str = "subject_map"):
         self.con, self.name = con, name
-        pairs = _distinct_pairs(con, table)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pseudonyms")
-        self._building = pool.submit(_map_of_pairs, store, pairs)
+        self._building = pool.submit(build)
         pool.shutdown(wait=False)  # the thread ends with its one task
         self.loaded = False
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} ({_COLUMNS})")
 
+    @classmethod
+    def of_table(cls, con: duckdb.DuckDBPyConnection, store: Store, table: str) -> SubjectMap:
+        pairs = _distinct_pairs(con, table)
+        return cls(con, lambda: (_map_of_pairs(store, pairs), None))
+
+    @classmethod
+    def of_columns(cls, con: duckdb.DuckDBPyConnection, store: Store, kinds: pa.ChunkedArray,
+                   values: pa.ChunkedArray) -> SubjectMap:
+        def build() -> tuple[pa.Table, pa.ChunkedArray]:
+            pairs, positions = distinct_subjects(kinds, values)
+            return _map_of_pairs(store, pairs), positions
+
+        return cls(con, build)
+
     @property
     def mapping(self) -> pa.Table:
         """The map (waits for the worker; raises what it raised)."""
-        return self._building.result()
+        return self._building.result()[0]
+
+    @property
+    def positions(self) -> pa.ChunkedArray:
+        """(``of_columns``) every row's position in ``mapping``; null for a row without kind or value."""
+        positions = self._building.result()[1]
+        if positions is None:
+            raise ValueError("only a map of Arrow columns has row positions")
+        return positions
 
     @property
     def has_errors(self) -> bool:
