@@ -10,16 +10,20 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from custodiet.ingest import simplecsv
 from custodiet.store import Store
 
 ROWS = 40_000
+SIMPLE_ROWS = 170_000  # over simplecsv.MIN_BYTES: read by Arrow
 
 
-def write_big_log(path: Path) -> None:
+def write_big_log(path: Path, rows: int = ROWS) -> None:
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["ts", "actor", "subject", "subject_kind", "data_kind", "event_id"])
-        for i in range(ROWS):
+        for i in range(rows):
             w.writerow([f"2026-02-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z", f"off{i % 50}",
                         f"{1000000000 + i * 7}", "nid", "identity", f"k{i}"])
 
@@ -48,18 +52,20 @@ def kill_when(home: Path, log: Path, segments_seen: int) -> None:
     proc.wait()
 
 
-def test_kill_9_then_rerun_loses_nothing_and_duplicates_nothing(tmp_path):
+@pytest.mark.parametrize("rows", [ROWS, SIMPLE_ROWS], ids=["line by line", "arrow chunks"])
+def test_kill_9_then_rerun_loses_nothing_and_duplicates_nothing(tmp_path, rows):
     log = tmp_path / "big.csv"
-    write_big_log(log)
+    write_big_log(log, rows)
+    assert (log.stat().st_size >= simplecsv.MIN_BYTES) == (rows == SIMPLE_ROWS)
     killed_mid_write = 0
     for i, seen in enumerate((0, 1, 3, 8)):
         home = tmp_path / f"home{i}"
         kill_when(home, log, seen)
         partial = stored_ids(home) if (home / "ledger").exists() else []
-        killed_mid_write += 0 < len(partial) < ROWS
+        killed_mid_write += 0 < len(partial) < rows
         assert len(partial) == len(set(partial))
         assert ingest(home, log).wait(timeout=300) == 0
         ids = stored_ids(home)
-        assert len(ids) == ROWS
-        assert len(set(ids)) == ROWS
+        assert len(ids) == rows
+        assert len(set(ids)) == rows
     assert killed_mid_write >= 1, "no kill landed while segments were being written"
