@@ -4,8 +4,8 @@ The records (line, canonical columns, the subject as given) are Arrow candidates
 ``cand_rows`` read from the engine as they lie: with no join in the query, the engine keeps the stored
 order, which is the lines' order; should it not be (checked first on the ``line`` column alone), the
 rows are sorted. Rejected and duplicate lines (``verdicts``) are dropped and the subjects get their
-pseudonyms by a vectorised lookup in the subject map: once for Arrow candidates, batch by batch from the
-engine.
+pseudonyms from the subject map: Arrow candidates by their position in it, once for the whole table;
+records from the engine by a vectorised lookup, batch by batch.
 
 The events are fetched in parts of at most ``PART_ROWS`` rows; a ledger batch (one segment, one signed
 head) is the run of parts that reaches ``batch_rows``. Parts are prepared (fetched from the engine,
@@ -72,8 +72,8 @@ def append_new_events(con: duckdb.DuckDBPyConnection, store: Store, source_name:
                       mapping: pa.Table, batch_rows: int, candidates: pa.Table | None = None) -> tuple[int, list[str]]:
     """Append the records of ``cand_rows`` that are neither rejected nor duplicates (``verdicts``), in line
     order, ``batch_rows`` per ledger batch; ``mapping`` is the subject map (kind, subject, pseudonym).
-    ``candidates``, when given, is ``cand_base`` as an Arrow table (in line order, no blank lines), read
-    in place instead of through the engine."""
+    ``candidates``, when given, is ``cand_base`` as an Arrow table (in line order, no blank lines) with each
+    record's ``subject_position`` in ``mapping``, read in place instead of through the engine."""
     skipped = None  # an empty Arrow result also makes DuckDB import pandas: ask for the count first
     if con.execute("SELECT count(*) FROM verdicts").fetchall()[0][0]:
         skipped = con.execute("SELECT line FROM verdicts").to_arrow_table().column("line").combine_chunks()

@@ -10,10 +10,10 @@ control character besides line ends, the per-record control-character check and 
 trimming are left out of the SQL, which saves two regular-expression passes.
 
 A *simple* CSV (``simplecsv``) skips the line table altogether: ``stagings`` reads it with Arrow's CSV
-reader chunk by chunk, and each chunk's staged view runs over its Arrow columns; from the first chunk
-that is not simple on, the file is staged line by line. It has no ``line``
-column: a record's line is its row index plus ``line_offset``, and the raw text of the few records that
-are quarantined is read back from the file's lines (``raw_lines``) only when needed.
+reader chunk by chunk, and each chunk's staged view runs over its Arrow columns (from the first chunk
+that is not simple on, the file is staged line by line). A chunk has no ``line`` column: a record's line
+is its row index plus ``line_offset``, and the raw text of the few records that are quarantined is read
+back from the file's lines (``raw_lines``) only when needed.
 """
 
 from __future__ import annotations
