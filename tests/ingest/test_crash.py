@@ -28,9 +28,9 @@ def write_big_log(path: Path, rows: int = ROWS) -> None:
                         f"{1000000000 + i * 7}", "nid", "identity", f"k{i}"])
 
 
-def ingest(home: Path, log: Path) -> subprocess.Popen[bytes]:
+def ingest(home: Path, log: Path, batch_rows: int) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "custodiet", "--home", str(home), "ingest", "portal", str(log),
-           "--batch-rows", "2000"]
+           "--batch-rows", str(batch_rows)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -39,9 +39,9 @@ def stored_ids(home: Path) -> list[str]:
     return [r[0] for r in con.execute("SELECT event_id FROM events").fetchall()]
 
 
-def kill_when(home: Path, log: Path, segments_seen: int) -> None:
+def kill_when(home: Path, log: Path, batch_rows: int, segments_seen: int) -> None:
     """Start an ingest and kill -9 it once ``segments_seen`` segments exist (or at once if 0)."""
-    proc = ingest(home, log)
+    proc = ingest(home, log, batch_rows)
     seg_dir = home / "ledger" / "segments"
     deadline = time.monotonic() + 120
     while segments_seen and proc.poll() is None and time.monotonic() < deadline:
@@ -52,19 +52,20 @@ def kill_when(home: Path, log: Path, segments_seen: int) -> None:
     proc.wait()
 
 
-@pytest.mark.parametrize("rows", [ROWS, SIMPLE_ROWS], ids=["line by line", "arrow chunks"])
-def test_kill_9_then_rerun_loses_nothing_and_duplicates_nothing(tmp_path, rows):
+@pytest.mark.parametrize(("rows", "batch_rows"), [(ROWS, 2000), (SIMPLE_ROWS, 12_000)],
+                         ids=["line by line", "arrow chunks"])
+def test_kill_9_then_rerun_loses_nothing_and_duplicates_nothing(tmp_path, rows, batch_rows):
     log = tmp_path / "big.csv"
     write_big_log(log, rows)
     assert (log.stat().st_size >= simplecsv.MIN_BYTES) == (rows == SIMPLE_ROWS)
     killed_mid_write = 0
     for i, seen in enumerate((0, 1, 3, 8)):
         home = tmp_path / f"home{i}"
-        kill_when(home, log, seen)
+        kill_when(home, log, batch_rows, seen)
         partial = stored_ids(home) if (home / "ledger").exists() else []
         killed_mid_write += 0 < len(partial) < rows
         assert len(partial) == len(set(partial))
-        assert ingest(home, log).wait(timeout=300) == 0
+        assert ingest(home, log, batch_rows).wait(timeout=300) == 0
         ids = stored_ids(home)
         assert len(ids) == rows
         assert len(set(ids)) == rows
