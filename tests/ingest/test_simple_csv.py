@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -238,3 +239,37 @@ def test_a_later_chunk_that_is_not_simple_is_staged_line_by_line(tmp_path, monke
     general.pop("segments")
     assert (simple, simple_rows) == (general, general_rows)
     assert (simple["stored"], simple["duplicates"]) == (len(GOOD) * 2 + 1, len(GOOD) * 2)
+
+
+def _random_rows(seed: int, n: int) -> list[list[str]]:
+    """Rows mixing good and bad values of every column (nothing that quotes or holds a control character)."""
+    rng = random.Random(seed)
+    pick = rng.choice
+    rows = []
+    for i in range(n):
+        kind = pick(["msisdn", "MSISDN", "nid", "Nid", "imei", "imsi", "passport", "email", ""])
+        subject = {"msisdn": pick(["+8801712345678", "01712345678", "8801812345678", "12"]),
+                   "nid": pick(["1234567890", "12345", "1234567890123"]),
+                   "imei": pick(["490154203237518", "490154203237519"]), "imsi": "470010123456789",
+                   "passport": pick(["a1234567", "A1234567"])}.get(kind.lower(), "x")
+        rows.append([
+            pick(["2026-03-01T08:00:00Z", "2026-03-01T08:01:00+06:00", "2026-03-01 08:02:00", "not-a-time",
+                  "2099-01-01T00:00:00Z", ""]),
+            pick(["off1", "off2", ""]), pick([subject, subject, ""]), kind,
+            pick(["cdr", "CDR", "location", "identity", "horoscope", ""]),
+            pick([f"id{i}", f"id{i % 7}", ""]), pick(["U1", ""]), pick(["/cdr", "a\\b", "é/ü"]),
+            pick(["C1", ""]), pick(["allowed", "DENIED", "error", "maybe", ""]),
+            pick(["0", "12", "-4", "1.5", "x", ""]), pick(["10.0.0.1", "", "\\\\", "ä b"]),
+        ])
+    return rows
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_records_are_judged_alike_on_both_paths(tmp_path, monkeypatch, shared_key, simple_calls, seed):
+    path = tmp_path / "random.csv"
+    _write(path, _random_rows(seed, 400))
+    simple, general, simple_rows, general_rows = _both_paths(tmp_path, path, monkeypatch)
+    assert simple_calls[0] is True
+    assert (simple, simple_rows) == (general, general_rows)
+    assert simple["stored"] > 0
+    assert simple["quarantined"] > 0
