@@ -49,7 +49,7 @@ def chunk_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, typed_sql: 
     assert columns is not None
     n = columns.num_rows
     typed = _in_parts(con, staged, columns, f"SELECT k.t_ts AS ts, k.t_records AS records FROM ({typed_sql}) k")
-    text = {name: staged.column(name) for name in ("ts", "actor", "actor_org", "subject", "subject_kind", "data_kind",
+    text = {name: staged.column(name) for name in ("actor", "actor_org", "subject", "subject_kind", "data_kind",
                                                    "operation", "case_id", "outcome", "records", "event_id")}
     positions = {name: _positions(con, text[name], vocabulary, n)
                  for name, vocabulary in (("subject_kind", SUBJECT_KINDS), ("data_kind", DATA_KINDS),

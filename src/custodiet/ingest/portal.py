@@ -128,7 +128,7 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged,
     """Check, deduplicate, quarantine and store one staged unit; adds its counts to ``summary``."""
     step("validating")
     candidates = _build_candidates(con, staged, channel, now)
-    summary.blank += con.execute("SELECT count(*) FROM cand_all WHERE blank").fetchall()[0][0]
+    summary.blank += con.execute("SELECT count(*) FROM cand_base WHERE blank").fetchall()[0][0]
     step("pseudonymising")
     if candidates is None:
         subjects = SubjectMap.of_table(con, store, "cand_rows")  # normalised and keyed in a worker thread
@@ -169,8 +169,8 @@ def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: s
                       now: datetime) -> pa.Table | None:
     """One pass over the staged input into ``cand_base``: reasons and canonical columns, the line, whether
     the line is blank, and the raw text of records that fail a check (copying every line costs about a
-    tenth of the run). The subject stays the identifier as given; ``cand_all`` is a view of it and
-    ``cand_rows`` of its non-blank records.
+    tenth of the run). The subject stays the identifier as given; ``cand_rows`` is the view of its
+    non-blank records.
 
     A simple CSV chunk's ``cand_base`` is an Arrow table, returned: the engine computes only the typed and
     checked columns, and the text fields are the chunk's own Arrow columns, untouched. Any other input's
@@ -193,9 +193,8 @@ def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: s
             f"FROM (SELECT *, {reasons} AS reasons FROM ({typed}) k) k"
         )
         table = None
-    con.execute("CREATE OR REPLACE TEMP VIEW cand_all AS SELECT * FROM cand_base")
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW cand_rows AS SELECT *, {sql_text(channel)} AS channel FROM cand_all "
+        f"CREATE OR REPLACE TEMP VIEW cand_rows AS SELECT *, {sql_text(channel)} AS channel FROM cand_base "
         "WHERE NOT blank")
     return table
 
@@ -235,7 +234,7 @@ def _define_cand(con: duckdb.DuckDBPyConnection, channel: str) -> None:
 
 
 def _quarantine(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged, channel: str) -> int:
-    """Quarantine the rejected records with their raw text (kept in ``cand_all`` only for records that
+    """Quarantine the rejected records with their raw text (kept in ``cand_base`` only for records that
     failed a check; the others' is looked up in the input's lines)."""
     rows = con.execute(
         "SELECT v.line, v.reason, c.raw FROM verdicts v JOIN cand_rows c USING (line) "

@@ -55,15 +55,11 @@ def is_simple(scan: ByteScan) -> bool:
 
 @dataclass
 class Chunk:
-    """The records of lines ``first_line`` .. ``first_line + rows - 1``: one string column per wanted header
-    column (named by its position, ``c<i>``, 1-based), empty fields null, padded ones trimmed."""
+    """Records, one per row, the first on line ``first_line``: one string column per wanted header column
+    (named by its position, ``c<i>``, 1-based), empty fields null, padded ones trimmed."""
 
     columns: pa.Table
     first_line: int
-
-    @property
-    def rows(self) -> int:
-        return self.columns.num_rows
 
 
 def read_chunks(path: Path, header_bytes: int, columns: int, wanted: list[int]) -> Iterator[Chunk]:

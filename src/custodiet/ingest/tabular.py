@@ -43,7 +43,8 @@ class InputError(Exception):
 
 @dataclass
 class Staged:
-    """A staged input: view or table ``name`` has (line, raw, ncols, blank, <fields...>, extras JSON)."""
+    """A staged input: view or table ``name`` has (line, raw, ncols, blank, <fields...>, extras JSON); a simple
+    CSV chunk's view (no ``line``) is defined per connection by ``define_view``."""
 
     name: str
     path: Path
@@ -207,8 +208,7 @@ def stagings(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list
     positions = {c: header.index(c) + 1 for c in present + extras}
     try:
         for chunk in simplecsv.read_chunks(path, header_bytes, len(header), sorted(set(positions.values()))):
-            yield _stage_chunk(con, path, name, chunk, header, present, extras, positions)
-            con.unregister(f"{name}_arrow")  # the chunk is stored: let its memory go
+            yield _stage_chunk(path, name, chunk, header, present, extras, positions)
     except simplecsv.Refused as refused:
         yield stage(con, path, name, fields, required, first_line=refused.first_line)
 
@@ -234,20 +234,19 @@ def _simple_plan(path: Path, fields: list[str],
     return header, present, extras, len(first)
 
 
-def _stage_chunk(con: duckdb.DuckDBPyConnection, path: Path, name: str, chunk: simplecsv.Chunk, header: list[str],
-                 present: list[str], extras: list[str], positions: dict[str, int]) -> Staged:
-    """View ``name`` over one chunk's Arrow columns (registered as ``<name>_arrow``). No field can exceed the
-    limit (the scan bounds every record line), no record holds a control character, and a record with the
-    wrong number of fields made Arrow refuse the chunk, so ``ncols``, ``longest`` and ``blank`` are
-    constants and ``raw`` is left out (``raw_lines`` reads it back for the records quarantined)."""
+def _stage_chunk(path: Path, name: str, chunk: simplecsv.Chunk, header: list[str], present: list[str],
+                 extras: list[str], positions: dict[str, int]) -> Staged:
+    """One chunk staged: its view ``name`` over the chunk's Arrow columns (registered as ``<name>_arrow``) is
+    defined on each connection that checks it (``Staged.define_view``). No field can exceed the limit (the
+    scan bounds every record line), no record holds a control character, and a record with the wrong
+    number of fields made Arrow refuse the chunk, so ``ncols``, ``longest`` and ``blank`` are constants and
+    ``raw`` is left out (``raw_lines`` reads it back for the records quarantined)."""
     cols = ", ".join(f"c{positions[c]} AS {_ident(c)}" for c in present)
-    staged = Staged(name, path, "csv", present, len(header), extras, clean=True, line_offset=chunk.first_line,
-                    has_cr=False, columns=chunk.columns, positions=positions,
-                    view_sql=f"SELECT CAST(NULL AS VARCHAR) AS raw, {len(header)} AS ncols, false AS blank, {cols}, "
-                             f"{_extras_json([(c, f'c{positions[c]}') for c in extras])} AS extras, 0 AS longest "
-                             f"FROM {name}_arrow")
-    staged.define_view(con, chunk.columns)
-    return staged
+    return Staged(name, path, "csv", present, len(header), extras, clean=True, line_offset=chunk.first_line,
+                  has_cr=False, columns=chunk.columns, positions=positions,
+                  view_sql=f"SELECT CAST(NULL AS VARCHAR) AS raw, {len(header)} AS ncols, false AS blank, {cols}, "
+                           f"{_extras_json([(c, f'c{positions[c]}') for c in extras])} AS extras, 0 AS longest "
+                           f"FROM {name}_arrow")
 
 
 def raw_lines(con: duckdb.DuckDBPyConnection, staged: Staged) -> str:
