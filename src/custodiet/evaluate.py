@@ -79,6 +79,7 @@ def evaluate_portal(store: Store, truth: dict[str, Any], base: Path) -> dict[str
         "targets": {
             "every_abuser_in_top_10": all(d["rank"] is not None and d["rank"] <= 10 for d in detail),
             "every_leak_of_6_plus_traced_first": all(r["seller_first"] for r in big),
+            "every_small_leak_seller_in_top_3": all(r["seller_top3"] for r in leak_rows if r["records"] < 6),
         },
     }
 
@@ -90,4 +91,5 @@ def _trace_one(store: Store, base: Path, leak: dict[str, Any]) -> dict[str, Any]
     seller_rank = next((r["rank"] for r in result.rows if r["actor"] == leak["seller"]), None)
     return {"file": leak["file"], "seller": leak["seller"], "records": int(leak.get("records", result.sample)),
             "top": top["actor"] if top else None, "top_score": top["score"] if top else None,
-            "seller_rank": seller_rank, "seller_first": bool(top and top["actor"] == leak["seller"])}
+            "seller_rank": seller_rank, "seller_first": bool(top and top["actor"] == leak["seller"]),
+            "seller_top3": seller_rank is not None and seller_rank <= 3}

@@ -13,15 +13,32 @@ explanations of its matches:
   s with p = 1 - exp(-n_a · k_s / T), where n_a is the number of people it looked up before the listing,
   k_s the number of accounts that looked s up, T the total of (account, person) pairs.
 
-``score`` is the log10 likelihood ratio, Σ_matched log10(ρ/p) + Σ_unmatched log10((1-ρ)/(1-p)), over
-sampled people anyone looked up. Rare people (small k_s) weigh most, so 5–6 records single out a seller
+Two more pieces of evidence weigh each match, each as a likelihood ratio of the same two explanations:
+
+- *what was pulled*. A seller pulls what sells (location, call records, IMEI, travel: ``SALE_KINDS``), or,
+  when the listing names what it sells (an optional ``data_kind`` column), those kinds. Under *source* a
+  matched person was pulled that way with probability ``Q_SOURCE``; under *chance* with the account's own
+  share of people it pulled that way (q_a). An account that mostly runs identity checks and matched by an
+  identity check loses weight; a seller that matched by location lookups gains it.
+- *whether a case explains it*. Sold records are looked up without a case (``U_SOURCE`` of them); under
+  *chance* the account's own share of people it looked up with no covering case (u_a). A lookup its case
+  explains weighs less than an unexplained one, measured against the account's own habit, so a
+  verification cell that looks up strangers all day gains nothing from that.
+
+``score`` is the log10 likelihood ratio, Σ_matched log10(ρ/p) + Σ_unmatched log10((1-ρ)/(1-p)) plus the two
+terms above over matched people. Rare people (small k_s) weigh most, so 5–6 records single out a seller
 even among heavy users; busy accounts are discounted through n_a. ``expected`` is Σ p (matches expected
-by chance) and ``p_value`` the Poisson tail P(X ≥ matched | expected). A canary in the sample names the
-account or unit it was issued to outright (score 1000, p-value 0).
+by chance) and ``p_value`` the Poisson tail P(X ≥ matched | expected). ``decided_by`` names the term that
+set the top account apart from the next one. A canary in the sample names the account or unit it was
+issued to outright (score 1000, p-value 0).
+
+"Explained" is exactly the detectors' notion (:func:`custodiet.detect.insider.base.accesses`): the person
+is on an open case of the account's unit, or the cited case lists the person.
 
 Speed. Scanning every event for each trace would be slow, so an access index of (subject key, account,
-first access) pairs — subject key = the first 64 bits of the pseudonym — and a per-account, per-day count
-of new pairs are kept under ``<home>/index/`` and rebuilt when the ledger's segments change.
+data kind, first access, first unexplained access) rows — subject key = the detectors' 64-bit key of the
+pseudonym — and a per-account, per-day count of new pairs are kept under ``<home>/index/`` and rebuilt
+when the ledger's segments or the context tables change.
 """
 
 from __future__ import annotations
@@ -39,12 +56,21 @@ from typing import Any
 import duckdb
 
 from custodiet import atomic, canary
-from custodiet.detect.insider import INSIDER_CHANNELS
-from custodiet.events import sql_list, sql_text
+from custodiet.events import DATA_KINDS, sql_text
 from custodiet.identifiers import InvalidIdentifier
 from custodiet.store import Store
+from custodiet.vocabulary import SALE_KINDS
 
 RHO = 0.9
+# Sellers sell what sells (the listing sites price location, call records, travel and IMEI details), so
+# nearly every sold person was pulled with one of those kinds; a few listings add identity copies.
+Q_SOURCE = 0.85
+# When the listing says what it sells, the seller pulled that kind for nearly every record of it.
+Q_NAMED = 0.9
+# Sold people are looked up without a case; a seller may sell a case subject now and then.
+U_SOURCE = 0.9
+# An account's own shares are clipped so that one habit never makes a match infinitely (un)likely.
+SHARE_CLIP = (0.02, 0.98)
 CANARY_SCORE = 1000.0
 
 
@@ -60,6 +86,13 @@ class TraceResult:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (file:line, reason)
 
 
+_REASONS = {
+    "llr_people": "the people it matched (more of them, or rarer ones)",
+    "llr_kinds": "what it pulled on them",
+    "llr_unexplained": "that no case explained its lookups of them",
+}
+
+
 def verdict(result: TraceResult, name: str, listed_at: datetime) -> str:
     """The trace in plain words, for an investigator who reads one sentence."""
     if not result.rows:
@@ -68,11 +101,18 @@ def verdict(result: TraceResult, name: str, listed_at: datetime) -> str:
     if top["canary"]:
         return (f"{name} contains a canary issued to {top['actor']}: that account's data was sold "
                 f"({top['matched']} canary record(s) in the sample).")
-    runner = result.rows[1]["score"] if len(result.rows) > 1 else 0.0
-    margin = f"; the next account scores {runner:.1f} against its {top['score']:.1f}" if len(result.rows) > 1 else ""
-    return (f"{name} was most likely sold from account {top['actor']}: it looked up {top['matched']} of the "
+    sold = "the kinds the listing names" if top["kinds_named"] else "location, call records, IMEI or travel"
+    text = (f"{name} was most likely sold from account {top['actor']}: it looked up {top['matched']} of the "
             f"{result.sample} people in the sample before {listed_at:%Y-%m-%d}, where chance would give "
-            f"{top['expected']:.2g} (p = {top['p_value']:.1g}){margin}.")
+            f"{top['expected']:.2g} (p = {top['p_value']:.1g}); it pulled {sold} on {top['matched_sold_kinds']} "
+            f"of them, {top['matched_unexplained']} with no case explaining the lookup")
+    if len(result.rows) < 2 or result.rows[1]["canary"]:
+        return text + "."
+    runner = result.rows[1]
+    return (text + f". The next account, {runner['actor']} (score {runner['score']:.1f} against "
+            f"{top['score']:.1f}; {runner['matched']} matched, {runner['matched_sold_kinds']} by {sold}, "
+            f"{runner['matched_unexplained']} unexplained), falls behind mainly on "
+            f"{_REASONS[top['decided_by']]}.")
 
 
 def _open_text(path: Path) -> io.TextIOBase:
@@ -81,8 +121,9 @@ def _open_text(path: Path) -> io.TextIOBase:
     return open(path, encoding="utf-8", newline="")
 
 
-def read_sample(path: Path) -> tuple[list[tuple[int, str, str]], list[tuple[str, str]]]:
-    """(line, subject_kind, subject) records and (file:line, reason) rejections of a CSV or JSONL file."""
+def read_sample(path: Path) -> tuple[list[tuple[int, str, str, str | None]], list[tuple[str, str]]]:
+    """(line, subject_kind, subject, data_kind or None) records and (file:line, reason) rejections of a CSV
+    or JSONL file. ``data_kind`` (optional) names what the listing sells of that person."""
     name = path.name
     try:
         with _open_text(path) as fh:
@@ -91,16 +132,24 @@ def read_sample(path: Path) -> tuple[list[tuple[int, str, str]], list[tuple[str,
         raise LeakInputError(f"{path}: cannot read: {exc}") from exc
     stem = name[:-3] if name.endswith(".gz") else name
     is_json = stem.endswith((".jsonl", ".ndjson", ".json")) or text.lstrip().startswith("{")
-    records: list[tuple[int, str, str]] = []
+    records: list[tuple[int, str, str, str | None]] = []
     rejected: list[tuple[str, str]] = []
+
+    def keep(line: int, kind: Any, subject: Any, sold: Any) -> None:
+        sold = str(sold).strip().lower() if sold not in (None, "") else None
+        if sold is not None and sold not in DATA_KINDS:
+            rejected.append((f"{name}:{line}", f"unknown data_kind {sold!r}; known: {', '.join(DATA_KINDS)}"))
+            return
+        records.append((line, str(kind).strip(), str(subject).strip(), sold))
+
     if is_json:
         for i, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
-                records.append((i, str(obj["subject_kind"]).strip(), str(obj["subject"]).strip()))
-            except (ValueError, KeyError, TypeError) as exc:
+                keep(i, obj["subject_kind"], obj["subject"], obj.get("data_kind"))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 rejected.append((f"{name}:{i}", f"not a JSON object with subject and subject_kind ({exc})"))
         return records, rejected
     reader = csv.reader(io.StringIO(text))
@@ -108,6 +157,7 @@ def read_sample(path: Path) -> tuple[list[tuple[int, str, str]], list[tuple[str,
     if "subject" not in header or "subject_kind" not in header:
         raise LeakInputError(f"{name}:1: the header must name subject and subject_kind (got {header})")
     si, ki = header.index("subject"), header.index("subject_kind")
+    di = header.index("data_kind") if "data_kind" in header else None
     for row in reader:
         at = reader.line_num
         if not any(c.strip() for c in row):
@@ -115,11 +165,14 @@ def read_sample(path: Path) -> tuple[list[tuple[int, str, str]], list[tuple[str,
         if len(row) != len(header):
             rejected.append((f"{name}:{at}", f"{len(row)} fields, the header has {len(header)}"))
             continue
-        records.append((at, row[ki].strip(), row[si].strip()))
+        keep(at, row[ki], row[si], None if di is None else row[di])
     return records, rejected
 
 
 # -- the access index -----------------------------------------------------------------------------
+
+INDEX_VERSION = 2
+
 
 def index_path(store: Store) -> Path:
     return store.home / "index" / "access_pairs.parquet"
@@ -131,39 +184,56 @@ def days_path(store: Store) -> Path:
 
 
 def _manifest(store: Store) -> dict[str, Any]:
-    return {"version": 1, "duckdb": duckdb.__version__,
-            "segments": [[p.name, p.stat().st_size] for p in store.segment_paths()]}
+    context = sorted(store.context_dir.glob("*.parquet")) if store.context_dir.exists() else []
+    return {"version": INDEX_VERSION, "duckdb": duckdb.__version__,
+            "segments": [[p.name, p.stat().st_size] for p in store.segment_paths()],
+            "context": [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in context]}
 
 
 def ensure_index(store: Store, con: duckdb.DuckDBPyConnection | None = None) -> Path:
-    """The access index, rebuilt first if the ledger changed since it was written."""
+    """The access index, rebuilt first if the ledger or the context changed since it was written.
+
+    Built from the detectors' own table of insider accesses, so "explained" means here what it means to
+    them. One row per (person, account, data kind): the first access and the first unexplained access.
+    """
     path = index_path(store)
     meta = path.with_suffix(".json")
     want = _manifest(store)
     if path.exists() and days_path(store).exists() and meta.exists() and json.loads(meta.read_text()) == want:
         return path
-    own = con is None
-    con = con or store.connect()
+    from custodiet.detect.context import DetectionContext
+    from custodiet.detect.insider import base
+
+    ctx = DetectionContext.open(store)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = atomic.temp_path(path)
-        con.execute(f"""
-            COPY (SELECT ('0x' || left(subject, 16))::UBIGINT AS skey, actor, min(ts) AS first_ts
-                  FROM events WHERE channel IN {sql_list(INSIDER_CHANNELS)}
-                  GROUP BY ALL ORDER BY skey)
-            TO {sql_text(str(tmp))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)""")
+        if ctx.segments:
+            base.accesses(ctx)
+            base.actors(ctx)
+            source = (f"SELECT a.skey, d.actor, a.kind, min(a.ts) AS first_ts, "
+                      f"min(a.ts) FILTER (WHERE a.unexpl) AS unexpl_ts "
+                      f"FROM {base.view_name('accesses')} a JOIN {base.view_name('actors')} d USING (aid) "
+                      f"GROUP BY ALL ORDER BY a.skey")
+        else:
+            source = ("SELECT NULL::UBIGINT AS skey, NULL::VARCHAR AS actor, NULL::TINYINT AS kind, "
+                      "NULL::TIMESTAMPTZ AS first_ts, NULL::TIMESTAMPTZ AS unexpl_ts WHERE false")
+        ctx.con.execute(f"COPY ({source}) TO {sql_text(str(tmp))} "
+                        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
         atomic.publish_file(tmp, path)
         days = days_path(store)
         tmp = atomic.temp_path(days)
-        con.execute(f"""
+        ctx.con.execute(f"""
             COPY (SELECT actor, date_trunc('day', first_ts) AS day, count(*) AS pairs
-                  FROM read_parquet({sql_text(str(path))}) GROUP BY ALL ORDER BY actor, day)
+                  FROM (SELECT skey, actor, min(first_ts) AS first_ts FROM read_parquet({sql_text(str(path))})
+                        GROUP BY ALL)
+                  GROUP BY ALL ORDER BY actor, day)
             TO {sql_text(str(tmp))} (FORMAT parquet)""")
         atomic.publish_file(tmp, days)
         atomic.write_bytes(meta, json.dumps(want).encode())
     finally:
-        if own:
-            con.close()
+        base.forget(ctx)
+        ctx.con.close()
     return path
 
 
@@ -191,75 +261,158 @@ def trace(store: Store, path: Path, listed_at: datetime, limit: int = 20,
     """Rank the accounts whose accesses before ``listed_at`` best explain the sample in ``path``."""
     records, rejected = read_sample(path)
     ps = store.pseudonymiser
-    subjects: set[str] = set()
-    for line, kind, value in records:
+    subjects: dict[str, set[str]] = {}  # pseudonym -> the data kinds the listing says it sells of that person
+    for line, kind, value, sold in records:
         try:
-            subjects.add(ps.of_raw(kind, value))
+            named = subjects.setdefault(ps.of_raw(kind, value), set())
         except InvalidIdentifier as exc:
             rejected.append((f"{path.name}:{line}", str(exc)))
+            continue
+        if sold:
+            named.add(sold)
     if not subjects:
         raise LeakInputError(f"{path}: no usable record ({len(rejected)} rejected)")
+    ensure_index(store)
     own = con is None
     con = con or store.connect()
     try:
-        rows, known = _score(store, con, sorted(subjects), listed_at)
+        rows, known = _score(store, con, {s: frozenset(k) for s, k in subjects.items()}, listed_at)
     finally:
         if own:
             con.close()
-    named = canary.owners(store, sorted(subjects))
-    if named:
+    named_owners = canary.owners(store, sorted(subjects))
+    if named_owners:
         hits: dict[str, list[str]] = {}
-        for subject, owner in named.items():
+        for subject, owner in named_owners.items():
             hits.setdefault(owner, []).append(subject)
         rows = [r for r in rows if r["actor"] not in hits]
         rows = [{"actor": owner, "score": CANARY_SCORE, "matched": len(s), "expected": 0.0, "p_value": 0.0,
-                 "canary": True, "first_access": None, "last_access": None} for owner, s in hits.items()] + rows
+                 "canary": True, "first_access": None, "last_access": None, "decided_by": "canary"}
+                for owner, s in hits.items()] + rows
+    elif rows:
+        rows[0]["decided_by"] = _decided_by(rows[0], rows[1] if len(rows) > 1 else None)
     for i, r in enumerate(rows, 1):
         r["rank"] = i
         r["sample"] = len(subjects)
     return TraceResult(rows[:limit], len(subjects), known, rejected)
 
 
-def _score(store: Store, con: duckdb.DuckDBPyConnection, subjects: list[str],
+TERMS = ("llr_people", "llr_kinds", "llr_unexplained")
+
+
+def _decided_by(top: dict[str, Any], runner: dict[str, Any] | None) -> str:
+    """Which term of the score set the top account apart from the next one (the largest lead)."""
+    if runner is None:
+        return "llr_people"
+    return max(TERMS, key=lambda t: (top[t] - runner[t], t == "llr_people"))
+
+
+def _share(part: int, whole: int) -> float:
+    return min(max(part / whole, SHARE_CLIP[0]), SHARE_CLIP[1]) if whole else 0.5
+
+
+def _ratio_term(hit: bool, source: float, chance: float) -> float:
+    """log10 of P(observation | source) / P(observation | chance) for a yes/no observation."""
+    return math.log10(source / chance) if hit else math.log10((1 - source) / (1 - chance))
+
+
+def _score(store: Store, con: duckdb.DuckDBPyConnection, subjects: dict[str, frozenset[str]],
            listed_at: datetime) -> tuple[list[dict[str, Any]], int]:
-    index = sql_text(str(ensure_index(store, con)))
-    keys = sorted({int(s[:16], 16) for s in subjects})
+    index = sql_text(str(index_path(store)))
+    keyed = _subject_keys(con, sorted(subjects))
     # Raw SQL: this is an index lookup over a derived file, not a detector; Ibis adds nothing here.
-    con.execute("CREATE OR REPLACE TEMP TABLE leak_keys AS SELECT unnest(?::UBIGINT[]) AS skey", [keys])
+    con.execute("CREATE OR REPLACE TEMP TABLE leak_keys AS SELECT unnest(?::BIGINT[]) AS skey", [sorted(keyed)])
     hits = con.execute(f"""
-        SELECT p.skey, p.actor, p.first_ts FROM read_parquet({index}) p JOIN leak_keys USING (skey)
-        WHERE p.first_ts < ?""", [listed_at]).fetchall()
+        SELECT p.skey, p.actor, p.kind, p.unexpl_ts IS NOT NULL AND p.unexpl_ts < ?
+        FROM read_parquet({index}) p JOIN leak_keys USING (skey) WHERE p.first_ts < ?""",
+                       [listed_at, listed_at]).fetchall()
     if not hits:
         return [], 0
     # Account sizes n_a and the total T come from the small per-day table, counting pairs begun before
     # the listing day (the listing day itself is left out of the null model; matches use exact times).
     days = sql_text(str(days_path(store)))
     day = listed_at.replace(hour=0, minute=0, second=0, microsecond=0)
-    actors = sorted({a for _, a, _ in hits})
+    actors = sorted({a for _, a, _, _ in hits})
     totals = dict(con.execute(f"""
         SELECT actor, sum(pairs)::BIGINT FROM read_parquet({days})
         WHERE day < ? AND actor IN (SELECT unnest(?::VARCHAR[])) GROUP BY actor""", [day, actors]).fetchall())
     pairs = con.execute(f"SELECT coalesce(sum(pairs), 0)::BIGINT FROM read_parquet({days}) WHERE day < ?",
                         [day]).fetchall()[0][0]
-    pairs = max(pairs, len(hits))
+    named_all = sorted(set().union(*subjects.values()))
+    habits = _habits(con, index, actors, listed_at, named_all)
+    seen: dict[str, dict[int, tuple[set[int], bool]]] = {}  # actor -> skey -> (kinds pulled, unexplained)
+    for key, actor, kind, unexplained in hits:
+        kinds, unexpl = seen.setdefault(actor, {}).get(key, (set(), False))
+        kinds.add(kind)
+        seen[actor][key] = (kinds, unexpl or bool(unexplained))
     popularity: dict[int, int] = {}
-    by_actor: dict[str, dict[int, datetime]] = {}
-    for key, actor, first in hits:
-        popularity[key] = popularity.get(key, 0) + 1
-        by_actor.setdefault(actor, {})[key] = first
+    for matched in seen.values():
+        for key in matched:
+            popularity[key] = popularity.get(key, 0) + 1
+    pairs = max(pairs, sum(popularity.values()))
+    sale_codes = {DATA_KINDS.index(k) for k in SALE_KINDS}
     rows = []
-    for actor, matched in by_actor.items():
+    for actor, matched in seen.items():
         n_a = max(totals.get(actor, 0), len(matched))
-        llr, expected = 0.0, 0.0
+        people, expected = 0.0, 0.0
         for key, k_s in popularity.items():
-            p = -math.expm1(-n_a * k_s / pairs)
-            p = min(max(p, 1e-12), 1 - 1e-9)
+            p = min(max(-math.expm1(-n_a * k_s / pairs), 1e-12), 1 - 1e-9)
             expected += p
-            llr += math.log10(RHO / p) if key in matched else math.log10((1 - RHO) / (1 - p))
-        firsts = sorted(matched.values())
-        rows.append({"actor": actor, "score": round(llr, 3), "matched": len(matched),
+            people += _ratio_term(key in matched, RHO, p)
+        looked, sale_share, named_share, unexpl_share = habits.get(actor, (len(matched), 0, 0, 0))
+        kinds_llr = unexpl_llr = 0.0
+        sold_hits = unexpl_hits = 0
+        for key, (kinds, unexplained) in matched.items():
+            named = subjects[keyed[key]]
+            if named:
+                hit = bool(kinds & {DATA_KINDS.index(k) for k in named})
+                kinds_llr += _ratio_term(hit, Q_NAMED, _share(named_share, looked))
+            else:
+                hit = bool(kinds & sale_codes)
+                kinds_llr += _ratio_term(hit, Q_SOURCE, _share(sale_share, looked))
+            sold_hits += hit
+            unexpl_hits += unexplained
+            unexpl_llr += _ratio_term(unexplained, U_SOURCE, _share(unexpl_share, looked))
+        rows.append({"actor": actor, "score": round(people + kinds_llr + unexpl_llr, 3), "matched": len(matched),
                      "expected": round(expected, 6), "p_value": poisson_tail(len(matched), expected),
-                     "canary": False, "first_access": firsts[0], "last_access": firsts[-1],
-                     "people_looked_up": n_a})
+                     "canary": False, "people_looked_up": n_a,
+                     "llr_people": round(people, 3), "llr_kinds": round(kinds_llr, 3),
+                     "llr_unexplained": round(unexpl_llr, 3), "matched_sold_kinds": sold_hits,
+                     "matched_unexplained": unexpl_hits, "kinds_named": bool(named_all)})
+    first = dict(con.execute(f"""
+        SELECT actor, min(first_ts) FROM read_parquet({index}) JOIN leak_keys USING (skey)
+        WHERE first_ts < ? GROUP BY actor""", [listed_at]).fetchall())
+    last = dict(con.execute(f"""
+        SELECT actor, max(first_ts) FROM read_parquet({index}) JOIN leak_keys USING (skey)
+        WHERE first_ts < ? GROUP BY actor""", [listed_at]).fetchall())
+    for r in rows:
+        r["first_access"], r["last_access"] = first.get(r["actor"]), last.get(r["actor"])
     rows.sort(key=lambda r: (-r["score"], -r["matched"], r["actor"]))
     return rows, len(popularity)
+
+
+def _subject_keys(con: duckdb.DuckDBPyConnection, subjects: list[str]) -> dict[int, str]:
+    """The detectors' 64-bit key of each pseudonym (:func:`custodiet.detect.insider.base.subject_key`)."""
+    import ibis
+
+    from custodiet.detect.insider.base import subject_key
+
+    t = ibis.memtable({"s": subjects})
+    got = ibis.duckdb.from_connection(con).to_pyarrow(t.select(k=subject_key(t.s), s=t.s)).to_pylist()
+    return {r["k"]: r["s"] for r in got}
+
+
+def _habits(con: duckdb.DuckDBPyConnection, index: str, actors: list[str], listed_at: datetime,
+            named: list[str]) -> dict[str, tuple[int, int, int, int]]:
+    """Per account, before the listing: people looked up, of them pulled a sale kind, pulled a kind the
+    listing names, and looked up with no covering case (the *chance* side of the two extra terms)."""
+    sale = [DATA_KINDS.index(k) for k in SALE_KINDS]
+    named_codes = [DATA_KINDS.index(k) for k in named] or [-1]
+    got = con.execute(f"""
+        SELECT actor, count(DISTINCT skey), count(DISTINCT skey) FILTER (WHERE kind IN (SELECT unnest(?::INT[]))),
+               count(DISTINCT skey) FILTER (WHERE kind IN (SELECT unnest(?::INT[]))),
+               count(DISTINCT skey) FILTER (WHERE unexpl_ts < ?)
+        FROM read_parquet({index})
+        WHERE first_ts < ? AND actor IN (SELECT unnest(?::VARCHAR[])) GROUP BY actor""",
+                      [sale, named_codes, listed_at, listed_at, actors]).fetchall()
+    return {a: (n, s, k, u) for a, n, s, k, u in got}

@@ -23,4 +23,7 @@ DATA_KINDS = (
     "registration",  # location registration / cancellation / purge (mobility management)
 )
 
+# What sells: the listing sites price phone location, call records, travel and IMEI details.
+SALE_KINDS = ("location", "cdr", "imei", "travel")
+
 OUTCOMES = ("allowed", "denied", "error")

@@ -82,7 +82,7 @@ def rank(
 
 @app.command("trace-leak")
 def trace_leak(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or JSON lines: subject, subject_kind."),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or JSON lines: subject, subject_kind, optionally data_kind (what was sold)."),
     listed_at: str = typer.Option(..., "--listed-at", help="When the sample was listed (ISO date or time)."),
     fmt: RowFormat = typer.Option(RowFormat.table, "--format", help="jsonl or table."),
     limit: int = typer.Option(10, help="How many accounts to show."),
@@ -102,7 +102,8 @@ def trace_leak(
     rows = result.rows
     if fmt is RowFormat.table:
         rows = [{**r, "expected": f"{r['expected']:.3g}", "p_value": f"{r['p_value']:.2g}"} for r in rows]
-    print_rows(rows, fmt, ["rank", "actor", "score", "matched", "sample", "expected", "p_value", "canary"])
+    print_rows(rows, fmt, ["rank", "actor", "score", "matched", "sample", "expected", "p_value",
+                           "matched_sold_kinds", "matched_unexplained", "canary"])
     if fmt is RowFormat.table and result.rows:
         err_console.print(leaks.verdict(result, file.name, when))
 

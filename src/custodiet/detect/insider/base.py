@@ -47,14 +47,19 @@ from custodiet.detect.findings import SEVERITIES, Finding
 from custodiet.detect.insider import INSIDER_CHANNELS
 from custodiet.detect.insider import evidence as ev_fetch
 from custodiet.events import DATA_KINDS, sql_text
+from custodiet.vocabulary import SALE_KINDS  # noqa: F401 - detectors import it from here
 
-SALE_KINDS = ("location", "cdr", "imei", "travel")
 FAR_FUTURE = "9999-12-31 00:00:00+00:00"
 _PREFIX = "custodiet_insider_"
 
 
 def _run_dir(ctx: DetectionContext) -> Path:
     return ctx.store.tmp_dir / f"detect-{os.getpid()}-{id(ctx.con):x}"
+
+
+def view_name(name: str) -> str:
+    """The temp view under which :func:`materialise` keeps the shared table ``name`` (for raw SQL readers)."""
+    return _PREFIX + name
 
 
 def materialise(ctx: DetectionContext, name: str, build: Any) -> ir.Table:
@@ -65,7 +70,7 @@ def materialise(ctx: DetectionContext, name: str, build: Any) -> ir.Table:
     column (and stays in the OS cache, outside the process). The expression is compiled by Ibis and
     written with DuckDB's COPY (Ibis 12's create_table(temp=True) emits SQL that DuckDB 1.5 rejects).
     """
-    view = _PREFIX + name
+    view = view_name(name)
     found = ctx.con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND temporary",
                             [view]).fetchall()[0][0]
     if not found:
