@@ -128,6 +128,7 @@ PLANTED = {
     "insider.protected": {"U1.o0"},
     "insider.sale_bundle": {"U2.o3"},
     "insider.stalking": {"U3.o1"},
+    "insider.steady_sale": {"U3.o2"},
     "insider.off_hours": {"U1.o5"},
     "insider.new_client": {"U1.o5"},
 }
@@ -157,6 +158,10 @@ def plant(w: World) -> None:
     for d in range(6):  # one person, again and again
         w.access("U3.o1", subj("ex-partner"), day(20 + d * 3, 12), "location")
         w.access("U3.o1", subj("ex-partner"), day(20 + d * 3, 13), "cdr")
+    for d in range(16):  # a quiet seller: three strangers on 16 evenings, location and call records each
+        for i in range(3):
+            for k, kind in enumerate(("location", "cdr")):
+                w.access("U3.o2", subj(f"order{d}-{i}"), day(8 + d * 4, 20, i * 10 + k * 3), kind)
     for i in range(60):  # a hijacked account: nights, a new address
         w.access("U1.o5", subj(f"night{i}"), day(50 + i % 3, 2 + i % 3, i % 60), "identity",
                  client_ip="203.0.113.9")

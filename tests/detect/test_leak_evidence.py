@@ -72,9 +72,11 @@ def test_a_seller_of_location_beats_an_identity_checker_matching_as_many(tmp_pat
     assert (top["actor"], top["matched"]) == ("S", 4)
     assert (runner["actor"], runner["matched"]) == ("V", 4)
     assert top["decided_by"] == "llr_kinds"
-    assert top["matched_sold_kinds"] == 4 and runner["matched_sold_kinds"] == 0
+    assert top["matched_sold_kinds"] == 4
+    assert runner["matched_sold_kinds"] == 0
     sentence = leaks.verdict(result, "leak.csv", LISTED)
-    assert "what it pulled on them" in sentence and "V" in sentence
+    assert "what it pulled on them" in sentence
+    assert "V" in sentence
 
 
 def test_a_listing_that_names_its_kind_is_matched_on_that_kind(tmp_path) -> None:

@@ -82,7 +82,8 @@ def rank(
 
 @app.command("trace-leak")
 def trace_leak(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or JSON lines: subject, subject_kind, optionally data_kind (what was sold)."),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False,
+                                help="CSV or JSON lines: subject, subject_kind, optionally data_kind (what was sold)."),
     listed_at: str = typer.Option(..., "--listed-at", help="When the sample was listed (ISO date or time)."),
     fmt: RowFormat = typer.Option(RowFormat.table, "--format", help="jsonl or table."),
     limit: int = typer.Option(10, help="How many accounts to show."),

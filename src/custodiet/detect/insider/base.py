@@ -197,16 +197,28 @@ def day_start(day: ir.IntegerValue, like: ir.TimestampValue) -> ir.TimestampValu
     return (day.cast("int64") * 86400).as_timestamp("s").cast(like.type())
 
 
+# Urgent lookups come before the case file: a subject looked up this many days before a case of the unit
+# that lists it was opened counts as explained (casework, not curiosity). Two weeks covers the "days later"
+# of a file being written up; a longer grace would let a seller cite a case opened weeks after the sale.
+PRE_CASE_GRACE_DAYS = 14
+
+
 def accesses(ctx: DetectionContext) -> ir.Table:
-    """The narrow, enriched insider accesses of this run (see the module docstring)."""
+    """The narrow, enriched insider accesses of this run (see the module docstring).
+
+    An access is judged against the cases of the unit the account belonged to *at the time*: the event's
+    ``actor_org`` when the source gives it (officers move desks; the actors table holds the unit now), else
+    the actors table's unit.
+    """
     def build() -> ir.Table:
         b = ctx.ibis
         dim = actors(ctx)
         orgs = dim.select(o_org=dim.org, o_oid=dim.oid).distinct()
         cases, cs = b.table("cases"), b.table("case_subjects")
         cases = cases.join(orgs, cases.org == orgs.o_org)  # units with no account can explain nothing
+        grace = ibis.interval(days=PRE_CASE_GRACE_DAYS)
         links = cs.join(cases, cs.case_id == cases.case_id).select(
-            l_key=subject_key(cs.subject), l_oid=cases.o_oid, opened=cases.opened,
+            l_key=subject_key(cs.subject), l_oid=cases.o_oid, opened=cases.opened - grace,
             closed=cases.closed.fill_null(ibis.timestamp(FAR_FUTURE)))
         span = links.group_by(["l_key", "l_oid"]).aggregate(s_open=links.opened.min(), s_close=links.closed.max())
         cited = cs.select(c_case=cs.case_id, c_key=subject_key(cs.subject)).distinct()
@@ -217,14 +229,18 @@ def accesses(ctx: DetectionContext) -> ir.Table:
             k_close=all_cases.closed.fill_null(ibis.timestamp(FAR_FUTURE)).max())
         ev = _located_events(ctx)
         kinds = ev.data_kind.cases(*((k, i) for i, k in enumerate(DATA_KINDS)), else_=-1)
-        ev = ev.select("ts", "loc", "actor", "authority", "outcome", "records", skey=subject_key(ev.subject),
-                       kind=kinds.cast("int8"),
+        ev = ev.select("ts", "loc", "actor", "actor_org", "authority", "outcome", "records",
+                       skey=subject_key(ev.subject), kind=kinds.cast("int8"),
                        # attrs is canonical JSON (sorted keys, no spaces), so a pattern finds a string value
                        # faster than parsing the document.
                        client_text=ibis.coalesce(ev.attrs.re_extract(r'"client_ip":"([^"]*)"', 1).nullif(""),
                                                  ev.attrs.re_extract(r'"device":"([^"]*)"', 1).nullif("")))
         e = ev.join(dim, ev.actor == dim.actor).select(
-            "ts", "loc", "aid", "oid", "skey", "kind", "authority", "outcome", "records", "client_text")
+            "ts", "loc", "aid", "oid", "actor_org", "skey", "kind", "authority", "outcome", "records", "client_text")
+        unit_then = dim.select(t_org=dim.org, t_oid=dim.oid).distinct()
+        e = e.left_join(unit_then, e.actor_org == unit_then.t_org)
+        e = e.select("ts", "loc", "aid", "skey", "kind", "authority", "outcome", "records", "client_text",
+                     oid=ibis.coalesce(e.t_oid, e.oid)).view()  # a new relation: later joins key on oid
         e = e.left_join(span, [("skey", "l_key"), ("oid", "l_oid")]).select(
             "ts", "loc", "aid", "oid", "skey", "kind", "authority", "outcome", "records", "client_text",
             explained=(ibis._.s_open.notnull() & (ibis._.s_open <= ibis._.ts)
@@ -238,7 +254,7 @@ def accesses(ctx: DetectionContext) -> ir.Table:
             client=e.client_text.hash(), case=e.authority.hash(),
             explained=e.explained, cited=e.authority.notnull(), cited_covers=e.cited_covers,
             cited_known=e.k_case.notnull(),
-            cited_ok=(e.k_case.notnull() & (e.k_oid == e.oid) & (e.k_open <= e.ts) & (e.ts <= e.k_close))
+            cited_ok=(e.k_case.notnull() & (e.k_oid == e.oid) & (e.k_open - grace <= e.ts) & (e.ts <= e.k_close))
             .fill_null(False),
             empty=(e.records.fill_null(1) == 0) | (e.outcome != "allowed"),
             unexpl=~e.explained & ~e.cited_covers,

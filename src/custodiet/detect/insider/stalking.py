@@ -1,17 +1,28 @@
 """Stalking: one person looked up again and again, on many days, with no case to explain it.
 
 What it catches: the officer following an ex-partner, a neighbour or a journalist: repeated lookups of
-the same unexplained person (often location) over weeks. Casework repeats too, but on case subjects,
-which are explained and do not count here.
+the same unexplained person (often location, often in the evening) over weeks. Casework repeats too, but
+on case subjects, which are explained and do not count here.
 
-Known false positives: a suspect whose case is missing from the context tables; an informant handled
-outside the case system.
+How it scores (revision 2). The strength is the number of days the person was looked up, over
+``min_days``; it doubles when every lookup was for location, and doubles again when every lookup fell at
+hours the rest of the unit hardly works (:func:`.off_hours.rare_slots`: a night-shift unit's nights are not
+rare). It is divided by 1 + the other accounts that also looked the person up on two days or more: several
+officers returning to the same person is a case file that is missing, not one person's obsession, while a
+public figure looked up once each by many accounts after a news event does not dilute it (revision 1
+divided by every account that ever looked the person up without a case, which rated an 11-evening stalker
+of a person one colleague had once looked up "low").
+
+Known false positives: a suspect whose case is missing from the context tables and whom only one officer
+works; an informant handled outside the case system.
 
 Tunables (``ctx.params["insider.stalking"]``): ``min_days`` (4) distinct days with an unexplained lookup
 of the person, ``min_lookups`` (5).
 """
 
 from __future__ import annotations
+
+import ibis
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
@@ -21,51 +32,59 @@ from custodiet.detect.insider.base import (
     kind_code,
     named,
     pairs,
-    popularity,
     rows,
     severity_for,
     squash,
 )
+from custodiet.detect.insider.off_hours import rare_slots
 from custodiet.detect.registry import detector
 
 ID = "insider.stalking"
+REVISION = 2
 
 
-@detector(ID, revision=1, severity="high", channel="portal")
+@detector(ID, revision=REVISION, severity="high", channel="portal")
 def stalking(ctx: DetectionContext) -> list[Finding]:
     """(account, person) pairs with unexplained lookups on ``min_days`` days; one finding per pair."""
     p = ctx.params.get(ID, {})
     min_days, min_lookups = int(p.get("min_days", 4)), int(p.get("min_lookups", 5))
     pair = pairs(ctx)
-    u = pair.filter(pair.u_n > 0)
-    cand = u.filter(u.u_n >= min_lookups).select("aid", "skey")
-    # Distinct days, span and location lookups only for the few candidate pairs (over every pair, they
-    # would make the shared pairs table dearer for all detectors).
+    cand = pair.filter(pair.u_n >= min_lookups).select("aid", "skey")
+    # Distinct days, span, location and rare-hour lookups only for the few candidate pairs (over every pair,
+    # they would make the shared pairs table dearer for all detectors).
     a = accesses(ctx)
-    days = a.filter(a.unexpl).join(cand, ["aid", "skey"])
-    days = days.group_by(["aid", "skey"]).aggregate(
-        days=days.day.nunique(), u_first=days.ts.min(), u_last=days.ts.max(),
-        u_loc=days.count(where=days.kind == kind_code("location")))
-    # How many accounts looked the same person up without a case: many means a public figure or a
-    # missing case file, not one person's obsession.
-    spread = popularity(ctx).select("skey", accounts="u_accounts")
-    hits = u.join(days, ["aid", "skey"]).join(spread, "skey")
-    hits = named(hits.filter(hits.days >= min_days), ctx).select(
-        "actor", "org", "skey", "accounts", "days", lookups=hits.u_n, first=hits.u_first,
-        last=hits.u_last, location=hits.u_loc)
+    rare = rare_slots(ctx).select("aid", "slot", rare=ibis.literal(1))
+    u = a.filter(a.unexpl).join(cand, ["aid", "skey"])
+    u = u.left_join(rare, ["aid", "slot"]).select("aid", "skey", "ts", "day", "kind",
+                                                  rare=ibis._.rare.fill_null(0))
+    days = u.group_by(["aid", "skey"]).aggregate(
+        days=u.day.nunique(), lookups=u.count(), u_first=u.ts.min(), u_last=u.ts.max(),
+        u_loc=u.count(where=u.kind == kind_code("location")), u_rare=u.rare.sum())
+    days = days.filter(days.days >= min_days)
+    # Other accounts that came back to the same person on two days or more (explained or not).
+    people = days.select("skey").distinct()
+    seen = a.join(people, "skey")
+    seen = seen.group_by(["aid", "skey"]).aggregate(d=seen.day.nunique())
+    returning = seen.filter(seen.d >= 2).group_by("skey").aggregate(returning=ibis._.count())
+    hits = days.left_join(returning, "skey").select(
+        "aid", "skey", "days", "lookups", "u_first", "u_last", "u_loc", "u_rare",
+        others=(ibis._.returning.fill_null(1) - 1))
+    hits = named(hits, ctx)
     ev = evidence(ctx)
     out: list[Finding] = []
-    for r in rows(hits.order_by(["actor", hits.days.desc(), "first", "skey"])):
-        span_days = max((r["last"] - r["first"]).days, 1)
-        score = squash(r["days"] / min_days - 1 + r["lookups"] / 20, 1.0) / r["accounts"]
+    for r in rows(hits.order_by(["actor", hits.days.desc(), "u_first"])):
+        span_days = max((r["u_last"] - r["u_first"]).days, 1)
+        loc, rare = r["u_loc"] / r["lookups"], r["u_rare"] / r["lookups"]
+        strength = r["days"] / min_days * (1 + loc) * (1 + rare) / (1 + r["others"])
+        score = squash(strength, 1.5)
         out.append(ev.want(Finding(
-            detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=r["first"],
-            window_end=r["last"], score=score, severity=severity_for(score, "high"),
-            summary=(f"looked up one person on no open case of {r['org']} {r['lookups']} times on {r['days']} "
-                     f"days over {span_days} days ({r['location']} location lookups); "
-                     f"{r['accounts'] - 1} other account(s) looked that person up without a case"),
+            detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=r["u_first"],
+            window_end=r["u_last"], score=score, severity=severity_for(score, "high"),
+            summary=(f"looked up one person on no case of {r['org']} {r['lookups']} times on {r['days']} "
+                     f"days over {span_days} days ({loc:.0%} location, {rare:.0%} at hours the unit hardly "
+                     f"works); {r['others']} other account(s) came back to that person on two days or more"),
             event_ids=[],
             details={"lookups": r["lookups"], "days": r["days"], "span_days": span_days,
-                     "location_lookups": r["location"], "accounts": r["accounts"]},
-        ), r["first"], r["last"], [r["skey"]]))
+                     "location_share": loc, "rare_hours_share": rare, "returning_accounts": r["others"]},
+        ), r["u_first"], r["u_last"], [r["skey"]]))
     return out

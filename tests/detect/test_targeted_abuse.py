@@ -1,0 +1,75 @@
+"""Targeted abuse outranks busy accounts: stalking and the quiet seller, as reported on worlds we did not make.
+
+Each account acts on top of the shared background world (a unit of its own, so its peers stay clean):
+
+- ``U2.o2`` looks up one person on 11 evenings within 17 days, location each time; one colleague of
+  another unit once looked that person up without a case (revision 1 rated this stalker "low");
+- ``U1.o3`` looks up one person on five days, but three colleagues of its unit come back to that person
+  too: a missing case file, not an obsession;
+- ``U3.o2`` sells quietly: three strangers on 16 evenings, location and call records for each;
+- ``U1.o4`` pulls location and call records on associates of its case subjects in the middle of its
+  casework, as every colleague of its unit does: no steady sale.
+"""
+
+from __future__ import annotations
+
+import pytest
+from detect_world import background, day, subj
+
+from custodiet.detect import risk
+from custodiet.detect.run import load_findings, run_detectors
+from custodiet.store import Store
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    store = Store(tmp_path_factory.mktemp("targeted"))
+    w = background(store)
+    for d in range(11):  # a stalker: 11 evenings in 17 days
+        w.access("U2.o2", subj("journalist"), day(30 + (d * 17) // 11, 19, 10), "location")
+    w.access("U1.o1", subj("journalist"), day(31, 11), "identity")
+    for d in range(5):  # casework on a person no case lists, shared by the unit
+        for who in ("U1.o3", "U1.o0", "U1.o1", "U1.o2"):
+            w.access(who, subj("missing-file"), day(40 + d, 11), "location")
+    for d in range(16):  # a quiet seller
+        for i in range(3):
+            for k, kind in enumerate(("location", "cdr")):
+                w.access("U3.o2", subj(f"order{d}-{i}"), day(8 + d * 4, 20, i * 10 + k * 3), kind)
+    for d in range(30):  # associates pulled in the middle of casework, by the whole unit
+        for who in ("U1.o4", "U1.o5", "U1.o0", "U1.o1"):
+            for k, kind in enumerate(("location", "cdr")):
+                w.access(who, subj(f"associate-{who}-{d}"), day(d, 11, 20 + k), kind)
+    w.commit()
+    run_detectors(store, channel="portal")
+    return store
+
+
+def _findings(store: Store, detector: str) -> dict[str, dict]:
+    return {f["actor"]: f for f in load_findings(store) if f["detector"] == detector}
+
+
+def test_a_stalker_of_eleven_evenings_is_high(store) -> None:
+    found = _findings(store, "insider.stalking")
+    assert found["U2.o2"]["severity"] == "high"
+    assert found["U2.o2"]["details"]["days"] == 11
+    assert found["U2.o2"]["details"]["location_share"] == 1.0
+
+
+def test_a_person_the_unit_keeps_coming_back_to_is_not_stalking(store) -> None:
+    found = _findings(store, "insider.stalking")
+    assert found.get("U1.o3") is None or found["U1.o3"]["severity"] in ("info", "low")
+
+
+def test_the_quiet_seller_is_found_and_casework_on_associates_is_not(store) -> None:
+    found = _findings(store, "insider.steady_sale")
+    assert "U3.o2" in found
+    assert found["U3.o2"]["details"]["people"] == 48
+    assert found["U3.o2"]["details"]["apart_from_casework_share"] == 1.0
+    assert not {"U1.o4", "U1.o5", "U1.o0", "U1.o1"} & set(found)
+
+
+def test_targeted_abuse_ranks_at_the_top(store) -> None:
+    ranking = risk.rank(load_findings(store, channel="portal"))
+    top = [r["actor"] for r in ranking[:3]]
+    assert "U2.o2" in top
+    assert "U3.o2" in top
