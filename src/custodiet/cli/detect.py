@@ -8,7 +8,18 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from custodiet.cli.app import RowFormat, app, err_console, fail, print_json, print_rows, store, time_option
+from custodiet.cli.app import (
+    RowFormat,
+    app,
+    err_console,
+    fail,
+    print_json,
+    print_jsonl,
+    print_rows,
+    print_table,
+    store,
+    time_option,
+)
 
 canary_app = typer.Typer(help="Canary subjects: fake people whose lookup or sale names an account.",
                          no_args_is_help=True)
@@ -130,11 +141,37 @@ def canary_issue(
 
 
 @app.command()
-def evaluate(truth: Path = typer.Option(..., exists=True, dir_okay=False, help="The world's truth.json.")) -> None:
-    """Score the ranking and leak tracing against a simulated world's truth (JSON)."""
-    from custodiet.evaluate import evaluate as evaluate_world
+def evaluate(
+    truth: Path | None = typer.Option(None, exists=True, dir_okay=False, help="One world's truth.json."),
+    family: Path | None = typer.Option(None, exists=True, file_okay=False,
+                                       help="A folder of worlds (each with truth.json and home/): mean and worst."),
+    fmt: RowFormat = typer.Option(RowFormat.table, "--format",
+                                  help="With --family: table (per world, mean, worst) or jsonl."),
+) -> None:
+    """Score the ranking and leak tracing (or the signalling findings) against simulated worlds' truth.
 
+    ``--truth`` scores this store against one world (JSON). ``--family`` scores a folder of worlds, each
+    loaded into its own ``home/``, and prints every world's figures, their mean and the worst world.
+    """
+    if (truth is None) == (family is None):
+        raise fail("give exactly one of --truth FILE or --family DIR")
     try:
-        print_json(evaluate_world(store(), truth))
+        if truth is not None:
+            from custodiet.evaluate import evaluate as evaluate_world
+
+            print_json(evaluate_world(store(), truth))
+            return
+        from custodiet.families import evaluate_family
+
+        assert family is not None
+        doc = evaluate_family(family, progress=lambda name: err_console.print(f"evaluating {name}"))
     except ValueError as exc:  # leaks.LeakInputError included
         raise fail(str(exc)) from exc
+    if fmt is RowFormat.jsonl:
+        print_jsonl(doc["worlds"])
+        print_jsonl([{"summary": name, **figure} for name, figure in doc["summary"].items()])
+        return
+    print_table(doc["worlds"], title=f"{doc['channel']} family {doc['family']}: {len(doc['worlds'])} worlds",
+                wrap=False)
+    print_table([{"figure": name, **figure} for name, figure in doc["summary"].items()],
+                title="mean and worst world")
