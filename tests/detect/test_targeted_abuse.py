@@ -8,13 +8,15 @@ Each account acts on top of the shared background world (a unit of its own, so i
   too: a missing case file, not an obsession;
 - ``U3.o2`` sells quietly: three strangers on 16 evenings, location and call records for each;
 - ``U1.o4`` pulls location and call records on associates of its case subjects in the middle of its
-  casework, as every colleague of its unit does: no steady sale.
+  casework, as every colleague of its unit does: no steady sale;
+- ``U2.o5`` is the unit's workhorse: every weekday 30 people of its own big case, far above its peers in
+  every week, as usual for it (revision 1 of the volume detector rated that medium, above a low stalker).
 """
 
 from __future__ import annotations
 
 import pytest
-from detect_world import background, day, subj
+from detect_world import WEEKS, background, day, subj
 
 from custodiet.detect import risk
 from custodiet.detect.run import load_findings, run_detectors
@@ -39,6 +41,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
         for who in ("U1.o4", "U1.o5", "U1.o0", "U1.o1"):
             for k, kind in enumerate(("location", "cdr")):
                 w.access(who, subj(f"associate-{who}-{d}"), day(d, 11, 20 + k), kind)
+    big = [subj(f"big-case-{i}") for i in range(1500)]
+    w.case("U2-BIG", "U2", big, opened=day(-30), closed=day(WEEKS * 7 + 30))
+    for d in range(WEEKS * 7):
+        if day(d).weekday() < 5:
+            for i in range(30):
+                w.access("U2.o5", big[(d * 30 + i) % len(big)], day(d, 9 + i % 8, i), "identity", authority="U2-BIG")
     w.commit()
     run_detectors(store, channel="portal")
     return store
@@ -66,6 +74,14 @@ def test_the_quiet_seller_is_found_and_casework_on_associates_is_not(store) -> N
     assert found["U3.o2"]["details"]["people"] == 48
     assert found["U3.o2"]["details"]["apart_from_casework_share"] == 1.0
     assert not {"U1.o4", "U1.o5", "U1.o0", "U1.o1"} & set(found)
+
+
+def test_a_workhorse_busy_as_usual_on_its_cases_is_low_at_most(store) -> None:
+    found = _findings(store, "insider.volume")
+    assert "U2.o5" in found  # far above its peers: still said, for the record
+    assert found["U2.o5"]["severity"] in ("info", "low")
+    assert found["U2.o5"]["details"]["self_ratio"] < 2.0
+    assert found["U2.o5"]["details"]["unexplained_share"] < 0.1  # the background's few strangers
 
 
 def test_targeted_abuse_ranks_at_the_top(store) -> None:
