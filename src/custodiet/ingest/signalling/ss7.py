@@ -30,7 +30,8 @@ Route = tuple[int | None, int | None, int | None]  # (OPC, DPC, M3UA routing con
 
 def mtp3_user(protocol: str, payload: bytes) -> tuple[bytes, Route] | str:
     """SCCP bytes carried by an M3UA DATA, M2PA User Data or M2UA Data message, or by an MTP3 message
-    (protocol "mtp3": it starts at the SIO), with the route they came by; or a skip reason."""
+    (protocol "mtp3": it starts at the SIO), with the route they came by; or a skip reason. Protocol
+    "sccp" is a link that carries SCCP alone (no route)."""
     if protocol == "m3ua":
         if len(payload) < 8 or payload[0] != 1:
             raise DecodeError("M3UA: bad common header")
@@ -71,6 +72,8 @@ def mtp3_user(protocol: str, payload: bytes) -> tuple[bytes, Route] | str:
         return _mtp3(payload)
     if protocol == "m2ua":
         return _m2ua(payload)
+    if protocol == "sccp":  # a capture of SCCP alone: no routing label
+        return payload, (None, None, None)
     return f"{protocol} (not SS7)"
 
 

@@ -3,14 +3,14 @@ chunks) and TCP (stream reassembly for Diameter): frames in, upper-layer message
 
 ``Transport.feed(frame)`` returns the complete user messages the frame finishes, each as
 ``(protocol, payload, carrier)`` with protocol "m3ua", "m2pa", "m2ua", "mtp3" (the payload starts at
-the service information octet) or "diameter", and carrier ``(transport, addresses)``: transport
-"sctp", "tcp", "mtp2" or "mtp3", addresses the IP source and destination addresses (4 or 16 octets
+the service information octet), "sccp" or "diameter", and carrier ``(transport, addresses)``:
+transport "sctp", "tcp", "mtp2", "mtp3" or "sccp", addresses the IP source and destination addresses (4 or 16 octets
 each, concatenated) or ``b""`` on a raw MTP link. A frame with nothing of ours returns a skip reason
 (str) and is counted, not quarantined. Malformed headers of frames that carry signalling raise
 ``DecodeError`` naming the layer.
 
 Link types: Ethernet, Linux cooked (v1, v2), raw IPv4/IPv6, BSD loopback, and the SS7 links real
-probes write: MTP2 (140), MTP3 (141) and MTP2 with pseudo-header (142). SCTP payloads are told by
+probes write: MTP2 with pseudo-header (139), MTP2 (140), MTP3 (141) and bare SCCP (142). SCTP payloads are told by
 PPID (M2UA 2, M3UA 3, M2PA 5, Diameter 46/47) or well-known port; Diameter over TCP is recognised
 by its header on any port (``looks_like_diameter``).
 """
@@ -279,24 +279,27 @@ def looks_like_diameter(data: bytes, whole: bool = False) -> bool:
     return True
 
 
-MTP_LINKTYPES = frozenset({140, 141, 142})
+MTP_LINKTYPES = frozenset({139, 140, 141, 142})
 _MTP2_CARRIER: Carrier = ("mtp2", b"")
 _MTP3_CARRIER: Carrier = ("mtp3", b"")
+_SCCP_CARRIER: Carrier = ("sccp", b"")
 
 
 def _mtp_link(linktype: int, data: bytes) -> list[Unit] | str:
     """The MTP3 message of a frame on an SS7 link: MTP3 itself (141), or an MTP2 signal unit (140;
-    142 after a 4-octet pseudo-header whose second octet says Annex A, extended sequence numbers).
-    FISUs and LSSUs are link control: skipped."""
+    139 after a 4-octet pseudo-header whose second octet, 1, says Annex A: extended sequence numbers);
+    or an SCCP message alone (142, no routing label). FISUs and LSSUs are link control: skipped."""
     if linktype == 141:
         if len(data) < 5:
             raise DecodeError("MTP3: message shorter than SIO and routing label")
         return [("mtp3", data, _MTP3_CARRIER)]
-    extended = False
     if linktype == 142:
+        return [("sccp", data, _SCCP_CARRIER)]
+    extended = False
+    if linktype == 139:
         if len(data) < 4:
             raise DecodeError("MTP2 pseudo-header truncated")
-        extended = data[1] != 0
+        extended = data[1] == 1  # MTP2_ANNEX_A_USED (0: not used, 2: unknown, the usual format)
         data = data[4:]
     head = 6 if extended else 3
     if len(data) < head:
