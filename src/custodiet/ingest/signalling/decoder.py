@@ -29,8 +29,8 @@ class MapRecord(NamedTuple):
     ts_us: int
     sccp: SccpMessage
     tcap: tcap.TcapMessage
-    # how it came: (adaptation "m3ua" | "m2pa" | "m2ua" | "mtp3", transport "sctp" | "mtp2" | "mtp3",
-    # IP source + destination addresses or b"", OPC, DPC, M3UA routing context or None)
+    # how it came: (adaptation "m3ua" | "m2pa" | "m2ua" | "mtp3" | "sccp", (transport "sctp" | "mtp2" |
+    # "mtp3" | "sccp", IP source + destination addresses or b""), (OPC, DPC, M3UA routing context))
     via: tuple = ()
 
 
@@ -152,4 +152,4 @@ class CaptureDecoder:
         if not msg.data:
             self.skipped["sccp (no user data)"] += 1
             return None
-        return MapRecord(number, ts_us, msg, tcap.parse(msg.data), (protocol, *carrier, *route))
+        return MapRecord(number, ts_us, msg, tcap.parse(msg.data), (protocol, carrier, route))

@@ -28,6 +28,7 @@ from custodiet.ingest.signalling.tcap import Component, TcapMessage
 MAP_AC_PREFIX = "0.4.0.0.1.0."
 MAP_SSNS = frozenset({5, 6, 7, 8, 9, 10, 145, 147, 148, 149, 150, 151, 152})
 _ANSWER_COUNTS = {kind: f"map {kind}s" for kind in ("result", "error", "reject")}
+_NO_ROUTE = (None, (None, b""), (None, None, None))  # records made without one (tests)
 ANSWER_WINDOW_US = 600_000_000  # MAP's longest operation timer is 10 minutes: older invokes are not answered
 _NODE_FIELDS = ("vlr", "msc", "sgsn", "gmsc", "smsc", "gsmscf", "mlc", "ss_code")  # copied into attrs
 
@@ -163,8 +164,7 @@ class EventMapper:
 
                     fields = identifiers(comp.parameter, opcode, ac_version)
         self.invokes.append((rec.frame, opcode, calling.gt, called.gt, t.otid, t.dtid, fields))
-        via = rec.via or (None, None, b"", None, None, None)
-        opc, dpc = via[3], via[4]
+        adaptation, (transport, addresses), (opc, dpc, context) = rec.via or _NO_ROUTE
         subject = self._subject(fields)
         subject_from = "argument"
         if subject is None or subject[0] != "imsi":
@@ -191,14 +191,14 @@ class EventMapper:
             actor, actor_from = "unknown", None
         att = self.registry.attribute_gt(calling.gt)
         op_name = map_ops.op_name(opcode, ac_version) if is_map else f"tcap-op{opcode}"
-        src_ip, dst_ip = _ips(via[2]) if via[2] else (None, None)
+        src_ip, dst_ip = _ips(addresses) if addresses else (None, None)
         attrs: dict[str, Any] = {
             "protocol": "map" if is_map else "tcap",
             "map_opcode": opcode if is_map else None, "op_name": op_name,
             "sccp_calling_gt": calling.gt, "sccp_called_gt": called.gt,
             "sccp_calling_ssn": calling.ssn, "sccp_called_ssn": called.ssn,
             "sccp_calling_pc": calling.pc, "sccp_called_pc": called.pc,
-            "opc": opc, "dpc": dpc, "routing_context": via[5], "adaptation": via[0], "transport": via[1],
+            "opc": opc, "dpc": dpc, "routing_context": context, "adaptation": adaptation, "transport": transport,
             "src_ip": src_ip, "dst_ip": dst_ip, "actor_from": actor_from,
             "tcap_type": t.type, "tcap_otid": t.otid, "tcap_dtid": t.dtid, "invoke_id": comp.invoke_id,
             "component": "invoke", "app_context": ac, "ac_version": ac_version,
