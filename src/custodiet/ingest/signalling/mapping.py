@@ -79,9 +79,6 @@ class EventMapper:
     registry: Registry
     events: list[PendingEvent] = field(default_factory=list)
     rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (frame, reason, raw hex)
-    # every MAP invoke seen, event or not: (frame, opcode, calling GT, called GT, otid, dtid, fields)
-    invokes: list[tuple[int, int | None, str | None, str | None, str | None, str | None, dict[str, str]]] = (
-        field(default_factory=list))
     counts: dict[str, int] = field(default_factory=dict)
     # invoker's otid -> invoke id -> invokes awaiting an answer, oldest first
     _pending_map: dict[str, dict[int, list[PendingEvent]]] = field(default_factory=dict)
@@ -163,7 +160,6 @@ class EventMapper:
                     from custodiet.ingest.signalling.map_full import identifiers
 
                     fields = identifiers(comp.parameter, opcode, ac_version)
-        self.invokes.append((rec.frame, opcode, calling.gt, called.gt, t.otid, t.dtid, fields))
         adaptation, (transport, addresses), (opc, dpc, context) = rec.via or _NO_ROUTE
         subject = self._subject(fields)
         subject_from = "argument"
