@@ -4,11 +4,15 @@ codes, routing context, IP addresses, transport) and how it was answered."""
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 from custodiet.context.network import Registry
 from custodiet.ingest.signalling.decoder import CaptureDecoder
 from custodiet.ingest.signalling.mapping import EventMapper, PendingEvent
+from custodiet.ingest.signalling.transport import Transport
+
+from .helpers import ipv4
 
 LOCAL = Path(__file__).parent / "captures"
 
@@ -101,3 +105,16 @@ def test_diameter_over_tcp_on_a_private_port() -> None:
     aar = by_op["AA"]
     assert (aar.attrs["application"], aar.subject_kind, aar.attrs["result_code"]) == ("Rx", "msisdn", 2001)
     assert decoder.skipped["tcp (not Diameter)"] == 2  # the SYN and the HTTP request
+
+
+def test_a_private_port_stream_that_stops_looking_like_diameter_is_dropped_not_quarantined() -> None:
+    def tcp(payload: bytes, seq: int) -> bytes:
+        return struct.pack("!HHIIBBHHH", 40000, 9000, seq, 0, 5 << 4, 0x18, 65535, 0, 0) + payload
+
+    header_like = bytes([1, 0, 0, 20, 0x80, 0, 1, 0x2C]) + bytes(12)  # a bare 20-byte Diameter header
+    t = Transport()
+    units = t.feed_raw(0, 101, ipv4(6, tcp(header_like, 1)))
+    assert [u[0] for u in units] == ["diameter"]
+    assert t.feed_raw(0, 101, ipv4(6, tcp(b"\x17\x03\x03" + bytes(30), 21))) == (
+        "tcp (not Diameter, or a Diameter stream out of sync)")
+    assert t.feed_raw(0, 101, ipv4(6, tcp(b"\x17\x03\x03" + bytes(30), 54))) == "tcp (not Diameter)"

@@ -57,6 +57,7 @@ class Transport:
     # keys was in the state the frames before it left.
     misses: list[tuple] | None = None
     pruned: bool = False  # the TSN table was pruned (see _sctp)
+    _tcp_missed: set[tuple] = field(default_factory=set)  # TCP streams already noted in ``misses``
     _now: int = 0
 
     def feed(self, frame: Frame) -> list[Unit] | str:
@@ -219,7 +220,8 @@ class Transport:
         payload = seg[hlen:]
         key = (addresses, sport, dport)
         state = self.tcp_streams.get(key)
-        if state is None and self.misses is not None:
+        if state is None and self.misses is not None and key not in self._tcp_missed:
+            self._tcp_missed.add(key)  # once per stream: most TCP streams are not Diameter
             self.misses.append(("tcp", key))
         well_known = sport in DIAMETER_TCP_PORTS or dport in DIAMETER_TCP_PORTS
         if flags & 0x02:  # SYN
@@ -247,12 +249,14 @@ class Transport:
         out: list[Unit] = []
         carrier = ("tcp", addresses)
         while len(buf) >= 20:
-            if buf[0] != 1:
-                state[1] = b""
-                raise DecodeError(f"Diameter over TCP: version {buf[0]} (stream out of sync)")
             length = int.from_bytes(buf[1:4], "big")
-            if length < 20:
+            if buf[0] != 1 or length < 20:
                 state[1] = b""
+                if not well_known:  # it looked like Diameter once; no longer: forget the stream
+                    del self.tcp_streams[key]
+                    return out or "tcp (not Diameter, or a Diameter stream out of sync)"
+                if buf[0] != 1:
+                    raise DecodeError(f"Diameter over TCP: version {buf[0]} (stream out of sync)")
                 raise DecodeError(f"Diameter over TCP: message length {length} < 20")
             if len(buf) < length:
                 break
