@@ -18,6 +18,7 @@ from custodiet.ingest.signalling.transport import DecodeError
 
 _H = struct.Struct("!H")
 _I = struct.Struct("!I")
+_II = struct.Struct("!II")
 
 SI_SCCP = 3
 UDT, UDTS, XUDT, XUDTS, LUDT, LUDTS = 0x09, 0x0A, 0x11, 0x12, 0x13, 0x14
@@ -52,7 +53,7 @@ def mtp3_user(protocol: str, payload: bytes) -> tuple[bytes, Route] | str:
                 si = payload[off + 12]
                 if si != SI_SCCP:
                     return f"mtp3 user {si} (not SCCP)"
-                opc, dpc = _I.unpack_from(payload, off + 4)[0], _I.unpack_from(payload, off + 8)[0]
+                opc, dpc = _II.unpack_from(payload, off + 4)
                 return payload[off + 16 : off + plen], (opc, dpc, context)
             if tag == 0x0006 and plen >= 8:  # Routing Context (the first, if it lists several)
                 context = _I.unpack_from(payload, off + 4)[0]
