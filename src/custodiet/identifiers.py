@@ -173,7 +173,15 @@ def _passport(value: str, rules: IdentifierRules) -> str:
     return text
 
 
-_NORMALISERS = {"msisdn": _msisdn, "imsi": _imsi, "imei": _imei, "nid": _nid, "passport": _passport}
+def _tmsi(value: str, rules: IdentifierRules) -> str:
+    text = _SEPARATORS.sub("", value).lower().removeprefix("0x")
+    if not re.fullmatch(r"[0-9a-f]{2,8}", text) or len(text) % 2:
+        raise InvalidIdentifier("tmsi must be 1 to 4 octets in hex")
+    return text
+
+
+_NORMALISERS = {"msisdn": _msisdn, "imsi": _imsi, "imei": _imei, "nid": _nid, "passport": _passport,
+                "tmsi": _tmsi}
 
 
 def normalise(kind: str, value: str, rules: IdentifierRules | None = None) -> str:

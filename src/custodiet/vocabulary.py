@@ -4,7 +4,9 @@ from __future__ import annotations
 
 CHANNELS = ("portal", "signalling", "interception", "gateway", "console")
 
-SUBJECT_KINDS = ("msisdn", "imsi", "imei", "nid", "passport")
+# tmsi: a temporary mobile subscriber identity (hex), as signalling names a subscriber it has no IMSI for;
+# unknown: no identifier at all: the subject is then a pseudonym of a dialogue reference (signalling).
+SUBJECT_KINDS = ("msisdn", "imsi", "imei", "nid", "passport", "tmsi", "unknown")
 
 DATA_KINDS = (
     "identity",  # national ID / civil registry record

@@ -76,7 +76,7 @@ def test_transport_fast_path_agrees_with_the_general_path(chunks: bytes) -> None
 def test_transport_fast_path_passes_data_on() -> None:
     msg = m3ua_data(udt(gt_address("4477", 6), gt_address("3377", 7), b"\x62\x00"))
     frame = ether(ipv4(132, sctp_data([(3, msg, 0)])))
-    assert Transport().feed_raw(0, 1, frame) == [("m3ua", msg)]
+    assert Transport().feed_raw(0, 1, frame) == [("m3ua", msg, ("sctp", b"\x0a\x00\x00\x01\x0a\x00\x00\x02"))]
     assert Transport().feed_raw(0, 1, frame[:12] + b"\x08\x06" + frame[14:]) == "arp"
 
 

@@ -34,7 +34,7 @@ def events_by_frame(store: Store) -> dict[int, dict]:
 def test_map_capture_events_outcomes_and_idempotence(store: Store) -> None:
     need_captures()
     summary = ingest_file(store, MAP_CAPTURE, Registry())
-    assert (summary.frames, summary.stored, summary.quarantined, summary.duplicates) == (367, 27, 2, 0)
+    assert (summary.frames, summary.stored, summary.quarantined, summary.duplicates) == (367, 55, 0, 0)
     ev = events_by_frame(store)
     ul = ev[157]  # updateLocation answered by returnError roamingNotAllowed
     attrs = json.loads(ul["attrs"])
@@ -62,14 +62,40 @@ def test_map_capture_events_outcomes_and_idempotence(store: Store) -> None:
     for row in ev.values():  # no cleartext subscriber identity anywhere in the stored rows
         assert "405037027451342" not in json.dumps(row, default=str)
         assert "19786148973" not in json.dumps(row, default=str)
-    q = list_quarantine(store, "signalling")
-    assert [(r["source"], r["line"]) for r in q] == [(MAP_CAPTURE.name, 136), (MAP_CAPTURE.name, 329)]
-    assert "sendIdentification" in q[0]["reason"]
-    assert q[0]["raw"].startswith("6236")
+    assert list_quarantine(store, "signalling") == []
+    sid = ev[136]  # sendIdentification names the subscriber by TMSI only
+    assert (sid["operation"], sid["subject_kind"], sid["outcome"]) == ("sendIdentification", "tmsi", "allowed")
+    assert sid["subject"] == store.pseudonymiser.of_normalised("tmsi", "70f0d55e")
+    assert json.loads(sid["attrs"])["answer"] == "result"
 
     again = ingest_file(store, MAP_CAPTURE, Registry())
-    assert (again.stored, again.duplicates, again.quarantined) == (0, 27, 0)
-    assert len(events_by_frame(store)) == 27
+    assert (again.stored, again.duplicates, again.quarantined) == (0, 55, 0)
+    assert len(events_by_frame(store)) == 31  # 29 frames with one MAP invoke; frames 3 and 16 carry 13 each
+
+
+def test_multi_component_begin_without_global_title(store: Store) -> None:
+    """Frame 3: an Ericsson IN dialogue (13 invokes) sent to an HLR by a sender routed on SSN with no
+    global title: 13 events, the actor its MTP3 OPC, the subject the dialogue's reference."""
+    need_captures()
+    ingest_file(store, MAP_CAPTURE, Registry())
+    con = store.connect()
+    rows = con.execute("SELECT * FROM events WHERE source = ? ORDER BY event_id",
+                       [f"{MAP_CAPTURE.name}:3"]).to_arrow_table().to_pylist()
+    con.close()
+    assert len(rows) == 13
+    attrs = [json.loads(r["attrs"]) for r in rows]
+    assert sorted(a["invoke_id"] for a in attrs) == list(range(1, 14))
+    assert {r["actor"] for r in rows} == {"pc:900"}
+    assert {r["subject_kind"] for r in rows} == {"unknown"}
+    assert {r["subject"] for r in rows} == {store.pseudonymiser.of_normalised("unknown", "tcap:1200ff@pc:900")}
+    first = next(a for a in attrs if a["invoke_id"] == 1)
+    assert (first["protocol"], first["tcap_opcode"], first["map_opcode"], first["op_name"]) == (
+        "tcap", 23, None, "tcap-op23")
+    assert (first["opc"], first["dpc"], first["routing_context"], first["sccp_calling_pc"],
+            first["sccp_calling_gt"], first["sccp_called_gt"], first["actor_from"]) == (
+        900, 902, None, None, None, "9725443322", "opc")
+    assert (first["adaptation"], first["transport"], first["src_ip"], first["dst_ip"]) == (
+        "m2pa", "sctp", "192.168.101.132", "192.168.101.140")
 
 
 def test_diameter_events_carry_the_avps(store: Store) -> None:

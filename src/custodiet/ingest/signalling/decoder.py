@@ -1,4 +1,4 @@
-"""The decoding pipeline of one capture: frames -> link/IP/SCTP/TCP -> M3UA or M2PA/MTP3 -> SCCP
+"""The decoding pipeline of one capture: frames -> link/IP/SCTP/TCP -> M3UA, M2PA, M2UA or MTP2 -> MTP3 -> SCCP
 (with XUDT reassembly) -> TCAP, or -> Diameter. Yields one record per TCAP or Diameter message.
 
 Frames without signalling (ARP, GTP, SCTP control, SCCP management, ...) are counted by reason in
@@ -29,12 +29,16 @@ class MapRecord(NamedTuple):
     ts_us: int
     sccp: SccpMessage
     tcap: tcap.TcapMessage
+    # how it came: (adaptation "m3ua" | "m2pa" | "m2ua" | "mtp3" | "sccp", (transport "sctp" | "mtp2" |
+    # "mtp3" | "sccp", IP source + destination addresses or b""), (OPC, DPC, M3UA routing context))
+    via: tuple = ()
 
 
 class DiameterRecord(NamedTuple):
     frame: int
     ts_us: int
     message: diameter.DiameterMessage
+    via: tuple = ()  # (transport "sctp" | "tcp", IP source + destination addresses)
 
 
 class Failure(NamedTuple):
@@ -92,13 +96,13 @@ class CaptureDecoder:
                 if isinstance(units, str):
                     skipped[units] += 1
                     continue
-                for protocol, payload in units:
+                for protocol, payload, carrier in units:
                     record: Record | None
                     try:
                         if protocol == "diameter":
-                            record = self._diameter(number, ts_us, payload)
+                            record = self._diameter(number, ts_us, payload, carrier)
                         else:
-                            record = self._ss7(number, ts_us, data, protocol, payload, sccp, raw_by_frame)
+                            record = self._ss7(number, ts_us, data, protocol, payload, carrier, sccp, raw_by_frame)
                     except (DecodeError, tcap.TcapError, diameter.DiameterError) as exc:
                         self.failures.append(Failure(number, str(exc), data.hex()))
                         continue
@@ -119,19 +123,20 @@ class CaptureDecoder:
             out.append(Failure(frame_number, reason, raw.hex() if raw is not None else None))
         return out
 
-    def _diameter(self, number: int, ts_us: int, payload: bytes) -> DiameterRecord | None:
+    def _diameter(self, number: int, ts_us: int, payload: bytes, carrier: tuple) -> DiameterRecord | None:
         message = diameter.parse(payload)
         if not message.request and message.command_code in diameter.PEER_COMMANDS:
             self.skipped["diameter peer management"] += 1
             return None
-        return DiameterRecord(number, ts_us, message)
+        return DiameterRecord(number, ts_us, message, carrier)
 
-    def _ss7(self, number: int, ts_us: int, frame: bytes, protocol: str, payload: bytes, sccp: Sccp,
-             raw_by_frame: dict[int, bytes]) -> MapRecord | None:
-        user = mtp3_user(protocol, payload)
-        if isinstance(user, str):
-            self.skipped[user] += 1
+    def _ss7(self, number: int, ts_us: int, frame: bytes, protocol: str, payload: bytes, carrier: tuple,
+             sccp: Sccp, raw_by_frame: dict[int, bytes]) -> MapRecord | None:
+        routed = mtp3_user(protocol, payload)
+        if isinstance(routed, str):
+            self.skipped[routed] += 1
             return None
+        user, route = routed
         if user and user[0] in (0x11, 0x12, 0x13, 0x14):
             raw_by_frame[number] = frame  # kept in case the message never completes
         msg = sccp.decode(user, number)
@@ -147,4 +152,4 @@ class CaptureDecoder:
         if not msg.data:
             self.skipped["sccp (no user data)"] += 1
             return None
-        return MapRecord(number, ts_us, msg, tcap.parse(msg.data))
+        return MapRecord(number, ts_us, msg, tcap.parse(msg.data), (protocol, carrier, route))

@@ -1,5 +1,6 @@
 """Diameter (RFC 6733) messages and the AVPs Custodiet needs, for S6a/S6d (TS 29.272), Sh
-(TS 29.328/329), SLh/SLg (TS 29.173/172) and, for context, Gx/Gy Credit-Control.
+(TS 29.328/329), Cx/Dx (TS 29.228/229), Rx (TS 29.214), SLh/SLg (TS 29.173/172), S6c/SGd (TS 29.338)
+and, for context, Gx/Gy Credit-Control.
 
 Hand-written: header, then a flat walk of top-level AVPs (and the few grouped AVPs we look into).
 """
@@ -20,12 +21,19 @@ COMMANDS: dict[int, tuple[str, str]] = {  # command code -> (name, data_kind)
     308: ("Subscribe-Notifications", "location"), 309: ("Push-Notification", "subscriber"),
     8388620: ("Provide-Location", "location"), 8388621: ("Location-Report", "location"),
     8388622: ("LCS-Routing-Info", "location"),
+    300: ("User-Authorization", "registration"), 301: ("Server-Assignment", "registration"),
+    302: ("Location-Info", "call_route"), 303: ("Multimedia-Auth", "auth_vectors"),
+    304: ("Registration-Termination", "registration"), 305: ("Push-Profile", "subscriber"),
+    8388645: ("MO-Forward-Short-Message", "sms"), 8388646: ("MT-Forward-Short-Message", "sms"),
+    8388647: ("Send-Routing-Info-for-SM", "sms_route"), 8388648: ("Alert-Service-Centre", "sms_route"),
     272: ("Credit-Control", "service"), 265: ("AA", "service"), 258: ("Re-Auth", "service"),
     271: ("Accounting", "service"), 274: ("Abort-Session", "service"), 275: ("Session-Termination", "service"),
 }
 PEER_COMMANDS = {257: "Capabilities-Exchange", 280: "Device-Watchdog", 282: "Disconnect-Peer"}
 APPLICATIONS = {0: "base", 4: "Gy", 16777238: "Gx", 16777251: "S6a/S6d", 16777217: "Sh", 16777291: "SLh",
-                16777255: "SLg", 16777252: "S13"}
+                16777255: "SLg", 16777252: "S13", 16777216: "Cx/Dx", 16777236: "Rx", 16777265: "SWx",
+                16777272: "S6b", 16777250: "STa", 16777264: "SWm", 16777312: "S6c", 16777313: "SGd",
+                16777308: "S6t", 16777345: "S6m"}
 # Result codes by which the server refused the request: outcome "denied".
 DENIAL_RESULTS = frozenset({5003, 5004, 5421, 5490, 4100, 5100, 5101})
 
@@ -53,7 +61,8 @@ class DiameterMessage:
     end_to_end: int
     raw: bytes
     avps: dict[str, str] = field(default_factory=dict)  # the fields we keep, as text
-    result_code: int | None = None
+    result_code: int | None = None  # Result-Code, or else the Experimental-Result-Code
+    experimental_result_code: int | None = None  # Experimental-Result's code, when the answer has one
 
     @property
     def command_name(self) -> str:
@@ -98,6 +107,8 @@ def parse(raw: bytes) -> DiameterMessage:
                 avps["visited_plmn_id"] = plmn
         elif avp_code == AVP_MSISDN:
             avps["msisdn"] = tbcd(data)
+        elif avp_code == AVP_PUBLIC_IDENTITY:  # Cx/Dx: the IMPU at the top level
+            avps.setdefault("public_identity", _text(data))
         elif avp_code == AVP_USER_IDENTITY:
             for sub_code, sub in _avps(data, 0, len(data)):
                 if sub_code == AVP_MSISDN:
@@ -120,7 +131,9 @@ def parse(raw: bytes) -> DiameterMessage:
         elif avp_code == AVP_EXPERIMENTAL_RESULT:
             for sub_code, sub in _avps(data, 0, len(data)):
                 if sub_code == AVP_EXPERIMENTAL_RESULT_CODE and len(sub) == 4:
-                    msg.result_code = int.from_bytes(sub, "big")
+                    msg.experimental_result_code = int.from_bytes(sub, "big")
+    if msg.result_code is None:
+        msg.result_code = msg.experimental_result_code
     return msg
 
 

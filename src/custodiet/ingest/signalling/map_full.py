@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from custodiet.ingest.signalling import ber
-from custodiet.ingest.signalling.map_ops import IDENTIFIER_FIELDS, TBCD_FIELDS
+from custodiet.ingest.signalling.map_ops import HEX_FIELDS, IDENTIFIER_FIELDS, TBCD_FIELDS
 
 
 @lru_cache(maxsize=4)
@@ -62,4 +62,5 @@ def _collect(value: Any, out: dict[str, str], name: str | None = None) -> None:
         for item in value:
             _collect(item, out, name)
     elif isinstance(value, bytes) and name in IDENTIFIER_FIELDS and name not in out:
-        out[name] = ber.tbcd(value) if name in TBCD_FIELDS else ber.address_digits(value)
+        out[name] = (ber.tbcd(value) if name in TBCD_FIELDS else value.hex() if name in HEX_FIELDS
+                     else ber.address_digits(value))

@@ -121,7 +121,7 @@ PARAMETERS: dict[int, dict[str, list[Path]]] = {
     46: _SM_RP,
     47: {"msisdn": [((0x04, 0),)], "smsc": [((0x04, 1),)]},
     50: {"imsi": [((0x80, 0),)]},
-    55: {},  # sendIdentification names the subscriber by TMSI only
+    55: {"tmsi": [BARE, ((0x04, 0),)]},  # sendIdentification: the TMSI (v2 bare, v3 first in a SEQUENCE)
     56: {"imsi": [BARE, ((0x80, 0),)]},
     57: {"imsi": [((0x04, 0),)]},
     58: {"msisdn": [BARE]},
@@ -143,8 +143,9 @@ PARAMETERS: dict[int, dict[str, list[Path]]] = {
     89: {"imsi": [((0x81, 0),)], "msisdn": [((0x82, 0),)]},
 }
 KNOWN_PARAMETERS = frozenset(PARAMETERS)
-IDENTIFIER_FIELDS = ("imsi", "msisdn", "imei")  # the subscriber identities, in order of preference
+IDENTIFIER_FIELDS = ("imsi", "msisdn", "imei", "tmsi")  # the subscriber identities, in order of preference
 TBCD_FIELDS = frozenset({"imsi", "imei"})  # TBCD-STRING; other addresses are AddressString
+HEX_FIELDS = frozenset({"tmsi", "ss_code"})  # OCTET STRINGs kept as hex
 
 
 def extract(opcode: int | None, parameter: bytes | None) -> dict[str, str]:
@@ -173,7 +174,7 @@ def extract(opcode: int | None, parameter: bytes | None) -> dict[str, str]:
             raw = parameter[span[0] : span[1]]
             if name in TBCD_FIELDS:
                 out[name] = ber.tbcd(raw)
-            elif name == "ss_code":
+            elif name in HEX_FIELDS:
                 out[name] = raw.hex()
             else:
                 out[name] = ber.address_digits(raw)

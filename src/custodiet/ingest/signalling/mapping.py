@@ -1,12 +1,19 @@
-"""Map decoded signalling onto canonical access events: one per MAP invoke and per Diameter request.
+"""Map decoded signalling onto canonical access events: one per MAP invoke (every component of a
+message) and per Diameter request; also one per invoke of another TCAP user addressed to a MAP
+subsystem (e.g. an IN dialogue sent to an HLR), named ``tcap-op<code>``.
 
 Answers are matched to their invoke by TCAP transaction (the invoker's otid and the invoke id) and
 to their Diameter request by hop-by-hop and end-to-end id; the outcome follows from the answer.
-Subjects are pseudonymised here; cleartext identifiers never reach the event rows.
+The subject is the IMSI, MSISDN, IMEI or TMSI the request names (or its dialogue named); failing
+that, subject_kind ``unknown`` and a reference to the dialogue (TCAP transaction and its originator,
+or Diameter Session-Id), the same for every event of the dialogue. Who sent it: the calling global
+title, else the calling SCCP point code, else the MTP3 / M3UA OPC (``actor_from`` says which).
+Subjects are pseudonymised in ``batch``; cleartext identifiers never reach the event rows.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from hashlib import sha256
@@ -21,7 +28,23 @@ from custodiet.ingest.signalling.tcap import Component, TcapMessage
 MAP_AC_PREFIX = "0.4.0.0.1.0."
 MAP_SSNS = frozenset({5, 6, 7, 8, 9, 10, 145, 147, 148, 149, 150, 151, 152})
 _ANSWER_COUNTS = {kind: f"map {kind}s" for kind in ("result", "error", "reject")}
+_NO_ROUTE = (None, (None, b""), (None, None, None))  # records made without one (tests)
+ANSWER_WINDOW_US = 600_000_000  # MAP's longest operation timer is 10 minutes: older invokes are not answered
 _NODE_FIELDS = ("vlr", "msc", "sgsn", "gmsc", "smsc", "gsmscf", "mlc", "ss_code")  # copied into attrs
+
+
+@lru_cache(maxsize=4096)
+def _ips(addresses: bytes) -> tuple[str | None, str | None]:
+    """(source, destination) IP address text of concatenated raw addresses (IPv4 or IPv6)."""
+    half = len(addresses) // 2
+    if half not in (4, 16):
+        return None, None
+    return str(ipaddress.ip_address(addresses[:half])), str(ipaddress.ip_address(addresses[half:]))
+
+
+def _party(gt: str | None, pc: int | None) -> str:
+    """A signalling point named by its global title, else its point code."""
+    return gt if gt else f"pc:{pc}" if pc is not None else "unknown"
 
 
 @lru_cache(maxsize=256)
@@ -56,15 +79,14 @@ class EventMapper:
     registry: Registry
     events: list[PendingEvent] = field(default_factory=list)
     rejects: list[tuple[int, str, str]] = field(default_factory=list)  # (frame, reason, raw hex)
-    # every MAP invoke seen, event or not: (frame, opcode, calling GT, called GT, otid, dtid, fields)
-    invokes: list[tuple[int, int | None, str | None, str | None, str | None, str | None, dict[str, str]]] = (
-        field(default_factory=list))
     counts: dict[str, int] = field(default_factory=dict)
     # invoker's otid -> invoke id -> invokes awaiting an answer, oldest first
     _pending_map: dict[str, dict[int, list[PendingEvent]]] = field(default_factory=dict)
     _pending_dia: dict[tuple[int, int], PendingEvent] = field(default_factory=dict)
     _dialogue_ac: dict[str, str] = field(default_factory=dict)  # tid -> application context
     _dialogue_subject: dict[str, tuple[str, str]] = field(default_factory=dict)  # tid -> (kind, value)
+    # (tid, the signalling point that allocated it) -> reference of its dialogue, for unknown subjects
+    _dialogue_refs: dict[tuple[str, str], str] = field(default_factory=dict)
     _normalised: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
     def _count(self, key: str) -> None:
@@ -84,52 +106,61 @@ class EventMapper:
             for tid in (t.otid, t.dtid):
                 if tid:
                     self._dialogue_ac[tid] = ac
-        is_map = ac.startswith(MAP_AC_PREFIX) if ac else (
-            rec.sccp.called.ssn in MAP_SSNS or rec.sccp.calling.ssn in MAP_SSNS)
-        if not is_map:
+        to_map_ssn = rec.sccp.called.ssn in MAP_SSNS or rec.sccp.calling.ssn in MAP_SSNS
+        is_map = ac.startswith(MAP_AC_PREFIX) if ac else to_map_ssn
+        if not is_map and not to_map_ssn:
             self._count("tcap messages of other users (not MAP)")
             return
-        self._count("map messages")
+        self._count("map messages" if is_map else "tcap messages of other users to MAP subsystems")
         if rec.sccp.kind.endswith("ts"):  # UDTS/XUDTS/LUDTS: our message came back undelivered
             self._returned(t, rec)
             return
         ac_version = _ac_version(ac)
         for index, comp in enumerate(t.components):
             if comp.kind == "invoke":
-                self._invoke(rec, t, comp, index, ac, ac_version)
+                self._invoke(rec, t, comp, index, ac, ac_version, is_map)
             else:
-                self._answer(t.dtid, comp, rec.frame)
+                self._answer(t.dtid, comp, rec.frame, rec.ts_us)
         if t.type == "abort" and t.dtid:
-            for ev in self._close(t.dtid):
+            for ev in self._close(t.dtid, rec.ts_us):
                 ev.outcome = "denied" if t.abort_cause == "user" else "error"
                 ev.attrs.update(answered=True, answer="abort", abort_cause=t.abort_cause, answer_frame=rec.frame)
-        elif t.type == "end" and t.dtid and t.dialogue_refused:
-            for ev in self._close(t.dtid):
-                ev.outcome = "denied"
-                ev.attrs.update(answered=True, answer="dialogue refused", answer_frame=rec.frame)
+        elif t.type == "end" and t.dtid:
+            if t.dialogue_refused:
+                for ev in self._close(t.dtid, rec.ts_us):
+                    ev.outcome = "denied"
+                    ev.attrs.update(answered=True, answer="dialogue refused", answer_frame=rec.frame)
+            elif t.dtid in self._pending_map:
+                for ev in self._close(t.dtid, rec.ts_us):  # the dialogue ended with no result or error for these
+                    ev.attrs.update(answered=True, answer="end", answer_frame=rec.frame)
 
-    def _close(self, tid: str | None) -> list[PendingEvent]:
-        """Every invoke still waiting in this transaction (which has just ended)."""
+    def _close(self, tid: str | None, ts_us: int) -> list[PendingEvent]:
+        """Every invoke still waiting in this transaction (which has just ended), sent within
+        ``ANSWER_WINDOW_US`` before it (older ones are of an earlier dialogue that reused the id)."""
         by_id = self._pending_map.pop(tid or "", {})
-        return [ev for waiting in by_id.values() for ev in waiting]
+        oldest = ts_us - ANSWER_WINDOW_US
+        return [ev for waiting in by_id.values() for ev in waiting if ev.ts_us >= oldest]
 
     def _invoke(self, rec: MapRecord, t: TcapMessage, comp: Component, index: int, ac: str | None,
-                ac_version: int | None) -> None:
-        self._count("map invokes")
+                ac_version: int | None, is_map: bool) -> None:
+        self._count("map invokes" if is_map else "tcap invokes of other users")
         opcode, sccp = comp.opcode, rec.sccp
         calling, called = sccp.calling, sccp.called
-        try:
-            fields = map_ops.extract(opcode, comp.parameter)
-        except ValueError as exc:
-            self.invokes.append((rec.frame, opcode, calling.gt, called.gt, t.otid, t.dtid, {}))
-            self.rejects.append((rec.frame, f"MAP {map_ops.op_name(opcode)} (component {index}): "
-                                            f"argument not decodable: {exc}", sccp.data.hex()))
-            return
-        if opcode not in map_ops.KNOWN_PARAMETERS and comp.parameter:
-            from custodiet.ingest.signalling.map_full import identifiers
+        fields: dict[str, str] = {}
+        argument_error = None
+        if is_map:
+            try:
+                fields = map_ops.extract(opcode, comp.parameter)
+            except ValueError as exc:  # the invoke is an event all the same; its undecodable bytes go to quarantine
+                argument_error = str(exc)
+                self.rejects.append((rec.frame, f"MAP {map_ops.op_name(opcode)} (component {index}): "
+                                                f"argument not decodable: {exc}", sccp.data.hex()))
+            else:
+                if opcode not in map_ops.KNOWN_PARAMETERS and comp.parameter:
+                    from custodiet.ingest.signalling.map_full import identifiers
 
-            fields = identifiers(comp.parameter, opcode, ac_version)
-        self.invokes.append((rec.frame, opcode, calling.gt, called.gt, t.otid, t.dtid, fields))
+                    fields = identifiers(comp.parameter, opcode, ac_version)
+        adaptation, (transport, addresses), (opc, dpc, context) = rec.via or _NO_ROUTE
         subject = self._subject(fields)
         subject_from = "argument"
         if subject is None or subject[0] != "imsi":
@@ -137,26 +168,43 @@ class EventMapper:
             if known is not None and (subject is None or known[0] == "imsi"):
                 subject, subject_from = known, "dialogue"
         if subject is None:
-            self.rejects.append((rec.frame, f"MAP {map_ops.op_name(opcode, ac_version)} (component {index}) "
-                                            "names no valid IMSI or MSISDN, nor does its dialogue",
-                                 sccp.data.hex()))
-            return
-        dialogue_subject = self._dialogue_subject
-        for tid in (t.otid, t.dtid):
-            if tid and (subject[0] == "imsi" or tid not in dialogue_subject):
-                dialogue_subject[tid] = subject
-        actor_gt = calling.gt or ""
-        att = self.registry.attribute_gt(actor_gt)
-        op_name = map_ops.op_name(opcode, ac_version)
+            subject = ("unknown", self._dialogue_reference(
+                t, _party(calling.gt, calling.pc if calling.pc is not None else opc),
+                _party(called.gt, called.pc if called.pc is not None else dpc)))
+            subject_from = "dialogue_reference"
+        else:
+            dialogue_subject = self._dialogue_subject
+            for tid in (t.otid, t.dtid):
+                if tid and (subject[0] == "imsi" or tid not in dialogue_subject):
+                    dialogue_subject[tid] = subject
+        if calling.gt:
+            actor, actor_from = calling.gt, "sccp_calling_gt"
+        elif calling.pc is not None:
+            actor, actor_from = f"pc:{calling.pc}", "sccp_calling_pc"
+        elif opc is not None:
+            actor, actor_from = f"pc:{opc}", "opc"
+        else:
+            actor, actor_from = "unknown", None
+        att = self.registry.attribute_gt(calling.gt)
+        op_name = map_ops.op_name(opcode, ac_version) if is_map else f"tcap-op{opcode}"
+        src_ip, dst_ip = _ips(addresses) if addresses else (None, None)
         attrs: dict[str, Any] = {
-            "map_opcode": opcode, "op_name": op_name,
+            "protocol": "map" if is_map else "tcap",
+            "map_opcode": opcode if is_map else None, "op_name": op_name,
             "sccp_calling_gt": calling.gt, "sccp_called_gt": called.gt,
             "sccp_calling_ssn": calling.ssn, "sccp_called_ssn": called.ssn,
+            "sccp_calling_pc": calling.pc, "sccp_called_pc": called.pc,
+            "opc": opc, "dpc": dpc, "routing_context": context, "adaptation": adaptation, "transport": transport,
+            "src_ip": src_ip, "dst_ip": dst_ip, "actor_from": actor_from,
             "tcap_type": t.type, "tcap_otid": t.otid, "tcap_dtid": t.dtid, "invoke_id": comp.invoke_id,
             "component": "invoke", "app_context": ac, "ac_version": ac_version,
             "country": att.country, "attribution": att.source, "answered": False,
             "subject_from": subject_from,
         }
+        if not is_map:
+            attrs["tcap_opcode"] = opcode
+        if argument_error is not None:
+            attrs["argument_error"] = argument_error
         for key in _NODE_FIELDS:
             if key in fields:
                 attrs[key] = fields[key]
@@ -171,43 +219,68 @@ class EventMapper:
             rec.ts_us.to_bytes(8, "big") + called.raw + b"\x00" + calling.raw + b"\x00" + sccp.data
             + index.to_bytes(2, "big")
         ).hexdigest()[:32]
-        ev = PendingEvent(digest, rec.ts_us, actor_gt or f"pc:{calling.pc}", att.operator, subject[0],
-                          subject[1], map_ops.data_kind(opcode, fields), op_name, rec.frame, attrs)
+        kind = map_ops.data_kind(opcode, fields) if is_map else "service"
+        ev = PendingEvent(digest, rec.ts_us, actor, att.operator, subject[0], subject[1], kind, op_name,
+                          rec.frame, attrs)
         self.events.append(ev)
         if t.otid is not None and comp.invoke_id is not None:
             self._pending_map.setdefault(t.otid, {}).setdefault(comp.invoke_id, []).append(ev)
 
-    def _answer(self, dtid: str | None, comp: Component, frame: int) -> None:
+    def _dialogue_reference(self, t: TcapMessage, calling: str, called: str) -> str:
+        """The reference of this message's dialogue: its originator's transaction id and address.
+
+        A begin's originator is its sender; a continue or end seen before its begin is taken to come
+        from the responder (as an insertSubscriberData inside an updateLocation does). Both
+        transaction ids then lead to the reference, so later messages of the dialogue share it."""
+        refs = self._dialogue_refs
+        keys = [(tid, party) for tid, party in ((t.otid, calling), (t.dtid, called)) if tid]
+        ref = next((refs[k] for k in keys if k in refs), None)
+        if ref is None:
+            by_responder = bool(t.dtid) and t.type != "begin"
+            ref = f"tcap:{t.dtid}@{called}" if by_responder else f"tcap:{t.otid or ''}@{calling}"
+        for k in keys:
+            refs.setdefault(k, ref)
+        return ref
+
+    def _answer(self, dtid: str | None, comp: Component, frame: int, ts_us: int) -> None:
+        """Outcome of the invokes this answer is for: those waiting under its transaction and invoke id
+        (an invoke id is not reused while its operation is pending), sent within ``ANSWER_WINDOW_US``.
+        Several of them are one invoke seen at several hops (STPs on the capture's path): all get it."""
         self._count(_ANSWER_COUNTS[comp.kind])
         if dtid is None or comp.invoke_id is None:
             return
         by_id = self._pending_map.get(dtid)
         waiting = by_id.get(comp.invoke_id) if by_id else None
-        if not waiting or by_id is None:
+        oldest = ts_us - ANSWER_WINDOW_US
+        live = [ev for ev in waiting if ev.ts_us >= oldest] if waiting else []
+        if not live or by_id is None:
             self._count("map answers without their invoke in this capture")
             return
-        ev = waiting[0]
+        opcode = live[-1].attrs["map_opcode"]
+        if opcode is not None:
+            live = [ev for ev in live if ev.attrs["map_opcode"] == opcode]
         if comp.kind == "result" and not comp.last:
-            ev.attrs.update(answered=True, answer="result", answer_frame=frame)
+            for ev in live:
+                ev.attrs.update(answered=True, answer="result", answer_frame=frame)
             return
-        waiting.pop(0)
-        if not waiting:
-            del by_id[comp.invoke_id]
-            if not by_id:
-                del self._pending_map[dtid]
-        ev.attrs.update(answered=True, answer=comp.kind, answer_frame=frame)
+        del by_id[comp.invoke_id]
+        if not by_id:
+            del self._pending_map[dtid]
         if comp.kind == "result":
-            ev.outcome = "allowed"
+            outcome, extra = "allowed", {}
         elif comp.kind == "error":
             code = comp.error_code
-            ev.outcome = "denied" if code in map_ops.DENIAL_ERRORS else "error"
-            ev.attrs.update(error_code=code, error_name=map_ops.ERRORS.get(code or -1))
+            outcome = "denied" if code in map_ops.DENIAL_ERRORS else "error"
+            extra = {"error_code": code, "error_name": map_ops.ERRORS.get(code or -1)}
         else:
-            ev.outcome = "error"
+            outcome, extra = "error", {}
+        for ev in live:
+            ev.outcome = outcome
+            ev.attrs.update(answered=True, answer=comp.kind, answer_frame=frame, **extra)
 
     def _returned(self, t: TcapMessage, rec: MapRecord) -> None:
         self._count("sccp returned messages")
-        for ev in self._close(t.otid):
+        for ev in self._close(t.otid, rec.ts_us):
             ev.outcome = "error"
             ev.attrs.update(answered=True, answer="returned", return_cause=rec.sccp.return_cause,
                             answer_frame=rec.frame)
@@ -256,25 +329,31 @@ class EventMapper:
             code = msg.result_code
             ev.outcome = "allowed" if code is None or 2000 <= code < 3000 else (
                 "denied" if code in diameter.DENIAL_RESULTS else "error")
-            ev.attrs.update(answered=True, result_code=code, answer_frame=rec.frame)
+            ev.attrs.update(answered=True, answer="answer", result_code=code,
+                            experimental_result_code=msg.experimental_result_code, answer_frame=rec.frame)
             return
         self._count("diameter requests")
         a = msg.avps
         fields = {}
         user_name = a.get("user_name", "")
-        if user_name.isdigit():
-            fields["imsi"] = user_name
+        local = user_name.partition("@")[0]  # Cx/Dx: an IMPI derived from the IMSI is imsi@realm
+        if user_name.isdigit() or (local != user_name and local.isdigit() and 14 <= len(local) <= 15):
+            fields["imsi"] = local
         elif a.get("subscription_imsi"):
             fields["imsi"] = a["subscription_imsi"]
         if a.get("msisdn"):
             fields["msisdn"] = a["msisdn"]
-        elif a.get("public_identity", "").startswith("tel:"):
-            fields["msisdn"] = a["public_identity"][4:].lstrip("+")
+        else:
+            number = _impu_number(a.get("public_identity", ""))
+            if number:
+                fields["msisdn"] = number
         subject = self._subject(fields)
-        if subject is None:
-            self.rejects.append((rec.frame, f"Diameter {msg.command_name} request names no valid IMSI "
-                                            "(User-Name) or MSISDN", msg.raw.hex()))
-            return
+        subject_from = "request"
+        if subject is None:  # still an event: the session stands for the subject
+            session = a.get("session_id") or f"{a.get('origin_host', '')};{msg.hop_by_hop};{msg.end_to_end}"
+            subject, subject_from = ("unknown", "diameter:" + session), "dialogue_reference"
+        via = rec.via or (None, b"")
+        src_ip, dst_ip = _ips(via[1]) if via[1] else (None, None)
         visited = self.registry.attribute_plmn(a.get("visited_plmn_id"))
         att = self._realm_attribution(a.get("origin_realm", ""))
         attribution = att.source if att else "unknown"
@@ -290,6 +369,8 @@ class EventMapper:
             "component": "request", "country": att.country if att else None,
             "attribution": attribution, "answered": False,
             "hop_by_hop": msg.hop_by_hop, "end_to_end": msg.end_to_end,
+            "protocol": "diameter", "transport": via[0], "src_ip": src_ip, "dst_ip": dst_ip,
+            "subject_from": subject_from,
         }
         if "msisdn" in fields and subject[0] != "msisdn":
             other = self._norm("msisdn", fields["msisdn"])
@@ -316,3 +397,15 @@ class EventMapper:
             if att.operator is not None:
                 return att
         return self.registry.attribute_plmn(candidates[0])
+
+
+def _impu_number(identity: str) -> str | None:
+    """The E.164 digits of a public identity ``tel:+1206...`` or ``sip:+1206...@domain``, or None."""
+    if identity.startswith("tel:"):
+        number = identity[4:].split(";", 1)[0]
+    elif identity.startswith("sip:+"):
+        number = identity[4:].split("@", 1)[0].split(";", 1)[0]
+    else:
+        return None
+    number = number.lstrip("+").replace("-", "")
+    return number if number.isdigit() else None

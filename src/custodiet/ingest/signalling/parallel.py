@@ -236,19 +236,19 @@ def _flat(record: Record) -> tuple:  # pragma: no cover - runs in the child
         s, t = record.sccp, record.tcap
         return (record.frame, record.ts_us, s.kind, s.called.raw, s.calling.raw, s.data, s.return_cause,
                 s.segments, t.type, t.otid, t.dtid, t.app_context, t.dialogue, t.dialogue_refused, t.abort_cause,
-                tuple(map(tuple, t.components)), t.user_info)
+                tuple(map(tuple, t.components)), t.user_info, record.via)
     m = record.message
-    return (record.frame, record.ts_us, m.request, m.command_code, m.application_id, m.hop_by_hop,
-            m.end_to_end, m.raw, m.avps, m.result_code)
+    return (record.frame, record.ts_us, record.via, m.request, m.command_code, m.application_id, m.hop_by_hop,
+            m.end_to_end, m.raw, m.avps, m.result_code, m.experimental_result_code)
 
 
 def _rebuild(flat: tuple) -> Record:
-    if len(flat) == 10:
-        return DiameterRecord(flat[0], flat[1], DiameterMessage(*flat[2:]))
+    if len(flat) == 12:
+        return DiameterRecord(flat[0], flat[1], DiameterMessage(*flat[3:]), flat[2])
     sccp = SccpMessage(flat[2], parse_address(flat[3]), parse_address(flat[4]), flat[5], flat[6], flat[7])
     tcap = TcapMessage(flat[8], flat[9], flat[10], flat[11], flat[12], flat[13], flat[14],
                        tuple([Component(*c) for c in flat[15]]), flat[16])
-    return MapRecord(flat[0], flat[1], sccp, tcap)
+    return MapRecord(flat[0], flat[1], sccp, tcap, flat[17])
 
 
 __all__ = ["ForkedDecode", "available", "records", "split_point", "worth_it"]

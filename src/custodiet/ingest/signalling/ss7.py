@@ -1,8 +1,10 @@
-"""SS7 over IP: M3UA DATA and M2PA/MTP3 down to SCCP; SCCP UDT/XUDT/LUDT and their service
-variants, with GT/SSN addresses and XUDT segment reassembly (ITU-T Q.713).
+"""SS7 over IP or on MTP links: M3UA DATA, M2PA and M2UA (MTP3 inside) and bare MTP3 down to SCCP;
+SCCP UDT/XUDT/LUDT and their service variants, with GT/SSN addresses and XUDT segment reassembly
+(ITU-T Q.713).
 
-``mtp3_user(protocol, payload)`` gives the SCCP message bytes (or a skip reason), and
-``Sccp.decode(data, frame)`` gives an ``SccpMessage`` once all segments are in.
+``mtp3_user(protocol, payload)`` gives the SCCP message bytes and their route (OPC, DPC, M3UA routing
+context), or a skip reason, and ``Sccp.decode(data, frame)`` gives an ``SccpMessage`` once all
+segments are in.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from custodiet.ingest.signalling.transport import DecodeError
 
 _H = struct.Struct("!H")
 _I = struct.Struct("!I")
+_II = struct.Struct("!II")
 
 SI_SCCP = 3
 UDT, UDTS, XUDT, XUDTS, LUDT, LUDTS = 0x09, 0x0A, 0x11, 0x12, 0x13, 0x14
@@ -23,8 +26,13 @@ SERVICE_TYPES = frozenset({UDTS, XUDTS, LUDTS})
 KIND = {UDT: "udt", UDTS: "udts", XUDT: "xudt", XUDTS: "xudts", LUDT: "ludt", LUDTS: "ludts"}
 
 
-def mtp3_user(protocol: str, payload: bytes) -> bytes | str:
-    """SCCP bytes carried by an M3UA DATA or M2PA User Data message, or a skip reason."""
+Route = tuple[int | None, int | None, int | None]  # (OPC, DPC, M3UA routing context)
+
+
+def mtp3_user(protocol: str, payload: bytes) -> tuple[bytes, Route] | str:
+    """SCCP bytes carried by an M3UA DATA, M2PA User Data or M2UA Data message, or by an MTP3 message
+    (protocol "mtp3": it starts at the SIO), with the route they came by; or a skip reason. Protocol
+    "sccp" is a link that carries SCCP alone (no route)."""
     if protocol == "m3ua":
         if len(payload) < 8 or payload[0] != 1:
             raise DecodeError("M3UA: bad common header")
@@ -34,6 +42,7 @@ def mtp3_user(protocol: str, payload: bytes) -> bytes | str:
             return f"m3ua management (class {mclass} type {mtype})"
         end = min(length, len(payload))
         off = 8
+        context = None
         while off + 4 <= end:
             tag, plen = _H.unpack_from(payload, off)[0], _H.unpack_from(payload, off + 2)[0]
             if plen < 4 or off + plen > end:
@@ -44,7 +53,10 @@ def mtp3_user(protocol: str, payload: bytes) -> bytes | str:
                 si = payload[off + 12]
                 if si != SI_SCCP:
                     return f"mtp3 user {si} (not SCCP)"
-                return payload[off + 16 : off + plen]
+                opc, dpc = _II.unpack_from(payload, off + 4)
+                return payload[off + 16 : off + plen], (opc, dpc, context)
+            if tag == 0x0006 and plen >= 8:  # Routing Context (the first, if it lists several)
+                context = _I.unpack_from(payload, off + 4)[0]
             off += (plen + 3) & ~3
         raise DecodeError("M3UA: DATA message without Protocol Data")
     if protocol == "m2pa":
@@ -56,14 +68,48 @@ def mtp3_user(protocol: str, payload: bytes) -> bytes | str:
         data = payload[16 : min(length, len(payload))]
         if not data:
             return "m2pa (no user data)"
-        # one priority octet, then the MTP3 message: SIO and the ITU routing label (4 octets)
-        if len(data) < 6:
-            raise DecodeError("MTP3: message shorter than SIO and routing label")
-        si = data[1] & 0x0F
-        if si != SI_SCCP:
-            return f"mtp3 user {si} (not SCCP)" if si > 2 else "mtp3 network management"
-        return data[6:]
+        return _mtp3(data[1:])  # one priority octet, then the MTP3 message
+    if protocol == "mtp3":
+        return _mtp3(payload)
+    if protocol == "m2ua":
+        return _m2ua(payload)
+    if protocol == "sccp":  # a capture of SCCP alone: no routing label
+        return payload, (None, None, None)
     return f"{protocol} (not SS7)"
+
+
+def _mtp3(data: bytes) -> tuple[bytes, Route] | str:
+    """SCCP of an MTP3 message: SIO, then the ITU routing label (DPC 14 bits, OPC 14 bits, SLS 4 bits,
+    least significant first), then the user part."""
+    if len(data) < 5:
+        raise DecodeError("MTP3: message shorter than SIO and routing label")
+    si = data[0] & 0x0F
+    if si != SI_SCCP:
+        return f"mtp3 user {si} (not SCCP)" if si > 2 else "mtp3 network management"
+    label = data[1] | (data[2] << 8) | (data[3] << 16) | (data[4] << 24)
+    return data[5:], (label >> 14 & 0x3FFF, label & 0x3FFF, None)
+
+
+def _m2ua(payload: bytes) -> tuple[bytes, Route] | str:
+    """SCCP of an M2UA (RFC 3331) Data message: Protocol Data 1 holds the MTP3 message from its SIO,
+    Protocol Data 2 (TTC) from a length-indicator octet before it."""
+    if len(payload) < 8 or payload[0] != 1:
+        raise DecodeError("M2UA: bad common header")
+    mclass, mtype = payload[2], payload[3]
+    if mclass != 6 or mtype != 1:
+        return f"m2ua management (class {mclass} type {mtype})"
+    end = min(_I.unpack_from(payload, 4)[0], len(payload))
+    off = 8
+    while off + 4 <= end:
+        tag, plen = _H.unpack_from(payload, off)[0], _H.unpack_from(payload, off + 2)[0]
+        if plen < 4 or off + plen > end:
+            raise DecodeError(f"M2UA: parameter 0x{tag:04x} has a bad length {plen}")
+        if tag == 0x0300:
+            return _mtp3(payload[off + 4 : off + plen])
+        if tag == 0x0301:
+            return _mtp3(payload[off + 5 : off + plen])
+        off += (plen + 3) & ~3
+    raise DecodeError("M2UA: DATA message without Protocol Data")
 
 
 class Address(NamedTuple):

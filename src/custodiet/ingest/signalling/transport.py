@@ -2,9 +2,17 @@
 chunks) and TCP (stream reassembly for Diameter): frames in, upper-layer messages out.
 
 ``Transport.feed(frame)`` returns the complete user messages the frame finishes, each as
-``(protocol, payload)`` with protocol "m3ua", "m2pa" or "diameter"; a frame with nothing of ours
-returns a skip reason (str) and is counted, not quarantined. Malformed headers of frames that carry
-signalling raise ``DecodeError`` naming the layer.
+``(protocol, payload, carrier)`` with protocol "m3ua", "m2pa", "m2ua", "mtp3" (the payload starts at
+the service information octet), "sccp" or "diameter", and carrier ``(transport, addresses)``:
+transport "sctp", "tcp", "mtp2", "mtp3" or "sccp", addresses the IP source and destination addresses (4 or 16 octets
+each, concatenated) or ``b""`` on a raw MTP link. A frame with nothing of ours returns a skip reason
+(str) and is counted, not quarantined. Malformed headers of frames that carry signalling raise
+``DecodeError`` naming the layer.
+
+Link types: Ethernet, Linux cooked (v1, v2), raw IPv4/IPv6, BSD loopback, and the SS7 links real
+probes write: MTP2 with pseudo-header (139), MTP2 (140), MTP3 (141) and bare SCCP (142). SCTP payloads are told by
+PPID (M2UA 2, M3UA 3, M2PA 5, Diameter 46/47) or well-known port; Diameter over TCP is recognised
+by its header on any port (``looks_like_diameter``).
 """
 
 from __future__ import annotations
@@ -20,9 +28,11 @@ class DecodeError(ValueError):
 
 
 # SCTP payload protocol identifiers and well-known ports
-PPID = {3: "m3ua", 5: "m2pa", 46: "diameter", 47: "diameter"}
-SCTP_PORTS = {2905: "m3ua", 3565: "m2pa", 3868: "diameter"}
-DIAMETER_TCP_PORTS = frozenset({3868})
+PPID = {2: "m2ua", 3: "m3ua", 5: "m2pa", 46: "diameter", 47: "diameter"}
+SCTP_PORTS = {2904: "m2ua", 2905: "m3ua", 3565: "m2pa", 3868: "diameter"}
+DIAMETER_TCP_PORTS = frozenset({3868})  # streams on other ports are Diameter once one starts with its header
+Carrier = tuple[str, bytes]  # (transport, IP source + destination addresses, or b"" on an MTP link)
+Unit = tuple[str, bytes, Carrier]
 ETH_VLAN = frozenset({0x8100, 0x88A8, 0x9100})
 
 TSN_TABLE_LIMIT = 200_000  # TSNs remembered for retransmission checks before old ones are pruned
@@ -39,7 +49,7 @@ class Transport:
     ip_fragments: dict[tuple, dict[int, bytes]] = field(default_factory=dict)
     ip_fragment_ends: dict[tuple, int] = field(default_factory=dict)
     sctp_fragments: dict[tuple, list[bytes]] = field(default_factory=dict)
-    tcp_streams: dict[tuple, list] = field(default_factory=dict)  # key -> [next_seq, buffer]
+    tcp_streams: dict[tuple, list] = field(default_factory=dict)  # key -> [next_seq, buffer] (Diameter only)
     sctp_tsns: dict[tuple, int] = field(default_factory=dict)  # (direction, TSN) -> last seen, µs
     retransmission_window_us: int = 120_000_000  # SCTP's RTO.max is 60 s; a TSN seen again later is new
     # When a list: every lookup of per-capture state that found nothing is noted here, as (kind, key) or
@@ -47,12 +57,13 @@ class Transport:
     # keys was in the state the frames before it left.
     misses: list[tuple] | None = None
     pruned: bool = False  # the TSN table was pruned (see _sctp)
+    _tcp_missed: set[tuple] = field(default_factory=set)  # TCP streams already noted in ``misses``
     _now: int = 0
 
-    def feed(self, frame: Frame) -> list[tuple[str, bytes]] | str:
+    def feed(self, frame: Frame) -> list[Unit] | str:
         return self.feed_raw(frame.ts_us, frame.linktype, frame.data)
 
-    def feed_raw(self, ts_us: int, linktype: int, data: bytes) -> list[tuple[str, bytes]] | str:
+    def feed_raw(self, ts_us: int, linktype: int, data: bytes) -> list[Unit] | str:
         """The user messages one frame completes, or a skip reason; ``DecodeError`` if malformed."""
         self._now = ts_us
         # Fast path, the usual frame: Ethernet, IPv4 without options, not a fragment, SCTP. Anything
@@ -70,6 +81,8 @@ class Transport:
                 return self._sctp(data[26:34], data[34:end])
         if linktype == 1 and data[12:14] == b"\x08\x06":
             return "arp"
+        if linktype in MTP_LINKTYPES:
+            return _mtp_link(linktype, data)
         ip = _link(linktype, data)
         if isinstance(ip, str):
             return ip
@@ -128,13 +141,14 @@ class Transport:
         return addresses, proto, payload
 
     # -- SCTP -------------------------------------------------------------------------------------
-    def _sctp(self, addresses: bytes, seg: bytes) -> list[tuple[str, bytes]] | str:
+    def _sctp(self, addresses: bytes, seg: bytes) -> list[Unit] | str:
         """DATA chunks of one SCTP packet: complete user messages, or why there are none."""
         size = len(seg)
         if size < 12:
             raise DecodeError("SCTP: common header truncated")
         sport, dport = (seg[0] << 8) | seg[1], (seg[2] << 8) | seg[3]
-        out: list[tuple[str, bytes]] = []
+        out: list[Unit] = []
+        carrier = ("sctp", addresses)
         off, data_chunks, retransmitted = 12, 0, 0
         tsns = self.sctp_tsns
         if len(tsns) > TSN_TABLE_LIMIT:
@@ -178,8 +192,10 @@ class Transport:
                         off += (clen + 3) & ~3
                         continue
                     user = b"".join(self.sctp_fragments.pop(key))
+                if proto is None and ppid == 0 and looks_like_diameter(user, whole=True):
+                    proto = "diameter"  # unregistered PPID and port: Diameter by its header
                 if proto is not None:
-                    out.append((proto, user))
+                    out.append((proto, user, carrier))
             off += (clen + 3) & ~3
         if out:
             return out
@@ -190,12 +206,12 @@ class Transport:
         return "sctp control"
 
     # -- TCP --------------------------------------------------------------------------------------
-    def _tcp(self, addresses: bytes, seg: bytes) -> list[tuple[str, bytes]] | str:
+    def _tcp(self, addresses: bytes, seg: bytes) -> list[Unit] | str:
+        """Diameter messages a TCP segment completes. A stream on port 3868 is Diameter from its SYN;
+        on any other port from its first segment that starts with a Diameter header."""
         if len(seg) < 20:
             raise DecodeError("TCP: header truncated")
         sport, dport = _H.unpack_from(seg, 0)[0], _H.unpack_from(seg, 2)[0]
-        if sport not in DIAMETER_TCP_PORTS and dport not in DIAMETER_TCP_PORTS:
-            return "tcp (not Diameter)"
         seq = _I.unpack_from(seg, 4)[0]
         hlen = (seg[12] >> 4) * 4
         if hlen < 20 or hlen > len(seg):
@@ -204,14 +220,20 @@ class Transport:
         payload = seg[hlen:]
         key = (addresses, sport, dport)
         state = self.tcp_streams.get(key)
-        if state is None and self.misses is not None:
+        if state is None and self.misses is not None and key not in self._tcp_missed:
+            self._tcp_missed.add(key)  # once per stream: most TCP streams are not Diameter
             self.misses.append(("tcp", key))
+        well_known = sport in DIAMETER_TCP_PORTS or dport in DIAMETER_TCP_PORTS
         if flags & 0x02:  # SYN
-            self.tcp_streams[key] = [(seq + 1) & 0xFFFFFFFF, b""]
-            return "tcp handshake"
+            if well_known:
+                self.tcp_streams[key] = [(seq + 1) & 0xFFFFFFFF, b""]
+                return "tcp handshake"
+            return "tcp (not Diameter)"
         if not payload:
-            return "tcp (no payload)"
+            return "tcp (no payload)" if well_known or state is not None else "tcp (not Diameter)"
         if state is None or state[0] is None:
+            if not well_known and not looks_like_diameter(payload):
+                return "tcp (not Diameter)"
             state = [seq, b""]
             self.tcp_streams[key] = state
         delta = (seq - state[0]) & 0xFFFFFFFF
@@ -224,21 +246,74 @@ class Transport:
             state[1] = b""  # a gap: lost segments; resynchronise on this one
         state[0] = (seq + len(seg) - hlen) & 0xFFFFFFFF
         buf = state[1] + payload
-        out = []
+        out: list[Unit] = []
+        carrier = ("tcp", addresses)
         while len(buf) >= 20:
-            if buf[0] != 1:
-                state[1] = b""
-                raise DecodeError(f"Diameter over TCP: version {buf[0]} (stream out of sync)")
             length = int.from_bytes(buf[1:4], "big")
-            if length < 20:
+            if buf[0] != 1 or length < 20:
                 state[1] = b""
+                if not well_known:  # it looked like Diameter once; no longer: forget the stream
+                    del self.tcp_streams[key]
+                    return out or "tcp (not Diameter, or a Diameter stream out of sync)"
+                if buf[0] != 1:
+                    raise DecodeError(f"Diameter over TCP: version {buf[0]} (stream out of sync)")
                 raise DecodeError(f"Diameter over TCP: message length {length} < 20")
             if len(buf) < length:
                 break
-            out.append(("diameter", buf[:length]))
+            out.append(("diameter", buf[:length], carrier))
             buf = buf[length:]
         state[1] = buf
         return out or "tcp (Diameter message continues)"
+
+
+def looks_like_diameter(data: bytes, whole: bool = False) -> bool:
+    """Whether ``data`` starts with a Diameter header (RFC 6733): version 1, a length that is a multiple
+    of 4 and at least 20, no reserved flag bits, and a well-formed first AVP header if one is there.
+    ``whole``: ``data`` is one complete message (SCTP), so the length must equal its size."""
+    size = len(data)
+    if size < 20 or data[0] != 1 or data[4] & 0x0F:
+        return False
+    length = (data[1] << 16) | (data[2] << 8) | data[3]
+    if length < 20 or length % 4 or (whole and length != size):
+        return False
+    if length > 20 and size >= 28:
+        alen = (data[25] << 16) | (data[26] << 8) | data[27]
+        if alen < (12 if data[24] & 0x80 else 8) or data[24] & 0x1F or 20 + alen > length:
+            return False
+    return True
+
+
+MTP_LINKTYPES = frozenset({139, 140, 141, 142})
+_MTP2_CARRIER: Carrier = ("mtp2", b"")
+_MTP3_CARRIER: Carrier = ("mtp3", b"")
+_SCCP_CARRIER: Carrier = ("sccp", b"")
+
+
+def _mtp_link(linktype: int, data: bytes) -> list[Unit] | str:
+    """The MTP3 message of a frame on an SS7 link: MTP3 itself (141), or an MTP2 signal unit (140;
+    139 after a 4-octet pseudo-header whose second octet, 1, says Annex A: extended sequence numbers);
+    or an SCCP message alone (142, no routing label). FISUs and LSSUs are link control: skipped."""
+    if linktype == 141:
+        if len(data) < 5:
+            raise DecodeError("MTP3: message shorter than SIO and routing label")
+        return [("mtp3", data, _MTP3_CARRIER)]
+    if linktype == 142:
+        return [("sccp", data, _SCCP_CARRIER)]
+    extended = False
+    if linktype == 139:
+        if len(data) < 4:
+            raise DecodeError("MTP2 pseudo-header truncated")
+        extended = data[1] == 1  # MTP2_ANNEX_A_USED (0: not used, 2: unknown, the usual format)
+        data = data[4:]
+    head = 6 if extended else 3
+    if len(data) < head:
+        raise DecodeError("MTP2: signal unit shorter than its header")
+    li = ((data[4] | (data[5] << 8)) & 0x1FF) if extended else data[2] & 0x3F
+    if li == 0:
+        return "mtp2 fill-in signal unit"
+    if li <= 2:
+        return "mtp2 link status signal unit"
+    return [("mtp3", data[head:], _MTP2_CARRIER)]
 
 
 def _link(linktype: int, data: bytes) -> bytes | str:
