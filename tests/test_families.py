@@ -13,7 +13,7 @@ from custodiet.families import PORTAL_FIGURES, portal_figures, summarise
 
 def _portal_result(ranks: list[tuple[str, int | None]], leaks: list[tuple[int, int | None]]) -> dict:
     return {"abuser_ranks": [{"actor": f"a{i}", "kind": k, "rank": r} for i, (k, r) in enumerate(ranks)],
-            "leaks": {"details": [{"records": n, "seller_first": r == 1, "seller_top3": r is not None and r <= 3}
+            "leaks": {"details": [{"records": n, "seller_first": r == 1, "seller_rank": r}
                                   for n, r in leaks]}}
 
 

@@ -71,7 +71,8 @@ def portal_figures(result: dict[str, Any]) -> dict[str, Any]:
         "quiet_sellers_top10": share("quiet_seller"),
         "stalkers_top10": share("stalker"),
         "leaks_6plus_first": sum(r["seller_first"] for r in big) / len(big) if big else None,
-        "leaks_small_top3": sum(r["seller_top3"] for r in small) / len(small) if small else None,
+        "leaks_small_top3": sum(r["seller_rank"] is not None and r["seller_rank"] <= 3 for r in small) / len(small)
+        if small else None,
         "missed": sorted(f"{r['kind']}:{r['rank'] or '-'}" for r in ranks
                          if r["rank"] is None or r["rank"] > PORTAL_TOP),
     }
