@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from custodiet.cli.app import DocFormat, context_load_app, err_console, fail, ingest_app, print_json, print_table, store
+from custodiet.cli.app import (
+    DocFormat,
+    context_load_app,
+    err_console,
+    error_line,
+    fail,
+    ingest_app,
+    print_json,
+    print_table,
+    store,
+)
 from custodiet.context.specs import SPECS
 from custodiet.ingest.limits import BATCH_ROWS
 
@@ -28,7 +38,8 @@ def ingest_portal_cmd(
     """Read portal access logs into the ledger. Bad records go to quarantine; nothing is stored twice.
 
     Exits 0 when every file was processed (even with quarantined records), 1 when a file could not be
-    read at all (the others are still ingested).
+    read at all or is incomplete (a truncated gzip stream, a last record cut short: its whole records are
+    stored, the cut one quarantined); the other files are still ingested.
     """
     from custodiet.ingest.portal import ingest_portal
     from custodiet.ingest.tabular import InputError
@@ -48,16 +59,20 @@ def ingest_portal_cmd(
                 summaries.append(ingest_portal(st, path, on_step=on_step, batch_rows=batch_rows))
             except InputError as exc:
                 unreadable.append(str(exc))
-                err_console.print(f"[bold red]error:[/] {exc}")
+                error_line(str(exc))
             progress.update(task, completed=len(_STEPS))
-    rows = [s.as_dict() for s in summaries]
+    rows = [{**s.as_dict(), "complete": "no" if s.incomplete else "yes"} for s in summaries]
     if fmt is DocFormat.json:
         print_json({"files": rows, "unreadable": unreadable})
     elif rows:
-        print_table(rows, ["file", "read", "stored", "duplicates", "quarantined", "blank_lines"], title="ingest portal")
+        print_table(rows, ["file", "read", "stored", "duplicates", "quarantined", "blank_lines", "complete"],
+                    title="ingest portal")
         if any(s.quarantined for s in summaries):
             err_console.print("see the rejected records with: custodiet quarantine")
-    if unreadable:
+    for s in summaries:
+        if s.incomplete:
+            error_line(f"incomplete file: {s.incomplete}")
+    if unreadable or any(s.incomplete for s in summaries):
         raise typer.Exit(1)
 
 

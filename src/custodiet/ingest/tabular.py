@@ -18,6 +18,8 @@ back from the file's lines (``raw_lines``) only when needed.
 
 from __future__ import annotations
 
+import csv
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,17 +30,24 @@ import pyarrow as pa
 from custodiet.events import sql_text
 from custodiet.ingest import simplecsv
 from custodiet.ingest.bytescan import ByteScan, is_gzip, scan_bytes
+from custodiet.ingest.guard import (
+    CUT_RECORD,
+    IncompleteInput,
+    InputError,
+    check_file,
+    check_gzip,
+    gunzip_prefix,
+    temp_copy_path,
+)
 from custodiet.ingest.limits import FIELD_LIMIT
+
+__all__ = ["CUT_RECORD", "IncompleteInput", "InputError", "Staged", "stage", "stagings"]
 
 # A record separator that never occurs in text: lines are read whole, without CSV interpretation.
 _NO_DELIMITER = "\\x1e\\x1f"
 # Only spaces: ``trim`` on every line costs seconds, so it runs only on lines that start with a space.
 _BLANK = "(raw IS NULL OR raw = '' OR (starts_with(raw, ' ') AND trim(raw) = ''))"
 _CSV_FIELD = r'(?:^|,)("(?:[^"]|"")*"|[^,]*)'
-
-
-class InputError(Exception):
-    """Nothing could be read from an input file; the message says why."""
 
 
 @dataclass
@@ -58,6 +67,8 @@ class Staged:
     columns: pa.Table | None = None  # a simple CSV chunk's fields as Arrow strings, ``c<position>``
     positions: dict[str, int] = field(default_factory=dict)  # field or extra column -> its position
     view_sql: str | None = None  # a simple CSV chunk's view over its Arrow columns, ``<name>_arrow``
+    cut_line: int | None = None  # the last record, cut short where the file ends (rejected as such)
+    incomplete: str | None = None  # why the file is incomplete (truncated gzip, a record cut short)
 
     def define_view(self, con: duckdb.DuckDBPyConnection, columns: pa.Table) -> None:
         """Define the staged view of a simple CSV chunk on ``con`` over ``columns`` (the chunk's Arrow columns,
@@ -119,21 +130,88 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[st
 
     A CSV's records before ``first_line`` are left out (``stagings`` stored them already).
     """
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a file")
+    check_file(path)
     fmt = detect_format(path)
     try:
         if fmt == "parquet":
             return _stage_parquet(con, path, name, fields, required)
-        scan = scan_bytes(path)
-        _stage_lines(con, path, f"{name}_lines", scan.has_cr)
+        text = _text_of(path)
+        try:
+            _stage_lines(con, text.read_path, f"{name}_lines", text.scan.has_cr)
+        finally:
+            if text.read_path != path:
+                text.read_path.unlink(missing_ok=True)
         if fmt == "csv":
-            return _stage_csv(con, path, name, fields, required, scan, first_line)
-        return _stage_jsonl(con, path, name, fields, required)
+            staged = _stage_csv(con, path, name, fields, required, text.scan, first_line)
+        else:
+            staged = _stage_jsonl(con, path, name, fields, required)
+        _mark_cut(con, staged, text, f"{name}_lines")
+        return staged
     except duckdb.Error as exc:
         raise InputError(f"{path.name}: cannot be read: {str(exc).splitlines()[0]}") from exc
+
+
+@dataclass
+class _Text:
+    """A line-based input as the engine will read it: its byte scan, whether it ends with a line end, its
+    size in bytes, why it is cut (a truncated gzip stream), and the file to read (a truncated gzip file
+    is read from a decompressed copy of its readable part, so that the engine sees exactly that)."""
+
+    scan: ByteScan
+    ends_with_newline: bool
+    size: int
+    truncated: str | None
+    read_path: Path
+
+
+def _text_of(path: Path) -> _Text:
+    """Check a CSV or JSON-lines file before it is staged: ``InputError`` for text that is not UTF-8 or a
+    corrupt gzip stream; a truncated gzip stream is noted (``_Text.truncated``)."""
+    if is_gzip(path):
+        check = check_gzip(path)
+        if check.bad_text is not None:
+            raise InputError(check.bad_text.message(path.name, compressed=True))
+        if check.complete:
+            return _Text(ByteScan(), check.ends_with_newline, check.size, None, path)
+        copy = temp_copy_path(path)
+        gunzip_prefix(path, copy)
+        return _Text(ByteScan(), check.ends_with_newline, check.size, check.truncation(path.name), copy)
+    scan = scan_bytes(path)
+    if scan.bad_text is not None:
+        raise InputError(scan.bad_text.message(path.name))
+    return _Text(scan, bool(scan.ends_with_newline), scan.size or 0, None, path)
+
+
+def _mark_cut(con: duckdb.DuckDBPyConnection, staged: Staged, text: _Text, lines: str) -> None:
+    """Note on ``staged`` a last record cut short and why the file is incomplete.
+
+    A last line without a line end is a whole record when it parses as one (the file merely lacks its
+    final line end, which is common). It is cut when it does not (a CSV record with fewer or more fields
+    than the header, an unterminated quote; a JSON line that is not valid JSON), or when the file is a
+    truncated gzip stream (whatever the line holds, its end is lost)."""
+    if text.ends_with_newline and text.truncated is None:
+        return
+    count = con.execute(f"SELECT count(*) FROM {lines}").fetchall()[0][0]
+    last = con.execute(f"SELECT raw FROM {lines} WHERE rowid = {count - 1}").fetchall() if count else []
+    raw = last[0][0] if last else None
+    first_record = 2 if staged.fmt == "csv" else 1
+    cut = not text.ends_with_newline and count >= first_record and raw is not None and (
+        text.truncated is not None or not _whole_record(staged, raw))
+    if cut:
+        staged.cut_line = count
+        staged.incomplete = (text.truncated or
+                             f"{staged.path.name}: {CUT_RECORD}: line {count} is cut short at byte {text.size}")
+    elif text.truncated is not None:
+        staged.incomplete = text.truncated
+
+
+def _whole_record(staged: Staged, raw: str) -> bool:
+    if staged.fmt == "csv":
+        return raw.count('"') % 2 == 0 and len(next(csv.reader([raw]), [])) == staged.expected_ncols
+    try:
+        return isinstance(json.loads(raw), dict)
+    except ValueError:
+        return False
 
 
 def _lines_sql(path: Path, has_cr: bool) -> str:
@@ -200,6 +278,7 @@ def stagings(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list
     a simple CSV (``simplecsv``) chunk by chunk, as views over Arrow columns (``Staged.columns``), and
     anything else whole, as ``stage`` does. When Arrow refuses a chunk, the rest of the file, from that
     chunk's first line, is staged line by line."""
+    check_file(path)
     plan = _simple_plan(path, fields, required)
     if plan is None:
         yield stage(con, path, name, fields, required)
@@ -308,6 +387,7 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
                    required: list[str]) -> Staged:
+    _check_parquet(path)
     described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_text(str(path))})").fetchall()
     columns = [row[0] for row in described]
     present, extras, cols, longest, extra_json = _named_fields(
@@ -319,6 +399,24 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields
         f"FROM read_parquet({sql_text(str(path))}, file_row_number = true)"
     )
     return Staged(name, path, "parquet", present, None, extras)
+
+
+def _check_parquet(path: Path) -> None:
+    """``InputError`` for a file that is not Parquet; ``IncompleteInput`` for one cut short (a Parquet file
+    ends with its footer, its length and the magic ``PAR1``: without them no row can be found)."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+        fh.seek(max(size - 8, 0))
+        tail = fh.read(8)
+    if head != b"PAR1":
+        raise InputError(f"{path.name}: not a Parquet file (it does not start with PAR1)")
+    if size < 12 or tail[4:] != b"PAR1":
+        raise IncompleteInput(f"{path.name}: truncated Parquet file: it ends at byte {size} without its footer",
+                              size)
+    footer = int.from_bytes(tail[:4], "little")
+    if footer + 12 > size:
+        raise InputError(f"{path.name}: corrupt Parquet file: its footer claims {footer} bytes of {size}")
 
 
 def col(staged: Staged, name: str, alias: str) -> str:
@@ -337,10 +435,12 @@ def reasons_sql(staged: Staged, alias: str, field_checks: list[str], field_limit
     """
     a = alias
     expected = staged.expected_ncols if staged.expected_ncols is not None else "NULL"
+    cut = f"{a}.line = {staged.cut_line}" if staged.cut_line is not None else "false"
     structural = (
         "list_filter(["
-        f"CASE WHEN {a}.ncols = -1 THEN 'not a JSON object' END, "
-        f"CASE WHEN {expected} IS NOT NULL AND {a}.ncols <> {expected} "
+        f"CASE WHEN {cut} THEN {sql_text(CUT_RECORD)} END, "
+        f"CASE WHEN {a}.ncols = -1 AND NOT {cut} THEN 'not a JSON object' END, "
+        f"CASE WHEN {expected} IS NOT NULL AND {a}.ncols <> {expected} AND NOT {cut} "
         f"THEN format('wrong number of columns: expected {{}}, found {{}}', {expected}, {a}.ncols) END"
         "], x -> x IS NOT NULL)"
     )
@@ -357,7 +457,7 @@ def reasons_sql(staged: Staged, alias: str, field_checks: list[str], field_limit
     full = f"CASE WHEN len({structural}) > 0 THEN {structural} ELSE {checks} END"
     if fast_ok is None:
         return full
-    structure_ok = f"coalesce({a}.ncols, {expected}) IS NOT DISTINCT FROM {expected}"
+    structure_ok = f"coalesce({a}.ncols, {expected}) IS NOT DISTINCT FROM {expected} AND NOT {cut}"
     return (f"CASE WHEN {structure_ok} AND {a}.longest <= {field_limit} AND NOT {has_control} AND ({fast_ok}) "
             f"THEN []::VARCHAR[] ELSE {full} END")
 
