@@ -22,6 +22,8 @@ from custodiet.cli.app import (
 from custodiet.context.specs import SPECS
 from custodiet.ingest.limits import BATCH_ROWS
 
+MAX_SHRINK = 0.10  # as context.load.MAX_SHRINK (not imported here: the CLI's start-up stays light)
+
 if TYPE_CHECKING:
     from custodiet.ingest.portal import IngestSummary
 
@@ -82,22 +84,36 @@ def _register(kind: str) -> None:
     def command(
         file: Path = typer.Argument(..., help="CSV, JSON lines or Parquet, optionally .gz."),
         append: bool = typer.Option(False, "--append", help="Add to the table instead of replacing it."),
+        allow_shrink: bool = typer.Option(False, "--allow-shrink",
+                                          help="Replace the table even if that removes many of its rows."),
+        max_shrink: float = typer.Option(MAX_SHRINK, "--max-shrink", min=0.0, max=1.0,
+                                         help="Share of the table's rows a replacement may remove."),
         fmt: DocFormat = typer.Option(DocFormat.table, "--format", help="Summary as json or table."),
     ) -> None:
         from custodiet.context.load import load_context
         from custodiet.ingest.tabular import InputError
 
         try:
-            summary = load_context(store(), kind, file, append=append)
+            summary = load_context(store(), kind, file, append=append, max_shrink=max_shrink,
+                                   allow_shrink=allow_shrink)
         except InputError as exc:
             raise fail(str(exc), 1) from None
         if fmt is DocFormat.json:
             print_json(summary.as_dict())
-        else:
-            print_table([summary.as_dict()], title=f"context {kind}")
+            return
+        print_table([summary.as_dict()], ["table", "file", "read", "loaded", "quarantined", "previous", "added",
+                                          "removed", "changed", "total"], title=f"context {kind}")
+        for what, keys in summary.examples.items():
+            more = getattr(summary, what) - len(keys)
+            err_console.print(f"{what}: {', '.join(keys)}" + (f" and {more:,} more" if more > 0 else ""),
+                              markup=False, soft_wrap=True)
+        if summary.quarantined:
+            err_console.print("see the rejected records with: custodiet quarantine --channel context")
 
     command.__doc__ = (f"Load {kind} (columns: {', '.join(spec.fields)}; required: {', '.join(spec.required)}). "
-                       "Subjects are pseudonymised; bad records go to quarantine.")
+                       "Subjects are pseudonymised; bad records go to quarantine. The whole file is checked "
+                       "before the table is replaced; an incomplete file, or one that would remove more than "
+                       "--max-shrink of the table, changes nothing and exits 1.")
     context_load_app.command(kind)(command)
 
 
