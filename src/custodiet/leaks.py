@@ -27,8 +27,6 @@ of new pairs are kept under ``<home>/index/`` and rebuilt when the ledger's segm
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -42,6 +40,8 @@ from custodiet import atomic, canary
 from custodiet.detect.insider import INSIDER_CHANNELS
 from custodiet.events import sql_list, sql_text
 from custodiet.identifiers import InvalidIdentifier
+from custodiet.ingest import guard
+from custodiet.ingest.limits import FIELD_LIMIT
 from custodiet.store import Store
 
 RHO = 0.9
@@ -75,48 +75,85 @@ def verdict(result: TraceResult, name: str, listed_at: datetime) -> str:
             f"{top['expected']:.2g} (p = {top['p_value']:.1g}){margin}.")
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.suffix == ".gz":
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
-    return open(path, encoding="utf-8", newline="")
+def _fields(line: str) -> list[str]:
+    """One CSV record held on one line (as the portal reader splits records); ``csv.Error`` if unparsable."""
+    return next(csv.reader([line]), [])
 
 
 def read_sample(path: Path) -> tuple[list[tuple[int, str, str]], list[tuple[str, str]]]:
-    """(line, subject_kind, subject) records and (file:line, reason) rejections of a CSV or JSONL file."""
+    """(line, subject_kind, subject) records and (file:line, reason) rejections of a CSV or JSONL file.
+
+    The file is read by the guarded reader (``ingest.guard``): a truncated gzip stream, text that is not
+    UTF-8, or a last record cut short where the file ends raise ``LeakInputError`` naming the file and
+    the line or byte: a sample read in part would be traced as if it were whole."""
     name = path.name
     try:
-        with _open_text(path) as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LeakInputError(f"{path}: cannot read: {exc}") from exc
+        text = guard.read_text(path)
+    except guard.InputError as exc:
+        raise LeakInputError(str(exc)) from None
     stem = name[:-3] if name.endswith(".gz") else name
     is_json = stem.endswith((".jsonl", ".ndjson", ".json")) or text.lstrip().startswith("{")
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    if lines and lines[-1] == "":
+        lines.pop()  # the final line end
     records: list[tuple[int, str, str]] = []
     rejected: list[tuple[str, str]] = []
     if is_json:
-        for i, line in enumerate(text.splitlines(), 1):
+        for i, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
                 records.append((i, str(obj["subject_kind"]).strip(), str(obj["subject"]).strip()))
             except (ValueError, KeyError, TypeError) as exc:
+                if i == len(lines) and not text.endswith("\n") and _cut_json(line):
+                    raise _cut(path, i, len(text.encode())) from None
                 rejected.append((f"{name}:{i}", f"not a JSON object with subject and subject_kind ({exc})"))
         return records, rejected
-    reader = csv.reader(io.StringIO(text))
-    header = [h.strip() for h in next(reader, [])]
+    try:
+        header = [h.strip().lstrip("\ufeff") for h in _fields(lines[0])] if lines else []
+    except csv.Error as exc:
+        raise LeakInputError(f"{name}:1: the header cannot be read: {exc}") from None
     if "subject" not in header or "subject_kind" not in header:
         raise LeakInputError(f"{name}:1: the header must name subject and subject_kind (got {header})")
     si, ki = header.index("subject"), header.index("subject_kind")
-    for row in reader:
-        at = reader.line_num
-        if not any(c.strip() for c in row):
+    for at, line in enumerate(lines[1:], 2):
+        if not line.strip():
             continue
-        if len(row) != len(header):
+        last = at == len(lines) and not text.endswith("\n")
+        try:
+            row = _fields(line)
+        except csv.Error as exc:
+            if last:
+                raise _cut(path, at, len(text.encode())) from None
+            too_long = "field larger than field limit" in str(exc)
+            rejected.append((f"{name}:{at}", f"a field is over the limit of {FIELD_LIMIT} characters" if too_long
+                             else f"not a CSV record ({exc})"))
+            continue
+        if len(row) != len(header) or (last and line.count('"') % 2):
+            if last:
+                raise _cut(path, at, len(text.encode()))
             rejected.append((f"{name}:{at}", f"{len(row)} fields, the header has {len(header)}"))
+            continue
+        longest = max((len(c) for c in row), default=0)
+        if longest > FIELD_LIMIT:
+            rejected.append((f"{name}:{at}", f"a field is {longest} characters long, over the limit of {FIELD_LIMIT}"))
             continue
         records.append((at, row[ki].strip(), row[si].strip()))
     return records, rejected
+
+
+def _cut_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except ValueError:
+        return True
+    return False
+
+
+def _cut(path: Path, line: int, size: int) -> LeakInputError:
+    return LeakInputError(f"{path.name}: {guard.CUT_RECORD}: line {line} is cut short at byte {size}; "
+                          "the sample is incomplete")
 
 
 # -- the access index -----------------------------------------------------------------------------

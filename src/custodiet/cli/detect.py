@@ -94,7 +94,7 @@ def trace_leak(
     try:
         result = leaks.trace(store(), file, when, limit=limit)
     except leaks.LeakInputError as exc:
-        raise fail(str(exc)) from exc
+        raise fail(str(exc)) from None
     for where, reason in result.rejected:
         err_console.print(f"[yellow]skipped[/] {where}: {reason}")
     err_console.print(f"{result.sample} people in the sample, {result.known} of them looked up before "
@@ -130,9 +130,22 @@ def canary_issue(
 @app.command()
 def evaluate(truth: Path = typer.Option(..., exists=True, dir_okay=False, help="The world's truth.json.")) -> None:
     """Score the ranking and leak tracing against a simulated world's truth (JSON)."""
-    from custodiet.evaluate import evaluate as evaluate_world
+    import json
 
+    from custodiet.evaluate import evaluate as evaluate_world
+    from custodiet.ingest.guard import InputError, read_text
+
+    try:
+        doc = json.loads(read_text(truth))
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    except ValueError as exc:
+        raise fail(f"{truth}: not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise fail(f"{truth}: not a truth file (expected a JSON object with a 'world' key)")
     try:
         print_json(evaluate_world(store(), truth))
     except ValueError as exc:  # leaks.LeakInputError included
-        raise fail(str(exc)) from exc
+        raise fail(str(exc)) from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise fail(f"{truth}: not a truth file this version understands ({type(exc).__name__}: {exc})") from None

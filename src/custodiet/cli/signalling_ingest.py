@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from custodiet.cli.app import console, context_load_app, fail, ingest_app, store
+from custodiet.cli.app import console, context_load_app, error_line, fail, ingest_app, store
 
 if TYPE_CHECKING:
     from custodiet.context.network import Registry
@@ -44,10 +44,14 @@ def ingest_signalling(
                 raise fail(f"the stored network profile is invalid: {exc}") from None
         return opened[0]
 
+    from custodiet.ingest.guard import InputError, check_file
+
     summaries: list[FileSummary] = []
     for path in files:
-        if not path.is_file():
-            summaries.append(FileSummary(path.name, error=f"{path}: no such file"))
+        try:
+            check_file(path)
+        except InputError as exc:
+            summaries.append(FileSummary(path.name, error=str(exc)))
             continue
         size = path.stat().st_size
         if size > BIG_FILE:
@@ -68,9 +72,14 @@ def ingest_signalling(
     _print_summary(summaries)
     failed = [s for s in summaries if s.error]
     for s in failed:
-        console.print(f"[bold red]error:[/] {s.error}")
+        error_line(s.error or "")
+    for s in summaries:
+        if s.incomplete:
+            error_line(f"incomplete capture: {s.incomplete} (the frames before it are stored)")
     if len(failed) == len(summaries):
         raise typer.Exit(2)
+    if failed or any(s.incomplete for s in summaries):
+        raise typer.Exit(1)
 
 
 def _print_summary(summaries: list[FileSummary]) -> None:
