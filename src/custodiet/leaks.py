@@ -235,7 +235,8 @@ def trace(store: Store, path: Path, listed_at: datetime, limit: int = 20,
         except InvalidIdentifier as exc:
             rejected.append((f"{path.name}:{line}", str(exc)))
     if not subjects:
-        raise LeakInputError(f"{path}: no usable record ({len(rejected)} rejected)")
+        first = f"; first: {rejected[0][0]}: {rejected[0][1]}" if rejected else ""
+        raise LeakInputError(f"{path}: no usable record ({len(rejected)} rejected{first})")
     own = con is None
     con = con or store.connect()
     try:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from custodiet.cli.app import console, context_load_app, error_line, fail, ingest_app, store
@@ -116,5 +117,6 @@ def load_network(
         profile = save_profile(st, file)
     except NetworkProfileError as exc:
         raise fail(str(exc)) from None
-    console.print(f"network profile loaded: home [bold]{profile.home.name}[/] ({profile.home.country}), "
-                  f"{len(profile.home.gt_prefixes)} GT prefixes, {len(profile.partners)} partners")
+    console.print(f"network profile {escape(file.name)} loaded: home [bold]{escape(profile.home.name)}[/] "
+                  f"({profile.home.country}), {len(profile.home.gt_prefixes)} GT prefixes, "
+                  f"{len(profile.partners)} partners")
