@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,12 +136,7 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[st
     try:
         if fmt == "parquet":
             return _stage_parquet(con, path, name, fields, required)
-        text = _text_of(path)
-        try:
-            _stage_lines(con, text.read_path, f"{name}_lines", text.scan.has_cr)
-        finally:
-            if text.read_path != path:
-                text.read_path.unlink(missing_ok=True)
+        text = _stage_text(con, path, f"{name}_lines")
         if fmt == "csv":
             staged = _stage_csv(con, path, name, fields, required, text.scan, first_line)
         else:
@@ -153,33 +149,49 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[st
 
 @dataclass
 class _Text:
-    """A line-based input as the engine will read it: its byte scan, whether it ends with a line end, its
-    size in bytes, why it is cut (a truncated gzip stream), and the file to read (a truncated gzip file
-    is read from a decompressed copy of its readable part, so that the engine sees exactly that)."""
+    """A line-based input as staged: its byte scan, whether it ends with a line end, its size in bytes, and
+    why it is cut (a truncated gzip stream)."""
 
     scan: ByteScan
     ends_with_newline: bool
     size: int
     truncated: str | None
-    read_path: Path
 
 
-def _text_of(path: Path) -> _Text:
-    """Check a CSV or JSON-lines file before it is staged: ``InputError`` for text that is not UTF-8 or a
-    corrupt gzip stream; a truncated gzip stream is noted (``_Text.truncated``)."""
-    if is_gzip(path):
-        check = check_gzip(path)
-        if check.bad_text is not None:
-            raise InputError(check.bad_text.message(path.name, compressed=True))
-        if check.complete:
-            return _Text(ByteScan(), check.ends_with_newline, check.size, None, path)
-        copy = temp_copy_path(path)
+def _stage_text(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> _Text:
+    """Stage a CSV or JSON-lines file's lines into ``table`` once its bytes are checked: ``InputError`` for
+    text that is not UTF-8 or a corrupt gzip stream.
+
+    A gzip stream is checked in a worker thread while the engine reads it (zlib releases the GIL). The
+    engine reads a truncated stream without complaint, so a truncated one is staged again, from a
+    decompressed copy of its readable part: the lines staged are then exactly those before the cut."""
+    if not is_gzip(path):
+        scan = scan_bytes(path)
+        if scan.bad_text is not None:
+            raise InputError(scan.bad_text.message(path.name))
+        _stage_lines(con, path, table, scan.has_cr)
+        return _Text(scan, bool(scan.ends_with_newline), scan.size or 0, None)
+    failure: duckdb.Error | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gzip-check") as pool:
+        checking = pool.submit(check_gzip, path)
+        try:
+            _stage_lines(con, path, table)
+        except duckdb.Error as exc:
+            failure = exc
+        check = checking.result()
+    if check.bad_text is not None:
+        raise InputError(check.bad_text.message(path.name, compressed=True))
+    if check.complete:
+        if failure is not None:
+            raise failure
+        return _Text(ByteScan(), check.ends_with_newline, check.size, None)
+    copy = temp_copy_path(path)
+    try:
         gunzip_prefix(path, copy)
-        return _Text(ByteScan(), check.ends_with_newline, check.size, check.truncation(path.name), copy)
-    scan = scan_bytes(path)
-    if scan.bad_text is not None:
-        raise InputError(scan.bad_text.message(path.name))
-    return _Text(scan, bool(scan.ends_with_newline), scan.size or 0, None, path)
+        _stage_lines(con, copy, table)
+    finally:
+        copy.unlink(missing_ok=True)
+    return _Text(ByteScan(), check.ends_with_newline, check.size, check.truncation(path.name))
 
 
 def _mark_cut(con: duckdb.DuckDBPyConnection, staged: Staged, text: _Text, lines: str) -> None:
