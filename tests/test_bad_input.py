@@ -210,3 +210,20 @@ def test_a_200_kib_field_in_a_leak_sample_in_a_real_process(home: Path, tmp_path
     assert "Traceback" not in proc.stderr
     assert "sample.csv:2: a field is over the limit" in proc.stderr
     assert "sample.csv: no usable record (1 rejected" in proc.stderr
+
+
+def test_a_truncated_capture_stores_the_frames_before_the_cut_and_exits_1(home: Path, tmp_path: Path) -> None:
+    from tests.signalling_decode.helpers import MAP_CAPTURE, need_captures
+
+    need_captures()
+    data = MAP_CAPTURE.read_bytes()
+    cut = _write(tmp_path, "cut.pcap", data[: len(data) * 3 // 5])
+    store_home = tmp_path / "home"
+    result = runner.invoke(app, ["--home", str(store_home), "ingest", "signalling", str(cut)],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    assert re.search(r"error: incomplete capture: cut\.pcap: .* truncated at byte \d+", result.output)
+    from custodiet.store import Store
+
+    stored = Store(store_home).connect().execute("SELECT count(*) FROM events").fetchall()[0][0]
+    assert stored > 0
