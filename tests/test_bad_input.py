@@ -227,3 +227,15 @@ def test_a_truncated_capture_stores_the_frames_before_the_cut_and_exits_1(home: 
 
     stored = Store(store_home).connect().execute("SELECT count(*) FROM events").fetchall()[0][0]
     assert stored > 0
+
+
+@pytest.mark.parametrize("argv", [
+    lambda f: ["simulate", "portal", "--out", str(f), "--seed", "1"],
+    lambda f: ["simulate", "signalling", "--out", str(f)],
+])
+def test_an_output_folder_that_is_a_file(argv: Callable[[Path], list[str]], home: Path, tmp_path: Path) -> None:
+    taken = _write(tmp_path, "taken", b"")
+    result = runner.invoke(app, ["--home", str(home), *argv(taken)], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"error: {taken}: cannot write the world there" in result.output
