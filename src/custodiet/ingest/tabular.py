@@ -49,6 +49,9 @@ _NO_DELIMITER = "\\x1e\\x1f"
 # Only spaces: ``trim`` on every line costs seconds, so it runs only on lines that start with a space.
 _BLANK = "(raw IS NULL OR raw = '' OR (starts_with(raw, ' ') AND trim(raw) = ''))"
 _CSV_FIELD = r'(?:^|,)("(?:[^"]|"")*"|[^,]*)'
+# The longest line the engine will read (its default is 2 MB): a longer record is still quarantined, as
+# over the field limit, rather than making the whole file unreadable.
+MAX_LINE_BYTES = 64 << 20
 
 
 @dataclass
@@ -233,7 +236,7 @@ def _lines_sql(path: Path, has_cr: bool) -> str:
     return (
         f"SELECT {raw} AS raw FROM read_csv({sql_text(str(path))}, columns={{'raw': 'VARCHAR'}}, "
         f"header=false, delim=E'{_NO_DELIMITER}', quote='', escape='', auto_detect=false, "
-        "strict_mode=false, null_padding=true)"
+        f"strict_mode=false, null_padding=true, max_line_size={MAX_LINE_BYTES})"
     )
 
 
