@@ -151,7 +151,8 @@ def test_utf8_split_across_scan_chunks_is_fine(tmp_path: Path) -> None:
 
 def test_a_record_longer_than_the_engines_default_line_is_only_a_bad_record(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "access.csv"
-    path.write_text(_log(2) + "2026-03-01T09:00:00Z," + "x" * (3 << 20) + ",+8801712999999,msisdn,cdr,big\n" + _record(7))
+    big = "2026-03-01T09:00:00Z," + "x" * (3 << 20) + ",+8801712999999,msisdn,cdr,big\n"
+    path.write_text(_log(2) + big + _record(7))
     summary = ingest_portal(store, path, now=NOW)
     assert (summary.stored, summary.quarantined, summary.incomplete) == (3, 1, None)
     assert list_quarantine(store)[0]["reason"] == f"a field is {3 << 20} characters long, over the limit of 1024"
