@@ -27,6 +27,9 @@ def ingest_signalling(
 
     Frames that carry signalling but cannot be decoded go to quarantine with their frame number
     and reason; frames without signalling (ARP, GTP, SCTP control...) are counted in the summary.
+
+    Exits 1 when a capture is cut short or corrupt part-way (its frames before that are stored) or a
+    file cannot be read, 2 when no file could be read.
     """
     # Only the decoder is imported here. The store and registry (Arrow, DuckDB, the ledger, phonenumbers)
     # are imported by ``open_store``, which ``ingest_capture`` calls once the decoding child is forked.

@@ -9,6 +9,11 @@ A plain (not gzipped) file is first scanned once for its bytes (``scan_bytes``, 
 control character besides line ends, the per-record control-character check and the carriage-return
 trimming are left out of the SQL, which saves two regular-expression passes.
 
+Before a line is staged, ``guard`` checks the bytes: a gzip stream must be complete (the engine reads a
+truncated one without complaint), the text must be UTF-8, and a last line without a line end must parse
+as a whole record; a file that ends early is staged up to the cut and marked ``Staged.incomplete``, its
+cut record rejected as ``file ends inside a record``. A Parquet file must end with its footer.
+
 A *simple* CSV (``simplecsv``) skips the line table altogether: ``stagings`` reads it with Arrow's CSV
 reader chunk by chunk, and each chunk's staged view runs over its Arrow columns (from the first chunk
 that is not simple on, the file is staged line by line). A chunk has no ``line`` column: a record's line
@@ -210,8 +215,8 @@ def _mark_cut(con: duckdb.DuckDBPyConnection, staged: Staged, text: _Text, lines
     last = con.execute(f"SELECT raw FROM {lines} WHERE rowid = {count - 1}").fetchall() if count else []
     raw = last[0][0] if last else None
     first_record = 2 if staged.fmt == "csv" else 1
-    cut = not text.ends_with_newline and count >= first_record and raw is not None and (
-        text.truncated is not None or not _whole_record(staged, raw))
+    cut = not text.ends_with_newline and count >= first_record and bool(raw and raw.strip()) and (
+        text.truncated is not None or not _whole_record(staged, raw or ""))
     if cut:
         staged.cut_line = count
         staged.incomplete = (text.truncated or
