@@ -99,7 +99,7 @@ def _scan(header: bytes, chunks: Iterator[bytes | memoryview]) -> ByteScan:
         data = np.frombuffer(chunk, np.uint8)
         feeds = np.flatnonzero(data == _LF) + offset
         records.add(chunk, data, len(feeds))
-        utf8.feed(chunk, ascii=not len(data) or int(data.max()) < 0x80)
+        utf8.feed(chunk, ascii=not len(data) or int(data.max()) < 0x80, line_feeds=len(feeds))
         last = bytes(chunk[-1:]) if len(chunk) else last
         if len(feeds):
             lengths = np.diff(feeds, prepend=last_lf) - 1

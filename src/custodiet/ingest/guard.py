@@ -77,7 +77,10 @@ class Utf8Check:
         self.lines = 0  # line feeds before ``offset``
         self.bad: BadText | None = None
 
-    def feed(self, chunk: bytes | memoryview, ascii: bool | None = None, final: bool = False) -> None:
+    def feed(self, chunk: bytes | memoryview, ascii: bool | None = None, final: bool = False,
+             line_feeds: int | None = None) -> None:
+        """Check the next bytes; ``ascii`` says they are all below 0x80 (then they are not decoded), and
+        ``line_feeds`` how many line feeds they hold (counted here when not given)."""
         if self.bad is None:
             pending = len(self._decoder.getstate()[0])
             if ascii is None or not ascii or pending:
@@ -87,7 +90,8 @@ class Utf8Check:
                     at = exc.start - pending  # position in ``chunk`` (negative: in the carried-over bytes)
                     where = self.offset + at
                     self.bad = BadText(where, self.lines + bytes(chunk[: max(at, 0)]).count(b"\n") + 1)
-        self.lines += bytes(chunk).count(b"\n") if self.bad is None else 0
+        if self.bad is None:
+            self.lines += bytes(chunk).count(b"\n") if line_feeds is None else line_feeds
         self.offset += len(chunk)
 
     def finish(self) -> None:
