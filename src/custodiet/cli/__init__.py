@@ -5,6 +5,9 @@ Each command group lives in its own module and registers itself on the app defin
 
 from __future__ import annotations
 
+import os
+import sys
+
 from custodiet.cli import (  # noqa: F401  (importing registers the commands)
     core,
     detect,
@@ -14,8 +17,16 @@ from custodiet.cli import (  # noqa: F401  (importing registers the commands)
     signalling_ingest,
     simulate,
 )
-from custodiet.cli.app import app
+from custodiet.cli.app import app, error_line
 
 
 def main() -> None:
-    app()
+    """The entry point: runs the app; an exception no command expected becomes one error line (exit 3)
+    instead of a traceback, unless ``CUSTODIET_DEBUG`` is set."""
+    try:
+        app()
+    except Exception as exc:
+        if os.environ.get("CUSTODIET_DEBUG"):
+            raise
+        error_line(f"unexpected {type(exc).__name__}: {exc} (set CUSTODIET_DEBUG=1 to see where it happened)")
+        sys.exit(3)

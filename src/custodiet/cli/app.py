@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -67,9 +68,14 @@ def store() -> Store:
     return Store(State.home)
 
 
+def error_line(message: str) -> None:
+    """Print one error line (never wrapped; the message is not read as markup)."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+
+
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a clear error and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    error_line(message)
     return typer.Exit(code)
 
 

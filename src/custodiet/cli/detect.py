@@ -106,7 +106,7 @@ def trace_leak(
     try:
         result = leaks.trace(store(), file, when, limit=limit)
     except leaks.LeakInputError as exc:
-        raise fail(str(exc)) from exc
+        raise fail(str(exc)) from None
     for where, reason in result.rejected:
         err_console.print(f"[yellow]skipped[/] {where}: {reason}")
     err_console.print(f"{result.sample} people in the sample, {result.known} of them looked up before "
@@ -155,6 +155,8 @@ def evaluate(
     """
     if (truth is None) == (family is None):
         raise fail("give exactly one of --truth FILE or --family DIR")
+    if truth is not None:
+        _check_truth_file(truth)
     try:
         if truth is not None:
             from custodiet.evaluate import evaluate as evaluate_world
@@ -166,7 +168,10 @@ def evaluate(
         assert family is not None
         doc = evaluate_family(family, progress=lambda name: err_console.print(f"evaluating {name}"))
     except ValueError as exc:  # leaks.LeakInputError included
-        raise fail(str(exc)) from exc
+        raise fail(str(exc)) from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise fail(f"{truth or family}: not a truth file this version understands "
+                   f"({type(exc).__name__}: {exc})") from None
     if fmt is RowFormat.jsonl:
         print_jsonl(doc["worlds"])
         print_jsonl([{"summary": name, **figure} for name, figure in doc["summary"].items()])
@@ -175,3 +180,19 @@ def evaluate(
                 wrap=False)
     print_table([{"figure": name, **figure} for name, figure in doc["summary"].items()],
                 title="mean and worst world")
+
+
+def _check_truth_file(truth: Path) -> None:
+    """A truth file must read whole and be a JSON object: one clear line otherwise."""
+    import json
+
+    from custodiet.ingest.guard import InputError, read_text
+
+    try:
+        doc = json.loads(read_text(truth))
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    except ValueError as exc:
+        raise fail(f"{truth}: not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise fail(f"{truth}: not a truth file (expected a JSON object with a 'world' key)")

@@ -94,7 +94,14 @@ def verify_cmd(
 
     witnessed = None
     if witness is not None:
+        from custodiet.ingest.guard import InputError, read_text
+
         kept = witness
+        try:
+            if not read_text(kept).strip():
+                raise fail(f"{kept}: the witness file holds no heads")
+        except InputError as exc:
+            raise fail(str(exc)) from None
         witnessed = _ledger(lambda: HeadsFile.read(kept, strict=True).heads, 2)
 
     result = ledger.verify(store(), quick=quick, public_key=public_key, witness=witnessed)
@@ -109,4 +116,5 @@ def verify_cmd(
                        f"{result.tree_size}" + (f", {result.events} events re-hashed" if not quick else ""))
     if not result.ok:
         assert result.problem is not None
-        raise fail(f"{result.problem.kind}: {result.problem.message}", 1)
+        blame = f" (witness file {witness})" if witness is not None and "witness" in result.problem.message else ""
+        raise fail(f"{result.problem.kind}: {result.problem.message}{blame}", 1)

@@ -8,9 +8,21 @@ from typing import TYPE_CHECKING
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from custodiet.cli.app import DocFormat, context_load_app, err_console, fail, ingest_app, print_json, print_table, store
+from custodiet.cli.app import (
+    DocFormat,
+    context_load_app,
+    err_console,
+    error_line,
+    fail,
+    ingest_app,
+    print_json,
+    print_table,
+    store,
+)
 from custodiet.context.specs import SPECS
 from custodiet.ingest.limits import BATCH_ROWS
+
+MAX_SHRINK = 0.10  # as context.load.MAX_SHRINK (not imported here: the CLI's start-up stays light)
 
 if TYPE_CHECKING:
     from custodiet.ingest.portal import IngestSummary
@@ -28,7 +40,8 @@ def ingest_portal_cmd(
     """Read portal access logs into the ledger. Bad records go to quarantine; nothing is stored twice.
 
     Exits 0 when every file was processed (even with quarantined records), 1 when a file could not be
-    read at all (the others are still ingested).
+    read at all or is incomplete (a truncated gzip stream, a last record cut short: its whole records are
+    stored, the cut one quarantined); the other files are still ingested.
     """
     from custodiet.ingest.portal import ingest_portal
     from custodiet.ingest.tabular import InputError
@@ -48,16 +61,20 @@ def ingest_portal_cmd(
                 summaries.append(ingest_portal(st, path, on_step=on_step, batch_rows=batch_rows))
             except InputError as exc:
                 unreadable.append(str(exc))
-                err_console.print(f"[bold red]error:[/] {exc}")
+                error_line(str(exc))
             progress.update(task, completed=len(_STEPS))
-    rows = [s.as_dict() for s in summaries]
+    rows = [{**s.as_dict(), "complete": "no" if s.incomplete else "yes"} for s in summaries]
     if fmt is DocFormat.json:
         print_json({"files": rows, "unreadable": unreadable})
     elif rows:
-        print_table(rows, ["file", "read", "stored", "duplicates", "quarantined", "blank_lines"], title="ingest portal")
+        print_table(rows, ["file", "read", "stored", "duplicates", "quarantined", "blank_lines", "complete"],
+                    title="ingest portal")
         if any(s.quarantined for s in summaries):
             err_console.print("see the rejected records with: custodiet quarantine")
-    if unreadable:
+    for s in summaries:
+        if s.incomplete:
+            error_line(f"incomplete file: {s.incomplete}")
+    if unreadable or any(s.incomplete for s in summaries):
         raise typer.Exit(1)
 
 
@@ -67,22 +84,36 @@ def _register(kind: str) -> None:
     def command(
         file: Path = typer.Argument(..., help="CSV, JSON lines or Parquet, optionally .gz."),
         append: bool = typer.Option(False, "--append", help="Add to the table instead of replacing it."),
+        allow_shrink: bool = typer.Option(False, "--allow-shrink",
+                                          help="Replace the table even if that removes many of its rows."),
+        max_shrink: float = typer.Option(MAX_SHRINK, "--max-shrink", min=0.0, max=1.0,
+                                         help="Share of the table's rows a replacement may remove."),
         fmt: DocFormat = typer.Option(DocFormat.table, "--format", help="Summary as json or table."),
     ) -> None:
         from custodiet.context.load import load_context
         from custodiet.ingest.tabular import InputError
 
         try:
-            summary = load_context(store(), kind, file, append=append)
+            summary = load_context(store(), kind, file, append=append, max_shrink=max_shrink,
+                                   allow_shrink=allow_shrink)
         except InputError as exc:
             raise fail(str(exc), 1) from None
         if fmt is DocFormat.json:
             print_json(summary.as_dict())
-        else:
-            print_table([summary.as_dict()], title=f"context {kind}")
+            return
+        print_table([summary.as_dict()], ["table", "file", "read", "loaded", "quarantined", "previous", "added",
+                                          "removed", "changed", "total"], title=f"context {kind}")
+        for what, keys in summary.examples.items():
+            more = getattr(summary, what) - len(keys)
+            err_console.print(f"{what}: {', '.join(keys)}" + (f" and {more:,} more" if more > 0 else ""),
+                              markup=False, soft_wrap=True)
+        if summary.quarantined:
+            err_console.print("see the rejected records with: custodiet quarantine --channel context")
 
     command.__doc__ = (f"Load {kind} (columns: {', '.join(spec.fields)}; required: {', '.join(spec.required)}). "
-                       "Subjects are pseudonymised; bad records go to quarantine.")
+                       "Subjects are pseudonymised; bad records go to quarantine. The whole file is checked "
+                       "before the table is replaced; an incomplete file, or one that would remove more than "
+                       "--max-shrink of the table, changes nothing and exits 1.")
     context_load_app.command(kind)(command)
 
 

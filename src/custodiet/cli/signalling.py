@@ -35,7 +35,10 @@ def simulate_signalling_cmd(
     """
     from custodiet.simulate.signalling import simulate_signalling
 
-    truth = simulate_signalling(out, seed, subscribers=subscribers, days=days)
+    try:
+        truth = simulate_signalling(out, seed, subscribers=subscribers, days=days)
+    except OSError as exc:
+        raise fail(f"{out}: cannot write the world there: {exc.strerror or exc}") from None
     console.print(f"wrote {out}: {truth['legitimate_messages']:,} legitimate requests, "
                   f"{len(truth['attacks']):,} planted attacks, {len(truth['campaigns'])} campaign(s)")
 
@@ -63,5 +66,8 @@ def report_cmd(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise fail(f"{out}: cannot write the report: {exc.strerror or exc}") from None
         console.print(f"wrote {out}")

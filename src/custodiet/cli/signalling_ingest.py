@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from custodiet.cli.app import console, context_load_app, fail, ingest_app, store
+from custodiet.cli.app import console, context_load_app, error_line, fail, ingest_app, store
 
 if TYPE_CHECKING:
     from custodiet.context.network import Registry
@@ -26,6 +27,9 @@ def ingest_signalling(
 
     Frames that carry signalling but cannot be decoded go to quarantine with their frame number
     and reason; frames without signalling (ARP, GTP, SCTP control...) are counted in the summary.
+
+    Exits 1 when a capture is cut short or corrupt part-way (its frames before that are stored) or a
+    file cannot be read, 2 when no file could be read.
     """
     # Only the decoder is imported here. The store and registry (Arrow, DuckDB, the ledger, phonenumbers)
     # are imported by ``open_store``, which ``ingest_capture`` calls once the decoding child is forked.
@@ -44,10 +48,14 @@ def ingest_signalling(
                 raise fail(f"the stored network profile is invalid: {exc}") from None
         return opened[0]
 
+    from custodiet.ingest.guard import InputError, check_file
+
     summaries: list[FileSummary] = []
     for path in files:
-        if not path.is_file():
-            summaries.append(FileSummary(path.name, error=f"{path}: no such file"))
+        try:
+            check_file(path)
+        except InputError as exc:
+            summaries.append(FileSummary(path.name, error=str(exc)))
             continue
         size = path.stat().st_size
         if size > BIG_FILE:
@@ -68,9 +76,14 @@ def ingest_signalling(
     _print_summary(summaries)
     failed = [s for s in summaries if s.error]
     for s in failed:
-        console.print(f"[bold red]error:[/] {s.error}")
+        error_line(s.error or "")
+    for s in summaries:
+        if s.incomplete:
+            error_line(f"incomplete capture: {s.incomplete} (the frames before it are stored)")
     if len(failed) == len(summaries):
         raise typer.Exit(2)
+    if failed or any(s.incomplete for s in summaries):
+        raise typer.Exit(1)
 
 
 def _print_summary(summaries: list[FileSummary]) -> None:
@@ -107,5 +120,6 @@ def load_network(
         profile = save_profile(st, file)
     except NetworkProfileError as exc:
         raise fail(str(exc)) from None
-    console.print(f"network profile loaded: home [bold]{profile.home.name}[/] ({profile.home.country}), "
-                  f"{len(profile.home.gt_prefixes)} GT prefixes, {len(profile.partners)} partners")
+    console.print(f"network profile {escape(file.name)} loaded: home [bold]{escape(profile.home.name)}[/] "
+                  f"({profile.home.country}), {len(profile.home.gt_prefixes)} GT prefixes, "
+                  f"{len(profile.partners)} partners")

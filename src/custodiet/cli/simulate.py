@@ -41,6 +41,8 @@ def simulate_portal(
         truth = generate(cfg, out)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{out}: cannot write the world there: {exc.strerror or exc}") from None
     took = time.perf_counter() - began
     typer.echo(f"wrote {out}: {truth['events']:,} events, {actors} actors, {days} days "
                   f"({truth['start']} to {truth['end']}), {len(truth['abusers'])} planted abusers, "

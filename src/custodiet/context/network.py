@@ -80,13 +80,19 @@ class NetworkProfile:
     @classmethod
     def load(cls, path: str | Path) -> NetworkProfile:
         """Read and validate a profile TOML; errors name the file and the offending key."""
+        from custodiet.ingest.guard import CUT_RECORD, InputError, read_text
+
         path = Path(path)
         try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise NetworkProfileError(f"{path}: no such file") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise NetworkProfileError(f"{path}: not valid TOML: {exc}") from None
+            text = read_text(path)
+        except InputError as exc:
+            raise NetworkProfileError(str(exc)) from None
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            cut = bool(text) and not text.endswith("\n")  # a profile that fails to parse and lacks its last line end
+            why = f"{CUT_RECORD}? (it ends at byte {len(text.encode())} without a line end) " if cut else ""
+            raise NetworkProfileError(f"{path}: not valid TOML: {why}{exc}") from None
         return cls.from_dict(doc, origin=str(path))
 
     @classmethod
@@ -191,9 +197,10 @@ def _network(doc: dict[str, Any], where: str, home: bool) -> Network:
 def save_profile(store: Store, path: str | Path) -> NetworkProfile:
     """Validate a profile TOML and keep its text as ``<home>/context/network.toml`` (atomic write)."""
     from custodiet import atomic
+    from custodiet.ingest.guard import read_bytes
 
     profile = NetworkProfile.load(path)
-    atomic.write_bytes(store.context_dir / PROFILE_NAME, Path(path).read_bytes())
+    atomic.write_bytes(store.context_dir / PROFILE_NAME, read_bytes(Path(path)))
     return profile
 
 

@@ -10,10 +10,12 @@ file is not scanned and reports everything as possibly present, so its records g
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from custodiet.ingest.guard import BadText, Utf8Check
 
 _CHUNK = 1 << 24
 _LF, _SPACE, _FIRST_PLAIN, _DEL = 10, 32, 35, 127  # 35 is "#", the first byte after space, "!" and '"'
@@ -24,7 +26,10 @@ class ByteScan:
     """What a file may hold: carriage returns; control characters that are neither a line feed nor the
     carriage return of a CRLF line end; double quotes and spaces in the records (the lines after the
     first); an empty record line. ``True`` means "present or unknown". ``longest_record`` is the byte
-    length of the longest record line without its line end (None: unknown)."""
+    length of the longest record line without its line end (None: unknown).
+
+    Not compared: ``ends_with_newline`` (the last byte is a line feed, or the file is empty; None:
+    unknown), ``size`` (bytes scanned) and ``bad_text`` (the first byte that is not UTF-8)."""
 
     has_cr: bool = True
     has_control: bool = True
@@ -32,11 +37,14 @@ class ByteScan:
     has_space: bool = True
     has_blank: bool = True
     longest_record: int | None = None
+    ends_with_newline: bool | None = field(default=None, compare=False)
+    size: int | None = field(default=None, compare=False)
+    bad_text: BadText | None = field(default=None, compare=False)
 
 
 def is_gzip(path: Path) -> bool:
     with open(path, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
+        return fh.read(2) == b"\x1f\x8b"  # as guard.GZIP_MAGIC
 
 
 class _Counter:
@@ -81,14 +89,18 @@ def scan_records(records: bytes | memoryview) -> ByteScan:
 
 
 def _scan(header: bytes, chunks: Iterator[bytes | memoryview]) -> ByteScan:
-    counter, records = _Counter(), _Counter()
+    counter, records, utf8 = _Counter(), _Counter(), Utf8Check()
     counter.add(header, np.frombuffer(header, np.uint8), header.count(b"\n"))
+    utf8.feed(header, ascii=header.isascii())
+    last = header[-1:]
     longest, blank = 0, False
     offset, last_lf = 0, -1  # within the records: bytes seen, position of the newest line feed
     for chunk in chunks:
         data = np.frombuffer(chunk, np.uint8)
         feeds = np.flatnonzero(data == _LF) + offset
         records.add(chunk, data, len(feeds))
+        utf8.feed(chunk, ascii=not len(data) or int(data.max()) < 0x80, line_feeds=len(feeds))
+        last = bytes(chunk[-1:]) if len(chunk) else last
         if len(feeds):
             lengths = np.diff(feeds, prepend=last_lf) - 1
             longest = max(longest, int(lengths.max()))
@@ -100,4 +112,6 @@ def _scan(header: bytes, chunks: Iterator[bytes | memoryview]) -> ByteScan:
     # ``readline`` ends the header at its line feed, so no CRLF straddles the header and the records.
     crs, crlfs = counter.crs + records.crs, counter.crlfs + records.crlfs
     stray = counter.controls + records.controls - counter.line_feeds - records.line_feeds - crs  # neither LF nor CR
-    return ByteScan(crs > 0, stray > 0 or crs != crlfs, records.quotes > 0, records.spaces > 0, blank, longest)
+    utf8.finish()
+    return ByteScan(crs > 0, stray > 0 or crs != crlfs, records.quotes > 0, records.spaces > 0, blank, longest,
+                    ends_with_newline=last in (b"\n", b""), size=len(header) + offset, bad_text=utf8.bad)

@@ -24,6 +24,7 @@ from custodiet.ingest.emit import append_new_events
 from custodiet.ingest.limits import BATCH_ROWS, FIELD_LIMIT, FUTURE_SKEW
 from custodiet.ingest.subjects import SubjectMap
 from custodiet.ingest.tabular import (
+    InputError,
     Staged,
     col,
     in_vocabulary,
@@ -51,10 +52,12 @@ class IngestSummary:
     quarantined: int = 0
     blank: int = 0
     segments: list[str] = field(default_factory=list)
+    incomplete: str | None = None  # why the file is incomplete; the records before the cut are counted above
 
     def as_dict(self) -> dict[str, object]:
         return {"file": self.file, "read": self.read, "stored": self.stored, "duplicates": self.duplicates,
-                "quarantined": self.quarantined, "blank_lines": self.blank, "segments": self.segments}
+                "quarantined": self.quarantined, "blank_lines": self.blank, "segments": self.segments,
+                "incomplete": self.incomplete}
 
 
 def _typed_sql(staged: Staged, a: str) -> str:
@@ -108,7 +111,11 @@ def ingest_portal(
 
     The file is checked and stored one staged unit at a time (``tabular.stagings``: a simple CSV chunk by
     chunk, anything else whole); each unit is deduplicated against the store, which holds the units
-    before it."""
+    before it.
+
+    A file that ends early (a truncated gzip stream, a last record cut short) has its whole records
+    stored and counted, the cut record quarantined, and ``summary.incomplete`` says why; so does a file
+    whose later part cannot be read after earlier chunks were stored. A re-run stores nothing twice."""
     step = on_step or (lambda _s: None)
     now = now or datetime.now(UTC)
     summary = IngestSummary(file=path.name)
@@ -116,8 +123,16 @@ def ingest_portal(
         con = store.connect(memory_limit="2GB")  # inside the lock: the events view must be current
         try:
             step("reading")
-            for staged in stagings(con, path, "st", PORTAL_FIELDS, REQUIRED):
-                _ingest_staged(con, store, staged, channel, now, step, batch_rows, summary)
+            units = 0
+            try:
+                for staged in stagings(con, path, "st", PORTAL_FIELDS, REQUIRED):
+                    _ingest_staged(con, store, staged, channel, now, step, batch_rows, summary)
+                    summary.incomplete = summary.incomplete or staged.incomplete
+                    units += 1
+            except InputError as exc:
+                if not units:
+                    raise
+                summary.incomplete = f"{exc} (the records before it are stored)"
         finally:
             con.close()
     return summary

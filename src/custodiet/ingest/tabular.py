@@ -9,6 +9,11 @@ A plain (not gzipped) file is first scanned once for its bytes (``scan_bytes``, 
 control character besides line ends, the per-record control-character check and the carriage-return
 trimming are left out of the SQL, which saves two regular-expression passes.
 
+Before a line is staged, ``guard`` checks the bytes: a gzip stream must be complete (the engine reads a
+truncated one without complaint), the text must be UTF-8, and a last line without a line end must parse
+as a whole record; a file that ends early is staged up to the cut and marked ``Staged.incomplete``, its
+cut record rejected as ``file ends inside a record``. A Parquet file must end with its footer.
+
 A *simple* CSV (``simplecsv``) skips the line table altogether: ``stagings`` reads it with Arrow's CSV
 reader chunk by chunk, and each chunk's staged view runs over its Arrow columns (from the first chunk
 that is not simple on, the file is staged line by line). A chunk has no ``line`` column: a record's line
@@ -18,7 +23,10 @@ back from the file's lines (``raw_lines``) only when needed.
 
 from __future__ import annotations
 
+import csv
+import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,17 +36,27 @@ import pyarrow as pa
 from custodiet.events import sql_text
 from custodiet.ingest import simplecsv
 from custodiet.ingest.bytescan import ByteScan, is_gzip, scan_bytes
+from custodiet.ingest.guard import (
+    CUT_RECORD,
+    IncompleteInput,
+    InputError,
+    check_file,
+    check_gzip,
+    gunzip_prefix,
+    temp_copy_path,
+)
 from custodiet.ingest.limits import FIELD_LIMIT
+
+__all__ = ["CUT_RECORD", "IncompleteInput", "InputError", "Staged", "stage", "stagings"]
 
 # A record separator that never occurs in text: lines are read whole, without CSV interpretation.
 _NO_DELIMITER = "\\x1e\\x1f"
 # Only spaces: ``trim`` on every line costs seconds, so it runs only on lines that start with a space.
 _BLANK = "(raw IS NULL OR raw = '' OR (starts_with(raw, ' ') AND trim(raw) = ''))"
 _CSV_FIELD = r'(?:^|,)("(?:[^"]|"")*"|[^,]*)'
-
-
-class InputError(Exception):
-    """Nothing could be read from an input file; the message says why."""
+# The longest line the engine will read (its default is 2 MB): a longer record is still quarantined, as
+# over the field limit, rather than making the whole file unreadable.
+MAX_LINE_BYTES = 64 << 20
 
 
 @dataclass
@@ -58,6 +76,8 @@ class Staged:
     columns: pa.Table | None = None  # a simple CSV chunk's fields as Arrow strings, ``c<position>``
     positions: dict[str, int] = field(default_factory=dict)  # field or extra column -> its position
     view_sql: str | None = None  # a simple CSV chunk's view over its Arrow columns, ``<name>_arrow``
+    cut_line: int | None = None  # the last record, cut short where the file ends (rejected as such)
+    incomplete: str | None = None  # why the file is incomplete (truncated gzip, a record cut short)
 
     def define_view(self, con: duckdb.DuckDBPyConnection, columns: pa.Table) -> None:
         """Define the staged view of a simple CSV chunk on ``con`` over ``columns`` (the chunk's Arrow columns,
@@ -119,21 +139,99 @@ def stage(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[st
 
     A CSV's records before ``first_line`` are left out (``stagings`` stored them already).
     """
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a file")
+    check_file(path)
     fmt = detect_format(path)
     try:
         if fmt == "parquet":
             return _stage_parquet(con, path, name, fields, required)
-        scan = scan_bytes(path)
-        _stage_lines(con, path, f"{name}_lines", scan.has_cr)
+        text = _stage_text(con, path, f"{name}_lines")
         if fmt == "csv":
-            return _stage_csv(con, path, name, fields, required, scan, first_line)
-        return _stage_jsonl(con, path, name, fields, required)
+            staged = _stage_csv(con, path, name, fields, required, text.scan, first_line)
+        else:
+            staged = _stage_jsonl(con, path, name, fields, required)
+        _mark_cut(con, staged, text, f"{name}_lines")
+        return staged
     except duckdb.Error as exc:
         raise InputError(f"{path.name}: cannot be read: {str(exc).splitlines()[0]}") from exc
+
+
+@dataclass
+class _Text:
+    """A line-based input as staged: its byte scan, whether it ends with a line end, its size in bytes, and
+    why it is cut (a truncated gzip stream)."""
+
+    scan: ByteScan
+    ends_with_newline: bool
+    size: int
+    truncated: str | None
+
+
+def _stage_text(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> _Text:
+    """Stage a CSV or JSON-lines file's lines into ``table`` once its bytes are checked: ``InputError`` for
+    text that is not UTF-8 or a corrupt gzip stream.
+
+    A gzip stream is checked in a worker thread while the engine reads it (zlib releases the GIL). The
+    engine reads a truncated stream without complaint, so a truncated one is staged again, from a
+    decompressed copy of its readable part: the lines staged are then exactly those before the cut."""
+    if not is_gzip(path):
+        scan = scan_bytes(path)
+        if scan.bad_text is not None:
+            raise InputError(scan.bad_text.message(path.name))
+        _stage_lines(con, path, table, scan.has_cr)
+        return _Text(scan, bool(scan.ends_with_newline), scan.size or 0, None)
+    failure: duckdb.Error | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gzip-check") as pool:
+        checking = pool.submit(check_gzip, path)
+        try:
+            _stage_lines(con, path, table)
+        except duckdb.Error as exc:
+            failure = exc
+        check = checking.result()
+    if check.bad_text is not None:
+        raise InputError(check.bad_text.message(path.name, compressed=True))
+    if check.complete:
+        if failure is not None:
+            raise failure
+        return _Text(ByteScan(), check.ends_with_newline, check.size, None)
+    copy = temp_copy_path(path)
+    try:
+        gunzip_prefix(path, copy)
+        _stage_lines(con, copy, table)
+    finally:
+        copy.unlink(missing_ok=True)
+    return _Text(ByteScan(), check.ends_with_newline, check.size, check.truncation(path.name))
+
+
+def _mark_cut(con: duckdb.DuckDBPyConnection, staged: Staged, text: _Text, lines: str) -> None:
+    """Note on ``staged`` a last record cut short and why the file is incomplete.
+
+    A last line without a line end is a whole record when it parses as one (the file merely lacks its
+    final line end, which is common). It is cut when it does not (a CSV record with fewer or more fields
+    than the header, an unterminated quote; a JSON line that is not valid JSON), or when the file is a
+    truncated gzip stream (whatever the line holds, its end is lost)."""
+    if text.ends_with_newline and text.truncated is None:
+        return
+    count = con.execute(f"SELECT count(*) FROM {lines}").fetchall()[0][0]
+    last = con.execute(f"SELECT raw FROM {lines} WHERE rowid = {count - 1}").fetchall() if count else []
+    raw = last[0][0] if last else None
+    first_record = 2 if staged.fmt == "csv" else 1
+    cut = not text.ends_with_newline and count >= first_record and bool(raw and raw.strip()) and (
+        text.truncated is not None or not _whole_record(staged, raw or ""))
+    if cut:
+        staged.cut_line = count
+        staged.incomplete = (text.truncated or
+                             f"{staged.path.name}: {CUT_RECORD}: line {count} is cut short at byte {text.size}")
+    elif text.truncated is not None:
+        staged.incomplete = text.truncated
+
+
+def _whole_record(staged: Staged, raw: str) -> bool:
+    if staged.fmt == "csv":
+        return raw.count('"') % 2 == 0 and len(next(csv.reader([raw]), [])) == staged.expected_ncols
+    try:
+        return isinstance(json.loads(raw), dict)
+    except ValueError:
+        return False
 
 
 def _lines_sql(path: Path, has_cr: bool) -> str:
@@ -143,7 +241,7 @@ def _lines_sql(path: Path, has_cr: bool) -> str:
     return (
         f"SELECT {raw} AS raw FROM read_csv({sql_text(str(path))}, columns={{'raw': 'VARCHAR'}}, "
         f"header=false, delim=E'{_NO_DELIMITER}', quote='', escape='', auto_detect=false, "
-        "strict_mode=false, null_padding=true)"
+        f"strict_mode=false, null_padding=true, max_line_size={MAX_LINE_BYTES})"
     )
 
 
@@ -200,6 +298,7 @@ def stagings(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list
     a simple CSV (``simplecsv``) chunk by chunk, as views over Arrow columns (``Staged.columns``), and
     anything else whole, as ``stage`` does. When Arrow refuses a chunk, the rest of the file, from that
     chunk's first line, is staged line by line."""
+    check_file(path)
     plan = _simple_plan(path, fields, required)
     if plan is None:
         yield stage(con, path, name, fields, required)
@@ -308,6 +407,7 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
                    required: list[str]) -> Staged:
+    _check_parquet(path)
     described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_text(str(path))})").fetchall()
     columns = [row[0] for row in described]
     present, extras, cols, longest, extra_json = _named_fields(
@@ -319,6 +419,24 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields
         f"FROM read_parquet({sql_text(str(path))}, file_row_number = true)"
     )
     return Staged(name, path, "parquet", present, None, extras)
+
+
+def _check_parquet(path: Path) -> None:
+    """``InputError`` for a file that is not Parquet; ``IncompleteInput`` for one cut short (a Parquet file
+    ends with its footer, its length and the magic ``PAR1``: without them no row can be found)."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+        fh.seek(max(size - 8, 0))
+        tail = fh.read(8)
+    if head != b"PAR1":
+        raise InputError(f"{path.name}: not a Parquet file (it does not start with PAR1)")
+    if size < 12 or tail[4:] != b"PAR1":
+        raise IncompleteInput(f"{path.name}: truncated Parquet file: it ends at byte {size} without its footer",
+                              size)
+    footer = int.from_bytes(tail[:4], "little")
+    if footer + 12 > size:
+        raise InputError(f"{path.name}: corrupt Parquet file: its footer claims {footer} bytes of {size}")
 
 
 def col(staged: Staged, name: str, alias: str) -> str:
@@ -337,10 +455,12 @@ def reasons_sql(staged: Staged, alias: str, field_checks: list[str], field_limit
     """
     a = alias
     expected = staged.expected_ncols if staged.expected_ncols is not None else "NULL"
+    cut = f"{a}.line = {staged.cut_line}" if staged.cut_line is not None else "false"
     structural = (
         "list_filter(["
-        f"CASE WHEN {a}.ncols = -1 THEN 'not a JSON object' END, "
-        f"CASE WHEN {expected} IS NOT NULL AND {a}.ncols <> {expected} "
+        f"CASE WHEN {cut} THEN {sql_text(CUT_RECORD)} END, "
+        f"CASE WHEN {a}.ncols = -1 AND NOT {cut} THEN 'not a JSON object' END, "
+        f"CASE WHEN {expected} IS NOT NULL AND {a}.ncols <> {expected} AND NOT {cut} "
         f"THEN format('wrong number of columns: expected {{}}, found {{}}', {expected}, {a}.ncols) END"
         "], x -> x IS NOT NULL)"
     )
@@ -357,7 +477,7 @@ def reasons_sql(staged: Staged, alias: str, field_checks: list[str], field_limit
     full = f"CASE WHEN len({structural}) > 0 THEN {structural} ELSE {checks} END"
     if fast_ok is None:
         return full
-    structure_ok = f"coalesce({a}.ncols, {expected}) IS NOT DISTINCT FROM {expected}"
+    structure_ok = f"coalesce({a}.ncols, {expected}) IS NOT DISTINCT FROM {expected} AND NOT {cut}"
     return (f"CASE WHEN {structure_ok} AND {a}.longest <= {field_limit} AND NOT {has_control} AND ({fast_ok}) "
             f"THEN []::VARCHAR[] ELSE {full} END")
 

@@ -42,6 +42,7 @@ class FileSummary:
     skipped: dict[str, int] = field(default_factory=dict)  # frames without signalling, by reason
     counts: dict[str, int] = field(default_factory=dict)  # messages by kind
     error: str | None = None  # set when the file could not be read at all
+    incomplete: str | None = None  # set when the file is cut short or corrupt after some frames were read
 
 
 def ingest_file(store: Store, path: Path, registry: Registry,
@@ -71,7 +72,7 @@ def ingest_capture(path: Path, opener: Opener, progress: Callable[[int], None] |
             if split is not None:
                 forked = two_processes.ForkedDecode(decoder, split)
     except CaptureError as exc:
-        summary.error = str(exc)
+        summary.error = _named(path, exc)
         return summary
     try:
         store, registry = opener()
@@ -95,9 +96,10 @@ def ingest_capture(path: Path, opener: Opener, progress: Callable[[int], None] |
                 last_bytes = decoder.bytes_read
     except CaptureError as exc:
         if decoder.frames == 0:
-            summary.error = str(exc)
+            summary.error = _named(path, exc)
             return summary
         decoder.failures.append(Failure(decoder.frames + 1, f"capture unreadable from here on: {exc}", None))
+        summary.incomplete = _named(path, exc)
     finally:
         if collecting:
             gc.enable()
@@ -111,3 +113,9 @@ def ingest_capture(path: Path, opener: Opener, progress: Callable[[int], None] |
     rejected = [(f.frame, f.reason, f.raw) for f in decoder.failures] + list(mapper.rejects)
     summary.stored, summary.duplicates, summary.quarantined = store_batch(store, path.name, rows, rejected)
     return summary
+
+
+def _named(path: Path, exc: CaptureError) -> str:
+    """The error's message, starting with the file's name."""
+    text = str(exc)
+    return text if text.startswith(path.name) else f"{path.name}: {text}"
