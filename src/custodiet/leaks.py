@@ -42,7 +42,9 @@ from custodiet import atomic, canary
 from custodiet.detect.insider import INSIDER_CHANNELS
 from custodiet.events import sql_list, sql_text
 from custodiet.identifiers import InvalidIdentifier
+from custodiet.ledger.snapshot import Snapshot, take
 from custodiet.store import Store
+from custodiet.writelock import file_lock
 
 RHO = 0.9
 CANARY_SCORE = 1000.0
@@ -130,20 +132,32 @@ def days_path(store: Store) -> Path:
     return store.home / "index" / "access_days.parquet"
 
 
-def _manifest(store: Store) -> dict[str, Any]:
+def _manifest(snapshot: Snapshot) -> dict[str, Any]:
     return {"version": 1, "duckdb": duckdb.__version__,
-            "segments": [[p.name, p.stat().st_size] for p in store.segment_paths()]}
+            "segments": [[p.name, p.stat().st_size] for p in snapshot.segments]}
 
 
-def ensure_index(store: Store, con: duckdb.DuckDBPyConnection | None = None) -> Path:
-    """The access index, rebuilt first if the ledger changed since it was written."""
+def ensure_index(store: Store, con: duckdb.DuckDBPyConnection | None = None,
+                 snapshot: Snapshot | None = None) -> Path:
+    """The access index of one signed state of the ledger (``snapshot``, whose events ``con`` views; by
+    default the newest, read through a connection of its own), rebuilt first if it was written for another.
+    Builds take turns on ``index/lock``."""
+    if snapshot is None:
+        snapshot, con = take(store), None
+    path = index_path(store)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(path.parent / "lock"):
+        return _ensure_index(store, con, snapshot)
+
+
+def _ensure_index(store: Store, con: duckdb.DuckDBPyConnection | None, snapshot: Snapshot) -> Path:
     path = index_path(store)
     meta = path.with_suffix(".json")
-    want = _manifest(store)
+    want = _manifest(snapshot)
     if path.exists() and days_path(store).exists() and meta.exists() and json.loads(meta.read_text()) == want:
         return path
     own = con is None
-    con = con or store.connect()
+    con = con or store.connect(snapshot=snapshot)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = atomic.temp_path(path)
@@ -200,9 +214,10 @@ def trace(store: Store, path: Path, listed_at: datetime, limit: int = 20,
     if not subjects:
         raise LeakInputError(f"{path}: no usable record ({len(rejected)} rejected)")
     own = con is None
-    con = con or store.connect()
+    snapshot = take(store) if own else None  # a caller's connection: the index is of the newest state
+    con = con or store.connect(snapshot=snapshot)
     try:
-        rows, known = _score(store, con, sorted(subjects), listed_at)
+        rows, known = _score(store, con, sorted(subjects), listed_at, snapshot)
     finally:
         if own:
             con.close()
@@ -221,8 +236,8 @@ def trace(store: Store, path: Path, listed_at: datetime, limit: int = 20,
 
 
 def _score(store: Store, con: duckdb.DuckDBPyConnection, subjects: list[str],
-           listed_at: datetime) -> tuple[list[dict[str, Any]], int]:
-    index = sql_text(str(ensure_index(store, con)))
+           listed_at: datetime, snapshot: Snapshot | None) -> tuple[list[dict[str, Any]], int]:
+    index = sql_text(str(ensure_index(store, con, snapshot)))
     keys = sorted({int(s[:16], 16) for s in subjects})
     # Raw SQL: this is an index lookup over a derived file, not a detector; Ibis adds nothing here.
     con.execute("CREATE OR REPLACE TEMP TABLE leak_keys AS SELECT unnest(?::UBIGINT[]) AS skey", [keys])
