@@ -238,5 +238,6 @@ def load_findings(store: Store, actor: str | None = None, channel: str | None = 
         rows = [r for r in rows if r["actor"] == actor or actor in (r["actors"] or [])]
     for r in rows:
         r["details"] = json.loads(r["details"]) if r["details"] else {}
-    rows.sort(key=lambda r: (-TIERS[r["severity"]], -r["score"], r["actor"], r["detector"]))
+    rows.sort(key=lambda r: (-TIERS[r["severity"]], -r["score"], r["actor"], r["detector"], r["window_start"],
+                             r["window_end"], min(r["event_ids"] or [""])))
     return rows
