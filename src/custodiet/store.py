@@ -138,11 +138,12 @@ class Store:
 
     # -- writers' lock ------------------------------------------------------------------------
     @contextmanager
-    def writer(self, purpose: str = "a write") -> Iterator[None]:
+    def writer(self, purpose: str = "a write", catalog: bool = True) -> Iterator[None]:
         """Exclusive lock for one commit (an appended batch, a context table, a quarantine file): hold it
         briefly, so that other writers interleave. A waiting writer says so after a second (``on_lock_wait``)
         and gives up after ``lock_timeout`` seconds (``writelock.LockTimeout``). Files left by dead
-        processes are removed once the lock is held; the SQL catalog is replaced after the lock is let go.
+        processes are removed once the lock is held. The SQL catalog is replaced after the lock is let go,
+        unless ``catalog`` is False (a writer committing many batches replaces it once, at its end).
         Re-entrant within a thread."""
         depth = getattr(self._held, "depth", 0)
         if depth:
@@ -162,7 +163,8 @@ class Store:
                 yield
             finally:
                 self._held.depth = 0
-        self.write_catalog()
+        if catalog:
+            self.write_catalog()
 
     @property
     def holds_lock(self) -> bool:

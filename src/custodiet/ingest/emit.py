@@ -136,7 +136,7 @@ def append_new_events(con: duckdb.DuckDBPyConnection, store: Store, source_name:
                 yield part
                 following = next(parts, None)
 
-        with store.writer(f"ingest {source_name}"):
+        with store.writer(f"ingest {source_name}", catalog=False):  # the ingest replaces it at its end
             written = append_event_parts(store, ledger_batch(seen.others_ids(store)))
             seen.size = take(store).size
         if written is not None:

@@ -123,6 +123,7 @@ def ingest_portal(
             _ingest_staged(con, store, staged, channel, now, step, batch_rows, summary, seen)
     finally:
         con.close()
+        store.write_catalog()
     summary.duplicates += seen.dropped
     return summary
 
@@ -155,7 +156,7 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged,
     settle_verdicts(con, "cand")
     step("writing")
     summary.read += con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
-    with store.writer(f"quarantine {staged.path.name}"):
+    with store.writer(f"quarantine {staged.path.name}", catalog=False):
         summary.quarantined += _quarantine(con, store, staged, channel)
     summary.duplicates += con.execute(
         "SELECT count(*) FROM verdicts WHERE verdict = 'duplicate'").fetchall()[0][0]
