@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from custodiet import leaks
-from custodiet.detect import risk
-from custodiet.detect.run import findings_path, load_findings, run_detectors
+from custodiet.detect import registry, risk
+from custodiet.detect.run import coverage, load_findings, run_detectors
 from custodiet.events import parse_time
+from custodiet.ledger.snapshot import take
 from custodiet.store import Store
 
 KS = (5, 10, 20)
@@ -33,10 +34,32 @@ def evaluate(store: Store, truth_path: Path) -> dict[str, Any]:
     return evaluate_portal(store, truth, Path(truth_path).parent)
 
 
+def ensure_covered(store: Store, channel: str) -> None:
+    """Run the channel's detectors unless each has stored findings, at its current revision, over the
+    ledger's newest signed state; refuse (``ValueError``) if a detector still fails or is not covered."""
+    wanted = {d.id: d.revision for d in registry.load_all() if d.channel == channel}
+    size = take(store).size
+
+    def missing() -> list[str]:
+        have = {c["detector"]: c for c in coverage(store, channel)}
+        return sorted(i for i, rev in wanted.items() if i not in have or have[i].get("revision") != rev
+                      or int(have[i].get("tree_size") or 0) < size)
+
+    if missing():
+        report = run_detectors(store, channel=channel)
+        failed = [d["id"] for d in report.errors]
+        if failed:
+            raise ValueError(f"cannot evaluate: the {channel} detector(s) {', '.join(failed)} failed")
+    left = missing()
+    if left:
+        raise ValueError(f"cannot evaluate: the stored {channel} findings of {', '.join(left)} do not cover the "
+                         f"ledger's {size:,} events; run `custodiet detect --channel {channel}`")
+
+
 def evaluate_portal(store: Store, truth: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Ranking and leak-tracing quality on a portal world (runs detection first if it never ran)."""
-    if not findings_path(store).exists():
-        run_detectors(store, channel="portal")
+    """Ranking and leak-tracing quality on a portal world (runs the portal detectors first unless their
+    stored findings cover every event the ledger holds now)."""
+    ensure_covered(store, "portal")
     ranking = risk.rank(load_findings(store, channel="portal"))
     position = {r["actor"]: r["rank"] for r in ranking}
     risk_of = {r["actor"]: r["risk"] for r in ranking}

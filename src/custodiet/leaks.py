@@ -58,8 +58,10 @@ from custodiet.events import DATA_KINDS, sql_text
 from custodiet.identifiers import InvalidIdentifier
 from custodiet.ingest import guard
 from custodiet.ingest.limits import FIELD_LIMIT
+from custodiet.ledger.snapshot import Snapshot, take
 from custodiet.store import Store
 from custodiet.vocabulary import SALE_KINDS
+from custodiet.writelock import file_lock
 
 RHO = 0.9
 # Sellers sell what sells (the listing sites price location, call records, travel and IMEI details), so
@@ -220,28 +222,37 @@ def days_path(store: Store) -> Path:
     return store.home / "index" / "access_days.parquet"
 
 
-def _manifest(store: Store) -> dict[str, Any]:
+def _manifest(store: Store, snapshot: Snapshot) -> dict[str, Any]:
     context = sorted(store.context_dir.glob("*.parquet")) if store.context_dir.exists() else []
     return {"version": INDEX_VERSION, "duckdb": duckdb.__version__,
-            "segments": [[p.name, p.stat().st_size] for p in store.segment_paths()],
+            "segments": [[p.name, p.stat().st_size] for p in snapshot.segments],
             "context": [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in context]}
 
 
-def ensure_index(store: Store, con: duckdb.DuckDBPyConnection | None = None) -> Path:
-    """The access index, rebuilt first if the ledger or the context changed since it was written.
+def ensure_index(store: Store, snapshot: Snapshot | None = None) -> Path:
+    """The access index of one signed state of the ledger (``snapshot``, by default the newest), rebuilt
+    first if it was written for another state or other context tables. Builds take turns on ``index/lock``.
 
     Built from the detectors' own table of insider accesses, so "explained" means here what it means to
     them. One row per (person, account, data kind): the first access and the first unexplained access.
     """
+    snapshot = snapshot or take(store)
+    path = index_path(store)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(path.parent / "lock"):
+        return _ensure_index(store, snapshot)
+
+
+def _ensure_index(store: Store, snapshot: Snapshot) -> Path:
     path = index_path(store)
     meta = path.with_suffix(".json")
-    want = _manifest(store)
+    want = _manifest(store, snapshot)
     if path.exists() and days_path(store).exists() and meta.exists() and json.loads(meta.read_text()) == want:
         return path
     from custodiet.detect.context import DetectionContext
     from custodiet.detect.insider import base
 
-    ctx = DetectionContext.open(store)
+    ctx = DetectionContext.open(store, snapshot=snapshot)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = atomic.temp_path(path)
@@ -253,7 +264,7 @@ def ensure_index(store: Store, con: duckdb.DuckDBPyConnection | None = None) -> 
                       f"FROM {base.view_name('accesses')} a JOIN {base.view_name('actors')} d USING (aid) "
                       f"GROUP BY ALL ORDER BY a.skey")
         else:
-            source = ("SELECT NULL::UBIGINT AS skey, NULL::VARCHAR AS actor, NULL::TINYINT AS kind, "
+            source = ("SELECT NULL::BIGINT AS skey, NULL::VARCHAR AS actor, NULL::TINYINT AS kind, "
                       "NULL::TIMESTAMPTZ AS first_ts, NULL::TIMESTAMPTZ AS unexpl_ts WHERE false")
         ctx.con.execute(f"COPY ({source}) TO {sql_text(str(tmp))} "
                         "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
@@ -310,11 +321,11 @@ def trace(store: Store, path: Path, listed_at: datetime, limit: int = 20,
     if not subjects:
         first = f"; first: {rejected[0][0]}: {rejected[0][1]}" if rejected else ""
         raise LeakInputError(f"{path}: no usable record ({len(rejected)} rejected{first})")
-    ensure_index(store)
     own = con is None
-    con = con or store.connect()
+    snapshot = take(store) if own else None  # a caller's connection: the index is of the newest state
+    con = con or store.connect(snapshot=snapshot)
     try:
-        rows, known = _score(store, con, {s: frozenset(k) for s, k in subjects.items()}, listed_at)
+        rows, known = _score(store, con, {s: frozenset(k) for s, k in subjects.items()}, listed_at, snapshot)
     finally:
         if own:
             con.close()
@@ -355,8 +366,8 @@ def _ratio_term(hit: bool, source: float, chance: float) -> float:
 
 
 def _score(store: Store, con: duckdb.DuckDBPyConnection, subjects: dict[str, frozenset[str]],
-           listed_at: datetime) -> tuple[list[dict[str, Any]], int]:
-    index = sql_text(str(index_path(store)))
+           listed_at: datetime, snapshot: Snapshot | None) -> tuple[list[dict[str, Any]], int]:
+    index = sql_text(str(ensure_index(store, snapshot)))
     keyed = _subject_keys(con, sorted(subjects))
     # Raw SQL: this is an index lookup over a derived file, not a detector; Ibis adds nothing here.
     con.execute("CREATE OR REPLACE TEMP TABLE leak_keys AS SELECT unnest(?::BIGINT[]) AS skey", [sorted(keyed)])

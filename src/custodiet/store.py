@@ -5,19 +5,24 @@
                            (segment digests), heads.jsonl (signed tree heads), ids.bin (event id index)
     <home>/quarantine/     rejected records (Parquet; raw text sealed)
     <home>/context/        actors, cases, case_subjects, protected, canaries (Parquet), network.toml
-    <home>/findings/       the last detection run's findings
+    <home>/findings/       findings per detector, each with the signed tree size it covers
     <home>/index/          the leak-trace access index (rebuilt when the ledger changes)
-    <home>/tmp/            DuckDB spill space and detectors' scratch tables
-    <home>/catalog.duckdb  views over the tables above, for ad-hoc SQL (refreshed after every write)
+    <home>/tmp/            DuckDB spill space and detectors' scratch tables (one folder per process)
+    <home>/catalog.duckdb  views over the tables above, for ad-hoc SQL (replaced after every write)
+    <home>/lock            the writers' lock (``writelock``); it names the process holding it
+
+Readers never lock: they work from one signed state of the ledger (``ledger.snapshot``). Writers lock
+per commit (``Store.writer``), and remove what dead processes left behind (``scratch``).
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
@@ -25,6 +30,10 @@ import pyarrow as pa
 from custodiet.events import EVENT_SCHEMA, sql_text
 from custodiet.identifiers import IdentifierRules
 from custodiet.pseudonym import Pseudonymiser, load_or_create_key
+from custodiet.writelock import DEFAULT_TIMEOUT, WriteLock, file_lock
+
+if TYPE_CHECKING:
+    from custodiet.ledger.snapshot import Snapshot
 
 HOME_ENV = "CUSTODIET_HOME"
 DEFAULT_HOME = "custodiet-data"
@@ -64,10 +73,17 @@ def resolve_home(home: str | Path | None) -> Path:
 
 
 class Store:
-    def __init__(self, home: str | Path | None = None, rules: IdentifierRules | None = None):
+    """The home folder. ``lock_timeout``: seconds a writer waits for the lock before giving up;
+    ``on_lock_wait``: told (once, after a second) what a waiting writer waits for."""
+
+    def __init__(self, home: str | Path | None = None, rules: IdentifierRules | None = None,
+                 lock_timeout: float = DEFAULT_TIMEOUT, on_lock_wait: Callable[[str], None] | None = None):
         self.home = resolve_home(home)
         self.rules = rules or IdentifierRules()
+        self.lock_timeout = lock_timeout
+        self.on_lock_wait = on_lock_wait
         self._pseudonymiser: Pseudonymiser | None = None
+        self._held = threading.local()  # how deep this thread is in ``writer``
 
     # -- layout -------------------------------------------------------------------------------
     @property
@@ -122,36 +138,67 @@ class Store:
 
     # -- writers' lock ------------------------------------------------------------------------
     @contextmanager
-    def writer(self) -> Iterator[None]:
-        """Exclusive lock for anything that appends to the store; the SQL catalog is refreshed after."""
-        self.init()
-        with open(self.home / "lock", "a+") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    def writer(self, purpose: str = "a write", catalog: bool = True) -> Iterator[None]:
+        """Exclusive lock for one commit (an appended batch, a context table, a quarantine file): hold it
+        briefly, so that other writers interleave. A waiting writer says so after a second (``on_lock_wait``)
+        and gives up after ``lock_timeout`` seconds (``writelock.LockTimeout``). Files left by dead
+        processes are removed once the lock is held. The SQL catalog is replaced after the lock is let go,
+        unless ``catalog`` is False (a writer committing many batches replaces it once, at its end).
+        Re-entrant within a thread."""
+        depth = getattr(self._held, "depth", 0)
+        if depth:
+            self._held.depth = depth + 1
             try:
                 yield
-                self.write_catalog()
             finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+                self._held.depth = depth
+            return
+        self.init()
+        with WriteLock(self.home, purpose, self.lock_timeout, self.on_lock_wait):
+            self._held.depth = 1
+            try:
+                from custodiet.scratch import remove_dead
+
+                remove_dead(self)
+                yield
+            finally:
+                self._held.depth = 0
+        if catalog:
+            self.write_catalog()
+
+    @property
+    def holds_lock(self) -> bool:
+        return bool(getattr(self._held, "depth", 0))
 
     # -- queries ------------------------------------------------------------------------------
-    def connect(self, memory_limit: str = "3GB") -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB connection with views: events, quarantine and the context tables."""
+    def connect(self, memory_limit: str = "3GB", snapshot: Snapshot | None = None) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with views: events (the segments of one signed state of the
+        ledger: ``snapshot``, or the newest), quarantine and the context tables."""
+        from custodiet.scratch import process_dir
+
         self.init()
-        con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(self.tmp_dir)})
+        spill = process_dir(self, "duckdb")
+        con = duckdb.connect(config={"memory_limit": memory_limit, "temp_directory": str(spill)})
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")  # progress is shown by the CLI, not the engine
-        self._create_views(con)
+        self._create_views(con, self._segments(snapshot))
         return con
 
-    def refresh_views(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Point the views of a ``connect`` connection at the files the store holds now (after an append)."""
-        self._create_views(con)
+    def refresh_views(self, con: duckdb.DuckDBPyConnection, snapshot: Snapshot | None = None) -> None:
+        """Point the views of a ``connect`` connection at a newer signed state (after an append)."""
+        self._create_views(con, self._segments(snapshot))
 
-    def _create_views(self, con: duckdb.DuckDBPyConnection, persistent: bool = False) -> None:
+    def _segments(self, snapshot: Snapshot | None) -> list[Path]:
+        if snapshot is None:
+            from custodiet.ledger.snapshot import take
+
+            snapshot = take(self)
+        return snapshot.segments
+
+    def _create_views(self, con: duckdb.DuckDBPyConnection, segments: list[Path], persistent: bool = False) -> None:
         """Views over every store table; an absent table is an empty one of its schema (in the persistent
         catalog an absent table has no view, so that ad-hoc SQL says plainly it is not there)."""
-        tables = [("events", self.segment_paths(), EVENT_SCHEMA), ("quarantine", self.quarantine_paths(),
-                                                                   QUARANTINE_SCHEMA)]
+        tables = [("events", segments, EVENT_SCHEMA), ("quarantine", self.quarantine_paths(), QUARANTINE_SCHEMA)]
         tables += [(n, [self.context_path(n)] if self.context_path(n).exists() else [], schema)
                    for n, schema in CONTEXT_SCHEMAS.items()]
         for name, paths, schema in tables:
@@ -165,11 +212,22 @@ class Store:
                 con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT {cols} WHERE false")
 
     def write_catalog(self) -> Path:
-        """Refresh ``<home>/catalog.duckdb``: persistent views for ad-hoc SQL with the duckdb CLI."""
+        """Replace ``<home>/catalog.duckdb``: persistent views over the newest signed state, for ad-hoc SQL.
+
+        The catalog is built in a new file and renamed into place, so a process that has the old one open
+        (any number of readers) neither blocks this nor sees a half-made catalog; it keeps the old views
+        until it reconnects. Writers take turns on ``catalog.lock`` so the newest state is the one kept.
+        """
+        from custodiet import atomic
+
         path = self.home / "catalog.duckdb"
-        con = duckdb.connect(str(path))
-        try:
-            self._create_views(con, persistent=True)
-        finally:
-            con.close()
+        with file_lock(self.home / "catalog.lock"):
+            tmp = atomic.temp_path(path)
+            tmp.unlink(missing_ok=True)
+            con = duckdb.connect(str(tmp))
+            try:
+                self._create_views(con, self._segments(None), persistent=True)
+            finally:
+                con.close()
+            atomic.publish_file(tmp, path)
         return path

@@ -1,4 +1,5 @@
-"""The runner: stores findings atomically, replaces the previous run, survives a failing detector."""
+"""The runner: stores findings per detector with the state they cover, replaces only what ran, survives a
+failing detector."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
+from custodiet import ledger
 from custodiet.detect import registry
 from custodiet.detect.findings import FINDING_SCHEMA
-from custodiet.detect.run import findings_path, load_findings, run_detectors, run_info_path
+from custodiet.detect.run import coverage, detector_path, load_findings, run_detectors, run_info_path
 
 
 @pytest.fixture
@@ -24,23 +26,45 @@ def broken_detector():
 
 
 def test_findings_are_replaced_not_appended(planted_store) -> None:
-    before = pq.read_table(findings_path(planted_store))
-    assert before.schema.equals(FINDING_SCHEMA)
+    before = load_findings(planted_store)
+    assert pq.read_schema(detector_path(planted_store, "insider.volume")).equals(FINDING_SCHEMA,
+                                                                                 check_metadata=False)
     run_detectors(planted_store, channel="portal")
-    after = pq.read_table(findings_path(planted_store))
-    assert after.num_rows == before.num_rows
-    assert sorted(after.column("finding_id").to_pylist()) == sorted(before.column("finding_id").to_pylist())
+    after = load_findings(planted_store)
+    assert len(after) == len(before)
+    assert sorted(f["finding_id"] for f in after) == sorted(f["finding_id"] for f in before)
     info = json.loads(run_info_path(planted_store).read_text())
-    assert info["findings"] == after.num_rows
+    assert info["findings"] == len(after)
+    assert info["tree_size"] == ledger.head(planted_store)["tree_size"]
     assert {d["id"] for d in info["detectors"]} >= {"insider.volume", "insider.canary"}
 
 
+def test_each_detector_records_the_state_it_covers(planted_store) -> None:
+    head = ledger.head(planted_store)
+    covered = {c["detector"]: c for c in coverage(planted_store, "portal")}
+    assert {"insider.volume", "insider.stalking"} <= set(covered)
+    for c in covered.values():
+        assert (c["tree_size"], c["root_hash"], c["channel"]) == (head["tree_size"], head["root_hash"], "portal")
+    stalking = [f for f in load_findings(planted_store) if f["detector"] == "insider.stalking"]
+    assert covered["insider.stalking"]["findings"] == len(stalking)
+
+
+def test_a_run_replaces_only_the_detectors_it_ran(planted_store) -> None:
+    before = {f["finding_id"] for f in load_findings(planted_store)}
+    run_detectors(planted_store, only=["insider.stalking"])
+    assert {f["finding_id"] for f in load_findings(planted_store)} == before
+    run_detectors(planted_store, channel="signalling")
+    assert {f["finding_id"] for f in load_findings(planted_store, channel="portal")} == before
+
+
 def test_a_failing_detector_is_reported_and_others_run(planted_store, broken_detector) -> None:
+    before = {f["finding_id"] for f in load_findings(planted_store)}
     report = run_detectors(planted_store, only=[broken_detector, "insider.stalking"])
     assert [d["id"] for d in report.errors] == [broken_detector]
     assert "boom" in report.errors[0]["error"]
-    assert {f["detector"] for f in load_findings(planted_store)} == {"insider.stalking"}
-    run_detectors(planted_store, channel="portal")  # leave the full run for other tests
+    assert {f.detector for f in report.findings} == {"insider.stalking"}
+    assert not detector_path(planted_store, broken_detector).exists()  # nothing stored for a failed detector
+    assert {f["finding_id"] for f in load_findings(planted_store)} == before
 
 
 def test_unknown_detector_is_refused(planted_store) -> None:

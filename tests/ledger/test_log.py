@@ -90,7 +90,13 @@ def test_crash_after_segment_before_tree_is_healed(store):
     append_batches(store, [3])
     with store.writer():
         write_segment(store, events(3, 8))  # the process dies here: events kept, tree not updated
-    assert ledger.head(store)["tree_size"] == 8  # the next command heals
+    assert ledger.head(store)["tree_size"] == 3  # a reader sees the last signed state and repairs nothing
+    result = ledger.verify(store)
+    assert result.ok
+    assert result.tree_size == 3
+    assert any("past the newest signed head" in n for n in result.notes)
+    ledger.ensure_healed(store)  # the next writer heals
+    assert ledger.head(store)["tree_size"] == 8
     append_batches_from = 8
     with store.writer():
         ledger.append_events(store, events(append_batches_from, 10))
@@ -104,6 +110,9 @@ def test_crash_before_head_is_healed_without_doubling(store):
     paths = LedgerPaths.of(store)
     lines = paths.heads.read_text().splitlines(keepends=True)
     paths.heads.write_text("".join(lines[:-1]) + lines[-1][:40])  # last head torn mid-write
+    assert ledger.head(store)["tree_size"] == 2  # readers: the last complete head
+    assert ledger.verify(store).ok
+    ledger.ensure_healed(store)  # the next writer re-signs the batch, once
     assert ledger.head(store)["tree_size"] == 5
     assert [h["tree_size"] for h in ledger.heads(store)] == [2, 5]
     assert len(read_manifest(paths.manifest)) == 2

@@ -132,6 +132,7 @@ def test_history_rewritten_with_the_key_is_caught_by_a_witness(filled, tmp_path)
     paths = LedgerPaths.of(filled)
     for p in (paths.nodes, paths.manifest, paths.heads, paths.ids):
         p.unlink(missing_ok=True)
+    ledger.ensure_healed(filled)
     assert ledger.verify(filled).ok  # the store alone cannot tell
     result = ledger.verify(filled, witness=witnessed)
     assert not result.ok

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from enum import StrEnum
@@ -13,11 +15,40 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
+
+from custodiet.writelock import DEFAULT_TIMEOUT, LockTimeout
 
 if TYPE_CHECKING:
     from custodiet.store import Store
 
+LOCK_TIMEOUT_EXIT = 3  # exit code when a writer gives up waiting for the store's lock
+
+
+def _quiet_stdout() -> None:
+    """Point standard output at /dev/null, so that nothing more is written to a pipe its reader closed."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+class _Commands(TyperGroup):
+    """The root group: a reader that stops early (``custodiet events --format jsonl | head``) ends the
+    command quietly with exit 0; a writer that gave up waiting for the lock says so and exits 3."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise typer.Exit(0) from None
+        except LockTimeout as exc:
+            err_console.print(f"[bold red]error:[/] {exc}")
+            raise typer.Exit(LOCK_TIMEOUT_EXIT) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="custodiet",
     help="Who looked up whose telecom and identity data, through which channel, under what authority — "
     "and was it justified?",
@@ -51,6 +82,7 @@ class DocFormat(StrEnum):
 
 class State:
     home: Path | None = None
+    lock_timeout: float = DEFAULT_TIMEOUT
 
 
 @app.callback()
@@ -58,14 +90,19 @@ def _root(
     home: Path | None = typer.Option(
         None, "--home", envvar="CUSTODIET_HOME", help="Store folder (default: ./custodiet-data)."
     ),
+    lock_timeout: float = typer.Option(
+        DEFAULT_TIMEOUT, "--lock-timeout", envvar="CUSTODIET_LOCK_TIMEOUT", min=0, metavar="SECONDS",
+        help="How long a write waits for other writers' commits before giving up with exit 3. "
+             "Readers never wait."),
 ) -> None:
     State.home = home
+    State.lock_timeout = lock_timeout
 
 
 def store() -> Store:
     from custodiet.store import Store
 
-    return Store(State.home)
+    return Store(State.home, lock_timeout=State.lock_timeout)
 
 
 def error_line(message: str) -> None:

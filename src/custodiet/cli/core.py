@@ -27,15 +27,17 @@ def pseudonym(
 @app.command()
 def stats(fmt: DocFormat = typer.Option(DocFormat.table, "--format", help="json or table.")) -> None:
     """Counts of what the store holds."""
+    from custodiet.ledger.snapshot import take
     from custodiet.store import CONTEXT_SCHEMAS
 
     st = store()
-    con = st.connect()
+    snapshot = take(st)  # one signed state: counts agree with each other and with `head`
+    con = st.connect(snapshot=snapshot)
     doc: dict[str, object] = {
         "events": con.execute("SELECT count(*) FROM events").fetchall()[0][0],
         "quarantined": con.execute("SELECT count(*) FROM quarantine").fetchall()[0][0],
         "actors": con.execute("SELECT count(DISTINCT actor) FROM events").fetchall()[0][0],
-        "segments": len(st.segment_paths()),
+        "segments": len(snapshot.segments),
     }
     first, last = con.execute("SELECT min(ts), max(ts) FROM events").fetchall()[0]
     doc["first_ts"] = first.isoformat() if first else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
@@ -21,6 +22,9 @@ from custodiet.cli.app import (
     time_option,
 )
 
+if TYPE_CHECKING:
+    from custodiet.store import Store
+
 canary_app = typer.Typer(help="Canary subjects: fake people whose lookup or sale names an account.",
                          no_args_is_help=True)
 app.add_typer(canary_app, name="canary")
@@ -36,7 +40,8 @@ def detect(
     channel: Channel | None = typer.Option(None, help="Run only the detectors of this channel."),
     only: list[str] | None = typer.Option(None, "--only", help="Run only this detector id (repeatable)."),
 ) -> None:
-    """Run the detection suite (every registered detector) and store its findings, replacing the last run."""
+    """Run the detectors (all, one channel's, or --only) over the newest signed state of the ledger and store
+    their findings, replacing those of the same detectors only."""
     from custodiet.detect.run import run_detectors
 
     try:
@@ -47,7 +52,10 @@ def detect(
     rows = [{"detector": d["id"], "revision": d["revision"], "channel": d["channel"], "findings": d["findings"],
              "seconds": d["seconds"], "error": (d["error"] or "").splitlines()[0] if d["error"] else ""}
             for d in report.detectors]
-    print_rows(rows, RowFormat.table, title=f"{len(report.findings)} findings in {report.seconds:.1f} s")
+    print_rows(rows, RowFormat.table, title=f"{len(report.findings)} findings in {report.seconds:.1f} s, "
+               f"covering {report.tree_size:,} events")
+    for kept in report.kept:
+        err_console.print(f"[yellow]kept[/] the stored findings of {kept}: another run covered more events")
     if report.errors:
         for d in report.errors:
             err_console.print(f"[bold red]{d['id']} failed:[/]\n{d['error']}")
@@ -60,10 +68,13 @@ def findings(
     actor: str | None = typer.Option(None, help="Only findings about this account or network."),
     channel: Channel | None = typer.Option(None, help="Only findings of this channel's detectors."),
 ) -> None:
-    """List the findings of the last `custodiet detect`, strongest first."""
+    """List the stored findings of every detector (each from the last `custodiet detect` that ran it),
+    strongest first; says on stderr how many events arrived since they were computed."""
     from custodiet.detect.run import load_findings
 
-    rows = load_findings(store(), actor=actor, channel=channel.value if channel else None)
+    st = store()
+    rows = load_findings(st, actor=actor, channel=channel.value if channel else None)
+    _coverage_note(st, channel.value if channel else None)
     if fmt is RowFormat.table:
         rows = [{**r, "subjects": len(r["subjects"]), "event_ids": len(r["event_ids"]),
                  "score": round(r["score"], 3), "summary": escape(r["summary"])} for r in rows]
@@ -82,13 +93,29 @@ def rank(
     from custodiet.detect import risk
     from custodiet.detect.run import load_findings
 
-    rows = risk.rank(load_findings(store(), channel=channel.value))[:limit]
+    st = store()
+    rows = risk.rank(load_findings(st, channel=channel.value))[:limit]
+    _coverage_note(st, channel.value)
     if fmt is RowFormat.table:
         rows = [{**r, "findings": escape("\n".join(r["findings"][:3]) + (
             f"\n… {len(r['findings']) - 3} more" if len(r["findings"]) > 3 else ""))} for r in rows]
         print_rows(rows, fmt, ["rank", "actor", "risk", "severity", "findings"])
     else:
         print_rows(rows, fmt)
+
+
+def _coverage_note(st: Store, channel: str | None) -> None:
+    """Tell (on stderr) which state of the ledger the stored findings cover and how much arrived since."""
+    from custodiet.detect.run import arrived_since
+
+    covered, since = arrived_since(st, channel)
+    if covered is None:
+        err_console.print("no stored findings yet: run `custodiet detect`")
+    elif since:
+        err_console.print(f"findings cover the first {covered:,} events; {since:,} events have arrived since "
+                          "(run `custodiet detect` to include them)")
+    else:
+        err_console.print(f"findings cover all {covered:,} events (0 have arrived since)")
 
 
 @app.command("trace-leak")

@@ -11,6 +11,7 @@ import duckdb
 import ibis
 from ibis.backends.duckdb import Backend as IbisDuckDB
 
+from custodiet.ledger.snapshot import Snapshot, take
 from custodiet.store import Store
 
 
@@ -24,14 +25,18 @@ class DetectionContext:
     # The ledger segments behind the ``events`` view, in its order: a row's place in them (file index, row
     # number) locates an event without carrying its id through the shared tables.
     segments: list[Path] = field(default_factory=list)
+    snapshot: Snapshot | None = None  # the signed state of the ledger the views show
 
     @classmethod
-    def open(cls, store: Store, params: dict[str, dict[str, Any]] | None = None) -> DetectionContext:
-        segments = store.segment_paths()
-        con = store.connect()
+    def open(cls, store: Store, params: dict[str, dict[str, Any]] | None = None,
+             snapshot: Snapshot | None = None) -> DetectionContext:
+        """A context over one signed state of the ledger: ``snapshot``, or the newest (read once here, so
+        the ``events`` view and ``segments`` agree however many appends happen meanwhile)."""
+        snapshot = snapshot or take(store)
+        con = store.connect(snapshot=snapshot)
         backend = ibis.duckdb.from_connection(con)
         now = con.execute("SELECT max(ts) FROM events").fetchall()[0][0]
-        return cls(store, con, backend, now, params or {}, segments)
+        return cls(store, con, backend, now, params or {}, snapshot.segments, snapshot)
 
     def param(self, detector_id: str, name: str, default: Any) -> Any:
         return self.params.get(detector_id, {}).get(name, default)

@@ -13,12 +13,18 @@ filtered, given their pseudonyms) one ahead in a worker thread, while the ledger
 as a row group of the open segment and hashes its leaves (``append_event_parts``): the engine, Arrow and
 the C hasher release the GIL, so on two cores fetching, writing and hashing overlap, and only the first
 part's fetch is not hidden.
+
+Each ledger batch is one commit under the store's writer lock, which is let go between batches so that
+other writers interleave with a long ingest. The records were deduplicated against one signed state of
+the ledger (``Seen``); before each commit, the events other writers signed since then are read and any
+record they already hold is dropped as a duplicate, so no event is stored twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TypeVar
 
 import duckdb
@@ -28,7 +34,8 @@ import pyarrow.compute as pc
 
 from custodiet.arrow_columns import constant_strings, string_array
 from custodiet.ingest.subjects import subject_keys
-from custodiet.ledger.log import append_event_parts
+from custodiet.ledger.log import append_event_parts, heal
+from custodiet.ledger.snapshot import take
 from custodiet.store import Store
 
 _COLUMNS = ("event_id", "ts", "channel", "actor", "actor_org", "subject", "subject_kind", "data_kind", "operation",
@@ -68,12 +75,39 @@ def _increasing(values: pa.ChunkedArray) -> bool:
     return True
 
 
+@dataclass
+class Seen:
+    """The signed tree size the records were deduplicated against; ``dropped`` counts records found since
+    among the events of other writers (duplicates)."""
+
+    size: int
+    dropped: int = 0
+
+    def others_ids(self, store: Store) -> pa.Array | None:
+        """Under the writer lock: the ids of events signed since ``size`` (by other writers), or None when
+        there are none; ``size`` moves up to the signed size."""
+        heal(store)  # an interrupted append of another writer is completed first
+        signed = take(store)
+        if signed.size <= self.size:
+            return None
+        import pyarrow.parquet as pq  # here, as the rest of the module avoids it
+
+        ids = [pq.read_table(store.segments_dir / e.segment, columns=["event_id"]).column("event_id")
+               for e in signed.entries if e.end_leaf > self.size]
+        self.size = signed.size
+        return pa.chunked_array([c for a in ids for c in a.chunks], pa.string()).combine_chunks()
+
+
 def append_new_events(con: duckdb.DuckDBPyConnection, store: Store, source_name: str, channel: str,
-                      mapping: pa.Table, batch_rows: int, candidates: pa.Table | None = None) -> tuple[int, list[str]]:
+                      mapping: pa.Table, batch_rows: int, candidates: pa.Table | None = None,
+                      seen: Seen | None = None) -> tuple[int, list[str]]:
     """Append the records of ``cand_rows`` that are neither rejected nor duplicates (``verdicts``), in line
-    order, ``batch_rows`` per ledger batch; ``mapping`` is the subject map (kind, subject, pseudonym).
-    ``candidates``, when given, is ``cand_base`` as an Arrow table (in line order, no blank lines) with each
-    record's ``subject_position`` in ``mapping``, read in place instead of through the engine."""
+    order, ``batch_rows`` per ledger batch, each batch one commit under the writer lock; ``mapping`` is the
+    subject map (kind, subject, pseudonym). ``candidates``, when given, is ``cand_base`` as an Arrow table
+    (in line order, no blank lines) with each record's ``subject_position`` in ``mapping``, read in place
+    instead of through the engine. ``seen`` is the signed state the verdicts were made against (default:
+    the newest, read now); records that other writers stored since are dropped and counted in it."""
+    seen = seen or Seen(take(store).size)
     skipped = None  # an empty Arrow result also makes DuckDB import pandas: ask for the count first
     if con.execute("SELECT count(*) FROM verdicts").fetchall()[0][0]:
         skipped = con.execute("SELECT line FROM verdicts").to_arrow_table().column("line").combine_chunks()
@@ -88,16 +122,23 @@ def append_new_events(con: duckdb.DuckDBPyConnection, store: Store, source_name:
     while following is not None:
         rows = 0
 
-        def ledger_batch() -> Iterator[pa.Table]:
-            """Parts until the batch holds ``batch_rows`` rows; leaves the next part in ``following``."""
+        def ledger_batch(others: pa.Array | None) -> Iterator[pa.Table]:
+            """Parts until the batch holds ``batch_rows`` rows (less any that ``others`` holds); leaves the
+            next part in ``following``."""
             nonlocal following, rows
             while following is not None and rows < batch_rows:
                 part, following = following, None
+                if others is not None:
+                    kept = part.filter(pc.invert(pc.is_in(part.column("event_id"), value_set=others)))
+                    seen.dropped += part.num_rows - kept.num_rows
+                    part = kept
                 rows += part.num_rows
                 yield part
                 following = next(parts, None)
 
-        written = append_event_parts(store, ledger_batch())
+        with store.writer(f"ingest {source_name}", catalog=False):  # the ingest replaces it at its end
+            written = append_event_parts(store, ledger_batch(seen.others_ids(store)))
+            seen.size = take(store).size
         if written is not None:
             segments.append(written.name)
         stored += rows

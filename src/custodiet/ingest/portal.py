@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, sql_list, sql_text
 from custodiet.ingest.chunk_candidates import chunk_candidates
 from custodiet.ingest.dedupe import content_digest_sql, find_collisions, settle_verdicts
-from custodiet.ingest.emit import append_new_events
+from custodiet.ingest.emit import Seen, append_new_events
 from custodiet.ingest.limits import BATCH_ROWS, FIELD_LIMIT, FUTURE_SKEW
 from custodiet.ingest.subjects import SubjectMap
 from custodiet.ingest.tabular import (
@@ -35,6 +35,7 @@ from custodiet.ingest.tabular import (
     timestamp_check,
     vocabulary_check,
 )
+from custodiet.ledger.snapshot import take
 from custodiet.quarantine import write_quarantine
 from custodiet.store import Store
 
@@ -110,8 +111,9 @@ def ingest_portal(
     """Ingest one portal log file; raises ``InputError`` when nothing can be read.
 
     The file is checked and stored one staged unit at a time (``tabular.stagings``: a simple CSV chunk by
-    chunk, anything else whole); each unit is deduplicated against the store, which holds the units
-    before it.
+    chunk, anything else whole); each unit is deduplicated against one signed state of the store, which
+    holds the units before it, and against what other writers committed since (``emit.Seen``). The writer
+    lock is held per commit only: a quarantine file, a ledger batch.
 
     A file that ends early (a truncated gzip stream, a last record cut short) has its whole records
     stored and counted, the cut record quarantined, and ``summary.incomplete`` says why; so does a file
@@ -119,27 +121,30 @@ def ingest_portal(
     step = on_step or (lambda _s: None)
     now = now or datetime.now(UTC)
     summary = IngestSummary(file=path.name)
-    with store.writer():
-        con = store.connect(memory_limit="2GB")  # inside the lock: the events view must be current
+    snapshot = take(store)
+    seen = Seen(snapshot.size)
+    con = store.connect(memory_limit="2GB", snapshot=snapshot)
+    try:
+        step("reading")
+        units = 0
         try:
-            step("reading")
-            units = 0
-            try:
-                for staged in stagings(con, path, "st", PORTAL_FIELDS, REQUIRED):
-                    _ingest_staged(con, store, staged, channel, now, step, batch_rows, summary)
-                    summary.incomplete = summary.incomplete or staged.incomplete
-                    units += 1
-            except InputError as exc:
-                if not units:
-                    raise
-                summary.incomplete = f"{exc} (the records before it are stored)"
-        finally:
-            con.close()
+            for staged in stagings(con, path, "st", PORTAL_FIELDS, REQUIRED):
+                _ingest_staged(con, store, staged, channel, now, step, batch_rows, summary, seen)
+                summary.incomplete = summary.incomplete or staged.incomplete
+                units += 1
+        except InputError as exc:
+            if not units:
+                raise
+            summary.incomplete = f"{exc} (the records before it are stored)"
+    finally:
+        con.close()
+        store.write_catalog()
+    summary.duplicates += seen.dropped
     return summary
 
 
 def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged, channel: str, now: datetime,
-                   step: Callable[[str], None], batch_rows: int, summary: IngestSummary) -> None:
+                   step: Callable[[str], None], batch_rows: int, summary: IngestSummary, seen: Seen) -> None:
     """Check, deduplicate, quarantine and store one staged unit; adds its counts to ``summary``."""
     step("validating")
     candidates = _build_candidates(con, staged, channel, now)
@@ -166,16 +171,19 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged,
     settle_verdicts(con, "cand")
     step("writing")
     summary.read += con.execute("SELECT count(*) FROM checked").fetchall()[0][0]
-    summary.quarantined += _quarantine(con, store, staged, channel)
+    with store.writer(f"quarantine {staged.path.name}", catalog=False):
+        summary.quarantined += _quarantine(con, store, staged, channel)
     summary.duplicates += con.execute(
         "SELECT count(*) FROM verdicts WHERE verdict = 'duplicate'").fetchall()[0][0]
     if candidates is not None:
         candidates = candidates.append_column("subject_position", subjects.positions)
     stored, segments = append_new_events(con, store, staged.path.name, channel, subjects.mapping, batch_rows,
-                                         candidates)
+                                         candidates, seen)
     summary.stored += stored
     summary.segments += segments
-    store.refresh_views(con)  # the next unit is deduplicated against this one's events too
+    snapshot = take(store)  # the next unit is deduplicated against this one's events too
+    store.refresh_views(con, snapshot)
+    seen.size = snapshot.size
     if candidates is not None:
         con.unregister("cand_base")
 

@@ -9,7 +9,8 @@ Appending one batch (caller holds ``store.writer()``):
 
 A crash anywhere before 4 leaves ``nodes.bin`` / the manifest ahead of the newest head. ``heal`` cuts
 them back to the signed size and appends every segment the tree does not yet hold, so no event is
-lost or counted twice. Every command calls ``ensure_healed`` first, which only locks when needed.
+lost or counted twice. Healing is the writers' job: every append heals first, under the lock. Readers
+never heal and never lock: they read one signed state (``snapshot``) and ignore anything past it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from custodiet.ledger.growth import Growth, grow
 from custodiet.ledger.hashing import Hasher, default_hasher, event_fingerprints, fingerprint
 from custodiet.ledger.heads import HeadsFile, LedgerError, last_head, last_line, load_or_create_signing_key, sign_head
 from custodiet.ledger.segments import SegmentWriter, segment_number
+from custodiet.ledger.snapshot import Snapshot, take
 from custodiet.ledger.tree import (
     LedgerPaths,
     NodeFile,
@@ -170,9 +172,9 @@ def looks_healed(store: Store) -> bool:
 
 
 def ensure_healed(store: Store) -> None:
-    """Heal under the writers' lock if an append was interrupted (not for callers already holding it)."""
+    """Heal under the writers' lock if an append was interrupted (for writers; readers use a snapshot)."""
     if not looks_healed(store):
-        with store.writer():
+        with store.writer("heal the ledger"):
             heal(store)
 
 
@@ -209,20 +211,18 @@ def _append_segments(store: Store, size: int, segments: list[tuple[Path, pa.Tabl
 # -- reading ---------------------------------------------------------------------------------------
 
 def head(store: Store) -> dict | None:
-    """The newest signed tree head, or None before the first append."""
-    ensure_healed(store)
-    return last_head(LedgerPaths.of(store).heads)
+    """The newest signed tree head, or None before the first append (never waits for a writer)."""
+    return take(store).head
 
 
 def heads(store: Store) -> list[dict]:
     """Every signed tree head, oldest first."""
-    ensure_healed(store)
-    return HeadsFile.read(LedgerPaths.of(store).heads).heads
+    return list(take(store, all_heads=True).heads)
 
 
-def _signed_head(store: Store) -> dict:
-    found = head(store)
-    if found is None:
+def _signed(store: Store, snapshot: Snapshot | None) -> Snapshot:
+    found = snapshot or take(store)
+    if found.head is None:
         raise LedgerError("the ledger is empty: no signed tree head yet")
     return found
 
@@ -234,17 +234,18 @@ def _check_size(size: int | None, signed: int, what: str = "tree size") -> int:
     return size
 
 
-def inclusion_proof_at(store: Store, leaf_index: int, tree_size: int | None = None) -> dict[str, Any]:
+def inclusion_proof_at(store: Store, leaf_index: int, tree_size: int | None = None,
+                       snapshot: Snapshot | None = None) -> dict[str, Any]:
     """RFC 9162 inclusion proof of the leaf at ``leaf_index`` in the tree of ``tree_size`` leaves."""
-    newest = _signed_head(store)
-    size = _check_size(tree_size, int(newest["tree_size"]))
+    signed = _signed(store, snapshot)
+    size = _check_size(tree_size, signed.size)
     if not 0 <= leaf_index < size:
         raise LedgerError(f"leaf index {leaf_index} is outside a tree of {size} leaves")
     with NodeFile(LedgerPaths.of(store).nodes) as nodes:
         path = merkle.inclusion_path(nodes.get, leaf_index, size)
         root = merkle.root(nodes.get, size)
         leaf = nodes.leaf(leaf_index)
-    if size == newest["tree_size"] and root.hex() != newest["root_hash"]:
+    if size == signed.size and root.hex() != signed.root_hash:
         raise LedgerError("the stored tree does not match the newest signed head; run `custodiet verify`")
     return {"leaf_index": leaf_index, "tree_size": size, "leaf_hash": leaf.hex(),
             "inclusion_path": [h.hex() for h in path], "root_hash": root.hex()}
@@ -252,16 +253,17 @@ def inclusion_proof_at(store: Store, leaf_index: int, tree_size: int | None = No
 
 def inclusion_proof(store: Store, event_id: str, tree_size: int | None = None) -> dict[str, Any]:
     """Inclusion proof of an event by id (its earliest leaf, should an id have been appended twice)."""
-    size = _check_size(tree_size, int(_signed_head(store)["tree_size"]))
-    index = find_leaf(store, event_id, size)
+    signed = _signed(store, None)
+    size = _check_size(tree_size, signed.size)
+    index = find_leaf(store, event_id, size, signed)
     if index is None:
         raise LedgerError(f"event {event_id!r} is not among the first {size} leaves of the ledger")
-    return {"event_id": event_id, **inclusion_proof_at(store, index, size)}
+    return {"event_id": event_id, **inclusion_proof_at(store, index, size, signed)}
 
 
 def consistency_proof(store: Store, first: int, second: int | None = None) -> dict[str, Any]:
     """RFC 9162 consistency proof that the tree of ``second`` leaves extends the tree of ``first``."""
-    signed = int(_signed_head(store)["tree_size"])
+    signed = _signed(store, None).size
     second = _check_size(second, signed, "--to size")
     if not 0 < first <= second:
         raise LedgerError(f"--from size {first} must be between 1 and {second}")
@@ -274,22 +276,24 @@ def consistency_proof(store: Store, first: int, second: int | None = None) -> di
 
 # -- the event id index ----------------------------------------------------------------------------
 
-def find_leaf(store: Store, event_id: str, size: int) -> int | None:
-    """The first leaf below ``size`` whose event has this id, via the fingerprint index."""
-    ids = _id_index(store, size)
+def find_leaf(store: Store, event_id: str, size: int, snapshot: Snapshot | None = None) -> int | None:
+    """The first leaf below ``size`` (at most the signed size of ``snapshot``) whose event has this id, via
+    the fingerprint index."""
+    ids = _id_index(store, size, snapshot or take(store))
     hits = np.flatnonzero(ids == np.uint64(fingerprint(event_id)))
     return int(hits[0]) if len(hits) else None
 
 
-def _id_index(store: Store, size: int) -> np.ndarray:
-    """Fingerprints of leaves ``0..size-1``, extending ``ids.bin`` from the segments when it is short."""
+def _id_index(store: Store, size: int, snapshot: Snapshot) -> np.ndarray:
+    """Fingerprints of leaves ``0..size-1``, extending ``ids.bin`` from the snapshot's segments when it is
+    short (under its own lock: readers extend it, and never past what a signed head covers)."""
     paths = LedgerPaths.of(store)
     have = paths.ids.stat().st_size // 8 if paths.ids.exists() else 0
     if have < size:
         with open(paths.ids, "ab") as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             try:
-                _extend_id_index(store, paths, size)
+                _extend_id_index(store, paths, size, snapshot)
             finally:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
     if size == 0:
@@ -297,9 +301,9 @@ def _id_index(store: Store, size: int) -> np.ndarray:
     return np.memmap(paths.ids, dtype=np.uint64, mode="r", shape=(size,))
 
 
-def _extend_id_index(store: Store, paths: LedgerPaths, size: int) -> None:
+def _extend_id_index(store: Store, paths: LedgerPaths, size: int, snapshot: Snapshot) -> None:
     have = paths.ids.stat().st_size // 8
-    entries = [e for e in read_manifest(paths.manifest) if e.end_leaf > have and e.first_leaf < size]
+    entries = [e for e in snapshot.entries if e.end_leaf > have and e.first_leaf < size]
     if entries and entries[0].first_leaf < have:  # a crash cut an extension short: redo that segment
         os.truncate(paths.ids, entries[0].first_leaf * 8)
     elif paths.ids.stat().st_size != have * 8:

@@ -6,6 +6,10 @@ recorded. Full mode also re-hashes every event from the segments, re-grows the t
 compares it node by node with ``nodes.bin`` and root by root with the heads. Once the stored tree is
 shown to match the signed heads its leaf hashes are authentic, so the first recomputed leaf that
 differs names the first altered, missing, reordered or inserted event and its segment file.
+
+Verify reads one signed state (``snapshot``): the heads as they are when it starts, the manifest lines
+and segments they cover. An append under way (or one a crash interrupted) lies past that state and is
+noted, not judged: verify passes at every moment of an ingest and never waits for or repairs a writer.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from custodiet.ledger.heads import (
     load_or_create_signing_key,
     public_key_hex,
 )
-from custodiet.ledger.log import ensure_healed
+from custodiet.ledger.snapshot import Snapshot
 from custodiet.ledger.tree import LedgerPaths, NodeFile, SegmentEntry, file_sha256, manifest_gap, read_manifest
 from custodiet.store import Store
 
@@ -73,10 +77,6 @@ def verify(store: Store, quick: bool = False, public_key: str | None = None,
     """Check the ledger; the result names the first problem (``ok`` is False) or says all is well."""
     result = VerifyResult(ok=False, quick=quick)
     try:
-        ensure_healed(store)
-    except LedgerError as exc:
-        result.notes.append(f"could not heal: {exc}")
-    try:
         _verify(store, result, public_key, witness or [], hasher or default_hasher())
         result.ok = True
     except _Found as found:
@@ -89,17 +89,21 @@ def verify(store: Store, quick: bool = False, public_key: str | None = None,
 def _verify(store: Store, result: VerifyResult, public_key: str | None, witness: list[dict],
             hasher: Hasher) -> None:
     paths = LedgerPaths.of(store)
-    heads = _checked_heads(store, paths, public_key, witness)
+    heads = _checked_heads(store, paths, public_key, witness, result.notes)
     result.heads = len(heads)
     result.tree_size = heads[-1]["tree_size"] if heads else 0
     checkpoints = {h["tree_size"]: (h, n, "head") for n, h in enumerate(heads, start=1)}
     for n, h in enumerate(witness, start=1):
         checkpoints.setdefault(h["tree_size"], (h, n, "witness"))
-    entries = read_manifest(paths.manifest)
+    # Read after the heads: every line they cover is there (lines past them belong to an append under way).
+    entries = [e for e in read_manifest(paths.manifest) if e.end_leaf <= result.tree_size]
     gap = manifest_gap(entries, result.tree_size, paths.manifest.name)
     if gap is not None:
         raise _Found(Problem("tree", gap[0], segment=gap[1]))
-    files = store.segment_paths()
+    files, pending = Snapshot(store, tuple(heads), tuple(entries)).files()
+    if pending:
+        result.notes.append(f"{len(pending)} segment(s) past the newest signed head ({pending[0].name} ..): an "
+                            "append under way or interrupted; the next write completes it")
     result.segments = len(files)
     with NodeFile(paths.nodes) as nodes:
         stored_ok = _check_stored_roots(nodes, checkpoints, result.tree_size, result.quick)
@@ -113,11 +117,16 @@ def _verify(store: Store, result: VerifyResult, public_key: str | None, witness:
         result.notes.append(f"segment {name} has a new sha256 but every event in it still verifies")
 
 
-def _checked_heads(store: Store, paths: LedgerPaths, public_key: str | None, witness: list[dict]) -> list[dict]:
+def _checked_heads(store: Store, paths: LedgerPaths, public_key: str | None, witness: list[dict],
+                   notes: list[str]) -> list[dict]:
     try:
-        heads = HeadsFile.read(paths.heads, strict=True).heads
+        found = HeadsFile.read(paths.heads)
     except LedgerError as exc:
         raise _Found(Problem("head", str(exc))) from exc
+    if found.torn:
+        notes.append(f"{paths.heads.name} ends in an unfinished line (an append under way or interrupted): "
+                     "checked up to the last complete head")
+    heads = found.heads
     key_file = store.keys_dir / SIGNING_KEY_FILE
     if public_key is None and key_file.exists():
         public_key = public_key_hex(load_or_create_signing_key(store.keys_dir))

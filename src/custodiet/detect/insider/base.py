@@ -283,10 +283,10 @@ def weekly(ctx: DetectionContext) -> ir.Table:
     def build() -> ir.Table:
         a = accesses(ctx)
         w = a.mutate(wk=week_of_day(a.day))  # integer weeks: grouping on them is cheaper than on timestamps
-        # HyperLogLog counts (about 2% error): exact distinct counts per group cost several times more on
-        # 20M rows, and these feed statistical comparisons, not evidence.
-        g = w.group_by(["aid", "wk"]).aggregate(lookups=w.count(), people=w.skey.approx_nunique(),
-                                                 u_people=w.skey.approx_nunique(where=w.unexpl),
+        # Exact distinct counts: a HyperLogLog estimate hashes the pseudonyms, so its error (and the findings
+        # it feeds) would change with the pseudonym key.
+        g = w.group_by(["aid", "wk"]).aggregate(lookups=w.count(), people=w.skey.nunique(),
+                                                 u_people=w.skey.nunique(where=w.unexpl),
                                                  first=w.ts.min(), last=w.ts.max())
         return g.select("aid", "lookups", "people", "u_people", "first", "last", week=day_start(g.wk, a.ts))
     return materialise(ctx, "weekly", build)
@@ -308,15 +308,17 @@ def named(t: ir.Table, ctx: DetectionContext) -> ir.Table:
 
 
 def first_subjects(t: ir.Table, limit: int = 100) -> dict[int, list[int]]:
-    """For a table of (aid, skey, first): each account's first ``limit`` subject keys, in one query.
+    """For a table of (aid, skey, first): each account's first ``limit`` subject keys, in one query, with every
+    key tied with the last one by time (a tie is never broken on the key, which depends on the pseudonym
+    key: the evidence then picks subjects by their events' time and id).
 
     Detectors list the people behind each finding; asking once for all flagged accounts keeps that a
     single pass however many accounts are flagged.
     """
     t = t.group_by(["aid", "skey"]).aggregate(first=t.first.min())
-    t = t.mutate(k=ibis.row_number().over(group_by="aid", order_by=["first", "skey"]))
+    t = t.mutate(k=ibis.rank().over(group_by="aid", order_by="first"))
     out: dict[int, list[int]] = {}
-    for r in rows(t.filter(t.k < limit).order_by(["aid", "k"])):
+    for r in rows(t.filter(t.k < limit).order_by(["aid", "k", "skey"])):
         out.setdefault(r["aid"], []).append(r["skey"])
     return out
 

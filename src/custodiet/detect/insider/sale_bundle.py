@@ -97,8 +97,8 @@ def sale_bundles(ctx: DetectionContext) -> list[Finding]:
     sale = sale.join(popularity(ctx).select("skey", "accounts"), "skey")
     sale = sale.mutate(us=epoch_us(sale.ts))
     pulled, sale = sale, sittings(sale, gap_us)
-    sessions = _kinds(sale, ["aid", "hour", "burst"], only_solo=True, ids=sale.skey.approx_nunique(),
-                      solo=sale.skey.approx_nunique(where=sale.accounts == 1),
+    sessions = _kinds(sale, ["aid", "hour", "burst"], only_solo=True, ids=sale.skey.nunique(),
+                      solo=sale.skey.nunique(where=sale.accounts == 1),
                       first=sale.ts.min(), last=sale.ts.max())
     bundles = sessions.filter((sessions.kinds >= min_kinds) & (sessions.solo * 2 >= sessions.ids))
     # Fetch the bundle sessions once (small: sittings, not accesses): the statistics below and the listing

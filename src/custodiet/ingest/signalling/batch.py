@@ -10,6 +10,7 @@ store) are most of the CLI's start-up, and the child decodes meanwhile.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,7 +18,8 @@ import pyarrow.parquet as pq
 from custodiet.arrow_columns import int64_array, string_array
 from custodiet.events import EVENT_SCHEMA, canonical_json
 from custodiet.ingest.signalling.mapping import PendingEvent
-from custodiet.ledger import append_events
+from custodiet.ledger import append_events, heal
+from custodiet.ledger.snapshot import take
 from custodiet.pseudonym import Pseudonymiser
 from custodiet.quarantine import write_quarantine
 from custodiet.store import Store
@@ -102,8 +104,9 @@ class EventRows:
         )
 
 
-def fresh_rows(store: Store, rows: EventRows) -> list[int]:
-    """Rows to store, ordered by (ts, source): one per event_id, none already in the store.
+def fresh_rows(store: Store, rows: EventRows, segments: list[Path] | None = None) -> list[int]:
+    """Rows to store, ordered by (ts, source): one per event_id, none already in ``segments`` (default: the
+    segments of the newest signed state).
 
     Among rows sharing an event_id (which hashes the timestamp) the one with the smallest source is kept.
     """
@@ -114,13 +117,14 @@ def fresh_rows(store: Store, rows: EventRows) -> list[int]:
         if ids[i] not in seen:
             seen.add(ids[i])
             keep.append(i)
-    stored = _stored_ids(store, [ids[i] for i in keep])
+    stored = _stored_ids(store, [ids[i] for i in keep], segments)
     return [i for i in keep if ids[i] not in stored] if stored else keep
 
 
-def _stored_ids(store: Store, ids: list[str]) -> set[str]:
-    """Which of ``ids`` the store's event segments already hold (read one segment's ids at a time)."""
-    paths = store.segment_paths()
+def _stored_ids(store: Store, ids: list[str], segments: list[Path] | None = None) -> set[str]:
+    """Which of ``ids`` the event ``segments`` (default: the newest signed state's) already hold (read one
+    segment's ids at a time)."""
+    paths = take(store).segments if segments is None else segments
     if not ids or not paths:
         return set()
     import pyarrow.compute as pc  # here: a fresh store never needs it (its import costs ~0.1 s)
@@ -154,9 +158,16 @@ def store_batch(store: Store, name: str, rows: EventRows, rejected: list[tuple[i
     """Append the capture's new events and new rejections (one ledger batch, one quarantine file);
     returns (stored, duplicates, quarantined)."""
     quarantined = 0
-    with store.writer():
+    before = take(store)
+    keep = fresh_rows(store, rows, before.segments)  # the long part, outside the lock
+    with store.writer(f"ingest {name}"):
         rejected = _not_yet_quarantined(store, name, rejected)
-        keep = fresh_rows(store, rows)
+        heal(store)
+        since = [e for e in take(store).entries if e.end_leaf > before.size]  # other writers' commits since
+        if since:
+            ids = rows.event_id
+            stored = _stored_ids(store, [ids[i] for i in keep], [store.segments_dir / e.segment for e in since])
+            keep = [i for i in keep if ids[i] not in stored]
         append_events(store, rows.table(keep))
         if rejected:
             rejected.sort(key=lambda r: r[0])
