@@ -1,0 +1,311 @@
+"""Planted abusers of the independent portal world, each following the reported pattern of its kind,
+and the sale listings made from the sellers' lookups."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.worlds.portal_legit import Events
+from bench.worlds.portal_org import Cases, Org
+from bench.worlds.portal_people import (
+    CDR,
+    DAY_MS,
+    IDENTITY,
+    IMEI_D,
+    LOCATION,
+    MSISDN,
+    NID,
+    SUBSCRIBER,
+    TRAVEL,
+    VER,
+    Population,
+    draw_times,
+    local_hours,
+)
+
+OTHER_KINDS = ("bulk_seller", "vip_snooping", "enumeration", "case_misuse", "hijacked", "ramp_up", "collusion",
+               "hidden_in_verification")
+SELLERS = ("bulk_seller", "quiet_seller", "hidden_in_verification", "collusion")
+
+
+def choose_kinds(rng: np.random.Generator) -> list[str]:
+    """Nine abusers: a quiet seller, a stalker and seven more (collusion counts twice, at most once)."""
+    kinds = ["quiet_seller", "stalker"]
+    while len(kinds) < 9:
+        k = str(rng.choice(OTHER_KINDS))
+        if k == "collusion":
+            if len(kinds) <= 7 and "collusion" not in kinds:
+                kinds += ["collusion", "collusion"]
+        elif not (k == "hidden_in_verification" and k in kinds):
+            kinds.append(k)
+    return kinds
+
+
+class Planter:
+    """Adds one abuser's lookups at a time to the event blocks."""
+
+    def __init__(self, rng: np.random.Generator, org: Org, cases: Cases, pop: Population, t0: int, n_days: int,
+                 ev: Events) -> None:
+        self.rng, self.org, self.cases, self.pop, self.t0, self.n_days, self.ev = rng, org, cases, pop, t0, n_days, ev
+        self.h = {name: local_hours(name, 0.5) for name in ("office", "offhours", "evening", "odd", "flat")}
+
+    def window(self, lo: int, hi: int) -> tuple[int, int]:
+        length = min(int(self.rng.integers(lo, hi + 1)), self.n_days - 2)
+        start = int(self.rng.integers(0, self.n_days - length))
+        return start, start + length
+
+    def days(self, o: int, a: int, b: int, p_day: float = 1.0) -> np.ndarray:
+        d = np.arange(a, b)
+        return d[self.org.active[o, d] & (self.rng.random(d.size) < p_day)]
+
+    def hours(self, n: int, p_off: float, off: str = "offhours") -> np.ndarray:
+        return np.where((self.rng.random(n) < p_off)[:, None], self.h[off][None, :], self.h["office"][None, :])
+
+    def emit(self, idx: int, o: int, days: np.ndarray, persons: np.ndarray, dks: np.ndarray, hours: np.ndarray,
+             case=-1, ip=-1, t: np.ndarray | None = None, idents: np.ndarray | None = None) -> None:
+        """Lookups of one abuser: per person-day one sitting, its kinds seconds to minutes apart."""
+        if t is None:
+            t = draw_times(self.rng, self.t0, days, hours)
+        if idents is None:
+            idents = self.pop.ident_for(self.rng, persons, dks)
+        self.ev.add(t, o, idents, dks, case, ip, idx)
+
+    def sittings(self, persons: np.ndarray, days: np.ndarray, kinds: list[tuple[list[int], float]]):
+        """Expand (person, day) into lookups: each (kind set, probability) adds those kinds."""
+        rows_p, rows_d, rows_k, rows_o = [], [], [], []
+        for ks, prob in kinds:
+            pick = self.rng.random(persons.size) < prob
+            for j, k in enumerate(ks):
+                rows_p.append(persons[pick])
+                rows_d.append(days[pick])
+                rows_k.append(np.full(pick.sum(), k))
+                rows_o.append(np.full(pick.sum(), j))
+        return np.concatenate(rows_p), np.concatenate(rows_d), np.concatenate(rows_k), np.concatenate(rows_o)
+
+    def spaced(self, days: np.ndarray, persons: np.ndarray, step: np.ndarray, hours: np.ndarray) -> np.ndarray:
+        """One time per (day, person) sitting, the sitting's lookups ``step`` (0, 1, …) a minute or two apart."""
+        key = days.astype(np.int64) * 10**9 + persons
+        uniq, inv = np.unique(key, return_inverse=True)
+        first = np.zeros(uniq.size, dtype=np.int64)
+        first[inv[::-1]] = np.arange(inv.size)[::-1]
+        base = draw_times(self.rng, self.t0, days[first], hours[first])
+        return base[inv] + step * self.rng.integers(20_000, 150_000, days.size)
+
+    def own_case(self, o: int, a: int, b: int) -> int:
+        """A case of the officer's unit that is live during [a, b), or -1."""
+        mine = np.flatnonzero((self.cases.unit == self.org.final_unit[o]) & (self.cases.opened <= b)
+                              & (self.cases.closed > a))
+        return int(self.rng.choice(mine)) if mine.size else -1
+
+
+def plant(rng: np.random.Generator, org: Org, cases: Cases, pop: Population, popular: np.ndarray,
+          protected_people: np.ndarray, t0: int, n_days: int, ev: Events, ips: list[str]) -> list[dict]:
+    """Nine abusers' lookups; returns their descriptions (actor index, kind, parameters)."""
+    kinds = choose_kinds(rng)
+    moved = set().union(*[set(v) for v in org.changes.values()])
+    stable = np.array([o for o in range(len(org.officer)) if o not in moved and org.active[o].mean() > 0.6])
+    in_ver = stable[org.unit_kind[org.final_unit[stable]] == VER]
+    not_ver = rng.permutation(stable[org.unit_kind[org.final_unit[stable]] != VER])
+    used: set[int] = set()
+
+    def pick(ver: bool) -> int:
+        pool = in_ver if ver else not_ver
+        for o in (rng.permutation(pool) if ver else pool):
+            if int(o) not in used:
+                used.add(int(o))
+                return int(o)
+        raise ValueError("no officer left to plant an abuser")
+
+    pl = Planter(rng, org, cases, pop, t0, n_days, ev)
+    out: list[dict] = []
+    collusion_pair: list[int] = []
+    for idx, kind in enumerate(kinds):
+        o = pick(kind == "hidden_in_verification")
+        prm: dict = {}
+        if kind == "quiet_seller":
+            a, b = pl.window(21, 56)
+            p_day, k, p_off = rng.uniform(1 / 3, 2 / 3), int(rng.integers(2, 5)), rng.uniform(0.45, 0.85)
+            days = pl.days(o, a, b, p_day)
+            persons = pop.take(days.size * k)
+            if rng.random() < 0.5 and persons.size > 4:  # some of its people are popular subjects
+                n_pop = int(rng.integers(1, 3))
+                persons[rng.choice(persons.size, n_pop, replace=False)] = rng.choice(popular, n_pop, replace=False)
+            pp, dd, kk, st = pl.sittings(persons, np.repeat(days, k),
+                                         [([LOCATION, CDR], 0.7), ([LOCATION], 0.15), ([CDR], 0.15),
+                                          ([SUBSCRIBER], 0.2)])
+            pl.emit(idx, o, dd, pp, kk, None, t=pl.spaced(dd, pp, st, pl.hours(dd.size, p_off)))
+            prm = {"people_per_day": k, "day_share": round(p_day, 2), "off_hours": round(p_off, 2)}
+        elif kind == "stalker":
+            a, b = pl.window(14, 28)
+            targets = pop.take(1 if rng.random() < 0.7 else 2)
+            days = pl.days(o, a, b)
+            days = np.sort(rng.choice(days, size=min(days.size, int(rng.integers(8, 16))), replace=False))
+            n_each = rng.integers(1, 3, days.size)
+            dd = np.repeat(days, n_each)
+            pp = rng.choice(targets, dd.size)
+            kk = rng.choice([LOCATION, CDR, SUBSCRIBER, IDENTITY], dd.size, p=[0.65, 0.15, 0.15, 0.05])
+            pl.emit(idx, o, dd, pp, kk, pl.hours(dd.size, rng.uniform(0.6, 0.9), "evening"))
+            prm = {"targets": int(targets.size), "evenings": int(days.size)}
+        elif kind == "bulk_seller":
+            a, b = pl.window(7, 35)
+            rate = rng.uniform(8, 40)
+            days = pl.days(o, a, b, rng.uniform(0.5, 0.9))
+            n = rng.poisson(rate, days.size)
+            dd = np.repeat(days, n)
+            persons = pop.take(dd.size)
+            others = cases.persons[np.repeat(cases.unit, np.diff(cases.offsets)) != org.final_unit[o]]
+            swap = rng.random(dd.size) < rng.uniform(0, 0.1)
+            persons[swap] = rng.choice(others, swap.sum())
+            pp, dd, kk, st = pl.sittings(persons, dd, [([LOCATION], 0.6), ([CDR], 0.5), ([IMEI_D], 0.25),
+                                                       ([TRAVEL], 0.2)])
+            cover = pl.own_case(o, a, b) if rng.random() < 0.5 else -1
+            case = np.where(rng.random(dd.size) < 0.3, cover, -1)
+            pl.emit(idx, o, dd, pp, kk, None, case=case, t=pl.spaced(dd, pp, st, pl.hours(dd.size, 0.3, "flat")))
+            prm = {"people_per_day": round(rate, 1)}
+        elif kind == "vip_snooping":
+            a, b = pl.window(14, 50)
+            vips = rng.choice(protected_people, size=min(protected_people.size, int(rng.integers(3, 11))),
+                              replace=False)
+            days = pl.days(o, a, b)
+            pp = np.repeat(vips, rng.integers(1, 4, vips.size))
+            dd = rng.choice(days, pp.size)
+            kk = rng.choice([IDENTITY, LOCATION, CDR, TRAVEL, SUBSCRIBER], pp.size, p=[0.3, 0.25, 0.2, 0.1, 0.15])
+            pl.emit(idx, o, dd, pp, kk, pl.hours(pp.size, 0.3, "evening"))
+            prm = {"vips": int(vips.size)}
+        elif kind == "enumeration":
+            nums, dks, t = [], [], []
+            for _ in range(int(rng.integers(1, 4))):
+                n = int(rng.integers(60, 400))
+                if rng.random() < 0.6:
+                    start = pop.num[pop.nid[pop.take(1)[0]]]
+                    nums.append(start + np.arange(n))
+                    dks.append(np.full(n, IDENTITY))
+                else:
+                    start = pop.num[pop.msisdn[pop.take(1)[0]]]
+                    nums.append(start + np.arange(n))
+                    dks.append(np.full(n, SUBSCRIBER))
+                d = int(rng.choice(pl.days(o, 0, n_days)))
+                begin = draw_times(rng, t0, np.array([d]), pl.h["flat"])[0]
+                t.append(begin + np.cumsum(rng.exponential(rng.uniform(3000, 25000), n)).astype(np.int64))
+            kind_of = np.concatenate(dks)
+            ids = np.concatenate([pop.add_loose(NID if k[0] == IDENTITY else MSISDN, v)
+                                  for k, v in zip(dks, nums, strict=True)])
+            pl.emit(idx, o, np.zeros(0, int), np.zeros(0, int), kind_of, None, t=np.concatenate(t), idents=ids)
+            prm = {"ids": int(ids.size)}
+        elif kind == "case_misuse":
+            a, b = pl.window(14, 42)
+            case = pl.own_case(o, a, b)
+            days = pl.days(o, a, b, rng.uniform(0.3, 0.7))
+            persons = pop.take(int(rng.integers(8, 41)))
+            dd = rng.choice(days, persons.size)
+            pp, dd, kk, st = pl.sittings(persons, dd, [([LOCATION], 0.6), ([CDR], 0.5), ([SUBSCRIBER], 0.4),
+                                                       ([IDENTITY], 0.3)])
+            pl.emit(idx, o, dd, pp, kk, None, case=case, t=pl.spaced(dd, pp, st, pl.hours(dd.size, 0.1)))
+            prm = {"case": cases.case_id[case] if case >= 0 else None}
+        elif kind == "hijacked":
+            a, b = pl.window(1, 3)
+            n = int(rng.integers(40, 300))
+            dd = np.repeat(np.arange(a, b), n // (b - a) + 1)[:n]
+            persons = pop.take(n)
+            kk = rng.choice([LOCATION, CDR, IMEI_D, IDENTITY, TRAVEL], n, p=[0.35, 0.3, 0.1, 0.15, 0.1])
+            ips.append(f"{rng.choice([103, 45, 185, 37])}.{rng.integers(1, 255)}.{rng.integers(0, 255)}."
+                       f"{rng.integers(1, 255)}")
+            start = draw_times(rng, t0, np.arange(a, b), pl.h["odd"])
+            gap = rng.uniform(8000, 60000)
+            t = np.concatenate([start[d - a] + np.cumsum(rng.exponential(gap, int((dd == d).sum()))).astype(np.int64)
+                                for d in range(a, b)])
+            pl.emit(idx, o, dd, persons, kk, None, ip=len(ips) - 1, t=t)
+            prm = {"lookups": n, "ip": ips[-1]}
+        elif kind == "ramp_up":
+            a, b = pl.window(35, 63)
+            r0, g = rng.uniform(0.3, 1.5), rng.uniform(1.3, 1.8)
+            days = pl.days(o, a, b)
+            n = rng.poisson(r0 * g ** ((days - a) // 7))
+            dd = np.repeat(days, n)
+            persons = pop.take(dd.size)
+            pp, dd, kk, st = pl.sittings(persons, dd, [([LOCATION], 0.5), ([CDR], 0.5), ([SUBSCRIBER], 0.3),
+                                                       ([IDENTITY], 0.3)])
+            cover = pl.own_case(o, a, b) if rng.random() < 0.5 else -1
+            pl.emit(idx, o, dd, pp, kk, None, case=np.where(rng.random(dd.size) < 0.3, cover, -1),
+                    t=pl.spaced(dd, pp, st, pl.hours(dd.size, 0.2)))
+            prm = {"start_per_day": round(r0, 2), "weekly_growth": round(g, 2)}
+        elif kind == "collusion":
+            collusion_pair.append(idx)
+            if len(collusion_pair) == 1:
+                a, b = pl.window(7, 21)
+                order = pop.take(int(rng.integers(15, 61)))
+                mode = "people" if rng.random() < 0.6 else "kinds"
+                p_off = rng.uniform(0.2, 0.7)
+                pair_state = (a, b, order, mode, p_off)
+            a, b, order, mode, p_off = pair_state
+            first = len(collusion_pair) == 1
+            if mode == "people":
+                half = order[: order.size // 2] if first else order[order.size // 2:]
+                spec = [([LOCATION, CDR], 0.8), ([LOCATION], 0.1), ([CDR], 0.1)]
+            else:
+                half = order
+                spec = [([LOCATION], 1.0)] if first else [([CDR], 1.0)]
+            days = pl.days(o, a, b)
+            dd = rng.choice(days, half.size)
+            pp, dd, kk, st = pl.sittings(half, dd, spec)
+            pl.emit(idx, o, dd, pp, kk, None, t=pl.spaced(dd, pp, st, pl.hours(dd.size, p_off)))
+            prm = {"order": int(order.size), "split": mode}
+        elif kind == "hidden_in_verification":
+            a, b = pl.window(21, 56)
+            days = pl.days(o, a, b, rng.uniform(0.4, 0.8))
+            n = rng.integers(2, 9, days.size)
+            dd = np.repeat(days, n)
+            persons = pop.take(dd.size)
+            pp, dd, kk, st = pl.sittings(persons, dd, [([IDENTITY, LOCATION, CDR], 0.5), ([IDENTITY, LOCATION], 0.25),
+                                                       ([IDENTITY, CDR], 0.25)])
+            pl.emit(idx, o, dd, pp, kk, None, t=pl.spaced(dd, pp, st, pl.hours(dd.size, 0.05)))
+            prm = {"people_per_active_day": "2-8"}
+        out.append({"actor_index": o, "kind": kind, "params": prm})
+    for i in collusion_pair:
+        out[i]["partner_index"] = collusion_pair[1 - collusion_pair.index(i)]
+    return out
+
+
+def make_leaks(rng: np.random.Generator, abusers: list[dict], E: dict[str, np.ndarray], t_end: int,
+               p: dict) -> list[dict]:
+    """3–6 listings from the sellers' lookups: (ident, data kind) records, the listing date, who sold them."""
+    sellers = [i for i, a in enumerate(abusers) if a["kind"] in SELLERS]
+    n_leaks = int(rng.integers(3, 7))
+    quiet = next(i for i, a in enumerate(abusers) if a["kind"] == "quiet_seller")
+    plan = [quiet] + list(rng.choice(sellers, size=n_leaks - 1))
+    sold = np.isin(E["dk"], [LOCATION, CDR, IMEI_D, TRAVEL, SUBSCRIBER])
+    leaks = []
+    for s in plan:
+        mine = np.flatnonzero((E["abuse"] == s) & sold)
+        if mine.size == 0:
+            continue
+        cut = np.quantile(E["t"][mine], rng.uniform(0.3, 1.0))
+        avail = mine[E["t"][mine] <= cut]
+        sizes = np.array([3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40])
+        size = int(rng.choice(sizes, p=(1 / np.sqrt(sizes)) / (1 / np.sqrt(sizes)).sum()))
+        take = rng.choice(avail, size=min(size, avail.size), replace=False)
+        parts = {s: take}
+        if "partner_index" in abusers[s]:  # one order split by two accounts is sold as one listing
+            other = int(abusers[s]["partner_index"])
+        elif len(sellers) > 1 and rng.random() < 0.25:
+            other = int(rng.choice([i for i in sellers if i != s]))
+        else:
+            other = -1
+        last = int(E["t"][take].max())
+        if other >= 0:
+            theirs = np.flatnonzero((E["abuse"] == other) & sold & (E["t"] <= last + 7 * DAY_MS))
+            if theirs.size:
+                k = max(1, int(take.size * rng.uniform(0.25, 0.8)))
+                parts[other] = rng.choice(theirs, size=min(k, theirs.size), replace=False)
+        last = max(int(E["t"][v].max()) for v in parts.values())
+        listed = last + int(rng.integers(2, 36)) * DAY_MS
+        elsewhere = np.zeros(0, dtype=np.int64)
+        if rng.random() < 0.4:
+            pool = np.flatnonzero((E["abuse"] < 0) & sold & (E["t"] < listed))
+            elsewhere = rng.choice(pool, size=int(rng.integers(1, 4)), replace=False)
+        with_kind = bool(rng.random() < 0.5)
+        counts = {k: v.size for k, v in parts.items()}
+        leaks.append({"seller": max(counts, key=lambda k: counts[k]), "sellers": list(parts), "parts": parts,
+                      "elsewhere": elsewhere, "listed": listed, "with_kind": with_kind})
+    p["leaks"] = len(leaks)
+    return leaks
