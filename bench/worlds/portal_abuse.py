@@ -4,7 +4,6 @@ and the sale listings made from the sellers' lookups."""
 from __future__ import annotations
 
 import numpy as np
-
 from bench.worlds.portal_legit import Events
 from bench.worlds.portal_org import Cases, Org
 from bench.worlds.portal_people import (
@@ -218,7 +217,8 @@ def plant(rng: np.random.Generator, org: Org, cases: Cases, pop: Population, pop
             prm = {"lookups": n, "ip": ips[-1]}
         elif kind == "ramp_up":
             a, b = pl.window(35, 63)
-            r0, g = rng.uniform(0.3, 1.5), rng.uniform(1.3, 1.8)
+            r0, r_end = rng.uniform(0.3, 1.5), rng.uniform(6, 25)  # strangers a day, first and last week
+            g = (r_end / r0) ** (1 / max(1, (b - a) // 7))
             days = pl.days(o, a, b)
             n = rng.poisson(r0 * g ** ((days - a) // 7))
             dd = np.repeat(days, n)
@@ -272,7 +272,8 @@ def make_leaks(rng: np.random.Generator, abusers: list[dict], E: dict[str, np.nd
     sellers = [i for i, a in enumerate(abusers) if a["kind"] in SELLERS]
     n_leaks = int(rng.integers(3, 7))
     quiet = next(i for i, a in enumerate(abusers) if a["kind"] == "quiet_seller")
-    plan = [quiet] + list(rng.choice(sellers, size=n_leaks - 1))
+    rest = [int(i) for i in rng.permutation([i for i in sellers if i != quiet])]
+    plan = [quiet] + (rest + [quiet] + rest)[: n_leaks - 1]  # every seller lists before any lists twice
     sold = np.isin(E["dk"], [LOCATION, CDR, IMEI_D, TRAVEL, SUBSCRIBER])
     leaks = []
     for s in plan:

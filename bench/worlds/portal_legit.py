@@ -5,20 +5,16 @@ of popular people."""
 from __future__ import annotations
 
 import numpy as np
-
 from bench.worlds.portal_org import Cases, Org
 from bench.worlds.portal_people import (
     BOR,
     CDR,
-    CRIMINAL,
     CYB,
     IDENTITY,
-    IMEI_D,
     INT,
     INV,
     LOCATION,
     SUBSCRIBER,
-    TRAVEL,
     VER,
     Population,
     draw_times,

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from bench.worlds.portal_people import BOR, CYB, INT, INV, UNIT_KINDS, VER
 
 AGENCIES = ("NPD", "SBR", "CIU", "NTA", "IMD", "DSA", "MPU", "RBX")

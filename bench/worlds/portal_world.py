@@ -151,7 +151,8 @@ def generate(out: Path, seed: int, officers: int | None = None, days: int | None
         victims = np.unique(np.where(owner >= 0, owner, -1 - ids)).size
         entry = {"actor": org.officer[a["actor_index"]], "kind": a["kind"],
                  "window_start": _iso(int(E["t"][mine].min())), "window_end": _iso(int(E["t"][mine].max())),
-                 "victims": int(victims), "events": int(mine.sum()), "unit": org.unit_name[org.final_unit[a["actor_index"]]],
+                 "victims": int(victims), "events": int(mine.sum()),
+                 "unit": org.unit_name[org.final_unit[a["actor_index"]]],
                  "params": a["params"], "subjects": sorted(set(_normalised(pop, ids).tolist()))}
         if "partner_index" in a:
             entry["partner"] = org.officer[abusers[a["partner_index"]]["actor_index"]]
