@@ -82,18 +82,27 @@ class Planter:
         return np.concatenate(rows_p), np.concatenate(rows_d), np.concatenate(rows_k), np.concatenate(rows_o)
 
     def spaced(self, days: np.ndarray, persons: np.ndarray, step: np.ndarray, hours: np.ndarray) -> np.ndarray:
-        """One time per (day, person) sitting, the sitting's lookups ``step`` (0, 1, …) a minute or two apart."""
+        """One time per (day, person) sitting; the sitting's lookups follow each other a minute or two apart.
+        ``step`` orders a sitting's lookups (the first kind asked for first)."""
         key = days.astype(np.int64) * 10**9 + persons
-        uniq, inv = np.unique(key, return_inverse=True)
-        first = np.zeros(uniq.size, dtype=np.int64)
-        first[inv[::-1]] = np.arange(inv.size)[::-1]
+        order = np.lexsort((self.rng.random(key.size), step, key))
+        k = key[order]
+        start = np.r_[True, k[1:] != k[:-1]]
+        group = np.cumsum(start) - 1
+        rank = np.arange(k.size) - np.flatnonzero(start)[group]
+        first = order[start]
         base = draw_times(self.rng, self.t0, days[first], hours[first])
-        return base[inv] + step * self.rng.integers(20_000, 150_000, days.size)
+        t = np.empty(key.size, dtype=np.int64)
+        t[order] = base[group] + rank * self.rng.integers(20_000, 150_000, k.size)
+        return t
 
     def own_case(self, o: int, a: int, b: int) -> int:
-        """A case of the officer's unit that is live during [a, b), or -1."""
-        mine = np.flatnonzero((self.cases.unit == self.org.final_unit[o]) & (self.cases.opened <= b)
-                              & (self.cases.closed > a))
+        """A case of the officer's unit live during [a, b); failing that, any live case (one the officer
+        heard of in a joint operation); -1 when there is none."""
+        live = (self.cases.opened <= b) & (self.cases.closed > a)
+        mine = np.flatnonzero(live & (self.cases.unit == self.org.final_unit[o]))
+        if mine.size == 0:
+            mine = np.flatnonzero(live)
         return int(self.rng.choice(mine)) if mine.size else -1
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 ID_KINDS = ("msisdn", "imsi", "imei", "nid", "passport")
 MSISDN, IMSI, IMEI, NID, PASSPORT = range(5)
@@ -20,7 +21,9 @@ INV, INT, VER, CYB, BOR = range(5)
 
 DAY_MS = 86_400_000
 _PASSPORT_PREFIXES = np.array(["EA", "EB", "EC", "ED", "EE", "BA", "BB", "AA"])
-_TACS = np.array([35209900, 35332509, 86781203, 35875206, 86091104, 35404909, 86950703, 35693803], dtype=np.int64)
+# type allocation codes: 8-digit handset models, most under the 35 and 86 reporting bodies
+_TACS = np.unique(np.r_[np.random.default_rng(0).integers(35_000_000, 36_000_000, 120),
+                        np.random.default_rng(1).integers(86_000_000, 87_000_000, 80)]).astype(np.int64)
 
 
 def luhn_digit(body: np.ndarray, width: int) -> np.ndarray:
@@ -37,11 +40,16 @@ def luhn_digit(body: np.ndarray, width: int) -> np.ndarray:
     return (10 - total % 10) % 10
 
 
+def _distinct(values: np.ndarray) -> np.ndarray:
+    v = np.sort(values)
+    return v[np.r_[True, v[1:] != v[:-1]]]
+
+
 def unique_draw(rng: np.random.Generator, sampler, n: int) -> np.ndarray:
     """``n`` distinct values from ``sampler(rng, size)``, in random order."""
-    got = np.unique(sampler(rng, int(n * 1.05) + 16))
+    got = _distinct(sampler(rng, int(n * 1.05) + 16))
     while got.size < n:
-        got = np.unique(np.concatenate([got, sampler(rng, n - got.size + 16)]))
+        got = _distinct(np.concatenate([got, sampler(rng, 2 * (n - got.size) + 16)]))
     return rng.permutation(got)[:n]
 
 
@@ -157,26 +165,33 @@ def make_population(rng: np.random.Generator, n: int, p_second_sim: float, p_pas
                       slots["imsi"], slots["imei"], slots["nid"], slots["passport"])
 
 
-def format_idents(pop: Population, idents: np.ndarray, style: np.ndarray) -> np.ndarray:
+def format_idents(pop: Population, idents: np.ndarray, style: np.ndarray) -> pa.Array:
     """Text of each identifier. ``style`` (0..4) picks among the written forms of an MSISDN:
     +8801…, 8801…, 01…, 1… (no trunk zero), +880 1XXX-XXXXXX; other kinds are written plainly, except
     that style 1 writes a passport in lower case and style 4 groups an IMEI with dashes."""
     uniq, inv = np.unique(idents, return_inverse=True)
     num, kind = pop.num[uniq], pop.kind[uniq]
-    plain = [str(v) for v in num.tolist()]
-    text = np.empty((5, uniq.size), dtype=object)
-    for j, (s, k, v) in enumerate(zip(plain, kind.tolist(), num.tolist(), strict=True)):
-        if k == MSISDN:
-            nsn = s[3:]
-            text[:, j] = ("+" + s, s, "0" + nsn, nsn, f"+880 {nsn[:4]}-{nsn[4:]}")
-        elif k == PASSPORT:
-            pp = f"{_PASSPORT_PREFIXES[(v // 10**7) % len(_PASSPORT_PREFIXES)]}{v % 10**7:07d}"
-            text[:, j] = (pp, pp.lower(), pp, pp, pp)
-        elif k == IMEI:
-            text[:, j] = (s, s, s, s, f"{s[:2]}-{s[2:8]}-{s[8:14]}-{s[14:]}")
-        else:
-            text[:, j] = s
-    return text[np.clip(style, 0, 4), inv]
+    plain = num.astype(str)
+    nsn = np.where(kind == MSISDN, num % 10**10, 0).astype(str)  # 1XXXXXXXXX of 8801XXXXXXXXX
+    head, tail = np.where(kind == MSISDN, num % 10**10 // 10**6, 0).astype(str), np.char.zfill(
+        (num % 10**6).astype(str), 6)
+    pp = np.char.add(_PASSPORT_PREFIXES[(num // 10**7) % len(_PASSPORT_PREFIXES)],
+                     np.char.zfill((num % 10**7).astype(str), 7))
+    grouped = np.char.add(np.char.add(np.char.add((num // 10**13).astype(str), "-"),
+                                      np.char.zfill((num // 10**7 % 10**6).astype(str), 6)),
+                          np.char.add(np.char.add("-", np.char.zfill((num // 10 % 10**6).astype(str), 6)),
+                                      np.char.add("-", (num % 10).astype(str))))
+    m, is_pp, is_imei = kind == MSISDN, kind == PASSPORT, kind == IMEI
+    text = np.stack([
+        np.where(m, np.char.add("+", plain), np.where(is_pp, pp, plain)),
+        np.where(is_pp, np.char.lower(pp), plain),
+        np.where(m, np.char.add("0", nsn), np.where(is_pp, pp, plain)),
+        np.where(m, nsn, np.where(is_pp, pp, plain)),
+        np.where(m, np.char.add(np.char.add(np.char.add("+880 ", head), "-"), tail),
+                 np.where(is_pp, pp, np.where(is_imei, grouped, plain))),
+    ]).astype(object)
+    flat = pa.array(text.ravel().tolist(), type=pa.string())
+    return flat.take(pa.array(np.clip(style, 0, 4).astype(np.int64) * uniq.size + inv))
 
 
 def local_hours(profile: str, lunch_dip: float) -> np.ndarray:
