@@ -150,6 +150,12 @@ def generate(out: Path, seed: int, officers: int | None = None, days: int | None
     leaks = make_leaks(rng, abusers, E, t_end, p)
     _write(out, rng, t0, org, cases, pop, protected, category, E, unit, ip, outcome, rec, case_text, leaks)
 
+    for lk in leaks:  # a merged listing's seller is the account behind most of its records
+        cut = lk["listed"] - lk["listed"] % DAY_MS
+        behind = {s: int(np.isin(lk["row_idents"], E["ident"][(E["actor"] == abusers[s]["actor_index"])
+                                                              & (E["t"] < cut)]).sum()) for s in lk["sellers"]}
+        if behind[lk["seller"]] < max(behind.values()):
+            lk["seller"] = max(behind, key=lambda s: behind[s])
     truth_abusers = []
     for i, a in enumerate(abusers):
         mine = E["abuse"] == i
@@ -256,6 +262,7 @@ def _write(out: Path, rng, t0: int, org, cases, pop, protected, category, E, uni
             cols["data_kind"] = [DATA_KINDS[k] for k in dk]
         _write_csv(out / "leaks" / f"leak_{j + 1:02d}.csv", cols)
         lk["rows"] = int(ident.size)
+        lk["row_idents"] = ident
 
 
 def main(argv: list[str] | None = None) -> int:
