@@ -84,7 +84,7 @@ def build_org(rng: np.random.Generator, n_officers: int, n_days: int, start_week
             left -= size
     n_units = len(unit_name)
     kinds = np.array(unit_kind)
-    night_p = np.array([0.1, 0.45, 0.05, 0.3, 0.5])[kinds] * rng.uniform(0.3, 1.5)
+    night_p = np.array([0.1, 0.45, 0.0, 0.3, 0.5])[kinds] * rng.uniform(0.3, 1.5)  # verification: office hours
     unit_night = rng.random(n_units) < night_p
     home = np.repeat(np.arange(n_units), unit_size)
     n_off = home.size

@@ -225,10 +225,17 @@ def _write(out: Path, rng, t0: int, org, cases, pop, protected, category, E, uni
     _write_csv(out / "case_subjects.csv", {"case_id": [cases.case_id[c] for c in rows_c],
                                            "subject": format_idents(pop, idents, style),
                                            "subject_kind": [ID_KINDS[k] for k in pop.kind[idents]]})
-    pid = np.where(rng.random(protected.size) < 0.7, pop.msisdn[protected], pop.nid[protected])
+    # the protected list names each person by the numbers the office knows: usually phone and national ID
+    rows_p, rows_cat = [], []
+    for person, cat in zip(protected.tolist(), category.tolist(), strict=True):
+        known = [int(arr[person]) for arr, prob in ((pop.msisdn, 0.9), (pop.nid, 0.7), (pop.msisdn2, 0.5),
+                                                     (pop.passport, 0.2)) if arr[person] >= 0 and rng.random() < prob]
+        known = known or [int(pop.msisdn[person])]
+        rows_p += known
+        rows_cat += [cat] * len(known)
+    pid = np.array(rows_p, dtype=np.int64)
     _write_csv(out / "protected.csv", {"subject": format_idents(pop, pid, rng.choice(3, pid.size)),
-                                       "subject_kind": [ID_KINDS[k] for k in pop.kind[pid]],
-                                       "category": list(category)})
+                                       "subject_kind": [ID_KINDS[k] for k in pop.kind[pid]], "category": rows_cat})
 
     # the access log, identifiers written as the officers typed them
     n = E["t"].size
