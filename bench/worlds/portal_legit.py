@@ -15,6 +15,7 @@ from bench.worlds.portal_people import (
     INV,
     LOCATION,
     SUBSCRIBER,
+    UNIT_KINDS,
     VER,
     Population,
     draw_times,
@@ -101,6 +102,7 @@ def legit_lookups(rng: np.random.Generator, org: Org, cases: Cases, pop: Populat
     p.update(lunch_dip=round(lunch, 2), no_case_rate=round(p_nocase, 3), typo_rate=round(p_typo, 3),
              bundle_mean=round(1 + bundle, 2))
     office, night = local_hours("office", lunch), local_hours("night", lunch)
+    late = local_hours("late", lunch)
     disp = float(rng.uniform(3, 12))  # day-to-day overdispersion of one officer's work
     rate = org.volume * org.day_factor[np.maximum(org.unit_by_day, 0), np.arange(n_days)[None, :]] * org.active
     counts = rng.poisson(rate * rng.gamma(disp, 1 / disp, size=rate.shape))
@@ -193,7 +195,12 @@ def legit_lookups(rng: np.random.Generator, org: Org, cases: Cases, pop: Populat
     given[bad] = [typo(int(x)) for x in case[bad]]
     given[(cat == 2) & (ukind != VER) & (rng.random(n_tasks) < 0.3)] = -1
 
-    hours = np.where(org.night[off, day][:, None], night[None, :], office[None, :])
+    # urgent work runs into the evening now and then, more in some units than others
+    late_share = np.array([rng.uniform(0.03, 0.12), rng.uniform(0.03, 0.1), 0.0, rng.uniform(0.02, 0.1),
+                           rng.uniform(0.02, 0.08)])
+    p["late_work_share"] = {UNIT_KINDS[k]: round(float(late_share[k]), 3) for k in range(5)}
+    profile = np.where(org.night[off, day], 1, np.where(rng.random(n_tasks) < late_share[ukind], 2, 0))
+    hours = np.stack([office, night, late])[profile]
     t_task = draw_times(rng, t0, day, hours, org.hour_shift[off, day])
     task, dk = expand(rng, cls, n_k)
     order = np.argsort(task, kind="stable")

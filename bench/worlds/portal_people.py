@@ -210,6 +210,8 @@ def local_hours(profile: str, lunch_dip: float) -> np.ndarray:
         w[20:23] *= 1.5
     elif profile == "offhours":  # before and after work, late evenings
         w = np.where((h >= 19) | (h <= 1), 1.0, 0.0) + np.where((h >= 6) & (h <= 8), 0.5, 0.0) + 0.02
+    elif profile == "late":  # a working day that runs into the evening
+        w = np.where((h >= 17) & (h <= 23), 1.0, 0.0) + np.where((h >= 10) & (h <= 16), 0.3, 0.0)
     elif profile == "odd":
         w = np.where((h >= 0) & (h <= 5), 1.0, 0.03)
     else:
