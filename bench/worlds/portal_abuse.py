@@ -155,7 +155,7 @@ def plant(rng: np.random.Generator, org: Org, cases: Cases, pop: Population, pop
             pl.emit(idx, o, dd, pp, kk, pl.hours(dd.size, rng.uniform(0.6, 0.9), "evening"))
             prm = {"targets": int(targets.size), "evenings": int(days.size)}
         elif kind == "bulk_seller":
-            a, b = pl.window(7, 35)
+            a, b = pl.window(10, 35)
             rate = rng.uniform(8, 40)
             days = pl.days(o, a, b, rng.uniform(0.5, 0.9))
             n = rng.poisson(rate, days.size)
@@ -278,17 +278,17 @@ def plant(rng: np.random.Generator, org: Org, cases: Cases, pop: Population, pop
 def make_leaks(rng: np.random.Generator, abusers: list[dict], E: dict[str, np.ndarray], t_end: int,
                p: dict) -> list[dict]:
     """3–6 listings from the sellers' lookups: (ident, data kind) records, the listing date, who sold them."""
-    sellers = [i for i, a in enumerate(abusers) if a["kind"] in SELLERS]
-    n_leaks = int(rng.integers(3, 7))
-    quiet = next(i for i, a in enumerate(abusers) if a["kind"] == "quiet_seller")
-    rest = [int(i) for i in rng.permutation([i for i in sellers if i != quiet])]
-    plan = [quiet] + (rest + [quiet] + rest)[: n_leaks - 1]  # every seller lists before any lists twice
     sold = np.isin(E["dk"], [LOCATION, CDR, IMEI_D, TRAVEL, SUBSCRIBER])
+    has = set(np.unique(E["abuse"][sold & (E["abuse"] >= 0)]).tolist())  # sellers with something to sell
+    sellers = [i for i, a in enumerate(abusers) if a["kind"] in SELLERS and i in has]
+    n_leaks = int(rng.integers(3, 7))
+    quiet = [i for i in sellers if abusers[i]["kind"] == "quiet_seller"]
+    rest = [int(i) for i in rng.permutation([i for i in sellers if i not in quiet])]
+    order = quiet[:1] + rest + quiet[1:]  # every seller lists before any lists twice, the quiet seller first
+    plan = (order * n_leaks)[:n_leaks]
     leaks = []
     for s in plan:
         mine = np.flatnonzero((E["abuse"] == s) & sold)
-        if mine.size == 0:
-            continue
         cut = np.quantile(E["t"][mine], rng.uniform(0.3, 1.0))
         avail = mine[E["t"][mine] <= cut]
         sizes = np.array([3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40])
@@ -297,7 +297,7 @@ def make_leaks(rng: np.random.Generator, abusers: list[dict], E: dict[str, np.nd
         parts = {s: take}
         if "partner_index" in abusers[s]:  # one order split by two accounts is sold as one listing
             other = int(abusers[s]["partner_index"])
-        elif len(sellers) > 1 and rng.random() < 0.25:
+        elif len(sellers) > 1 and rng.random() < 0.15:
             other = int(rng.choice([i for i in sellers if i != s]))
         else:
             other = -1

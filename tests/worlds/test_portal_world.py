@@ -127,4 +127,7 @@ def test_other_seeds_hold_the_same_promises(seed: int, tmp_path: Path) -> None:
     truth = generate(tmp_path, seed=seed, officers=40, days=30, scale="small")
     assert len(truth["abusers"]) == 9
     assert {"quiet_seller", "stalker"} <= {a["kind"] for a in truth["abusers"]}
+    assert 3 <= len(truth["leaks"]) <= 6
+    quiet = next(a["actor"] for a in truth["abusers"] if a["kind"] == "quiet_seller")
+    assert quiet in {leak["seller"] for leak in truth["leaks"]} | {s for lk in truth["leaks"] for s in lk["sellers"]}
     _check_listings(tmp_path, truth)
