@@ -44,8 +44,9 @@ class Planter:
     """Adds one abuser's lookups at a time to the event blocks."""
 
     def __init__(self, rng: np.random.Generator, org: Org, cases: Cases, pop: Population, t0: int, n_days: int,
-                 ev: Events) -> None:
+                 ev: Events, popular: np.ndarray, protected: np.ndarray, ips: list[str]) -> None:
         self.rng, self.org, self.cases, self.pop, self.t0, self.n_days, self.ev = rng, org, cases, pop, t0, n_days, ev
+        self.popular, self.protected, self.ips = popular, protected, ips
         self.h = {name: local_hours(name, 0.5) for name in ("office", "offhours", "evening", "odd", "flat")}
 
     def window(self, lo: int, hi: int) -> tuple[int, int]:
@@ -60,12 +61,11 @@ class Planter:
     def hours(self, n: int, p_off: float, off: str = "offhours") -> np.ndarray:
         return np.where((self.rng.random(n) < p_off)[:, None], self.h[off][None, :], self.h["office"][None, :])
 
-    def emit(self, idx: int, o: int, days: np.ndarray, persons: np.ndarray, dks: np.ndarray, hours: np.ndarray,
-             case=-1, ip=-1, t: np.ndarray | None = None, idents: np.ndarray | None = None) -> None:
-        """Lookups of one abuser: per person-day one sitting, its kinds seconds to minutes apart."""
-        if t is None:
-            t = draw_times(self.rng, self.t0, days, hours)
+    def emit(self, idx: int, o: int, persons: np.ndarray | None, dks: np.ndarray, t: np.ndarray, case=-1, ip=-1,
+             idents: np.ndarray | None = None) -> None:
+        """Abuser ``idx``'s lookups by officer ``o``: data kinds ``dks`` on ``persons`` (or on ``idents``)."""
         if idents is None:
+            assert persons is not None
             idents = self.pop.ident_for(self.rng, persons, dks)
         self.ev.add(t, o, idents, dks, case, ip, idx)
 
@@ -106,172 +106,197 @@ class Planter:
         return int(self.rng.choice(mine)) if mine.size else -1
 
 
+def quiet_seller(pl: Planter, idx: int, o: int) -> dict:
+    """A few strangers on some days, location and call records each, often outside office hours, for weeks;
+    in some worlds one or two of its people are popular subjects many accounts look up."""
+    rng = pl.rng
+    a, b = pl.window(21, 56)
+    p_day, k, p_off = rng.uniform(1 / 3, 2 / 3), int(rng.integers(2, 5)), rng.uniform(0.45, 0.85)
+    days = pl.days(o, a, b, p_day)
+    persons = pl.pop.take(days.size * k)
+    if rng.random() < 0.5 and persons.size > 4:
+        n_pop = int(rng.integers(1, 3))
+        persons[rng.choice(persons.size, n_pop, replace=False)] = rng.choice(pl.popular, n_pop, replace=False)
+    pp, dd, kk, st = pl.sittings(persons, np.repeat(days, k), [([LOCATION, CDR], 0.7), ([LOCATION], 0.15),
+                                                                ([CDR], 0.15), ([SUBSCRIBER], 0.2)])
+    pl.emit(idx, o, pp, kk, pl.spaced(dd, pp, st, pl.hours(dd.size, p_off)))
+    return {"people_per_day": k, "day_share": round(p_day, 2), "off_hours": round(p_off, 2)}
+
+
+def stalker(pl: Planter, idx: int, o: int) -> dict:
+    """One person (sometimes two) again and again, mostly location, mostly in the evening, no case."""
+    rng = pl.rng
+    a, b = pl.window(14, 28)
+    targets = pl.pop.take(1 if rng.random() < 0.7 else 2)
+    days = pl.days(o, a, b)
+    days = np.sort(rng.choice(days, size=min(days.size, int(rng.integers(8, 16))), replace=False))
+    dd = np.repeat(days, rng.integers(1, 3, days.size))
+    pp = rng.choice(targets, dd.size)
+    kk = rng.choice([LOCATION, CDR, SUBSCRIBER, IDENTITY], dd.size, p=[0.65, 0.15, 0.15, 0.05])
+    pl.emit(idx, o, pp, kk, draw_times(rng, pl.t0, dd, pl.hours(dd.size, rng.uniform(0.6, 0.9), "evening")))
+    return {"targets": int(targets.size), "evenings": int(days.size)}
+
+
+def bulk_seller(pl: Planter, idx: int, o: int) -> dict:
+    """Many strangers a day, with the kinds that sell; a few are people other units work on."""
+    rng, cases = pl.rng, pl.cases
+    a, b = pl.window(10, 35)
+    rate = rng.uniform(8, 40)
+    days = pl.days(o, a, b, rng.uniform(0.5, 0.9))
+    dd = np.repeat(days, rng.poisson(rate, days.size))
+    persons = pl.pop.take(dd.size)
+    others = cases.persons[np.repeat(cases.unit, np.diff(cases.offsets)) != pl.org.final_unit[o]]
+    swap = rng.random(dd.size) < rng.uniform(0, 0.1)
+    persons[swap] = rng.choice(others, swap.sum())
+    pp, dd, kk, st = pl.sittings(persons, dd, [([LOCATION], 0.6), ([CDR], 0.5), ([IMEI_D], 0.25), ([TRAVEL], 0.2)])
+    cover = pl.own_case(o, a, b) if rng.random() < 0.5 else -1
+    pl.emit(idx, o, pp, kk, pl.spaced(dd, pp, st, pl.hours(dd.size, 0.3, "flat")),
+            case=np.where(rng.random(dd.size) < 0.3, cover, -1))
+    return {"people_per_day": round(rate, 1)}
+
+
+def vip_snooping(pl: Planter, idx: int, o: int) -> dict:
+    """Protected people (ministers, judges, journalists, …) looked up with no case."""
+    rng = pl.rng
+    a, b = pl.window(14, 50)
+    vips = rng.choice(pl.protected, size=min(pl.protected.size, int(rng.integers(3, 11))), replace=False)
+    pp = np.repeat(vips, rng.integers(1, 4, vips.size))
+    dd = rng.choice(pl.days(o, a, b), pp.size)
+    kk = rng.choice([IDENTITY, LOCATION, CDR, TRAVEL, SUBSCRIBER], pp.size, p=[0.3, 0.25, 0.2, 0.1, 0.15])
+    pl.emit(idx, o, pp, kk, draw_times(rng, pl.t0, dd, pl.hours(pp.size, 0.3, "evening")))
+    return {"vips": int(vips.size)}
+
+
+def enumeration(pl: Planter, idx: int, o: int) -> dict:
+    """Runs of sequential national IDs or numbers, each touched once, in bursts."""
+    rng, pop = pl.rng, pl.pop
+    ids, dks, times = [], [], []
+    for _ in range(int(rng.integers(1, 4))):
+        size = int(rng.integers(60, 400))
+        by_nid = bool(rng.random() < 0.6)
+        first = pop.take(1)[0]
+        start = pop.num[pop.nid[first]] if by_nid else pop.num[pop.msisdn[first]]
+        ids.append(pop.add_loose(NID if by_nid else MSISDN, start + np.arange(size)))
+        dks.append(np.full(size, IDENTITY if by_nid else SUBSCRIBER))
+        d = int(rng.choice(pl.days(o, 0, pl.n_days)))
+        begin = draw_times(rng, pl.t0, np.array([d]), pl.h["flat"])[0]
+        times.append(begin + np.cumsum(rng.exponential(rng.uniform(3000, 25000), size)).astype(np.int64))
+    pl.emit(idx, o, None, np.concatenate(dks), np.concatenate(times), idents=np.concatenate(ids))
+    return {"ids": int(sum(x.size for x in ids))}
+
+
+def case_misuse(pl: Planter, idx: int, o: int) -> dict:
+    """A real case id given for strangers who are not on that case, in office hours."""
+    rng = pl.rng
+    a, b = pl.window(14, 42)
+    case = pl.own_case(o, a, b)
+    days = pl.days(o, a, b, rng.uniform(0.3, 0.7))
+    persons = pl.pop.take(int(rng.integers(8, 41)))
+    pp, dd, kk, st = pl.sittings(persons, rng.choice(days, persons.size),
+                                 [([LOCATION], 0.6), ([CDR], 0.5), ([SUBSCRIBER], 0.4), ([IDENTITY], 0.3)])
+    pl.emit(idx, o, pp, kk, pl.spaced(dd, pp, st, pl.hours(dd.size, 0.1)), case=case)
+    return {"case": pl.cases.case_id[case] if case >= 0 else None}
+
+
+def hijacked(pl: Planter, idx: int, o: int) -> dict:
+    """Someone else uses the account: a new address, odd hours, a burst of lookups over a day or three."""
+    rng = pl.rng
+    a, b = pl.window(1, 3)
+    size = int(rng.integers(40, 300))
+    dd = np.repeat(np.arange(a, b), size // (b - a) + 1)[:size]
+    kk = rng.choice([LOCATION, CDR, IMEI_D, IDENTITY, TRAVEL], size, p=[0.35, 0.3, 0.1, 0.15, 0.1])
+    pl.ips.append(f"{rng.choice([103, 45, 185, 37])}.{rng.integers(1, 255)}.{rng.integers(0, 255)}."
+                  f"{rng.integers(1, 255)}")
+    start = draw_times(rng, pl.t0, np.arange(a, b), pl.h["odd"])
+    gap = rng.uniform(8000, 60000)
+    t = np.concatenate([start[d - a] + np.cumsum(rng.exponential(gap, int((dd == d).sum()))).astype(np.int64)
+                        for d in range(a, b)])
+    pl.emit(idx, o, pl.pop.take(size), kk, t, ip=len(pl.ips) - 1)
+    return {"lookups": size, "ip": pl.ips[-1]}
+
+
+def ramp_up(pl: Planter, idx: int, o: int) -> dict:
+    """Stranger lookups that grow week by week, from about one a day to tens."""
+    rng = pl.rng
+    a, b = pl.window(35, 63)
+    r0, r_end = rng.uniform(0.3, 1.5), rng.uniform(6, 25)  # strangers a day, first and last week
+    g = (r_end / r0) ** (1 / max(1, (b - a) // 7))
+    days = pl.days(o, a, b)
+    dd = np.repeat(days, rng.poisson(r0 * g ** ((days - a) // 7)))
+    pp, dd, kk, st = pl.sittings(pl.pop.take(dd.size), dd, [([LOCATION], 0.5), ([CDR], 0.5), ([SUBSCRIBER], 0.3),
+                                                            ([IDENTITY], 0.3)])
+    cover = pl.own_case(o, a, b) if rng.random() < 0.5 else -1
+    pl.emit(idx, o, pp, kk, pl.spaced(dd, pp, st, pl.hours(dd.size, 0.2)),
+            case=np.where(rng.random(dd.size) < 0.3, cover, -1))
+    return {"start_per_day": round(r0, 2), "weekly_growth": round(g, 2)}
+
+
+def collusion(pl: Planter, pair: list[tuple[int, int]]) -> list[dict]:
+    """Two accounts split one order: each takes part of the people, or each takes one kind for all."""
+    rng = pl.rng
+    a, b = pl.window(7, 21)
+    order = pl.pop.take(int(rng.integers(15, 61)))
+    mode = "people" if rng.random() < 0.6 else "kinds"
+    p_off = rng.uniform(0.2, 0.7)
+    for j, (idx, o) in enumerate(pair):
+        if mode == "people":
+            half = order[: order.size // 2] if j == 0 else order[order.size // 2:]
+            spec = [([LOCATION, CDR], 0.8), ([LOCATION], 0.1), ([CDR], 0.1)]
+        else:
+            half, spec = order, [([LOCATION if j == 0 else CDR], 1.0)]
+        pp, dd, kk, st = pl.sittings(half, rng.choice(pl.days(o, a, b), half.size), spec)
+        pl.emit(idx, o, pp, kk, pl.spaced(dd, pp, st, pl.hours(dd.size, p_off)))
+    return [{"order": int(order.size), "split": mode}] * 2
+
+
+def hidden_in_verification(pl: Planter, idx: int, o: int) -> dict:
+    """A verification operator who, between ordinary identity checks, pulls location and call records."""
+    rng = pl.rng
+    a, b = pl.window(21, 56)
+    lo = int(rng.integers(1, 4))
+    hi = lo + int(rng.integers(2, 7))
+    days = pl.days(o, a, b, rng.uniform(0.4, 0.8))
+    dd = np.repeat(days, rng.integers(lo, hi, days.size))
+    pp, dd, kk, st = pl.sittings(pl.pop.take(dd.size), dd, [([IDENTITY, LOCATION, CDR], 0.5),
+                                                            ([IDENTITY, LOCATION], 0.25), ([IDENTITY, CDR], 0.25)])
+    pl.emit(idx, o, pp, kk, pl.spaced(dd, pp, st, pl.hours(dd.size, 0.05)))
+    return {"people_per_active_day": [lo, hi - 1]}
+
+
+PLANT = {"quiet_seller": quiet_seller, "stalker": stalker, "bulk_seller": bulk_seller, "vip_snooping": vip_snooping,
+         "enumeration": enumeration, "case_misuse": case_misuse, "hijacked": hijacked, "ramp_up": ramp_up,
+         "hidden_in_verification": hidden_in_verification}
+
+
 def plant(rng: np.random.Generator, org: Org, cases: Cases, pop: Population, popular: np.ndarray,
           protected_people: np.ndarray, t0: int, n_days: int, ev: Events, ips: list[str]) -> list[dict]:
-    """Nine abusers' lookups; returns their descriptions (actor index, kind, parameters)."""
+    """Nine abusers' lookups, each by a different officer who stayed at one desk the whole period;
+    returns their descriptions (actor index, kind, parameters, and for collusion the partner's index)."""
     kinds = choose_kinds(rng)
     moved = set().union(*[set(v) for v in org.changes.values()])
     stable = np.array([o for o in range(len(org.officer)) if o not in moved and org.active[o].mean() > 0.6])
-    in_ver = stable[org.unit_kind[org.final_unit[stable]] == VER]
+    in_ver = rng.permutation(stable[org.unit_kind[org.final_unit[stable]] == VER])
     not_ver = rng.permutation(stable[org.unit_kind[org.final_unit[stable]] != VER])
     used: set[int] = set()
 
     def pick(ver: bool) -> int:
-        pool = in_ver if ver else not_ver
-        for o in (rng.permutation(pool) if ver else pool):
+        for o in in_ver if ver else not_ver:
             if int(o) not in used:
                 used.add(int(o))
                 return int(o)
         raise ValueError("no officer left to plant an abuser")
 
-    pl = Planter(rng, org, cases, pop, t0, n_days, ev)
-    out: list[dict] = []
-    collusion_pair: list[int] = []
+    pl = Planter(rng, org, cases, pop, t0, n_days, ev, popular, protected_people, ips)
+    actors = [pick(kind == "hidden_in_verification") for kind in kinds]
+    out = [{"actor_index": o, "kind": kind, "params": {}} for o, kind in zip(actors, kinds, strict=True)]
+    pair = [i for i, kind in enumerate(kinds) if kind == "collusion"]
     for idx, kind in enumerate(kinds):
-        o = pick(kind == "hidden_in_verification")
-        prm: dict = {}
-        if kind == "quiet_seller":
-            a, b = pl.window(21, 56)
-            p_day, k, p_off = rng.uniform(1 / 3, 2 / 3), int(rng.integers(2, 5)), rng.uniform(0.45, 0.85)
-            days = pl.days(o, a, b, p_day)
-            persons = pop.take(days.size * k)
-            if rng.random() < 0.5 and persons.size > 4:  # some of its people are popular subjects
-                n_pop = int(rng.integers(1, 3))
-                persons[rng.choice(persons.size, n_pop, replace=False)] = rng.choice(popular, n_pop, replace=False)
-            pp, dd, kk, st = pl.sittings(persons, np.repeat(days, k),
-                                         [([LOCATION, CDR], 0.7), ([LOCATION], 0.15), ([CDR], 0.15),
-                                          ([SUBSCRIBER], 0.2)])
-            pl.emit(idx, o, dd, pp, kk, None, t=pl.spaced(dd, pp, st, pl.hours(dd.size, p_off)))
-            prm = {"people_per_day": k, "day_share": round(p_day, 2), "off_hours": round(p_off, 2)}
-        elif kind == "stalker":
-            a, b = pl.window(14, 28)
-            targets = pop.take(1 if rng.random() < 0.7 else 2)
-            days = pl.days(o, a, b)
-            days = np.sort(rng.choice(days, size=min(days.size, int(rng.integers(8, 16))), replace=False))
-            n_each = rng.integers(1, 3, days.size)
-            dd = np.repeat(days, n_each)
-            pp = rng.choice(targets, dd.size)
-            kk = rng.choice([LOCATION, CDR, SUBSCRIBER, IDENTITY], dd.size, p=[0.65, 0.15, 0.15, 0.05])
-            pl.emit(idx, o, dd, pp, kk, pl.hours(dd.size, rng.uniform(0.6, 0.9), "evening"))
-            prm = {"targets": int(targets.size), "evenings": int(days.size)}
-        elif kind == "bulk_seller":
-            a, b = pl.window(10, 35)
-            rate = rng.uniform(8, 40)
-            days = pl.days(o, a, b, rng.uniform(0.5, 0.9))
-            n = rng.poisson(rate, days.size)
-            dd = np.repeat(days, n)
-            persons = pop.take(dd.size)
-            others = cases.persons[np.repeat(cases.unit, np.diff(cases.offsets)) != org.final_unit[o]]
-            swap = rng.random(dd.size) < rng.uniform(0, 0.1)
-            persons[swap] = rng.choice(others, swap.sum())
-            pp, dd, kk, st = pl.sittings(persons, dd, [([LOCATION], 0.6), ([CDR], 0.5), ([IMEI_D], 0.25),
-                                                       ([TRAVEL], 0.2)])
-            cover = pl.own_case(o, a, b) if rng.random() < 0.5 else -1
-            case = np.where(rng.random(dd.size) < 0.3, cover, -1)
-            pl.emit(idx, o, dd, pp, kk, None, case=case, t=pl.spaced(dd, pp, st, pl.hours(dd.size, 0.3, "flat")))
-            prm = {"people_per_day": round(rate, 1)}
-        elif kind == "vip_snooping":
-            a, b = pl.window(14, 50)
-            vips = rng.choice(protected_people, size=min(protected_people.size, int(rng.integers(3, 11))),
-                              replace=False)
-            days = pl.days(o, a, b)
-            pp = np.repeat(vips, rng.integers(1, 4, vips.size))
-            dd = rng.choice(days, pp.size)
-            kk = rng.choice([IDENTITY, LOCATION, CDR, TRAVEL, SUBSCRIBER], pp.size, p=[0.3, 0.25, 0.2, 0.1, 0.15])
-            pl.emit(idx, o, dd, pp, kk, pl.hours(pp.size, 0.3, "evening"))
-            prm = {"vips": int(vips.size)}
-        elif kind == "enumeration":
-            nums, dks, t = [], [], []
-            for _ in range(int(rng.integers(1, 4))):
-                n = int(rng.integers(60, 400))
-                if rng.random() < 0.6:
-                    start = pop.num[pop.nid[pop.take(1)[0]]]
-                    nums.append(start + np.arange(n))
-                    dks.append(np.full(n, IDENTITY))
-                else:
-                    start = pop.num[pop.msisdn[pop.take(1)[0]]]
-                    nums.append(start + np.arange(n))
-                    dks.append(np.full(n, SUBSCRIBER))
-                d = int(rng.choice(pl.days(o, 0, n_days)))
-                begin = draw_times(rng, t0, np.array([d]), pl.h["flat"])[0]
-                t.append(begin + np.cumsum(rng.exponential(rng.uniform(3000, 25000), n)).astype(np.int64))
-            kind_of = np.concatenate(dks)
-            ids = np.concatenate([pop.add_loose(NID if k[0] == IDENTITY else MSISDN, v)
-                                  for k, v in zip(dks, nums, strict=True)])
-            pl.emit(idx, o, np.zeros(0, int), np.zeros(0, int), kind_of, None, t=np.concatenate(t), idents=ids)
-            prm = {"ids": int(ids.size)}
-        elif kind == "case_misuse":
-            a, b = pl.window(14, 42)
-            case = pl.own_case(o, a, b)
-            days = pl.days(o, a, b, rng.uniform(0.3, 0.7))
-            persons = pop.take(int(rng.integers(8, 41)))
-            dd = rng.choice(days, persons.size)
-            pp, dd, kk, st = pl.sittings(persons, dd, [([LOCATION], 0.6), ([CDR], 0.5), ([SUBSCRIBER], 0.4),
-                                                       ([IDENTITY], 0.3)])
-            pl.emit(idx, o, dd, pp, kk, None, case=case, t=pl.spaced(dd, pp, st, pl.hours(dd.size, 0.1)))
-            prm = {"case": cases.case_id[case] if case >= 0 else None}
-        elif kind == "hijacked":
-            a, b = pl.window(1, 3)
-            n = int(rng.integers(40, 300))
-            dd = np.repeat(np.arange(a, b), n // (b - a) + 1)[:n]
-            persons = pop.take(n)
-            kk = rng.choice([LOCATION, CDR, IMEI_D, IDENTITY, TRAVEL], n, p=[0.35, 0.3, 0.1, 0.15, 0.1])
-            ips.append(f"{rng.choice([103, 45, 185, 37])}.{rng.integers(1, 255)}.{rng.integers(0, 255)}."
-                       f"{rng.integers(1, 255)}")
-            start = draw_times(rng, t0, np.arange(a, b), pl.h["odd"])
-            gap = rng.uniform(8000, 60000)
-            t = np.concatenate([start[d - a] + np.cumsum(rng.exponential(gap, int((dd == d).sum()))).astype(np.int64)
-                                for d in range(a, b)])
-            pl.emit(idx, o, dd, persons, kk, None, ip=len(ips) - 1, t=t)
-            prm = {"lookups": n, "ip": ips[-1]}
-        elif kind == "ramp_up":
-            a, b = pl.window(35, 63)
-            r0, r_end = rng.uniform(0.3, 1.5), rng.uniform(6, 25)  # strangers a day, first and last week
-            g = (r_end / r0) ** (1 / max(1, (b - a) // 7))
-            days = pl.days(o, a, b)
-            n = rng.poisson(r0 * g ** ((days - a) // 7))
-            dd = np.repeat(days, n)
-            persons = pop.take(dd.size)
-            pp, dd, kk, st = pl.sittings(persons, dd, [([LOCATION], 0.5), ([CDR], 0.5), ([SUBSCRIBER], 0.3),
-                                                       ([IDENTITY], 0.3)])
-            cover = pl.own_case(o, a, b) if rng.random() < 0.5 else -1
-            pl.emit(idx, o, dd, pp, kk, None, case=np.where(rng.random(dd.size) < 0.3, cover, -1),
-                    t=pl.spaced(dd, pp, st, pl.hours(dd.size, 0.2)))
-            prm = {"start_per_day": round(r0, 2), "weekly_growth": round(g, 2)}
-        elif kind == "collusion":
-            collusion_pair.append(idx)
-            if len(collusion_pair) == 1:
-                a, b = pl.window(7, 21)
-                order = pop.take(int(rng.integers(15, 61)))
-                mode = "people" if rng.random() < 0.6 else "kinds"
-                p_off = rng.uniform(0.2, 0.7)
-                pair_state = (a, b, order, mode, p_off)
-            a, b, order, mode, p_off = pair_state
-            first = len(collusion_pair) == 1
-            if mode == "people":
-                half = order[: order.size // 2] if first else order[order.size // 2:]
-                spec = [([LOCATION, CDR], 0.8), ([LOCATION], 0.1), ([CDR], 0.1)]
-            else:
-                half = order
-                spec = [([LOCATION], 1.0)] if first else [([CDR], 1.0)]
-            days = pl.days(o, a, b)
-            dd = rng.choice(days, half.size)
-            pp, dd, kk, st = pl.sittings(half, dd, spec)
-            pl.emit(idx, o, dd, pp, kk, None, t=pl.spaced(dd, pp, st, pl.hours(dd.size, p_off)))
-            prm = {"order": int(order.size), "split": mode}
-        elif kind == "hidden_in_verification":
-            a, b = pl.window(21, 56)
-            days = pl.days(o, a, b, rng.uniform(0.4, 0.8))
-            n = rng.integers(2, 9, days.size)
-            dd = np.repeat(days, n)
-            persons = pop.take(dd.size)
-            pp, dd, kk, st = pl.sittings(persons, dd, [([IDENTITY, LOCATION, CDR], 0.5), ([IDENTITY, LOCATION], 0.25),
-                                                       ([IDENTITY, CDR], 0.25)])
-            pl.emit(idx, o, dd, pp, kk, None, t=pl.spaced(dd, pp, st, pl.hours(dd.size, 0.05)))
-            prm = {"people_per_active_day": "2-8"}
-        out.append({"actor_index": o, "kind": kind, "params": prm})
-    for i in collusion_pair:
-        out[i]["partner_index"] = collusion_pair[1 - collusion_pair.index(i)]
+        if kind != "collusion":
+            out[idx]["params"] = PLANT[kind](pl, idx, actors[idx])
+    if pair:
+        for i, prm in zip(pair, collusion(pl, [(i, actors[i]) for i in pair]), strict=True):
+            out[i]["params"] = prm
+            out[i]["partner_index"] = pair[1 - pair.index(i)]
     return out
 
 

@@ -221,7 +221,8 @@ def urgent_and_joint(rng: np.random.Generator, org: Org, cases: Cases, pop: Popu
     office = local_hours("office", 0.5)
     p_urgent = float(rng.uniform(0.15, 0.5))
     p["urgent_rate"] = round(p_urgent, 2)
-    for c in np.flatnonzero((cases.opened > 1) & (cases.opened < n_days) & (rng.random(len(cases.case_id)) < p_urgent)):
+    urgent = (cases.opened > 1) & (cases.opened < n_days) & (rng.random(len(cases.case_id)) < p_urgent)
+    for c in np.flatnonzero(urgent).tolist():
         d = int(cases.opened[c] - rng.integers(1, 8))
         staff = org.officers_of(int(cases.unit[c]), max(d, 0))
         if d < 0 or staff.size == 0:

@@ -256,10 +256,10 @@ def build_cases(rng: np.random.Generator, org: Org, pop_take, n_days: int, year:
     closed = np.array([r[2] for r in rows])
     gap = np.full((n_cases, 2), -1)
     reopen = (rng.random(n_cases) < p_reopen) & (closed < n_days - 10)
-    for c in np.flatnonzero(reopen):
+    for r in np.flatnonzero(reopen):
         g = int(rng.integers(7, 40))
-        gap[c] = (closed[c], closed[c] + g)
-        closed[c] = closed[c] + g + int(rng.integers(5, 40))
+        gap[r] = (closed[r], closed[r] + g)
+        closed[r] = closed[r] + g + int(rng.integers(5, 40))
     case_id = []
     for c in range(n_cases):
         agency = org.unit_name[unit[c]].split("-")[0]

@@ -17,6 +17,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -60,7 +61,7 @@ def _pick(texts, index: np.ndarray) -> pa.Array:
     return pa.array(list(texts), type=pa.string()).take(pa.array(np.asarray(index, dtype=np.int64)))
 
 
-def _write_csv(path: Path, columns: dict[str, object]) -> None:
+def _write_csv(path: Path, columns: dict[str, Any]) -> None:
     """CSV with a plain header, LF line ends and no quoting (no value holds a comma or a quote)."""
     table = pa.table({k: v if isinstance(v, pa.Array) else pa.array(list(v), type=pa.string())
                       for k, v in columns.items()})
