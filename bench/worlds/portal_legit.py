@@ -200,7 +200,7 @@ def legit_lookups(rng: np.random.Generator, org: Org, cases: Cases, pop: Populat
                            rng.uniform(0.02, 0.08)])
     p["late_work_share"] = {UNIT_KINDS[k]: round(float(late_share[k]), 3) for k in range(5)}
     profile = np.where(org.night[off, day], 1, np.where(rng.random(n_tasks) < late_share[ukind], 2, 0))
-    hours = np.stack([office, night, late])[profile]
+    hours = (np.stack([office, night, late]), profile)
     t_task = draw_times(rng, t0, day, hours, org.hour_shift[off, day])
     task, dk = expand(rng, cls, n_k)
     order = np.argsort(task, kind="stable")

@@ -168,30 +168,37 @@ def make_population(rng: np.random.Generator, n: int, p_second_sim: float, p_pas
 def format_idents(pop: Population, idents: np.ndarray, style: np.ndarray) -> pa.Array:
     """Text of each identifier. ``style`` (0..4) picks among the written forms of an MSISDN:
     +8801…, 8801…, 01…, 1… (no trunk zero), +880 1XXX-XXXXXX; other kinds are written plainly, except
-    that style 1 writes a passport in lower case and style 4 groups an IMEI with dashes."""
-    uniq, inv = np.unique(idents, return_inverse=True)
-    num, kind = pop.num[uniq], pop.kind[uniq]
-    plain = num.astype(str)
-    nsn = np.where(kind == MSISDN, num % 10**10, 0).astype(str)  # 1XXXXXXXXX of 8801XXXXXXXXX
-    head, tail = np.where(kind == MSISDN, num % 10**10 // 10**6, 0).astype(str), np.char.zfill(
-        (num % 10**6).astype(str), 6)
-    pp = np.char.add(_PASSPORT_PREFIXES[(num // 10**7) % len(_PASSPORT_PREFIXES)],
-                     np.char.zfill((num % 10**7).astype(str), 7))
-    grouped = np.char.add(np.char.add(np.char.add((num // 10**13).astype(str), "-"),
-                                      np.char.zfill((num // 10**7 % 10**6).astype(str), 6)),
-                          np.char.add(np.char.add("-", np.char.zfill((num // 10 % 10**6).astype(str), 6)),
-                                      np.char.add("-", (num % 10).astype(str))))
-    m, is_pp, is_imei = kind == MSISDN, kind == PASSPORT, kind == IMEI
-    text = np.stack([
-        np.where(m, np.char.add("+", plain), np.where(is_pp, pp, plain)),
-        np.where(is_pp, np.char.lower(pp), plain),
-        np.where(m, np.char.add("0", nsn), np.where(is_pp, pp, plain)),
-        np.where(m, nsn, np.where(is_pp, pp, plain)),
-        np.where(m, np.char.add(np.char.add(np.char.add("+880 ", head), "-"), tail),
-                 np.where(is_pp, pp, np.where(is_imei, grouped, plain))),
-    ]).astype(object)
-    flat = pa.array(text.ravel().tolist(), type=pa.string())
-    return flat.take(pa.array(np.clip(style, 0, 4).astype(np.int64) * uniq.size + inv))
+    that style 1 writes a passport in lower case and style 4 groups an IMEI with dashes.
+    Each distinct (identifier, style) is formatted once, with numpy's string functions."""
+    key = idents.astype(np.int64) * 5 + np.clip(style, 0, 4)
+    ukey, inv = np.unique(key, return_inverse=True)
+    num, kind, st = pop.num[ukey // 5], pop.kind[ukey // 5], ukey % 5
+    out = num.astype("U21")
+    nsn = num % 10**10  # 1XXXXXXXXX of 8801XXXXXXXXX
+    m = kind == MSISDN
+    for form, sel in ((0, m & (st == 0)), (2, m & (st == 2)), (3, m & (st == 3)), (4, m & (st == 4))):
+        if not sel.any():
+            continue
+        if form == 0:
+            out[sel] = np.char.add("+", out[sel])
+        elif form == 4:
+            out[sel] = np.char.add(np.char.add(np.char.add("+880 ", (nsn[sel] // 10**6).astype(str)), "-"),
+                                   np.char.zfill((nsn[sel] % 10**6).astype(str), 6))
+        else:
+            out[sel] = np.char.add("0" if form == 2 else "", nsn[sel].astype(str))
+    sel = kind == PASSPORT
+    if sel.any():
+        pp = np.char.add(_PASSPORT_PREFIXES[(num[sel] // 10**7) % len(_PASSPORT_PREFIXES)],
+                         np.char.zfill((num[sel] % 10**7).astype(str), 7))
+        out[sel] = np.where(st[sel] == 1, np.char.lower(pp), pp)
+    sel = (kind == IMEI) & (st == 4)
+    if sel.any():
+        v = num[sel]
+        out[sel] = np.char.add(np.char.add(np.char.add((v // 10**13).astype(str), "-"),
+                                           np.char.add(np.char.zfill((v // 10**7 % 10**6).astype(str), 6), "-")),
+                               np.char.add(np.char.add(np.char.zfill((v // 10 % 10**6).astype(str), 6), "-"),
+                                           (v % 10).astype(str)))
+    return pa.array(out, type=pa.string()).take(pa.array(inv.astype(np.int64).ravel()))
 
 
 def local_hours(profile: str, lunch_dip: float) -> np.ndarray:
@@ -219,13 +226,21 @@ def local_hours(profile: str, lunch_dip: float) -> np.ndarray:
     return w / w.sum()
 
 
-def draw_times(rng: np.random.Generator, t0: int, days: np.ndarray, hour_p: np.ndarray,
+def draw_times(rng: np.random.Generator, t0: int, days: np.ndarray, hour_p,
                hour_shift: np.ndarray | int = 0) -> np.ndarray:
     """UTC milliseconds of lookups on local ``days`` (index from the world's first local midnight ``t0``)
-    at hours drawn from ``hour_p`` (one row of 24 probabilities, or one row per lookup)."""
+    at hours drawn from ``hour_p``: one row of 24 probabilities, one row per lookup, or a pair
+    (table of rows, row index per lookup) that saves memory on big worlds."""
     n = days.size
     u = rng.random(n)
-    if hour_p.ndim == 1:
+    if isinstance(hour_p, tuple):
+        table, which = hour_p
+        cdf = np.cumsum(table, axis=1)
+        hours = np.zeros(n, dtype=np.int64)
+        for k in range(table.shape[0]):
+            m = which == k
+            hours[m] = np.searchsorted(cdf[k], u[m], side="right")
+    elif hour_p.ndim == 1:
         hours = np.searchsorted(np.cumsum(hour_p), u, side="right")
     else:
         hours = (u[:, None] > np.cumsum(hour_p, axis=1)).sum(axis=1)

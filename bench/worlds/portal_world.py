@@ -275,11 +275,12 @@ def _write(out: Path, rng, t0: int, org, cases, pop, protected, category, E, uni
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--seed", type=int, required=True)
-    ap.add_argument("--officers", type=int)
-    ap.add_argument("--days", type=int)
-    ap.add_argument("--scale", choices=sorted(SCALES), default="medium")
+    ap.add_argument("--out", type=Path, required=True, help="folder to write the world into (created)")
+    ap.add_argument("--seed", type=int, required=True, help="everything in the world is drawn from this seed")
+    ap.add_argument("--officers", type=int, help="number of officers (default: drawn from the scale's range)")
+    ap.add_argument("--days", type=int, help="number of days (default: drawn from the scale's range)")
+    ap.add_argument("--scale", choices=sorted(SCALES), default="medium",
+                    help="small: 50-100 officers, 30-45 days; medium: 150-600 officers, 45-90 days")
     args = ap.parse_args(argv)
     began = time.perf_counter()
     truth = generate(args.out, args.seed, officers=args.officers, days=args.days, scale=args.scale)
