@@ -129,7 +129,10 @@ def stalker(pl: Planter, idx: int, o: int) -> dict:
     a, b = pl.window(14, 28)
     targets = pl.pop.take(1 if rng.random() < 0.7 else 2)
     days = pl.days(o, a, b)
-    days = np.sort(rng.choice(days, size=min(days.size, int(rng.integers(8, 16))), replace=False))
+    want = int(rng.integers(8, 16))
+    if days.size < want:  # an obsession does not wait for the end of a leave
+        days = np.arange(a, b)
+    days = np.sort(rng.choice(days, size=min(days.size, want), replace=False))
     dd = np.repeat(days, rng.integers(1, 3, days.size))
     pp = rng.choice(targets, dd.size)
     kk = rng.choice([LOCATION, CDR, SUBSCRIBER, IDENTITY], dd.size, p=[0.65, 0.15, 0.15, 0.05])
@@ -300,6 +303,13 @@ def plant(rng: np.random.Generator, org: Org, cases: Cases, pop: Population, pop
     return out
 
 
+def _distinct(key: np.ndarray, rows: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """One row per record (``key``: person, or person and kind), leaving out records already ``taken``."""
+    _, first = np.unique(key[rows], return_index=True)
+    rows = rows[np.sort(first)]
+    return rows[~np.isin(key[rows], key[taken])]
+
+
 def make_leaks(rng: np.random.Generator, abusers: list[dict], E: dict[str, np.ndarray], t_end: int,
                p: dict) -> list[dict]:
     """3–6 listings from the sellers' lookups: (ident, data kind) records, the listing date, who sold them."""
@@ -312,11 +322,17 @@ def make_leaks(rng: np.random.Generator, abusers: list[dict], E: dict[str, np.nd
     order = quiet[:1] + rest + quiet[1:]  # every seller lists before any lists twice, the quiet seller first
     plan = (order * n_leaks)[:n_leaks]
     leaks = []
+    sizes = np.array([3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40])
     for s in plan:
-        mine = np.flatnonzero((E["abuse"] == s) & sold)
-        cut = np.quantile(E["t"][mine], rng.uniform(0.3, 1.0))
-        avail = mine[E["t"][mine] <= cut]
-        sizes = np.array([3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40])
+        with_kind = bool(rng.random() < 0.5)  # the listing says what was sold, or only whom
+        key = E["ident"] * 8 + E["dk"] if with_kind else E["ident"]
+
+
+        none = np.zeros(0, dtype=np.int64)
+        mine = _distinct(key, np.flatnonzero((E["abuse"] == s) & sold), none)
+        avail = mine[E["t"][mine] <= np.quantile(E["t"][mine], rng.uniform(0.3, 1.0))]
+        if avail.size < 3:
+            avail = mine
         size = int(rng.choice(sizes, p=(1 / np.sqrt(sizes)) / (1 / np.sqrt(sizes)).sum()))
         take = rng.choice(avail, size=min(size, avail.size), replace=False)
         parts = {s: take}
@@ -328,17 +344,17 @@ def make_leaks(rng: np.random.Generator, abusers: list[dict], E: dict[str, np.nd
             other = -1
         last = int(E["t"][take].max())
         if other >= 0:
-            theirs = np.flatnonzero((E["abuse"] == other) & sold & (E["t"] <= last + 7 * DAY_MS))
+            theirs = _distinct(key, np.flatnonzero((E["abuse"] == other) & sold & (E["t"] <= last + 7 * DAY_MS)), take)
             if theirs.size:
                 k = max(1, int(take.size * rng.uniform(0.25, 0.8)))
                 parts[other] = rng.choice(theirs, size=min(k, theirs.size), replace=False)
-        last = max(int(E["t"][v].max()) for v in parts.values())
-        listed = last + int(rng.integers(2, 36)) * DAY_MS
-        elsewhere = np.zeros(0, dtype=np.int64)
+        listed_rows = np.concatenate(list(parts.values()))
+        listed = max(int(E["t"][v].max()) for v in parts.values()) + int(rng.integers(2, 36)) * DAY_MS
+        elsewhere = none
         if rng.random() < 0.4:
             pool = np.flatnonzero((E["abuse"] < 0) & sold & (E["t"] < listed))
-            elsewhere = rng.choice(pool, size=int(rng.integers(1, 4)), replace=False)
-        with_kind = bool(rng.random() < 0.5)
+            pool = pool[~np.isin(key[pool], key[listed_rows])]
+            elsewhere = _distinct(key, rng.choice(pool, size=int(rng.integers(1, 4)), replace=False), none)
         counts = {k: v.size for k, v in parts.items()}
         leaks.append({"seller": max(counts, key=lambda k: counts[k]), "sellers": list(parts), "parts": parts,
                       "elsewhere": elsewhere, "listed": listed, "with_kind": with_kind})
