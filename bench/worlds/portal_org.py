@@ -23,7 +23,7 @@ ROLES = {
     BOR: ("immigration_officer", "immigration_officer", "inspector"),
 }
 # median lookups-tasks per working day of one officer, by unit kind (tasks expand to 1..n lookups)
-TASK_RATE = {INV: (2.5, 6.0), INT: (4.0, 10.0), VER: (25.0, 80.0), CYB: (3.0, 8.0), BOR: (8.0, 25.0)}
+TASK_RATE = {INV: (3.0, 8.0), INT: (5.0, 12.0), VER: (30.0, 90.0), CYB: (4.0, 10.0), BOR: (10.0, 30.0)}
 
 
 @dataclass
