@@ -125,22 +125,26 @@ def legit_lookups(rng: np.random.Generator, org: Org, cases: Cases, pop: Populat
 
     # casework: a case of the unit active that day, weighted; a person of that case already in its work
     per_unit = {u_: np.flatnonzero(cases.unit == u_) for u_ in np.unique(cases.unit)}
-    idx = np.flatnonzero(cat == 0)
-    key = unit[idx] * n_days + day[idx]
-    order = np.argsort(key, kind="stable")
-    idx, key = idx[order], key[order]
-    bounds = np.flatnonzero(np.r_[True, key[1:] != key[:-1], True])
+
+    def live_cases(idx: np.ndarray) -> np.ndarray:
+        """For tasks ``idx``, a case of the task's unit live on its day (weighted), or -1."""
+        out = np.full(idx.size, -1)
+        key = unit[idx] * n_days + day[idx]
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        bounds = np.flatnonzero(np.r_[True, key[1:] != key[:-1], True])
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            u_, d_ = divmod(int(key[a]), n_days)
+            mine = per_unit.get(u_)
+            live = mine[cases.active_mask(d_)[mine]] if mine is not None else mine
+            if live is not None and live.size:
+                w = cases.weight[live]
+                out[order[a:b]] = rng.choice(live, size=b - a, p=w / w.sum())
+        return out
+
     sizes = np.diff(cases.offsets)
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        u_, d_ = divmod(int(key[a]), n_days)
-        mine = per_unit.get(u_)
-        if mine is None:
-            continue
-        live = mine[cases.active_mask(d_)[mine]]
-        if live.size == 0:
-            continue
-        w = cases.weight[live]
-        case[idx[a:b]] = rng.choice(live, size=b - a, p=w / w.sum())
+    idx = np.flatnonzero(cat == 0)
+    case[idx] = live_cases(idx)
     idx = np.flatnonzero(case >= 0)
     c = case[idx]
     slot = cases.offsets[c] + (rng.random(idx.size) ** 2 * sizes[c]).astype(int)
@@ -177,6 +181,11 @@ def legit_lookups(rng: np.random.Generator, org: Org, cases: Cases, pop: Populat
     cls[idx] = np.select([k == VER, k == BOR, k == CYB], [6, 7, 8], 9)
     s_u = rng.random(idx.size)
     cls[idx] = np.where((k == BOR) & (s_u < 0.25), 9, np.where((k == CYB) & (s_u < 0.3), 9, cls[idx]))
+    # complainants, witnesses and victims are looked up under the case they belong to, yet are not on its list
+    p_witness = float(rng.uniform(0.2, 0.6))
+    p["witness_with_case"] = round(p_witness, 2)
+    witness = idx[(cls[idx] == 9) & np.isin(ukind[idx], [INV, CYB, BOR]) & (rng.random(idx.size) < p_witness)]
+    witness_case = live_cases(witness)
 
     # how many kinds each task asks for
     n_k = np.ones(n_tasks, dtype=np.int64)
@@ -193,7 +202,7 @@ def legit_lookups(rng: np.random.Generator, org: Org, cases: Cases, pop: Populat
     given[with_case & (cu < p_nocase)] = -1
     bad = np.flatnonzero(with_case & (cu >= p_nocase) & (cu < p_nocase + p_typo))
     given[bad] = [typo(int(x)) for x in case[bad]]
-    given[(cat == 2) & (ukind != VER) & (rng.random(n_tasks) < 0.3)] = -1
+    given[witness] = witness_case
 
     # urgent work runs into the evening now and then, more in some units than others
     late_share = np.array([rng.uniform(0.03, 0.12), rng.uniform(0.03, 0.1), 0.0, rng.uniform(0.02, 0.1),
