@@ -74,7 +74,7 @@ def expand(rng: np.random.Generator, cls: np.ndarray, n: np.ndarray) -> tuple[np
     return task, order[take]
 
 
-def session_times(rng: np.random.Generator, t_task: np.ndarray, task: np.ndarray, gap_s: float) -> np.ndarray:
+def sitting_times(rng: np.random.Generator, t_task: np.ndarray, task: np.ndarray, gap_s: float) -> np.ndarray:
     """Lookups of one task follow each other by tens of seconds."""
     gaps = rng.exponential(gap_s * 1000, task.size).astype(np.int64)
     first = np.r_[True, task[1:] != task[:-1]]
@@ -214,7 +214,7 @@ def legit_lookups(rng: np.random.Generator, org: Org, cases: Cases, pop: Populat
     task, dk = expand(rng, cls, n_k)
     order = np.argsort(task, kind="stable")
     task, dk = task[order], dk[order]
-    t = session_times(rng, t_task, task, gap_s)
+    t = sitting_times(rng, t_task, task, gap_s)
     ident = pop.ident_for(rng, person[task], dk)
     # a verification operator re-runs a lookup now and then
     again = np.flatnonzero((cls[task] == 6) & (rng.random(task.size) < 0.02))

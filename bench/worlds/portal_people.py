@@ -1,4 +1,4 @@
-"""People and their identifiers for the independent portal world, and small shared helpers.
+"""People and their identifiers for the independent portal world, and the small functions the other modules share.
 
 A person holds one or two MSISDNs (Bangladesh numbering, +880 1[3-9]…), usually an IMSI and a handset
 IMEI, a national ID (10, 13 or 17 digits) and sometimes a passport. Identifiers are kept as integers and
