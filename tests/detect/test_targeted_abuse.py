@@ -10,7 +10,11 @@ Each account acts on top of the shared background world (a unit of its own, so i
 - ``U1.o4`` pulls location and call records on associates of its case subjects in the middle of its
   casework, as every colleague of its unit does: no steady sale;
 - ``U2.o5`` is the unit's workhorse: every weekday 30 people of its own big case, far above its peers in
-  every week, as usual for it (revision 1 of the volume detector rated that medium, above a low stalker).
+  every week, as usual for it (revision 1 of the volume detector rated that medium, above a low stalker);
+- ``V.o1`` is a verification cell's heaviest operator: 400 strangers every weekday, far above its peers
+  every day (revision 2 of the bulk detector rated that high);
+- ``U2.o0`` mistypes case ids: ten strangers, each under an id that exists nowhere, each id once
+  (revision 3 of the case misuse detector counted them as misuse).
 """
 
 from __future__ import annotations
@@ -47,6 +51,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
         if day(d).weekday() < 5:
             for i in range(30):
                 w.access("U2.o5", big[(d * 30 + i) % len(big)], day(d, 9 + i % 8, i), "identity", authority="U2-BIG")
+    for d in range(WEEKS * 7):
+        if day(d).weekday() < 5:
+            for i in range(400):
+                w.access("V.o1", subj(f"checked-{d}-{i}"), day(d, 8 + i % 9, i % 60), "identity", client_ip="10.0.9.1")
+    for i in range(10):
+        w.access("U2.o0", subj(f"typo-{i}"), day(20 + i, 10), "identity", authority=f"U2-C{i}0")
     w.commit()
     run_detectors(store, channel="portal")
     return store
@@ -82,6 +92,17 @@ def test_a_workhorse_busy_as_usual_on_its_cases_is_low_at_most(store) -> None:
     assert found["U2.o5"]["severity"] in ("info", "low")
     assert found["U2.o5"]["details"]["self_ratio"] < 2.0
     assert found["U2.o5"]["details"]["unexplained_share"] < 0.1  # the background's few strangers
+
+
+def test_a_heavy_verifier_at_its_usual_pace_is_not_a_high_harvest(store) -> None:
+    found = _findings(store, "insider.bulk")
+    assert "V.o1" in found
+    assert found["V.o1"]["severity"] in ("low", "medium")
+    assert found["V.o1"]["details"]["self_ratio"] < 2.0
+
+
+def test_mistyped_case_ids_are_not_misuse(store) -> None:
+    assert "U2.o0" not in _findings(store, "insider.case_misuse")
 
 
 def test_targeted_abuse_ranks_at_the_top(store) -> None:

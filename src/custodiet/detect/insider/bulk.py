@@ -9,11 +9,16 @@ so the share of empty answers (``records = 0`` or outcome not ``allowed``) that 
 Sequential identifiers themselves cannot be seen here: subjects are keyed pseudonyms, so numeric
 neighbourhood is hidden by design (see the report on ingest-side support).
 
+Volumes are heavy-tailed: in a verification cell a few operators check a thousand strangers every day,
+far above their peers' median every day. Revision 3 also measures the busiest day against the account's
+*own* usual day (the median of its days with one-off people): a harvest or an enumeration is a burst, so
+only a busiest day at least ``min_self_ratio`` times the usual one can be high; a habit stays medium.
+
 Known false positives: a verification cell's mass check on a list it was handed (its peers do the same,
 so the peer comparison absorbs the routine), data-quality sweeps.
 
 Tunables (``ctx.params["insider.bulk"]``): ``min_people`` (40) in one day, ``min_ratio`` (4.0) times the
-peers' median busiest day (plus one).
+peers' median busiest day (plus one), ``min_self_ratio`` (4.0) times the account's own usual day.
 """
 
 from __future__ import annotations
@@ -44,18 +49,22 @@ from custodiet.detect.registry import detector
 ID = "insider.bulk"
 
 
-@detector(ID, revision=2, severity="high", channel="portal")
+REVISION = 3
+
+
+@detector(ID, revision=REVISION, severity="high", channel="portal")
 def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
     """The account's busiest day of one-off unexplained people, against its peers' busiest days."""
     p = ctx.params.get(ID, {})
     min_people, min_ratio = int(p.get("min_people", 40)), float(p.get("min_ratio", 4.0))
+    min_self = float(p.get("min_self_ratio", 4.0))
     pair = pairs(ctx)
     once = pair.filter((pair.n == 1) & ~pair.expl)
     # ``day``: the epoch day of the one lookup (an integer: cheaper to group than truncated timestamps)
     daily = once.group_by(["aid", "day"]).aggregate(people=once.count(), empty=once.count(where=once.empty))
-    busiest = daily.group_by("aid").aggregate(top=daily.people.max())
+    busiest = daily.group_by("aid").aggregate(top=daily.people.max(), usual=daily.people.median())
     peer = peer_median(busiest, actors(ctx), "top")
-    days = named(daily, ctx).join(peer, "aid")
+    days = named(daily, ctx).join(peer, "aid").join(busiest.select("aid", "usual"), "aid")
     days = days.filter((days.people >= min_people) & (days.people >= min_ratio * (days.peer_med + 1)))
     days = days.mutate(day_ts=day_start(days.day, once.first))
     ev = evidence(ctx)
@@ -74,15 +83,17 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
         n_days = count[r["actor"]]
         ratio = r["people"] / (r["peer_med"] + 1)
         empty_share = r["empty"] / r["people"]
-        score = squash(ratio * n_days ** 0.5 * (1 + empty_share), 10.0)
+        self_ratio = r["people"] / max(float(r["usual"]), 1.0)
+        score = squash(ratio * n_days ** 0.5 * (1 + empty_share), 10.0) * (0.5 + 0.5 * min(self_ratio / min_self, 1))
         out.append(ev.want(Finding(
-            detector=ID, revision=2, actor=r["actor"], subjects=[], window_start=start, window_end=end,
-            score=score, severity=severity_for(score, "high"),
+            detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=start, window_end=end,
+            score=score, severity=severity_for(score, "high" if self_ratio >= min_self else "medium"),
             summary=(f"looked up {fmt_int(r['people'])} people once each on {start:%Y-%m-%d} with no "
                      f"covering case ({empty_share:.0%} empty answers), {ratio:.1f}× the busiest "
-                     f"day of peers in {r['org']}; {n_days} such day(s) in all"),
+                     f"day of peers in {r['org']} and {self_ratio:.1f}× its own usual day; {n_days} such day(s) "
+                     f"in all"),
             event_ids=[],
             details={"people": r["people"], "empty": r["empty"], "peer_median_top": r["peer_med"],
-                     "days": n_days},
+                     "days": n_days, "self_ratio": self_ratio},
         ), start, end, skeys))
     return out

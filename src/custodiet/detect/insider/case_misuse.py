@@ -12,6 +12,10 @@ kinds of evidence, counted in distinct people per account:
 Each count is compared with the median of the account's peers (same unit and role, or the whole unit
 when that group is small).
 
+Typing errors are not misuse. A busy officer mistypes many case ids, each once, so revision 4 counts a
+wrong-case person only under an id that exists on some case or that the officer gave for at least two
+people: misuse borrows a real case, or reuses one made-up id, for many people.
+
 Known false positives: context tables out of date (a case re-opened, a subject added later), joint
 operations where officers of several units work one case, typing errors in case ids.
 
@@ -43,7 +47,10 @@ from custodiet.detect.registry import detector
 ID = "insider.case_misuse"
 
 
-@detector(ID, revision=3, severity="high", channel="portal")
+REVISION = 4
+
+
+@detector(ID, revision=REVISION, severity="high", channel="portal")
 def case_misuse(ctx: DetectionContext) -> list[Finding]:
     """People looked up under a wrong case id, or under the unit's case that does not list them."""
     p = ctx.params.get(ID, {})
@@ -53,6 +60,10 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
     wrong_rows = a.cited & ~a.cited_ok & a.unexpl
     unlisted_rows = a.cited & a.cited_ok & ~a.cited_covers
     bad = a.filter(wrong_rows | unlisted_rows)
+    # An unknown id given for one person only is a typing error: left out.
+    reused = bad.group_by(["aid", "case"]).aggregate(ids_people=bad.skey.nunique())
+    bad = bad.join(reused, ["aid", "case"])
+    bad = bad.filter(bad.cited_ok | bad.cited_known | (bad.ids_people >= 2))
     per = bad.group_by("aid").aggregate(
         wrong=bad.skey.nunique(where=~bad.cited_ok), unlisted=bad.skey.nunique(where=bad.cited_ok),
         cases=bad.case.nunique(where=~bad.cited_ok), unknown=bad.count(where=~bad.cited_known),
@@ -91,7 +102,7 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
                        f"list, {r['unlisted'] / (r['u_med'] + 1):.1f}× the peers' median ({r['u_med']:.0f})")
             start, end = r["u_start"], r["u_end"]
         out.append(ev.want(Finding(
-            detector=ID, revision=3, actor=r["actor"], subjects=[], window_start=start, window_end=end,
+            detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=start, window_end=end,
             score=score, severity=severity_for(score, "high"), summary=summary, event_ids=[],
             details={"wrong_case_people": r["wrong"], "unlisted_people": r["unlisted"],
                      "wrong_case_ids": r["cases"], "unknown_case_lookups": r["unknown"],

@@ -7,17 +7,18 @@ on case subjects, which are explained and do not count here.
 How it scores (revision 2). The strength is the number of days the person was looked up, over
 ``min_days``; it doubles when every lookup was for location, and doubles again when every lookup fell at
 hours the rest of the unit hardly works (:func:`.off_hours.rare_slots`: a night-shift unit's nights are not
-rare). It is divided by 1 + the other accounts that also looked the person up on two days or more: several
-officers returning to the same person is a case file that is missing, not one person's obsession, while a
-public figure looked up once each by many accounts after a news event does not dilute it (revision 1
-divided by every account that ever looked the person up without a case, which rated an 11-evening stalker
-of a person one colleague had once looked up "low").
+rare). It is divided by 1 + the other accounts that also looked the person up on two days or more, and a pair
+with ``max_returning`` or more such accounts is no finding at all: several officers returning to the same
+person is a case file that is missing, not one person's obsession, while a public figure looked up once
+each by many accounts after a news event does not dilute it (revision 1 divided by every account that ever
+looked the person up without a case, which rated an 11-evening stalker of a person one colleague had once
+looked up "low"). Ten days alone on one person, mostly for location, is high.
 
 Known false positives: a suspect whose case is missing from the context tables and whom only one officer
 works; an informant handled outside the case system.
 
 Tunables (``ctx.params["insider.stalking"]``): ``min_days`` (4) distinct days with an unexplained lookup
-of the person, ``min_lookups`` (5).
+of the person, ``min_lookups`` (5), ``max_returning`` (2) other accounts returning to the person.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def stalking(ctx: DetectionContext) -> list[Finding]:
     """(account, person) pairs with unexplained lookups on ``min_days`` days; one finding per pair."""
     p = ctx.params.get(ID, {})
     min_days, min_lookups = int(p.get("min_days", 4)), int(p.get("min_lookups", 5))
+    max_returning = int(p.get("max_returning", 2))
     pair = pairs(ctx)
     cand = pair.filter(pair.u_n >= min_lookups).select("aid", "skey")
     # Distinct days, span, location and rare-hour lookups only for the few candidate pairs (over every pair,
@@ -69,14 +71,13 @@ def stalking(ctx: DetectionContext) -> list[Finding]:
     hits = days.left_join(returning, "skey").select(
         "aid", "skey", "days", "lookups", "u_first", "u_last", "u_loc", "u_rare",
         others=(ibis._.returning.fill_null(1) - 1))
-    hits = named(hits, ctx)
+    hits = named(hits.filter(hits.others < max_returning), ctx)
     ev = evidence(ctx)
     out: list[Finding] = []
     for r in rows(hits.order_by(["actor", hits.days.desc(), "u_first"])):
         span_days = max((r["u_last"] - r["u_first"]).days, 1)
         loc, rare = r["u_loc"] / r["lookups"], r["u_rare"] / r["lookups"]
-        strength = r["days"] / min_days * (1 + loc) * (1 + rare) / (1 + r["others"])
-        score = squash(strength, 1.5)
+        score = squash(r["days"] / min_days * (1 + loc) * (1 + rare), 1.0) / (1 + r["others"])
         out.append(ev.want(Finding(
             detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=r["u_first"],
             window_end=r["u_last"], score=score, severity=severity_for(score, "high"),
