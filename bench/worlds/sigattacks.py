@@ -12,7 +12,7 @@ import sigdiam as D
 import sigmap as M
 from sigdflows import Dia, hss, mme
 from sigflows import Border
-from sigmodel import Net, Sub, number
+from sigmodel import SMALL, Net, Sub, km, number
 from sigwire import integer, tlv
 
 TECHNIQUES = ("tracking", "identity", "interception", "dos", "fraud", "campaign", "spoofing", "low_and_slow",
@@ -37,6 +37,9 @@ class Attacks:
         self.spent = 0
         self.campaigns: list[dict] = []
         self.homebodies = [s for s in subs if not s.stays and not s.barred] or subs
+        self.stalked = False  # the first tracking target is hit tens of times, later ones a few times
+        self.roamers = [(s, st) for s in subs if not s.barred for st in s.stays if st[2] is not None
+                        and t0 < st[0] < t0 + days * 86400 and st[2].kind not in ("maritime", "aero")]
 
     def label(self, t: float, op: int, technique: str, src: Net, category: str | None = None) -> dict:
         self.spent += 1
@@ -97,7 +100,8 @@ class Attacks:
     def tracking(self) -> None:
         """SRI-SM then PSI/ATI on one subscriber, again and again over days, through one source."""
         src, s = self.rng.choice(self.sources), self.rng.choice(self.homebodies)
-        hits = self.rng.randint(8, 90)
+        hits = self.rng.randint(20, 90) if not self.stalked else self.rng.randint(2, 12)
+        self.stalked = True
         op = self.rng.choice([M.PSI, M.PSI, M.ATI, M.SRI])
         for t in sorted(self.when() for _ in range(hits)):
             t = self.srism(t, s, src, "tracking") + self.rng.uniform(0.5, 30)
@@ -165,29 +169,30 @@ class Attacks:
     def fraud(self) -> None:
         """SAI or UL from a partner the roamer cannot have reached since its last registration."""
         b = self.b
-        cands = [(s, st) for s in self.subs for st in s.stays if st[2] is not None and self.t0 < st[0]
-                 < self.t0 + self.days * 86400 and st[2].kind not in ("maritime", "aero")]
-        if not cands:
+        if not self.roamers:
             return
-        s, (start, end_, net, _v) = self.rng.choice(cands)
-        far = [p for p in self.partners if p.roaming and p.kind in ("roaming", "neighbour") and p.iso != net.iso]
-        from sigmodel import km
-        far = sorted(far, key=lambda p: -km(p, net))[:4] or far
-        src = self.rng.choice(far)
-        t = start + self.rng.uniform(600, 3 * 3600)
-        vlr = b.addr(src, "vlr", 1)
-        if self.rng.random() < 0.6:
-            b.dialogue(t, b.link_of(src), False, b.ours("hlr"), vlr, M.SAI, M.arg_sai(s.imsi, 5),
-                       self.reply(("result", M.res_sai(self.rng, 5, True))), resp_calling=b.ours("hlr"),
-                       attack=self.label(t, M.SAI, "fraud", src))
-        else:
-            b.location_update(t, b.link_of(src), False, b.ours("hlr"), vlr, b.ours("hlr"), M.UL,
-                              M.arg_ul(s.imsi, src.gt("msc", 1), src.gt("vlr", 1)), [M.arg_isd(0, None, s.msisdn)],
-                              M.res_ul(b.home.gt("hlr")), attack=self.label(t, M.UL, "fraud", src))
+        for _ in range(self.rng.randint(1, 6)):
+            s, (start, _end, net, _v) = self.rng.choice(self.roamers)
+            far = [p for p in self.partners if p.roaming and p.kind in ("roaming", "neighbour") and p.iso != net.iso]
+            far = sorted(far, key=lambda p: -km(p, net))[:4] or far
+            src = self.rng.choice(far)
+            t = start + self.rng.uniform(600, 3 * 3600)
+            vlr = b.addr(src, "vlr", 1)
+            if self.rng.random() < 0.6:
+                b.dialogue(t, b.link_of(src), False, b.ours("hlr"), vlr, M.SAI, M.arg_sai(s.imsi, 5),
+                           self.reply(("result", M.res_sai(self.rng, 5, True))), resp_calling=b.ours("hlr"),
+                           attack=self.label(t, M.SAI, "fraud", src))
+            else:
+                b.location_update(t, b.link_of(src), False, b.ours("hlr"), vlr, b.ours("hlr"), M.UL,
+                                  M.arg_ul(s.imsi, src.gt("msc", 1), src.gt("vlr", 1)),
+                                  [M.arg_isd(0, None, s.msisdn)], M.res_ul(b.home.gt("hlr")),
+                                  attack=self.label(t, M.UL, "fraud", src))
 
     def campaign(self) -> None:
         """3-5 networks (often leased GTs) run the same sequence on the same subscribers in overlapping windows."""
-        members = self.rng.sample(self.sources, min(len(self.sources), self.rng.randint(3, 5)))
+        small = [x for x in self.sources if x.kind != "unlisted" or x.iso in SMALL]
+        pool = small if len(small) >= 5 else self.sources
+        members = self.rng.sample(pool, min(len(pool), self.rng.randint(3, 5)))
         subjects = self.rng.sample(self.homebodies, min(len(self.homebodies), self.rng.randint(4, 15)))
         seq = self.rng.choice([(M.SRISM, M.PSI), (M.SENDIMSI, M.ATI), (M.SRISM, M.ATI), (M.SRI, M.PSI)])
         start = self.rng.uniform(0, max(0.1, self.days - 2.5))
@@ -265,14 +270,16 @@ class Attacks:
                            if self.rng.random() < 0.5 else None)
 
 
-def plant(a: Attacks, budget: int, techniques: list[str]) -> None:
-    """Spend about ``budget`` attack requests over the chosen techniques (each technique at least once)."""
+def plant(a: Attacks, budget: int, techniques: list[str]) -> dict[str, float]:
+    """Spend about ``budget`` attack requests over the chosen techniques (each at least once, then by weight)."""
+    weights = {t: round(a.rng.uniform(0.2, 1.0), 3) for t in techniques}
     for tech in techniques:
         getattr(a, tech)()
     guard = 0
     while a.spent < budget and guard < 10_000:
-        getattr(a, a.rng.choice(techniques))()
+        getattr(a, a.rng.choices(techniques, [weights[t] for t in techniques])[0])()
         guard += 1
+    return weights
 
 
 _ = (integer, tlv)

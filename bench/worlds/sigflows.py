@@ -74,27 +74,30 @@ class Border:
     def dialogue(self, t: float, link: int, out: bool, called: bytes, calling: bytes, op: int, arg: bytes,
                  answer: tuple, resp_calling: bytes | None = None, refs: tuple = (None, None),
                  attack: dict | None = None, opc: int | None = None, version: int | None = None,
-                 empty_begin: bool = False) -> float:
+                 empty_begin: bool = False, ac_op: int | None = None) -> float:
         """A Begin/End dialogue (or Begin, Continue, Continue, End for an empty-Begin sender).
 
         ``answer``: ("result", param|None) | ("error", code[, param]) | ("reject",) | ("abort",) | ("none",)
-        Returns the time of the last message.
+        ``ac_op`` names the operation whose application context the dialogue uses, when it is not ``op`` (MAP v2
+        forwardSM runs in the shortMsgMT-Relay context). Returns the time of the last message.
         """
+        acop = ac_op or op
         otid = self.tid()
         sls = otid & 0x0F
         resp = resp_calling or called
         if empty_begin:  # dialogue first, the long invoke in the first Continue (TS 29.002 §15.6.x practice)
-            self.put(t, link, out, called, calling, M.begin(otid, M.aarq(op, *refs, version=version), []), sls)
+            self.put(t, link, out, called, calling, M.begin(otid, M.aarq(acop, *refs, version=version), []), sls)
             rtid = self.tid()
             t += self.lat()
-            self.put(t, link, not out, calling, resp, M.cont(rtid, otid, [], M.aare(op, version=version)), sls)
+            self.put(t, link, not out, calling, resp, M.cont(rtid, otid, [], M.aare(acop, version=version)), sls)
             t += self.lat()
             self.put(t, link, out, resp, calling, M.cont(otid, rtid, [M.invoke(1, op, arg)]), sls, 1, attack, opc)
             dtid, dlg = otid, b""
         else:
             self.put(t, link, out, called, calling,
-                     M.begin(otid, M.aarq(op, *refs, version=version), [M.invoke(1, op, arg)]), sls, 1, attack, opc)
-            dtid, dlg = otid, M.aare(op, version=version)
+                     M.begin(otid, M.aarq(acop, *refs, version=version), [M.invoke(1, op, arg)]), sls, 1, attack,
+                     opc)
+            dtid, dlg = otid, M.aare(acop, version=version)
         kind = answer[0]
         if kind == "none":
             return t
@@ -112,25 +115,26 @@ class Border:
 
     def location_update(self, t: float, link: int, out: bool, hlr_called: bytes, vlr: bytes, hlr: bytes, op: int,
                         arg: bytes, isd: list[bytes], final: bytes | None, err: tuple | None = None,
-                        multi: bool = False, attack: dict | None = None, opc: int | None = None) -> float:
+                        multi: bool = False, attack: dict | None = None, opc: int | None = None,
+                        version: int | None = None) -> float:
         """UL / UGL from a VLR (``out`` False: inbound to our HLR), the HLR's ISD segments in Continue, End."""
         vtid, htid = self.tid(), self.tid()
         sls = vtid & 0x0F
-        self.put(t, link, out, hlr_called, vlr, M.begin(vtid, M.aarq(op), [M.invoke(1, op, arg)]), sls, 1, attack,
-                 opc)
+        self.put(t, link, out, hlr_called, vlr, M.begin(vtid, M.aarq(op, version=version), [M.invoke(1, op, arg)]),
+                 sls, 1, attack, opc)
         t += self.lat()
         if err is not None:
             if err[0] == "abort":
                 self.put(t, link, not out, vlr, hlr, M.abort(vtid, cause=4), sls)
             else:
-                self.put(t, link, not out, vlr, hlr, M.end(vtid, [M.error(1, *err)], M.aare(op)), sls)
+                self.put(t, link, not out, vlr, hlr, M.end(vtid, [M.error(1, *err)], M.aare(op, version=version)), sls)
             return t
         groups = [isd[:2], *[[a] for a in isd[2:]]] if multi and len(isd) > 1 else [[a] for a in isd]
         iid, first = 1, True
         for g in groups:
             comps = [M.invoke(iid + k, M.ISD, a) for k, a in enumerate(g)]
-            self.put(t, link, not out, vlr, hlr, M.cont(htid, vtid, comps, M.aare(op) if first else b""), sls,
-                     len(g))
+            dlg = M.aare(op, version=version) if first else b""
+            self.put(t, link, not out, vlr, hlr, M.cont(htid, vtid, comps, dlg), sls, len(g))
             t += self.lat()
             self.put(t, link, out, hlr, vlr, M.cont(vtid, htid, [M.result(iid + k, M.ISD, M.res_isd())
                                                                 for k in range(len(g))]), sls)

@@ -11,6 +11,7 @@ from sigwire import integer, isdn, pack7, tbcd, tlv
 
 # operation codes
 UL, CL, PRN, ISD, DSD, REGSS, SRI, UGL, MTFSM, SRISM, MOFSM, RSMDS = 2, 3, 4, 7, 8, 10, 22, 23, 44, 45, 46, 47
+FSM_V2 = 46  # MAP v2 forwardSM: the same opcode as mo-forwardSM, carrying MT short messages too
 SENDID, SAI, SENDIMSI, USSD, PURGE, PSI, ATI, ALERTSC = 55, 56, 58, 59, 67, 70, 71, 64
 
 # application context (0.4.0.0.1.0.X.v) and version per operation, as a sender of that operation uses it
@@ -135,6 +136,15 @@ def arg_cl(imsi: str, ctype: int = 0) -> bytes:
     return tlv(0xA3, _imsi(0x04, imsi) + integer(0x0A, ctype))
 
 
+def arg_cl_v2(imsi: str) -> bytes:
+    """CancelLocationArg in MAP v2: the Identity CHOICE, here the IMSI."""
+    return _imsi(0x04, imsi)
+
+
+def arg_purge_v2(imsi: str, vlr: str) -> bytes:
+    return tlv(0x30, _imsi(0x04, imsi) + tlv(0x04, isdn(vlr)))
+
+
 def arg_purge(imsi: str, vlr: str) -> bytes:
     return tlv(0xA3, _imsi(0x04, imsi) + tlv(0x80, isdn(vlr)))
 
@@ -149,6 +159,17 @@ def arg_sai(imsi: str, vectors: int, plmn: bytes | None = None, immediate: bool 
     if plmn:
         body += integer(0x83, 0) + tlv(0x84, plmn)
     return tlv(0x30, body)
+
+
+def arg_sai_v2(imsi: str) -> bytes:
+    """SendAuthenticationInfoArg in MAP v2: the IMSI alone."""
+    return _imsi(0x04, imsi)
+
+
+def res_sai_v2(rng, vectors: int) -> bytes:
+    """SendAuthenticationInfoRes in MAP v2: a SEQUENCE OF AuthenticationSet (RAND, SRES, Kc)."""
+    return tlv(0x30, b"".join(tlv(0x30, tlv(0x04, rng.randbytes(16)) + tlv(0x04, rng.randbytes(4))
+                                        + tlv(0x04, rng.randbytes(8))) for _ in range(vectors)))
 
 
 def res_sai(rng, vectors: int, umts: bool) -> bytes:

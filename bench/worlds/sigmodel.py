@@ -34,9 +34,11 @@ HOMES = {"NL": ["BE", "DE"], "BE": ["NL", "FR"], "DE": ["PL", "AT", "NL", "DK"],
          "FI": ["SE"], "PL": ["DE", "CZ"], "IE": ["GB"], "DK": ["DE", "SE"], "MY": ["SG", "TH"], "KE": ["TZ"],
          "GR": ["TR"], "CZ": ["DE", "AT", "PL"], "NO": ["SE"], "IT": ["FR", "CH", "AT"]}
 # small states whose operators lease global titles (attack sources, never partners here)
-SMALL = {"TD": "235", "CF": "236", "GA": "241", "LR": "231", "SL": "232", "GM": "220", "LS": "266", "PG": "675",
-         "SB": "677", "VU": "678", "TO": "676", "KM": "269", "ST": "239", "GQ": "240", "BT": "975", "TL": "670",
-         "BZ": "501", "HT": "509", "KG": "996", "TJ": "992"}
+SMALL = {"TD": ("235", "622"), "CF": ("236", "623"), "GA": ("241", "628"), "LR": ("231", "618"),
+         "SL": ("232", "619"), "GM": ("220", "607"), "LS": ("266", "651"), "PG": ("675", "537"),
+         "SB": ("677", "540"), "VU": ("678", "541"), "TO": ("676", "539"), "KM": ("269", "654"),
+         "ST": ("239", "626"), "GQ": ("240", "627"), "BT": ("975", "402"), "TL": ("670", "514"),
+         "BZ": ("501", "702"), "HT": ("509", "372"), "KG": ("996", "437"), "TJ": ("992", "436")}
 STEMS = ["Aster", "Borea", "Cedro", "Delta", "Elan", "Fjord", "Garnet", "Helio", "Iris", "Jade", "Kestrel",
          "Lumen", "Meridian", "Nimbus", "Orion", "Pampa", "Quartz", "Riva", "Sable", "Tundra", "Umbra", "Vega",
          "Willow", "Xenon", "Yarrow", "Zephyr", "Alder", "Basalt", "Cobalt", "Dune", "Ember", "Flint"]
@@ -58,6 +60,7 @@ class Net:
     sms: bool = False
     lte: bool = False
     optimal_routing: bool = False
+    map_v2: bool = False  # still speaks MAP v2 on some dialogues (SAI, CL, purge, forwardSM)
     preferred: bool = True  # steering of roaming: our preferred partner in its country
     in_profile: bool = True
     links: list[int] = field(default_factory=list)  # indexes of the SS7 links it reaches us over
@@ -117,8 +120,7 @@ def _gt_block(rng, cc: str, used: set[str]) -> str:
 
 
 def _net(rng, used: set[str], names: set[str], iso: str, kind: str, mnc: str | None = None, **kw) -> Net:
-    cc, mcc, lat, lon = COUNTRIES[iso] if iso in COUNTRIES else (SMALL[iso], "9" + str(rng.randrange(10, 99)),
-                                                                 0.0, 0.0)
+    cc, mcc, lat, lon = COUNTRIES[iso] if iso in COUNTRIES else (*SMALL[iso], float("nan"), float("nan"))
     while True:
         name = f"{rng.choice(STEMS)} {rng.choice(SUFFIX)}"
         if name not in names:
@@ -162,6 +164,9 @@ def build_networks(rng) -> tuple[Net, list[Net], list[Net]]:
     partners += [sea, air]
     for p in rng.sample([p for p in partners if p.kind in ("roaming", "neighbour")], rng.randint(1, 3)):
         p.optimal_routing = True
+    v2_share = rng.uniform(0.0, 0.35)
+    for p in partners:
+        p.map_v2 = p.kind in ("roaming", "hub", "sms", "maritime") and rng.random() < v2_share
     unlisted = [_net(rng, used, names, iso, "unlisted", in_profile=False)
                 for iso in rng.sample(sorted(SMALL), rng.randint(6, 10))]
     unlisted += [_net(rng, used, names, iso, "unlisted", in_profile=False)

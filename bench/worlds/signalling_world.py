@@ -173,7 +173,7 @@ def generate(out: Path, seed: int, subscribers: int | None = None, days: int | N
     legit_requests = sum(1 for m in b.msgs if m.requests)
     techniques = rng.sample(TECHNIQUES, rng.randint(5, len(TECHNIQUES)))
     atk = Attacks(b, d, subs, sources, partners, t0, days)
-    plant(atk, int(p["attack_share"] * legit_msgs), techniques)
+    p["technique_weights"] = plant(atk, int(p["attack_share"] * legit_msgs), techniques)
     files, attacks, frames = write_captures(out, b.msgs, links, peers, t0, days, p["linktype"])
     p["techniques"] = sorted(techniques)
     p["optimal_routing_partners"] = [q.name for q in orp]

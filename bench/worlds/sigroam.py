@@ -8,7 +8,7 @@ from __future__ import annotations
 import sigmap as M
 from sigdflows import Dia
 from sigflows import Border
-from sigmodel import Net, Sub, number
+from sigmodel import COUNTRIES, Net, Sub, number
 from sigwire import integer, tlv
 
 WORDS = ("your code is", "meet at", "balance", "delivered", "call me", "see you", "thanks", "ok", "tomorrow",
@@ -49,8 +49,12 @@ def register(b: Border, d: Dia, t: float, s: Sub, net: Net, vlr: int, outcome: s
         umts = rng.random() < 0.75
         n = rng.randint(1, 5)
         plmn = M.plmn_bytes(net.mcc, net.mnc) if rng.random() < 0.5 else None
-        t = b.dialogue(t, link, False, called, vlr_addr, M.SAI, M.arg_sai(s.imsi, n, plmn),
-                       b.answer_kind(M.SAI, ("result", M.res_sai(rng, n, umts)), 0.01), resp_calling=hlr)
+        if net.map_v2:
+            t = b.dialogue(t, link, False, called, vlr_addr, M.SAI, M.arg_sai_v2(s.imsi),
+                           b.answer_kind(M.SAI, ("result", M.res_sai_v2(rng, n)), 0.01), resp_calling=hlr, version=2)
+        else:
+            t = b.dialogue(t, link, False, called, vlr_addr, M.SAI, M.arg_sai(s.imsi, n, plmn),
+                           b.answer_kind(M.SAI, ("result", M.res_sai(rng, n, umts)), 0.01), resp_calling=hlr)
         t += rng.uniform(0.2, 2.0)
     err = None
     if outcome == "rna":
@@ -64,7 +68,8 @@ def register(b: Border, d: Dia, t: float, s: Sub, net: Net, vlr: int, outcome: s
         isd.append(M.arg_isd(2, None, s.msisdn))
     t = b.location_update(t, link, False, called, vlr_addr, hlr, M.UL,
                           M.arg_ul(s.imsi, net.gt("msc", vlr), net.gt("vlr", vlr), rng.randbytes(4)), isd,
-                          M.res_ul(b.home.gt("hlr")), err, multi=rng.random() < b.p["multi_invoke"])
+                          M.res_ul(b.home.gt("hlr")), err, multi=rng.random() < b.p["multi_invoke"],
+                          version=2 if net.map_v2 else None)
     if err is None and not lte and net.kind not in ("aero",) and rng.random() < 0.4:
         t += rng.uniform(1, 20)
         sgsn = net.gt("sgsn", vlr % 2)
@@ -98,13 +103,17 @@ def cancel(b: Border, d: Dia, t: float, s: Sub, net: Net, vlr: int) -> float:
         t = d.cancel(t, s, net, vlr % 3)
         if b.rng.random() > b.p["sgs_share"]:
             return t
-    return b.dialogue(t, b.link_of(net), True, b.addr(net, "vlr", vlr), b.ours("hlr"), M.CL,
-                      M.arg_cl(s.imsi, 0), b.answer_kind(M.CL, ("result", None), 0.01))
+    arg = M.arg_cl_v2(s.imsi) if net.map_v2 else M.arg_cl(s.imsi, 0)
+    return b.dialogue(t, b.link_of(net), True, b.addr(net, "vlr", vlr), b.ours("hlr"), M.CL, arg,
+                      b.answer_kind(M.CL, ("result", None), 0.01), version=2 if net.map_v2 else None)
 
 
 def purge(b: Border, d: Dia, t: float, s: Sub, net: Net, vlr: int) -> float:
     if s.lte and net.lte and net.kind not in ("maritime", "aero"):
         return d.purge(t, s, net, vlr % 3)
+    if net.map_v2:
+        return b.dialogue(t, b.link_of(net), False, b.ours("hlr"), b.addr(net, "vlr", vlr), M.PURGE,
+                          M.arg_purge_v2(s.imsi, net.gt("vlr", vlr)), ("result", None), version=2)
     return b.dialogue(t, b.link_of(net), False, b.ours("hlr"), b.addr(net, "vlr", vlr), M.PURGE,
                       M.arg_purge(s.imsi, net.gt("vlr", vlr)), ("result", M.res_purge()))
 
@@ -149,6 +158,9 @@ def mt_sms(b: Border, t: float, s: Sub, sender: Net, where, lookup_only: bool = 
     rng = b.rng
     link = b.link_of(sender)
     smsc = sender.gt("smsc", rng.randrange(3))
+    if sender.kind == "hub":  # a hub's own GT on the wire, the originating network's SMSC in the MAP argument
+        cc, _mcc, _la, _lo = rng.choice(list(COUNTRIES.values()))
+        smsc = cc + str(rng.randrange(10**7, 10**8))
     hr = b.p["sms_home_routing"]
     if where is None or rng.random() < b.p["absent_rate"]:
         ans = ("error", M.E_ABSENT_SM)
@@ -161,8 +173,9 @@ def mt_sms(b: Border, t: float, s: Sub, sender: Net, where, lookup_only: bool = 
         net, vlr = where
         ans = ("result", M.res_srism(s.imsi, (net or b.home).gt("msc", vlr)))
     ans = b.answer_kind(M.SRISM, ans)
+    v2 = 2 if sender.map_v2 else None
     t = b.dialogue(t, link, False, b.msisdn_addr(s.msisdn), b.addr(sender, "smsc"), M.SRISM,
-                   M.arg_srism(s.msisdn, smsc), ans, resp_calling=b.ours("hlr"))
+                   M.arg_srism(s.msisdn, smsc), ans, resp_calling=b.ours("hlr"), version=v2)
     if lookup_only:
         return
     if ans[0] == "error" and ans[1] == M.E_ABSENT_SM:
@@ -180,8 +193,9 @@ def mt_sms(b: Border, t: float, s: Sub, sender: Net, where, lookup_only: bool = 
                          _text(rng), _scts(t))
     long_ = len(tpdu) > 120
     ok = b.answer_kind(M.MTFSM, ("result", None) if rng.random() > 0.04 else ("error", M.E_SM_FAIL))
-    b.dialogue(t + rng.uniform(0.1, 3), link, False, dest, b.addr(sender, "smsc"), M.MTFSM,
-               M.arg_mtfsm(s.imsi, smsc, tpdu), ok, empty_begin=long_ and rng.random() < b.p["empty_begin"])
+    b.dialogue(t + rng.uniform(0.1, 3), link, False, dest, b.addr(sender, "smsc"), M.FSM_V2 if v2 else M.MTFSM,
+               M.arg_mtfsm(s.imsi, smsc, tpdu), ok, empty_begin=long_ and rng.random() < b.p["empty_begin"],
+               version=v2, ac_op=M.MTFSM)
 
 
 def home_sms_to_roamer(b: Border, t: float, s: Sub, net: Net, vlr: int) -> None:
@@ -261,5 +275,15 @@ def visitor(b: Border, d: Dia, t: float, net: Net, imsi: str, msisdn: str, leave
             b.dialogue(c, link, False, b.ours("vlr", vlr), their_hlr, M.PRN,
                        M.arg_prn(imsi, b.home.gt("msc", vlr), msisdn, net.gt("gmsc")),
                        ("result", M.res_prn(b.home.cc + "9" + str(rng.randrange(10**7, 10**8)))))
+    stop = leave if leave is not None else t + 2 * 86400
+    if rng.random() < 0.08:  # their HLR changes the profile, or their gsmSCF asks where their subscriber is
+        when = rng.uniform(t, stop)
+        if rng.random() < 0.5:
+            b.dialogue(when, link, False, b.ours("vlr", vlr), their_hlr, M.ISD, M.arg_isd(1, imsi, msisdn),
+                       ("result", M.res_isd()))
+        else:
+            cell = M.cgi(b.home.mcc, b.home.mnc, rng.randrange(1, 9000), rng.randrange(1, 60000))
+            b.dialogue(when, link, False, b.ours("vlr", vlr), their_hlr, M.PSI, M.arg_psi(imsi),
+                       ("result", M.res_location(b.home.gt("vlr", vlr), cell, rng.randrange(30))))
     if leave is not None:
         b.dialogue(leave, link, False, b.ours("vlr", vlr), their_hlr, M.CL, M.arg_cl(imsi, 0), ("result", None))
