@@ -19,6 +19,7 @@ import json
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -26,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sigroam as R  # noqa: E402
 from sigattacks import TECHNIQUES, Attacks, plant  # noqa: E402
 from sigdflows import Dia  # noqa: E402
-from sigemit import Link, Peer, write_captures  # noqa: E402
+from sigemit import Link, Msg, Peer, write_captures  # noqa: E402
 from sigflows import Border  # noqa: E402
 from sigmodel import build_networks, make_subscribers, number, profile_toml  # noqa: E402
 from sigtravel import plan_border, plan_sailor, plan_traveller  # noqa: E402
@@ -78,11 +79,41 @@ def _links(rng: random.Random, home, partners, sources, diameter_tcp: bool) -> t
     return links, peers, internal
 
 
+@dataclass
+class World:
+    """A simulated border before it is written: the profile, every message in order of creation, the links."""
+
+    seed: int
+    params: dict
+    profile: str
+    msgs: list[Msg]
+    links: list[Link]
+    peers: list[Peer]
+    t0: float
+    subscribers: int
+    legitimate_requests: int
+    campaigns: list[dict]
+
+
 def generate(out: Path, seed: int, subscribers: int | None = None, days: int | None = None) -> dict:
     """Generate one world into ``out``; returns the truth (also written as ``out/truth.json``)."""
     started = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    w = simulate(seed, subscribers, days)
+    p = w.params
+    (out / "network.toml").write_text(w.profile, encoding="utf-8")
+    files, attacks, frames = write_captures(out, w.msgs, w.links, w.peers, w.t0, p["days"], p["linktype"])
+    truth = {"world": "signalling", "generator": "independent", "seed": seed, "subscribers": w.subscribers,
+             "days": p["days"], "files": files, "attacks": attacks, "campaigns": w.campaigns,
+             "legitimate_messages": w.legitimate_requests, "messages_total": len(w.msgs), "frames": frames,
+             "params": p, "seconds": round(time.perf_counter() - started, 2)}
+    (out / "truth.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")
+    return truth
+
+
+def simulate(seed: int, subscribers: int | None = None, days: int | None = None) -> World:
+    """Build one world's messages in memory (deterministic per seed)."""
     rng = random.Random(seed)
     p = _params(rng, subscribers, days)
     days = p["days"]
@@ -93,7 +124,6 @@ def generate(out: Path, seed: int, subscribers: int | None = None, days: int | N
     links, peers, internal = _links(rng, home, partners, unlisted, p["diameter_tcp"])
     home.links = [internal]
     prefixes = sorted({home.cc + str(rng.randrange(60, 99)) for _ in range(rng.randint(1, 3))})
-    (out / "network.toml").write_text(profile_toml(home, partners, prefixes), encoding="utf-8")
     subs = make_subscribers(rng, home, p["subscribers"], prefixes)
     b = Border(rng, home, links, peers, internal, p)
     d = Dia(b)
@@ -174,17 +204,12 @@ def generate(out: Path, seed: int, subscribers: int | None = None, days: int | N
     techniques = rng.sample(TECHNIQUES, rng.randint(5, len(TECHNIQUES)))
     atk = Attacks(b, d, subs, sources, partners, t0, days)
     p["technique_weights"] = plant(atk, int(p["attack_share"] * legit_msgs), techniques)
-    files, attacks, frames = write_captures(out, b.msgs, links, peers, t0, days, p["linktype"])
     p["techniques"] = sorted(techniques)
     p["optimal_routing_partners"] = [q.name for q in orp]
     p["leased_gt_sources"] = [q.name for q in leased]
     p["travellers"], p["border_residents"], p["sailors"] = n_trav, n_border, n_sail
-    truth = {"world": "signalling", "generator": "independent", "seed": seed, "subscribers": len(subs),
-             "days": days, "files": files, "attacks": attacks, "campaigns": atk.campaigns,
-             "legitimate_messages": legit_requests, "messages_total": len(b.msgs), "frames": frames,
-             "params": p, "seconds": round(time.perf_counter() - started, 2)}
-    (out / "truth.json").write_text(json.dumps(truth, indent=1), encoding="utf-8")
-    return truth
+    return World(seed, p, profile_toml(home, partners, prefixes), b.msgs, links, peers, t0, len(subs),
+                 legit_requests, atk.campaigns)
 
 
 def _roamer_activity(b: Border, d: Dia, rng, s, start: float, stop: float, net, vlr: int, partners) -> None:
