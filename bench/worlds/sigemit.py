@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sigwire import Association, PcapWriter, link_frame, m3ua_data, udt, xudt_segments
+from sigwire import Association, PcapWriter, link_frame, m3ua_data, udt, udts, xudt_segments
 
 
 @dataclass
@@ -50,11 +50,18 @@ class Msg:
     opc: int | None = None  # a point code other than the link's far end (spoofing)
     requests: int = 0  # invokes / Diameter requests carried
     attack: list[dict] = field(default_factory=list)
+    udts: int | None = None  # an SCCP unitdata service (returned message) with this cause
+    m3ua_raw: bool = False  # ``payload`` is a whole M3UA management message (heartbeat)
 
 
 def write_captures(out: Path, msgs: list[Msg], links: list[Link], peers: list[Peer], t0: float, days: int,
-                   linktype: int) -> tuple[list[str], list[dict], dict]:
-    """Write ``ss7-dayN.pcap`` and ``s6a-dayN.pcap``; returns file names, attack entries and frame counts."""
+                   linktype: int, rng, sack: float = 0.0, tcp_split: float = 0.0,
+                   vlan: int | None = None) -> tuple[list[str], list[dict], dict]:
+    """Write ``ss7-dayN.pcap`` and ``s6a-dayN.pcap``; returns file names, attack entries and frame counts.
+
+    ``sack``: share of SCTP packets that bundle a SACK; ``tcp_split``: share of Diameter messages over TCP
+    sent in two segments (the attack frame is then the segment that completes the message).
+    """
     msgs.sort(key=lambda m: m.ts)
     writers: dict[str, PcapWriter] = {}
     attacks: list[dict] = []
@@ -70,7 +77,14 @@ def write_captures(out: Path, msgs: list[Msg], links: list[Link], peers: list[Pe
         if m.ss7:
             link = links[m.link]
             opc, dpc = (link.our_pc, link.their_pc) if m.outbound else (m.opc or link.their_pc, link.our_pc)
-            if len(m.payload) + len(m.called) + len(m.calling) > 250:
+            if m.m3ua_raw:
+                ident += 1
+                pkt = link.assoc.packet(m.outbound, 3, m.payload, 0, ident)
+                frame = w.write(ts_us, link_frame(linktype, pkt, vlan))
+                continue
+            if m.udts is not None:
+                sccps = [udts(m.called, m.calling, m.payload, m.udts)]
+            elif len(m.payload) + len(m.called) + len(m.calling) > 250:
                 sccps = xudt_segments(m.called, m.calling, m.payload, xref)
                 xref += 1
             else:
@@ -78,12 +92,18 @@ def write_captures(out: Path, msgs: list[Msg], links: list[Link], peers: list[Pe
             for k, sccp in enumerate(sccps):
                 ident += 1
                 pkt = link.assoc.packet(m.outbound, 3, m3ua_data(opc, dpc, sccp, link.rc, link.ni, m.sls),
-                                        m.sls % link.streams, ident)
-                frame = w.write(ts_us + k * 40, link_frame(linktype, pkt))
+                                        m.sls % link.streams, ident, sack=rng.random() < sack)
+                frame = w.write(ts_us + k * 40, link_frame(linktype, pkt, vlan))
         else:
             peer = peers[m.link]
-            ident += 1
-            frame = w.write(ts_us, link_frame(linktype, peer.assoc.packet(m.outbound, 46, m.payload, 0, ident)))
+            parts = [m.payload]
+            if peer.assoc.tcp and rng.random() < tcp_split:
+                cut = rng.randrange(20, len(m.payload))
+                parts = [m.payload[:cut], m.payload[cut:]]
+            for k, part in enumerate(parts):
+                ident += 1
+                pkt = peer.assoc.packet(m.outbound, 46, part, 0, ident, sack=rng.random() < sack)
+                frame = w.write(ts_us + k * 150, link_frame(linktype, pkt, vlan))
         for a in m.attack:
             attacks.append({"event_key": f"{name}:{frame}", "file": name, "frame": frame, **a})
     for w in writers.values():

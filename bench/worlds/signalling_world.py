@@ -51,6 +51,9 @@ def _params(rng: random.Random, subscribers: int | None, days: int | None) -> di
         "sgs_share": round(rng.uniform(0.2, 0.8), 3), "purge_after_h": round(rng.uniform(3, 24), 1),
         "attack_share": round(rng.uniform(0.003, 0.01), 4), "firewall_block": round(rng.uniform(0.0, 0.7), 3),
         "linktype": rng.choice([1, 1, 113]), "diameter_tcp": rng.random() < 0.4,
+        "vlan": rng.choice([None, None, rng.randrange(2, 4000)]), "sack_bundling": round(rng.uniform(0, 0.3), 3),
+        "tcp_split": round(rng.uniform(0.01, 0.1), 3), "udts_rate": round(rng.uniform(0.0, 0.03), 4),
+        "m3ua_heartbeat": rng.random() < 0.5,
     }
 
 
@@ -103,7 +106,9 @@ def generate(out: Path, seed: int, subscribers: int | None = None, days: int | N
     w = simulate(seed, subscribers, days)
     p = w.params
     (out / "network.toml").write_text(w.profile, encoding="utf-8")
-    files, attacks, frames = write_captures(out, w.msgs, w.links, w.peers, w.t0, p["days"], p["linktype"])
+    files, attacks, frames = write_captures(out, w.msgs, w.links, w.peers, w.t0, p["days"], p["linktype"],
+                                            random.Random(seed * 7919 + 1), p["sack_bundling"], p["tcp_split"],
+                                            p["vlan"])
     truth = {"world": "signalling", "generator": "independent", "seed": seed, "subscribers": w.subscribers,
              "days": p["days"], "files": files, "attacks": attacks, "campaigns": w.campaigns,
              "legitimate_messages": w.legitimate_requests, "messages_total": len(w.msgs), "frames": frames,
@@ -116,6 +121,8 @@ def simulate(seed: int, subscribers: int | None = None, days: int | None = None)
     """Build one world's messages in memory (deterministic per seed)."""
     rng = random.Random(seed)
     p = _params(rng, subscribers, days)
+    if p["linktype"] != 1:
+        p["vlan"] = None  # 802.1Q tags only on Ethernet captures
     days = p["days"]
     t0 = 1_767_225_600 + rng.randrange(0, 300) * 86400  # a day in 2026
     home, partners, unlisted = build_networks(rng)
@@ -239,9 +246,18 @@ def _roamer_activity(b: Border, d: Dia, rng, s, start: float, stop: float, net, 
 
 
 def _watchdogs(b: Border, rng, t0: float, days: int) -> None:
-    """Capabilities exchange at the start and Device-Watchdog on idle connections."""
+    """Capabilities exchange at the start and Device-Watchdog on idle connections; M3UA heartbeats if enabled."""
     import sigdiam as D
-    from sigemit import Msg
+    from sigwire import m3ua_beat
+
+    if b.p["m3ua_heartbeat"]:
+        for i in range(len(b.links)):
+            t = t0 + rng.uniform(1, 600)
+            while t < t0 + days * 86400:
+                data = rng.randbytes(8)
+                b.msgs += [Msg(t, True, i, True, m3ua_beat(False, data), m3ua_raw=True),
+                           Msg(t + 0.002, True, i, False, m3ua_beat(True, data), m3ua_raw=True)]
+                t += rng.uniform(600, 1800)
 
     for i, peer in enumerate(b.peers):
         t = t0 + rng.uniform(1, 60)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sigmap as M
 from sigdflows import Dia
+from sigemit import Msg
 from sigflows import Border
 from sigmodel import COUNTRIES, Net, Sub, number
 from sigwire import integer, tlv
@@ -237,6 +238,13 @@ def outbound_sms(b: Border, t: float, dest: Net) -> None:
     ok = rng.random() > 0.15
     ans = ("result", M.res_srism(imsi, dest.gt("msc", vlr))) if ok else ("error", M.E_ABSENT_SM)
     link = b.link_of(dest)
+    if rng.random() < b.p["udts_rate"]:  # a number the far side cannot route: the request comes back as UDTS
+        b.dialogue(t, link, True, b.msisdn_addr(msisdn), b.ours("smsc"), M.SRISM,
+                   M.arg_srism(msisdn, b.home.gt("smsc")), ("none",))
+        req = b.msgs[-1]
+        b.msgs.append(Msg(t + b.lat(), True, link, False, req.payload, req.calling, req.called, req.sls,
+                          udts=rng.choice([0, 1])))
+        return
     t = b.dialogue(t, link, True, b.msisdn_addr(msisdn), b.ours("smsc"), M.SRISM,
                    M.arg_srism(msisdn, b.home.gt("smsc")), b.answer_kind(M.SRISM, ans),
                    resp_calling=b.addr(dest, "hlr"))

@@ -86,6 +86,12 @@ def udt(called: bytes, calling: bytes, data: bytes, pclass: int = 0x80) -> bytes
             + bytes((len(called),)) + called + bytes((len(calling),)) + calling + bytes((len(data),)) + data)
 
 
+def udts(called: bytes, calling: bytes, data: bytes, cause: int) -> bytes:
+    """SCCP unitdata service: a UDT that could not be delivered, returned with its cause (Q.713 §3.12)."""
+    return (bytes((0x0A, cause, 3, 3 + len(called), 3 + len(called) + len(calling)))
+            + bytes((len(called),)) + called + bytes((len(calling),)) + calling + bytes((len(data),)) + data)
+
+
 def xudt_segments(called: bytes, calling: bytes, data: bytes, ref: int, chunk: int = 200,
                   pclass: int = 0x81) -> list[bytes]:
     """SCCP extended unitdata, segmented (Q.714 §4.1.1.2): one XUDT per chunk with a Segmentation parameter."""
@@ -112,6 +118,12 @@ def m3ua_data(opc: int, dpc: int, sccp: bytes, rc: int | None, ni: int, sls: int
         params += struct.pack("!HHI", 0x0006, 8, rc)
     params += struct.pack("!HH", 0x0210, 4 + len(pd)) + pd + b"\x00" * (-len(pd) % 4)
     return struct.pack("!BBBBI", 1, 0, 1, 1, 8 + len(params)) + params
+
+
+def m3ua_beat(ack: bool, data: bytes) -> bytes:
+    """An M3UA ASPSM heartbeat (BEAT) or its acknowledgement, with Heartbeat Data."""
+    param = struct.pack("!HH", 0x0009, 4 + len(data)) + data + b"\x00" * (-len(data) % 4)
+    return struct.pack("!BBBBI", 1, 0, 3, 6 if ack else 3, 8 + len(param)) + param
 
 
 # -- transport and link -------------------------------------------------------------------------------
@@ -142,8 +154,11 @@ class Association:
     seq: dict[bool, int] = field(default_factory=lambda: {True: 1000, False: 5000})  # TSN or TCP seq per direction
     sseq: dict[tuple[bool, int], int] = field(default_factory=dict)
 
-    def packet(self, a_to_b: bool, ppid: int, payload: bytes, stream: int, ident: int) -> bytes:
-        """An IPv4 packet from A to B (or B to A) carrying ``payload`` in one SCTP DATA chunk or TCP segment."""
+    def packet(self, a_to_b: bool, ppid: int, payload: bytes, stream: int, ident: int, sack: bool = False) -> bytes:
+        """An IPv4 packet from A to B (or B to A) carrying ``payload`` in one SCTP DATA chunk or TCP segment.
+
+        With ``sack`` the SCTP packet also acknowledges the other direction (a SACK bundled before the DATA).
+        """
         src, dst = (self.ip_a, self.ip_b) if a_to_b else (self.ip_b, self.ip_a)
         sport, dport = (self.port_a, self.port_b) if a_to_b else (self.port_b, self.port_a)
         if self.tcp:
@@ -158,6 +173,8 @@ class Association:
         self.sseq[(a_to_b, stream)] = (ssn + 1) & 0xFFFF
         chunk = struct.pack("!BBHIHHI", 0, 0x03, 16 + len(payload), tsn, stream, ssn, ppid) + payload
         chunk += b"\x00" * (-len(chunk) % 4)
+        if sack:
+            chunk = struct.pack("!BBHIIHH", 3, 0, 16, (self.seq[not a_to_b] - 1) & 0xFFFFFFFF, 65535, 0, 0) + chunk
         vtag = self.vtag_ab if a_to_b else self.vtag_ba
         return ipv4(src, dst, 132, struct.pack("!HHII", sport, dport, vtag, 0) + chunk, ident)
 
@@ -166,10 +183,11 @@ def mac(ip: bytes) -> bytes:
     return b"\x02\x00" + ip
 
 
-def link_frame(linktype: int, ip_packet: bytes) -> bytes:
-    """Wrap an IPv4 packet for the capture's link type (1 Ethernet, 113 Linux cooked, 101 raw IP)."""
+def link_frame(linktype: int, ip_packet: bytes, vlan: int | None = None) -> bytes:
+    """Wrap an IPv4 packet for the capture's link type (1 Ethernet, optionally 802.1Q-tagged; 113 Linux cooked)."""
     if linktype == 1:
-        return mac(ip_packet[16:20]) + mac(ip_packet[12:16]) + b"\x08\x00" + ip_packet
+        tag = struct.pack("!HH", 0x8100, vlan) if vlan else b""
+        return mac(ip_packet[16:20]) + mac(ip_packet[12:16]) + tag + b"\x08\x00" + ip_packet
     if linktype == 113:
         return struct.pack("!HHH", 0, 1, 6) + mac(ip_packet[12:16]) + b"\x00\x00\x08\x00" + ip_packet
     return ip_packet
