@@ -13,7 +13,6 @@ import sigmap as M
 from sigdflows import Dia, hss, mme
 from sigflows import Border
 from sigmodel import SMALL, Net, Sub, km, number
-from sigwire import integer, tlv
 
 TECHNIQUES = ("tracking", "identity", "interception", "dos", "fraud", "campaign", "spoofing", "low_and_slow",
               "diameter")
@@ -41,11 +40,16 @@ class Attacks:
         self.roamers = [(s, st) for s in subs if not s.barred for st in s.stays if st[2] is not None
                         and t0 < st[0] < t0 + days * 86400 and st[2].kind not in ("maritime", "aero")]
 
-    def label(self, t: float, op: int, technique: str, src: Net, category: str | None = None) -> dict:
+    def label(self, s: Sub, t: float, op: int, technique: str, src: Net, category: str | None = None) -> dict:
+        """The truth record of one attack request (the writer adds file, frame and the calling GT)."""
         self.spent += 1
         name = M.OP_NAMES.get(op) or D.CMD_NAMES[op]
-        return {"category": category or CAT.get(op) or DCAT[op], "technique": technique,
-                "source_network": src.name, "operation": name, "ts": _iso(t)}
+        out = {"category": category or CAT.get(op) or DCAT[op], "technique": technique,
+               "source_network": src.name, "source_country": src.iso, "operation": name, "ts": _iso(t),
+               "subject_imsi": s.imsi, "subject_msisdn": s.msisdn}
+        if op not in M.OP_NAMES:
+            out["origin_realm"] = src.realm
+        return out
 
     def when(self, lo: float = 0.0, hi: float | None = None) -> float:
         hi = self.days if hi is None else hi
@@ -73,7 +77,7 @@ class Attacks:
         ok = ("result", M.res_srism(s.imsi, ((where[0] if where else None) or b.home).gt("msc", vlr)))
         return b.dialogue(t, link if link is not None else b.link_of(src), False, b.msisdn_addr(s.msisdn),
                           b.addr(src, "smsc"), M.SRISM, M.arg_srism(s.msisdn, src.gt("smsc")), self.reply(ok),
-                          resp_calling=b.ours("hlr"), attack=self.label(t, M.SRISM, tech, src, cat), opc=opc)
+                          resp_calling=b.ours("hlr"), attack=self.label(s, t, M.SRISM, tech, src, cat), opc=opc)
 
     def locate(self, t, s: Sub, src: Net, tech: str, op: int, link=None, opc=None, cat=None) -> float:
         """PSI to our VLR (needs the IMSI, from an SRI-SM), or ATI to our HLR (needs only the number)."""
@@ -82,7 +86,7 @@ class Attacks:
         cell = M.cgi(b.home.mcc, b.home.mnc, self.rng.randrange(1, 9000), self.rng.randrange(1, 60000))
         ok = ("result", M.res_location(b.home.gt("vlr", vlr), cell, self.rng.randrange(30)))
         link = link if link is not None else b.link_of(src)
-        lab = self.label(t, op, tech, src, cat)
+        lab = self.label(s, t, op, tech, src, cat)
         if op == M.PSI:
             return b.dialogue(t, link, False, b.ours("vlr", vlr), b.addr(src, "hlr"), M.PSI, M.arg_psi(s.imsi),
                               self.reply(ok), attack=lab, opc=opc)
@@ -115,12 +119,12 @@ class Attacks:
             if self.rng.random() < 0.5:
                 b.dialogue(t, b.link_of(src), False, b.msisdn_addr(s.msisdn), b.addr(src, "vlr"), M.SENDIMSI,
                            M.arg_sendimsi(s.msisdn), self.reply(("result", M.res_sendimsi(s.imsi))),
-                           resp_calling=b.ours("hlr"), attack=self.label(t, M.SENDIMSI, "identity", src))
+                           resp_calling=b.ours("hlr"), attack=self.label(s, t, M.SENDIMSI, "identity", src))
             else:
                 vlr = (s.where(t) or (None, 0))[1]
                 b.dialogue(t, b.link_of(src), False, b.ours("vlr", vlr), b.addr(src, "vlr"), M.SENDID,
                            M.arg_sendid(s.tmsi), self.reply(("result", M.res_sendid(s.imsi))),
-                           attack=self.label(t, M.SENDID, "identity", src))
+                           attack=self.label(s, t, M.SENDID, "identity", src))
 
     def interception(self) -> None:
         """A fake VLR registers our subscriber (UL), then sets call forwarding (RegisterSS) or CAMEL (ISD)."""
@@ -135,18 +139,18 @@ class Attacks:
                                   M.arg_ul(s.imsi, src.gt("msc"), src.gt("vlr")),
                                   [M.arg_isd(0, None, s.msisdn), M.arg_isd(1, None, s.msisdn)],
                                   M.res_ul(b.home.gt("hlr")), err,
-                                  attack=self.label(t, M.UL, "interception", src)) + self.rng.uniform(2, 120)
+                                  attack=self.label(s, t, M.UL, "interception", src)) + self.rng.uniform(2, 120)
         fwd = number(self.rng, src)
         if self.rng.random() < 0.5:
             b.dialogue(t, link, False, b.ours("hlr"), vlr, M.REGSS, M.arg_regss(fwd),
                        self.reply(("result", None)), refs=(s.imsi, src.gt("vlr")),
-                       attack=self.label(t, M.REGSS, "interception", src))
+                       attack=self.label(s, t, M.REGSS, "interception", src))
         else:
             home_vlr = (s.where(t) or (None, 0))[1]
             b.dialogue(t, link, False, b.ours("vlr", home_vlr), b.addr(src, "hlr"), M.ISD,
                        M.arg_isd(2, s.imsi, s.msisdn, cf_to=fwd if self.rng.random() < 0.5 else None,
                                  scf=src.gt("scf")),
-                       self.reply(("result", M.res_isd())), attack=self.label(t, M.ISD, "interception", src))
+                       self.reply(("result", M.res_isd())), attack=self.label(s, t, M.ISD, "interception", src))
 
     def dos(self) -> None:
         b = self.b
@@ -158,13 +162,13 @@ class Attacks:
             if kind == M.PURGE or where[0] is not None:  # roaming: only the HLR side is reachable from here
                 b.dialogue(t, b.link_of(src), False, b.ours("hlr"), b.addr(src, "vlr"), M.PURGE,
                            M.arg_purge(s.imsi, src.gt("vlr")), self.reply(("result", M.res_purge())),
-                           attack=self.label(t, M.PURGE, "dos", src))
+                           attack=self.label(s, t, M.PURGE, "dos", src))
             elif kind == M.CL:
                 b.dialogue(t, b.link_of(src), False, b.ours("vlr", where[1]), b.addr(src, "hlr"), M.CL,
-                           M.arg_cl(s.imsi, 1), self.reply(("result", None)), attack=self.label(t, M.CL, "dos", src))
+                           M.arg_cl(s.imsi, 1), self.reply(("result", None)), attack=self.label(s, t, M.CL, "dos", src))
             else:
                 b.dialogue(t, b.link_of(src), False, b.ours("vlr", where[1]), b.addr(src, "hlr"), M.DSD,
-                           M.arg_dsd(s.imsi), self.reply(("result", None)), attack=self.label(t, M.DSD, "dos", src))
+                           M.arg_dsd(s.imsi), self.reply(("result", None)), attack=self.label(s, t, M.DSD, "dos", src))
 
     def fraud(self) -> None:
         """SAI or UL from a partner the roamer cannot have reached since its last registration."""
@@ -181,12 +185,12 @@ class Attacks:
             if self.rng.random() < 0.6:
                 b.dialogue(t, b.link_of(src), False, b.ours("hlr"), vlr, M.SAI, M.arg_sai(s.imsi, 5),
                            self.reply(("result", M.res_sai(self.rng, 5, True))), resp_calling=b.ours("hlr"),
-                           attack=self.label(t, M.SAI, "fraud", src))
+                           attack=self.label(s, t, M.SAI, "fraud", src))
             else:
                 b.location_update(t, b.link_of(src), False, b.ours("hlr"), vlr, b.ours("hlr"), M.UL,
                                   M.arg_ul(s.imsi, src.gt("msc", 1), src.gt("vlr", 1)),
                                   [M.arg_isd(0, None, s.msisdn)], M.res_ul(b.home.gt("hlr")),
-                                  attack=self.label(t, M.UL, "fraud", src))
+                                  attack=self.label(s, t, M.UL, "fraud", src))
 
     def campaign(self) -> None:
         """3-5 networks (often leased GTs) run the same sequence on the same subscribers in overlapping windows."""
@@ -210,7 +214,7 @@ class Attacks:
                                             self.b.addr(src, "vlr"), M.SENDIMSI, M.arg_sendimsi(s.msisdn),
                                             self.reply(("result", M.res_sendimsi(s.imsi))),
                                             resp_calling=self.b.ours("hlr"),
-                                            attack=self.label(t, M.SENDIMSI, "campaign", src))
+                                            attack=self.label(s, t, M.SENDIMSI, "campaign", src))
                     else:
                         t = self.locate(t, s, src, "campaign", op)
                     t += self.rng.uniform(1, 60)
@@ -254,14 +258,14 @@ class Attacks:
         for _ in range(self.rng.randint(1, 6)):
             s, t = self.rng.choice(self.subs), self.when()
             cmd = self.rng.choice([D.IDR, D.CLR, D.PUR, D.AIR, D.ULR, D.IDR, D.DSR])
-            lab = self.label(t, cmd, "diameter", src)
+            lab = self.label(s, t, cmd, "diameter", src)
             visited = D.plmn(src.mcc[:3], src.mnc)
             answered = self.rng.random() > b.p["firewall_block"] / 2
             if cmd in (D.IDR, D.CLR, D.DSR):
                 extra = {D.IDR: D.u32(1490, 0x08, True), D.CLR: D.u32(1420, 2, True),
                          D.DSR: D.u32(1421, 0x01, True)}[cmd]
                 d.exchange(t, src, False, cmd, hss(src), src.realm, b.home.realm, mme(b.home, 0), s.imsi, extra,
-                           attack=lab, answered=answered, experimental=None if answered else None)
+                           attack=lab, answered=answered)
             else:
                 extra = {D.PUR: D.u32(1635, 1, True), D.AIR: D.air_extra(visited, 5),
                          D.ULR: D.ulr_extra(visited)}[cmd]
@@ -281,5 +285,3 @@ def plant(a: Attacks, budget: int, techniques: list[str]) -> dict[str, float]:
         guard += 1
     return weights
 
-
-_ = (integer, tlv)

@@ -54,6 +54,14 @@ class Msg:
     m3ua_raw: bool = False  # ``payload`` is a whole M3UA management message (heartbeat)
 
 
+def gt_digits(address: bytes) -> str | None:
+    """The digits of an SCCP address this module wrote (GT indicator 4 after the SSN), or None."""
+    if not address or address[0] != 0x12:
+        return None
+    digits = "".join(f"{b & 0x0F:x}{b >> 4:x}" for b in address[5:])
+    return digits[:-1] if address[3] & 0x0F == 1 else digits
+
+
 def write_captures(out: Path, msgs: list[Msg], links: list[Link], peers: list[Peer], t0: float, days: int,
                    linktype: int, rng, sack: float = 0.0, tcp_split: float = 0.0,
                    vlan: int | None = None) -> tuple[list[str], list[dict], dict]:
@@ -105,7 +113,8 @@ def write_captures(out: Path, msgs: list[Msg], links: list[Link], peers: list[Pe
                 pkt = peer.assoc.packet(m.outbound, 46, part, 0, ident, sack=rng.random() < sack)
                 frame = w.write(ts_us + k * 150, link_frame(linktype, pkt, vlan))
         for a in m.attack:
-            attacks.append({"event_key": f"{name}:{frame}", "file": name, "frame": frame, **a})
+            where = {"calling_gt": gt_digits(m.calling), "opc": m.opc or links[m.link].their_pc} if m.ss7 else {}
+            attacks.append({"event_key": f"{name}:{frame}", "file": name, "frame": frame, **a, **where})
     for w in writers.values():
         w.close()
     return sorted(writers), attacks, {n: w.frames for n, w in writers.items()}
