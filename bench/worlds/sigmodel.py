@@ -82,18 +82,18 @@ class Net:
 
 
 @cache
-def national_len(iso: str) -> int:
-    """Length of a mobile number's national part in that country (from libphonenumber's example number)."""
+def number_len(iso: str) -> int:
+    """Digits in an international mobile number of that country (libphonenumber's example number)."""
     import phonenumbers
 
     ex = phonenumbers.example_number_for_type(iso, phonenumbers.PhoneNumberType.MOBILE)
-    return len(str(ex.national_number)) if ex else 9
+    return len(str(ex.country_code)) + len(str(ex.national_number)) if ex else 11
 
 
 def number(rng, net: Net, prefix: str | None = None) -> str:
     """A mobile number in a network's country: its GT block's first digits (or ``prefix``), the right length."""
     pre = prefix or net.gt_prefix[:len(net.cc) + 2]
-    total = len(net.cc) + (national_len(net.iso) if net.cc not in ("882", "883") else 9)
+    total = number_len(net.iso) if net.cc not in ("882", "883") else 12
     return pre + "".join(str(rng.randrange(10)) for _ in range(max(1, total - len(pre))))
 
 

@@ -57,8 +57,10 @@ def _params(rng: random.Random, subscribers: int | None, days: int | None) -> di
     }
 
 
-def _times(rng: random.Random, n: int, t0: float, days: int) -> list[float]:
-    hours = rng.choices(range(24 * days), weights=HOUR_WEIGHTS * days, k=n)
+def _times(rng: random.Random, n: int, t0: float, days: int, utc_offset: int = 0) -> list[float]:
+    """``n`` times over the period, following the day's rhythm in the home country's local time."""
+    local = [HOUR_WEIGHTS[(h + utc_offset) % 24] for h in range(24)]
+    hours = rng.choices(range(24 * days), weights=local * days, k=n)
     return [t0 + h * 3600 + rng.random() * 3600 for h in hours]
 
 
@@ -176,28 +178,29 @@ def simulate(seed: int, subscribers: int | None = None, days: int | None = None)
             prev = stay
 
     # -- traffic at home and towards other networks ---------------------------------------------------
+    tz = round(home.lon / 15)
     weights = list(itertools.accumulate(rng.lognormvariate(0, 1.2) for _ in subs))
     senders = [q for q in partners if q.sms]
     send_w = [5 if q.kind == "hub" else 1 for q in senders]
     hubs = [q for q in partners if q.kind == "hub"]
-    for t in _times(rng, int(budget * p["sms_share"] / 4), t0, days):
+    for t in _times(rng, int(budget * p["sms_share"] / 4), t0, days, tz):
         s = rng.choices(subs, cum_weights=weights)[0]
         R.mt_sms(b, t, s, rng.choices(senders, send_w)[0], s.where(t))
-    for t in _times(rng, int(budget * p["lookup_share"] / 2), t0, days):
+    for t in _times(rng, int(budget * p["lookup_share"] / 2), t0, days, tz):
         s = rng.choice(subs)
         R.mt_sms(b, t, s, rng.choice(hubs), s.where(t), lookup_only=True)
-    for t in _times(rng, int(budget * p["call_share"] / 2), t0, days):
+    for t in _times(rng, int(budget * p["call_share"] / 2), t0, days, tz):
         s = rng.choices(subs, cum_weights=weights)[0]
         R.call(b, t, s, s.where(t))
     orp = [q for q in partners if q.optimal_routing]
-    for t in _times(rng, int(budget * 0.01 / 2), t0, days):
+    for t in _times(rng, int(budget * 0.01 / 2), t0, days, tz):
         s = rng.choices(subs, cum_weights=weights)[0]
         R.optimal_sri(b, t, s, rng.choice(orp), s.where(t))
     out_dest = [q for q in partners if q.kind in ("roaming", "neighbour", "sms")]
-    for t in _times(rng, int(budget * p["outbound_sms_share"] / 4), t0, days):
+    for t in _times(rng, int(budget * p["outbound_sms_share"] / 4), t0, days, tz):
         R.outbound_sms(b, t, rng.choice(out_dest))
     vis_nets = [q for q in partners if q.kind in ("roaming", "neighbour")]
-    for t in _times(rng, int(budget * p["visitor_share"] / 10), t0, days):
+    for t in _times(rng, int(budget * p["visitor_share"] / 10), t0, days, tz):
         net = rng.choice(vis_nets)
         imsi = (net.mcc + net.mnc + f"{rng.randrange(10**10):010d}")[:15]
         msisdn = number(rng, net)
