@@ -55,6 +55,14 @@ class Attacks:
         hi = self.days if hi is None else hi
         return self.t0 + self.rng.uniform(lo, hi) * 86400
 
+    def not_served_by(self, src: Net) -> tuple[Sub, float]:
+        """A subscriber and a time at which ``src`` is not the network serving it."""
+        while True:
+            s, t = self.rng.choice(self.subs), self.when()
+            where = s.where(t)
+            if where is None or where[0] is not src:
+                return s, t
+
     def reply(self, ok: tuple) -> tuple:
         """Unscreened nodes answer; a screening firewall returns an error, rejects, or stays silent."""
         r = self.rng.random()
@@ -156,7 +164,7 @@ class Attacks:
         b = self.b
         src = self.rng.choice(self.sources)
         for _ in range(self.rng.randint(1, 5)):
-            s, t = self.rng.choice(self.subs), self.when()
+            s, t = self.not_served_by(src)
             where = s.where(t) or (None, 0)
             kind = self.rng.choice([M.CL, M.PURGE, M.DSD])
             if kind == M.PURGE or where[0] is not None:  # roaming: only the HLR side is reachable from here
@@ -256,7 +264,7 @@ class Attacks:
         src = self.rng.choice(self.sources)
         host = mme(src, 0)
         for _ in range(self.rng.randint(1, 6)):
-            s, t = self.rng.choice(self.subs), self.when()
+            s, t = self.not_served_by(src)
             cmd = self.rng.choice([D.IDR, D.CLR, D.PUR, D.AIR, D.ULR, D.IDR, D.DSR])
             lab = self.label(s, t, cmd, "diameter", src)
             visited = D.plmn(src.mcc[:3], src.mnc)
