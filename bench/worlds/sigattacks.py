@@ -110,13 +110,15 @@ class Attacks:
 
     # -- techniques -----------------------------------------------------------------------------------
     def tracking(self) -> None:
-        """SRI-SM then PSI/ATI on one subscriber, again and again over days, through one source."""
+        """SRI-SM then PSI (or ATI / SRI, with or without the SRI-SM) on one subscriber, over days, via one source."""
         src, s = self.rng.choice(self.sources), self.rng.choice(self.homebodies)
-        hits = self.rng.randint(20, 90) if not self.stalked else self.rng.randint(2, 12)
+        hits = self.rng.randint(10, 45) if not self.stalked else self.rng.randint(2, 8)
         self.stalked = True
         op = self.rng.choice([M.PSI, M.PSI, M.ATI, M.SRI])
+        first = op == M.PSI or self.rng.random() < 0.5  # PSI needs the IMSI; ATI and SRI need only the number
         for t in sorted(self.when() for _ in range(hits)):
-            t = self.srism(t, s, src, "tracking") + self.rng.uniform(0.5, 30)
+            if first:
+                t = self.srism(t, s, src, "tracking") + self.rng.uniform(0.5, 30)
             self.locate(t, s, src, "tracking", op)
 
     def identity(self) -> None:
