@@ -20,7 +20,7 @@ CAT = {M.SRISM: "fs11-cat2", M.PSI: "fs11-cat2", M.ATI: "fs11-cat1", M.SRI: "fs1
        M.SENDID: "fs11-cat3", M.UL: "fs11-cat3", M.SAI: "fs11-cat3", M.PURGE: "fs11-cat3", M.ISD: "fs11-cat2",
        M.REGSS: "fs11-cat2", M.CL: "fs11-cat2", M.DSD: "fs11-cat2", M.PRN: "fs11-cat2"}
 DCAT = {D.IDR: "fs19-cat2", D.CLR: "fs19-cat2", D.DSR: "fs19-cat2", D.PUR: "fs19-cat3", D.AIR: "fs19-cat3",
-        D.ULR: "fs19-cat3"}
+        D.ULR: "fs19-cat3", D.UDR: "fs19-cat1", D.RIR: "fs19-cat1"}
 
 
 def _iso(t: float) -> str:
@@ -204,6 +204,8 @@ class Attacks:
 
     def campaign(self) -> None:
         """3-5 networks (often leased GTs) run the same sequence on the same subscribers in overlapping windows."""
+        if len(self.campaigns) >= 2:  # a world has at most two campaigns
+            return
         small = [x for x in self.sources if x.kind != "unlisted" or x.iso in SMALL]
         pool = small if len(small) >= 5 else self.sources
         members = self.rng.sample(pool, min(len(pool), self.rng.randint(3, 5)))
@@ -267,11 +269,18 @@ class Attacks:
         host = mme(src, 0)
         for _ in range(self.rng.randint(1, 6)):
             s, t = self.not_served_by(src)
-            cmd = self.rng.choice([D.IDR, D.CLR, D.PUR, D.AIR, D.ULR, D.IDR, D.DSR])
+            cmd = self.rng.choice([D.IDR, D.CLR, D.PUR, D.AIR, D.ULR, D.IDR, D.DSR, D.UDR, D.RIR])
             lab = self.label(s, t, cmd, "diameter", src)
             visited = D.plmn(src.mcc[:3], src.mnc)
             answered = self.rng.random() > b.p["firewall_block"] / 2
-            if cmd in (D.IDR, D.CLR, D.DSR):
+            if cmd in (D.UDR, D.RIR):  # location of our subscriber from the HSS (Sh) or its serving node (SLh)
+                gmlc = f"gmlc1.{src.realm}"
+                d.exchange(t, src, False, cmd, gmlc, src.realm, b.home.realm, hss(b.home),
+                           "" if cmd == D.UDR else s.imsi,
+                           D.sh_user(s.msisdn, self.rng.choice([13, 14])) if cmd == D.UDR
+                           else D.avp(701, D.tbcd(s.msisdn), True),
+                           attack=lab, answered=answered, result=5012 if self.rng.random() < 0.5 else 2001)
+            elif cmd in (D.IDR, D.CLR, D.DSR):
                 extra = {D.IDR: D.u32(1490, 0x08, True), D.CLR: D.u32(1420, 2, True),
                          D.DSR: D.u32(1421, 0x01, True)}[cmd]
                 d.exchange(t, src, False, cmd, hss(src), src.realm, b.home.realm, mme(b.home, 0), s.imsi, extra,

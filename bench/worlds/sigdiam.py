@@ -13,8 +13,11 @@ S6A = 16777251
 VENDOR = 10415
 ULR, CLR, AIR, IDR, DSR, PUR, NOR = 316, 317, 318, 319, 320, 321, 323
 CER, DWR = 257, 280
+UDR, RIR = 306, 8388622  # Sh User-Data, SLh LCS-Routing-Info: never legitimate across the interconnect here
 CMD_NAMES = {ULR: "Update-Location", CLR: "Cancel-Location", AIR: "Authentication-Information",
-             IDR: "Insert-Subscriber-Data", DSR: "Delete-Subscriber-Data", PUR: "Purge-UE", NOR: "Notify"}
+             IDR: "Insert-Subscriber-Data", DSR: "Delete-Subscriber-Data", PUR: "Purge-UE", NOR: "Notify",
+             UDR: "User-Data", RIR: "LCS-Routing-Info"}
+APP = {UDR: 16777217, RIR: 16777291}  # Sh, SLh; everything else S6a/S6d
 
 # experimental result codes (TS 29.272 §7.4.3)
 USER_UNKNOWN, ROAMING_NOT_ALLOWED, UNKNOWN_EPS_SUBSCRIPTION, RAT_NOT_ALLOWED = 5001, 5004, 5420, 5421
@@ -36,9 +39,9 @@ def utf8(code: int, text: str, vendor: bool = False) -> bytes:
     return avp(code, text.encode(), vendor)
 
 
-def _common(session: str, host: str, realm: str, dest_realm: str, dest_host: str | None) -> bytes:
+def _common(session: str, host: str, realm: str, dest_realm: str, dest_host: str | None, app: int) -> bytes:
     out = utf8(263, session)
-    out += avp(260, u32(266, VENDOR) + u32(258, S6A))  # Vendor-Specific-Application-Id
+    out += avp(260, u32(266, VENDOR) + u32(258, app))  # Vendor-Specific-Application-Id
     out += u32(277, 1)  # Auth-Session-State NO_STATE_MAINTAINED
     out += utf8(264, host) + utf8(296, realm)
     if dest_host:
@@ -54,19 +57,27 @@ def header(cmd: int, request: bool, app: int, hbh: int, e2e: int, body: bytes, p
 
 def request(cmd: int, hbh: int, e2e: int, session: str, host: str, realm: str, dest_realm: str,
             imsi: str, extra: bytes = b"", dest_host: str | None = None) -> bytes:
-    body = _common(session, host, realm, dest_realm, dest_host) + utf8(1, imsi) + extra
-    return header(cmd, True, S6A, hbh, e2e, body)
+    """A request naming its subject by User-Name (IMSI); Sh names it by User-Identity, given in ``extra``."""
+    app = APP.get(cmd, S6A)
+    body = _common(session, host, realm, dest_realm, dest_host, app) + (utf8(1, imsi) if imsi else b"") + extra
+    return header(cmd, True, app, hbh, e2e, body)
 
 
 def answer(cmd: int, hbh: int, e2e: int, session: str, host: str, realm: str, result: int | None = 2001,
            experimental: int | None = None, extra: bytes = b"") -> bytes:
-    body = utf8(263, session) + avp(260, u32(266, VENDOR) + u32(258, S6A)) + u32(277, 1)
+    app = APP.get(cmd, S6A)
+    body = utf8(263, session) + avp(260, u32(266, VENDOR) + u32(258, app)) + u32(277, 1)
     if experimental:
         body += avp(297, u32(266, VENDOR) + u32(298, experimental))
     elif result is not None:
         body += u32(268, result)
     body += utf8(264, host) + utf8(296, realm) + extra
-    return header(cmd, False, S6A, hbh, e2e, body)
+    return header(cmd, False, app, hbh, e2e, body)
+
+
+def sh_user(msisdn: str, data_reference: int = 14) -> bytes:
+    """Sh UDR body: User-Identity (MSISDN) and Data-Reference (14 = UserState; 13 = LocationInformation)."""
+    return avp(700, avp(701, tbcd(msisdn), True), True) + u32(703, data_reference, True)
 
 
 def plmn(mcc: str, mnc: str) -> bytes:
