@@ -1,6 +1,8 @@
 """The store: one folder (``--home`` / ``CUSTODIET_HOME``, default ``./custodiet-data``).
 
-    <home>/keys/           pseudonym.key, ledger-signing.key (mode 0600)
+    <home>/keys/           pseudonym.key (mode 0600) and its fingerprint; ledger-signing.json (the ledger's
+                           public key); ledger-signing.key only when the signing key is kept in the store
+    <home>/config.toml     optional settings (``custodiet.config``): signing key, trust file, canary blocks
     <home>/ledger/         segments/*.parquet (the events), nodes.bin (Merkle tree), manifest.jsonl
                            (segment digests), heads.jsonl (signed tree heads), ids.bin (event id index)
     <home>/quarantine/     rejected records (Parquet; raw text sealed)
@@ -22,9 +24,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from custodiet.config import Config, load_config
 from custodiet.events import EVENT_SCHEMA, sql_text
 from custodiet.identifiers import IdentifierRules
-from custodiet.pseudonym import Pseudonymiser, load_or_create_key
+from custodiet.pseudonym import Pseudonymiser, checked_key
 
 HOME_ENV = "CUSTODIET_HOME"
 DEFAULT_HOME = "custodiet-data"
@@ -117,8 +120,19 @@ class Store:
     def pseudonymiser(self) -> Pseudonymiser:
         if self._pseudonymiser is None:
             self.init()
-            self._pseudonymiser = Pseudonymiser(load_or_create_key(self.keys_dir), self.rules)
+            key = checked_key(self.keys_dir, holds_data=self.holds_pseudonymised_data())
+            self._pseudonymiser = Pseudonymiser(key, self.rules)
         return self._pseudonymiser
+
+    def holds_pseudonymised_data(self) -> bool:
+        """Does anything in the store carry pseudonyms or sealed records (events, quarantine, context)?"""
+        return bool(self.segment_paths() or self.quarantine_paths()
+                    or any(self.context_path(n).exists() for n in CONTEXT_SCHEMAS)
+                    or (self.ledger_dir / "heads.jsonl").exists())
+
+    def config(self) -> Config:
+        """The deployment's settings (``custodiet.config``): ``<home>/config.toml`` or ``CUSTODIET_CONFIG``."""
+        return load_config(self.home)
 
     # -- writers' lock ------------------------------------------------------------------------
     @contextmanager

@@ -1,0 +1,118 @@
+"""For ``verify``: is every file in the ledger folder accounted for by a signed head or the writer's journal?
+
+``check_layout`` runs before the tree is rebuilt and names, with the file and the first event concerned:
+
+- a signed history that is gone (no heads, yet the store records that it signed some);
+- a file in the ledger folder that is not the ledger's (``foreign``), including a segment no manifest line
+  and no journal record accounts for: it was never signed and never will be;
+- manifest lines past the newest head that no interrupted append journaled (``unsigned``: the heads
+  were deleted, cut or replaced by an older copy);
+- a truncated ``nodes.bin`` (``tree``: the first leaf the stored tree lost).
+
+A segment the writer journaled before a crash is *pending*: reported in a note, left out of the check,
+adopted by the writers' next append. Nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from custodiet.ledger import merkle
+from custodiet.ledger.journal import read_journal
+from custodiet.ledger.recovery import SegmentsView, classify_segments, foreign_ledger_files, where
+from custodiet.ledger.signing import key_record_path, read_key_record
+from custodiet.ledger.tree import LedgerPaths, SegmentEntry
+from custodiet.store import Store
+
+
+class LayoutProblem(Exception):
+    """What ``check_layout`` found: ``kind``, message, and the event, segment and leaf concerned."""
+
+    def __init__(self, kind: str, message: str, event_id: str | None = None, segment: str | None = None,
+                 leaf_index: int | None = None):
+        super().__init__(message)
+        self.kind, self.message = kind, message
+        self.event_id, self.segment, self.leaf_index = event_id, segment, leaf_index
+
+
+def check_layout(store: Store, entries: list[SegmentEntry], size: int, heads: int, public_key: str | None,
+                 note: Callable[[str], None]) -> SegmentsView:
+    """Raise ``LayoutProblem`` for the first thing not accounted for; return the sorted segment files."""
+    paths = LedgerPaths.of(store)
+    view = classify_segments(store, entries, size, read_journal(store), public_key)
+    if not heads and _has_signed(store):
+        first = _first_event(store, view.signed[0]) if view.signed else None
+        raise LayoutProblem("head", f"heads.jsonl is missing or empty, but {where(store, key_record_path(store))} "
+                                    "records that this ledger has signed heads: its signed history was deleted"
+                            + (f"; first unsigned event {first} ({view.signed[0].name})" if first else ""),
+                            first, view.signed[0].name if view.signed else None, 0)
+    foreign, leftovers = foreign_ledger_files(store)
+    if foreign:
+        raise LayoutProblem("foreign", f"{where(store, foreign[0])} does not belong in the ledger folder: it is "
+                                       "foreign and was never signed")
+    if view.unjournaled_entries:
+        entry = view.unjournaled_entries[0]
+        raise LayoutProblem("unsigned", f"manifest.jsonl lists {entry.segment} past the newest signed head (tree "
+                                        f"size {size}), and no interrupted append journaled it: from event "
+                                        f"{entry.first_event_id} ({entry.segment}, leaf {entry.first_leaf}) on, no "
+                                        "signed head covers the events (heads.jsonl deleted, cut or replaced?)",
+                            entry.first_event_id, entry.segment, entry.first_leaf)
+    if view.foreign:
+        path, why = view.foreign[0]
+        first = _first_event(store, path)
+        raise LayoutProblem("foreign", f"{where(store, path)} is foreign ({why}): it was never signed"
+                            + (f"; its first event is {first}" if first else ""), first, path.name)
+    need = merkle.node_count(size) * merkle.HASH_SIZE
+    have = paths.nodes.stat().st_size if paths.nodes.exists() else 0
+    if have < need:
+        leaf = _first_lost_leaf(have, size)
+        event, segment = _event_at(store, entries, leaf)
+        raise LayoutProblem("tree", f"nodes.bin is truncated ({have} of {need} bytes): the stored tree lost leaf "
+                                    f"{leaf} on, first event {event or '?'} ({segment or '?'})", event, segment, leaf)
+    for path, record in view.pending:
+        note(f"{where(store, path)} ({record.rows} events) was journaled by an append that was cut short; it is "
+             "not signed yet: the writers' next append adopts it")
+    for path in view.leftovers + leftovers:
+        note(f"{where(store, path)} is a temp file left by a write that was cut short (not evidence)")
+    return view
+
+
+def _has_signed(store: Store) -> bool:
+    try:
+        return read_key_record(store) is not None
+    except Exception:  # noqa: BLE001  (an unreadable record still says a key was recorded)
+        return key_record_path(store).exists()
+
+
+def _first_lost_leaf(have_bytes: int, size: int) -> int:
+    """The smallest leaf whose node lies past ``have_bytes`` of ``nodes.bin`` (post-order is monotone)."""
+    lo, hi = 0, size - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if (merkle.node_position(0, mid) + 1) * merkle.HASH_SIZE > have_bytes:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _first_event(store: Store, path: Path) -> str | None:
+    try:
+        ids = pq.read_table(path, columns=["event_id"]).column("event_id")
+        return str(ids[0].as_py()) if len(ids) else None
+    except Exception:  # noqa: BLE001  (a foreign file need not be Parquet at all)
+        return None
+
+
+def _event_at(store: Store, entries: list[SegmentEntry], leaf: int) -> tuple[str | None, str | None]:
+    entry = next((e for e in entries if e.first_leaf <= leaf < e.end_leaf), None)
+    if entry is None:
+        return None, None
+    try:
+        ids = pq.read_table(store.segments_dir / entry.segment, columns=["event_id"]).column("event_id")
+        return str(ids[leaf - entry.first_leaf].as_py()), entry.segment
+    except Exception:  # noqa: BLE001
+        return (entry.first_event_id if leaf == entry.first_leaf else None), entry.segment
