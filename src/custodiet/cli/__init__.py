@@ -18,4 +18,12 @@ from custodiet.cli.app import app
 
 
 def main() -> None:
-    app()
+    """Run the CLI; a missing or mismatched store key or a bad settings file is one clear line, exit 2."""
+    from custodiet.cli.app import fail
+    from custodiet.config import ConfigError
+    from custodiet.pseudonym import KeyCustodyError
+
+    try:
+        app()
+    except (KeyCustodyError, ConfigError) as exc:
+        raise SystemExit(fail(str(exc), 2).exit_code) from None
