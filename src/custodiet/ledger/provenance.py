@@ -44,11 +44,12 @@ def check_layout(store: Store, entries: list[SegmentEntry], size: int, heads: in
     paths = LedgerPaths.of(store)
     view = classify_segments(store, entries, size, read_journal(store), public_key)
     if not heads and _has_signed(store):
-        first = _first_event(store, view.signed[0]) if view.signed else None
+        files = sorted(view.signed + [p for p, _ in view.foreign] + [p for p, _ in view.pending])
+        name = entries[0].segment if entries else (files[0].name if files else None)
+        first = entries[0].first_event_id if entries else (_first_event(store, files[0]) if files else None)
         raise LayoutProblem("head", f"heads.jsonl is missing or empty, but {where(store, key_record_path(store))} "
                                     "records that this ledger has signed heads: its signed history was deleted"
-                            + (f"; first unsigned event {first} ({view.signed[0].name})" if first else ""),
-                            first, view.signed[0].name if view.signed else None, 0)
+                            + (f"; first unsigned event {first} ({name})" if first else ""), first, name, 0)
     foreign, leftovers = foreign_ledger_files(store)
     if foreign:
         raise LayoutProblem("foreign", f"{where(store, foreign[0])} does not belong in the ledger folder: it is "

@@ -124,8 +124,19 @@ def _verify(store: Store, result: VerifyResult, public_key: str | None, witness:
             _rebuild(result, files, entries, nodes, checkpoints, stored_ok, hasher)
         except _Unreadable as bad:
             raise _Found(_unreadable_problem(bad, entries)) from None
-    for name in digest_changed:
-        result.notes.append(f"segment {name} has a new sha256 but every event in it still verifies")
+    _check_digest_changed(entries, digest_changed)
+
+
+def _check_digest_changed(entries: list[SegmentEntry], changed: list[str]) -> None:
+    """A segment whose bytes changed after it was appended is reported even when every event in it still
+    re-hashes to the signed tree (a byte outside the event data): it is not the file that was appended."""
+    for entry in entries:
+        if entry.segment in changed:
+            raise _Found(Problem("digest", f"segment {entry.segment} changed after it was appended (its sha256 "
+                                           "differs from the one manifest.jsonl recorded), though every event in it "
+                                           f"still re-hashes to the signed tree: events {entry.first_event_id} .. "
+                                           f"{entry.last_event_id}", entry.first_event_id, entry.segment,
+                                 entry.first_leaf))
 
 
 def _checked_heads(store: Store, paths: LedgerPaths, public_key: str | None, witness: list[dict]) -> list[dict]:
