@@ -242,12 +242,14 @@ def read_key_record(store: Store) -> KeyRecord | None:
 
 
 def ensure_key_record(store: Store, signer: Signer) -> None:
-    """Record the ledger's public key once its first head is signed (or for a store from before records)."""
+    """Record the ledger's public key once its first head is signed (or for a store from before records),
+    and where the key is now kept when the same key moved (e.g. out of the store into a file or a token)."""
     path = key_record_path(store)
-    if not path.exists():
-        record = {"public_key": signer.public_hex, "custody": signer.custody,
-                  "fingerprint": fingerprint(signer.public_hex)}
-        atomic.write_bytes(path, (canonical_json(record) + "\n").encode("utf-8"))
+    record = read_key_record(store)
+    if record is None or (record.public_key == signer.public_hex and record.custody != signer.custody):
+        doc = {"public_key": signer.public_hex, "custody": signer.custody,
+               "fingerprint": fingerprint(signer.public_hex)}
+        atomic.write_bytes(path, (canonical_json(doc) + "\n").encode("utf-8"))
 
 
 def writer_signer(store: Store, last_head: dict | None) -> Signer:
