@@ -118,7 +118,7 @@ def _msisdn_lengths(prefix: str) -> list[int]:
         if meta is None:
             continue
         desc = meta.mobile if meta.mobile and meta.mobile.possible_length else meta.general_desc
-        return sorted({k + n for n in (desc.possible_length or ())}, reverse=True)
+        return sorted({k + n for n in ((desc.possible_length if desc else None) or ())}, reverse=True)
     raise ValueError(f"prefix {prefix!r} does not start with a country calling code")
 
 
