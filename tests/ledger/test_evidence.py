@@ -18,6 +18,9 @@ from custodiet.ledger import journal, merkle
 from custodiet.ledger.heads import SIGNING_KEY_FILE, sign_head
 from custodiet.ledger.signing import key_record_path
 from custodiet.ledger.tree import LedgerPaths
+from custodiet.store import Store
+
+from tests.conftest import run_cli
 
 from .helpers import append_batches, append_batches_at, events, publish_then_crash
 
@@ -230,3 +233,22 @@ def test_an_altered_event_stays_named_after_later_appends(filled):
     result = ledger.verify(filled)
     assert (result.problem.kind, result.problem.segment, result.problem.leaf_index) == ("missing",
                                                                                       "00000002.parquet", 6)
+
+
+def test_an_ingest_into_a_ledger_with_a_planted_segment_stops_in_one_line(tmp_path):
+    filled = Store(tmp_path / "home")
+    assert filled.pseudonymiser is not None  # the store's key, made while it is empty
+    append_batches(filled, [4, 6, 5])
+    shutil.copy(segment(filled, 3), segment(filled, 4))
+    log = tmp_path / "portal.csv"
+    log.write_text("ts,actor,subject,subject_kind,data_kind,event_id\n"
+                   "2026-03-01T10:00:00Z,off1,1000000007,nid,identity,n1\n")
+    heads_before = LedgerPaths.of(filled).heads.read_bytes()
+    proc = run_cli("ingest", "portal", str(log), home=filled.home, check=False)
+    assert proc.returncode == 2
+    assert "ledger/segments/00000004.parquet is not the writer's" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert LedgerPaths.of(filled).heads.read_bytes() == heads_before
+    verdict = run_cli("verify", home=filled.home, check=False)
+    assert verdict.returncode == 1
+    assert "foreign: ledger/segments/00000004.parquet" in verdict.stderr

@@ -18,12 +18,14 @@ from custodiet.cli.app import app
 
 
 def main() -> None:
-    """Run the CLI; a missing or mismatched store key or a bad settings file is one clear line, exit 2."""
+    """Run the CLI; a missing or mismatched store key, a bad settings file or a ledger a writer must not
+    append to (e.g. a foreign file in it) is one clear line and exit 2."""
     from custodiet.cli.app import fail
     from custodiet.config import ConfigError
+    from custodiet.ledger.heads import LedgerError
     from custodiet.pseudonym import KeyCustodyError
 
     try:
         app()
-    except (KeyCustodyError, ConfigError) as exc:
+    except (KeyCustodyError, ConfigError, LedgerError) as exc:
         raise SystemExit(fail(str(exc), 2).exit_code) from None
