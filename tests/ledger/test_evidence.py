@@ -19,7 +19,6 @@ from custodiet.ledger.heads import SIGNING_KEY_FILE, sign_head
 from custodiet.ledger.signing import key_record_path
 from custodiet.ledger.tree import LedgerPaths
 from custodiet.store import Store
-
 from tests.conftest import run_cli
 
 from .helpers import append_batches, append_batches_at, events, publish_then_crash

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -100,15 +99,20 @@ def read_journal(store: Store) -> list[JournalRecord]:
     return records
 
 
-def recorder(store: Store, signer: Signer, first_leaf: int, rows: int) -> Callable[[Path, Path], None]:
-    """The hook a ``SegmentWriter`` calls between closing its temp file and renaming it into place."""
+class recorder:  # noqa: N801  (used like a function: ``writer.publish(journal.recorder(...))``)
+    """The hook a ``SegmentWriter`` calls between closing its temp file and renaming it into place: appends
+    the signed record (fsync). ``digests`` then maps the segment's name to its SHA-256, for the manifest."""
 
-    def record(tmp: Path, final: Path) -> None:
-        entry = JournalRecord(final.name, tmp.stat().st_size, file_digest(tmp), rows, first_leaf, first_leaf + rows)
-        signed = JournalRecord(**{**asdict(entry), "signature": signer.sign(entry.body()).hex()})
-        atomic.append_line(journal_path(store), canonical_json(asdict(signed)))
+    def __init__(self, store: Store, signer: Signer, first_leaf: int, rows: int):
+        self.store, self.signer, self.first_leaf, self.rows = store, signer, first_leaf, rows
+        self.digests: dict[str, str] = {}
 
-    return record
+    def __call__(self, tmp: Path, final: Path) -> None:
+        entry = JournalRecord(final.name, tmp.stat().st_size, file_digest(tmp), self.rows, self.first_leaf,
+                              self.first_leaf + self.rows)
+        signed = JournalRecord(**{**asdict(entry), "signature": self.signer.sign(entry.body()).hex()})
+        atomic.append_line(journal_path(self.store), canonical_json(asdict(signed)))
+        self.digests[final.name] = entry.sha256
 
 
 def clear(store: Store) -> None:

@@ -96,13 +96,14 @@ def append_event_parts(store: Store, parts: Iterable[pa.Table], hasher: Hasher |
                 return None
             for done in grown:
                 done.result()  # re-raises a hashing error
-            path = writer.publish(journal.recorder(store, signer, size, sum(t.num_rows for t in tables)))
+            record = journal.recorder(store, signer, size, sum(t.num_rows for t in tables))
+            path = writer.publish(record)
         except BaseException:
             if writer is not None:
                 writer.abandon()
             raise
     growth = Growth(size, batch.size, batch.added, {})
-    _append_segments(store, size, [(path, pa.concat_tables(tables))], hasher, growth, signer)
+    _append_segments(store, size, [(path, pa.concat_tables(tables))], hasher, growth, signer, record.digests)
     return path
 
 
@@ -149,7 +150,7 @@ def heal(store: Store, hasher: Hasher | None = None) -> int:
     truncate_to(paths.nodes, merkle.node_count(size) * HASH)
     if plan.pending:
         size = _append_segments(store, size, [(p, None) for p, _ in plan.pending], hasher or default_hasher(),
-                                signer=signer)
+                                signer=signer, digests={p.name: r.sha256 for p, r in plan.pending})
     else:
         journal.clear(store)  # records of segments never renamed into place, or already signed
     return size
@@ -189,11 +190,13 @@ def ensure_healed(store: Store) -> None:
 
 
 def _append_segments(store: Store, size: int, segments: list[tuple[Path, pa.Table | None]],
-                     hasher: Hasher, first_growth: Growth | None = None, signer: Signer | None = None) -> int:
+                     hasher: Hasher, first_growth: Growth | None = None, signer: Signer | None = None,
+                     digests: dict[str, str] | None = None) -> int:
     """Append the tree nodes and manifest lines of segments already written, then sign one head.
 
     ``first_growth``, when given, is the precomputed growth of the first segment (``append_event_parts``).
-    Once the head is durable the journal is emptied and the ledger's public key recorded.
+    ``digests`` are SHA-256s already taken (by the journal), by segment name. Once the head is durable the
+    journal is emptied and the ledger's public key recorded.
     """
     paths = LedgerPaths.of(store)
     paths.nodes.parent.mkdir(parents=True, exist_ok=True)
@@ -209,7 +212,8 @@ def _append_segments(store: Store, size: int, segments: list[tuple[Path, pa.Tabl
                 raise LedgerError(f"{path.name}: precomputed tree growth does not fit the segment")
             append_durably(paths.nodes, growth.nodes.tobytes())
             ids = table.column("event_id")
-            entry = SegmentEntry(path.name, file_sha256(path), table.num_rows, size,
+            digest = (digests or {}).get(path.name) or file_sha256(path)
+            entry = SegmentEntry(path.name, digest, table.num_rows, size,
                                  ids[0].as_py() if len(ids) else None, ids[-1].as_py() if len(ids) else None)
             atomic.append_line(paths.manifest, entry.to_json())
             size += table.num_rows
