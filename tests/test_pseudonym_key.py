@@ -86,3 +86,14 @@ def test_the_cli_says_it_in_one_line(tmp_path):
     assert "is missing" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_tables_without_pseudonyms_do_not_count_as_data(tmp_path):
+    store = Store(tmp_path / "home")
+    store.init()
+    for name in ("actors", "cases"):  # loaded first, as the README does: no subject in them
+        store.context_path(name).write_bytes(b"")
+    assert not store.holds_pseudonymised_data()
+    assert store.pseudonymiser is not None  # the key is made now, with nothing pseudonymised before it
+    store.context_path("protected").write_bytes(b"")
+    assert store.holds_pseudonymised_data()

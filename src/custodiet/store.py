@@ -58,6 +58,7 @@ CONTEXT_SCHEMAS: dict[str, pa.Schema] = {
                            ("org", pa.string()), ("issued_at", pa.timestamp("us", tz="UTC"))]),
 }
 
+PSEUDONYMISED_CONTEXT = ("case_subjects", "protected", "canaries")  # context tables whose subjects are pseudonyms
 
 _DUCKDB_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "binary": "BLOB", "timestamp[us, tz=UTC]": "TIMESTAMPTZ"}
 
@@ -125,9 +126,10 @@ class Store:
         return self._pseudonymiser
 
     def holds_pseudonymised_data(self) -> bool:
-        """Does anything in the store carry pseudonyms or sealed records (events, quarantine, context)?"""
+        """Does anything in the store carry pseudonyms or sealed records: events, quarantine, or the context
+        tables of subjects (actors and cases carry none)?"""
         return bool(self.segment_paths() or self.quarantine_paths()
-                    or any(self.context_path(n).exists() for n in CONTEXT_SCHEMAS)
+                    or any(self.context_path(n).exists() for n in PSEUDONYMISED_CONTEXT)
                     or (self.ledger_dir / "heads.jsonl").exists())
 
     def config(self) -> Config:
