@@ -110,6 +110,16 @@ def test_crash_before_head_is_healed_without_doubling(store, monkeypatch):
     paths = LedgerPaths.of(store)
     lines = paths.heads.read_text().splitlines(keepends=True)
     paths.heads.write_text("".join(lines[:-1]) + lines[-1][:40])  # last head torn mid-write
+    torn = ledger.verify(store)  # read-only: the torn head is the journaled append's, left to the writer
+    assert torn.ok, torn.problem
+    assert torn.tree_size == 2
+    assert any("heads.jsonl:2 is a head cut short" in n for n in torn.notes)
+    saved = journal.journal_path(store).read_bytes()
+    journal.clear(store)
+    unjournaled = ledger.verify(store)  # without the journal, a cut line is no one's: a problem
+    assert (unjournaled.problem.kind, unjournaled.ok) == ("head", False)
+    assert "heads.jsonl:2: not a JSON head" in unjournaled.problem.message
+    journal.journal_path(store).write_bytes(saved)
     assert ledger.head(store)["tree_size"] == 5
     assert [h["tree_size"] for h in ledger.heads(store)] == [2, 5]
     assert len(read_manifest(paths.manifest)) == 2

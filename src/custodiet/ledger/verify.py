@@ -29,6 +29,7 @@ from custodiet.ledger import merkle
 from custodiet.ledger.growth import Frontier
 from custodiet.ledger.hashing import Hasher, default_hasher
 from custodiet.ledger.heads import HeadsFile, LedgerError, head_problem
+from custodiet.ledger.journal import read_journal
 from custodiet.ledger.provenance import LayoutProblem, check_layout
 from custodiet.ledger.tree import LedgerPaths, NodeFile, SegmentEntry, file_sha256, manifest_gap, read_manifest
 from custodiet.ledger.trust import ledger_trust, store_key_problem
@@ -93,7 +94,7 @@ def _verify(store: Store, result: VerifyResult, public_key: str | None, witness:
     trust = ledger_trust(store, public_key, pinned_from)
     result.trust = trust.statement
     result.notes.extend(trust.notes)
-    heads = _checked_heads(store, paths, trust.public_key, witness)
+    heads = _checked_heads(store, paths, trust.public_key, witness, result.notes)
     key_problem = store_key_problem(store, len(heads))
     if key_problem:
         raise _Found(Problem("key", key_problem))
@@ -139,9 +140,10 @@ def _check_digest_changed(entries: list[SegmentEntry], changed: list[str]) -> No
                                  entry.first_leaf))
 
 
-def _checked_heads(store: Store, paths: LedgerPaths, public_key: str | None, witness: list[dict]) -> list[dict]:
+def _checked_heads(store: Store, paths: LedgerPaths, public_key: str | None, witness: list[dict],
+                   notes: list[str] | None = None) -> list[dict]:
     try:
-        heads = HeadsFile.read(paths.heads, strict=True).heads
+        heads = _read_heads(store, paths, notes if notes is not None else [])
     except LedgerError as exc:
         raise _Found(Problem("head", str(exc))) from exc
     for label, group in (("heads.jsonl", heads), ("witness", witness)):
@@ -166,6 +168,18 @@ def _checked_heads(store: Store, paths: LedgerPaths, public_key: str | None, wit
                                         "events signed before are gone"))
     _check_witness_roots(heads, witness)
     return heads
+
+
+def _read_heads(store: Store, paths: LedgerPaths, notes: list[str]) -> list[dict]:
+    """The signed heads. A last line cut short is the writer's own only while its append is journaled (a
+    note: the next append drops it); otherwise it is a problem like any other line that is not a head."""
+    kept = HeadsFile.read(paths.heads)
+    if kept.torn:
+        if not read_journal(store):
+            return HeadsFile.read(paths.heads, strict=True).heads  # raises, naming the line
+        notes.append(f"heads.jsonl:{len(kept.heads) + 1} is a head cut short by an interrupted append; the "
+                     "writers' next append drops it")
+    return kept.heads
 
 
 def _check_witness_roots(heads: list[dict], witness: list[dict]) -> None:
