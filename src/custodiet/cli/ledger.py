@@ -132,8 +132,12 @@ def verify_cmd(
 @witness_app.command("add-head")
 def witness_add_head(
     head_file: Path = typer.Argument(..., help="The head to add: `custodiet head --format json` as published."),
-    store_at: str = typer.Option(..., "--store", metavar="DIR",
-                                 help="The store (a folder) whose consistency proof shows the head extends yours."),
+    store_at: str | None = typer.Option(None, "--store", metavar="DIR",
+                                        help="The store (a folder, or a copy) whose consistency proof shows the "
+                                             "head extends yours."),
+    proof: Path | None = typer.Option(None, "--proof", metavar="FILE",
+                                      help="Instead of --store: the operator's `custodiet consistency --from M "
+                                           "--to N --format json`, M your newest head's size, N the new one's."),
     witness_file: Path = typer.Option(..., "--witness-file", help="Your own heads, JSON lines (created if absent)."),
     public_key: Path = typer.Option(..., "--public-key", metavar="FILE",
                                     help="The ledger's public key as you recorded it (PEM or 64 hex digits)."),
@@ -141,16 +145,25 @@ def witness_add_head(
     """Keep a new signed head, if it is signed by the pinned key and extends the newest head you hold."""
     from custodiet.ledger import consistency_proof
     from custodiet.ledger.trust import read_public_key
-    from custodiet.ledger.witness import add_head, read_head
+    from custodiet.ledger.witness import add_head, read_head, read_proof
     from custodiet.store import Store
 
-    if "://" in store_at:
-        raise fail(f"--store {store_at}: fetching proofs from a URL is not supported yet; give the store's folder", 2)
-    folder = Path(store_at)
-    if not (folder / "ledger" / "heads.jsonl").is_file():
-        raise fail(f"--store {folder}: not a store with a signed ledger (no ledger/heads.jsonl)", 2)
+    if (store_at is None) == (proof is None):
+        raise fail("give exactly one of --store DIR and --proof FILE", 2)
     head = _ledger(lambda: read_head(head_file), 2)
     key = _ledger(lambda: read_public_key(public_key), 2)
-    source = Store(folder)
-    accepted = _ledger(lambda: add_head(witness_file, head, key, lambda m, n: consistency_proof(source, m, n)), 1)
+    if store_at is not None:
+        if "://" in store_at:
+            raise fail(f"--store {store_at}: fetching proofs from a URL is not supported yet; give the store's "
+                       "folder, or the operator's proof with --proof FILE", 2)
+        folder = Path(store_at)
+        if not (folder / "ledger" / "heads.jsonl").is_file():
+            raise fail(f"--store {folder}: not a store with a signed ledger (no ledger/heads.jsonl)", 2)
+        source = Store(folder)
+        accepted = _ledger(lambda: add_head(witness_file, head, key, lambda m, n: consistency_proof(source, m, n)),
+                           1)
+    else:
+        assert proof is not None
+        doc = _ledger(lambda: read_proof(proof), 2)
+        accepted = _ledger(lambda: add_head(witness_file, head, key, lambda _m, _n: doc), 1)
     typer.echo(accepted.message())

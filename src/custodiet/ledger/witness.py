@@ -60,6 +60,19 @@ def read_head(path: Path) -> dict:
     return doc
 
 
+def read_proof(path: Path) -> dict[str, Any]:
+    """A consistency proof document (``custodiet consistency --format json``) from a file."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WitnessError(f"{path}: cannot be read ({exc})") from exc
+    except json.JSONDecodeError as exc:
+        raise WitnessError(f"{path}:{exc.lineno}: not a JSON consistency proof ({exc.msg})") from exc
+    if not isinstance(doc, dict) or not {"first_size", "second_size", "proof"} <= set(doc):
+        raise WitnessError(f"{path}: not a consistency proof (needs first_size, second_size, proof)")
+    return doc
+
+
 def add_head(witness_file: Path, head: dict, public_key: str,
              consistency: Callable[[int, int], dict[str, Any]]) -> Accepted:
     """Check ``head`` against the pinned ``public_key`` and the newest held head, then keep it.
@@ -84,6 +97,9 @@ def add_head(witness_file: Path, head: dict, public_key: str,
                                    "history was rewritten")
             return Accepted(head, newest, added=False)
         doc = consistency(m, n)
+        if (doc.get("first_size"), doc.get("second_size")) != (m, n):
+            raise WitnessError(f"refused: the proof is between tree sizes {doc.get('first_size')} and "
+                               f"{doc.get('second_size')}; this head needs one from {m} (the newest held) to {n}")
         if not _proves(doc, newest, head):
             raise WitnessError(f"refused: the store's consistency proof does not show that tree size {n} extends "
                                f"the held tree size {m}: the witnessed history was rewritten")
