@@ -34,7 +34,8 @@ def test_heads_are_kept_only_while_they_extend_the_history(grown, tmp_path):
     key = heads[0]["public_key"]
     kept = tmp_path / "witness.jsonl"
     assert add_head(kept, heads[0], key, proofs(grown)).message().startswith("first head held: tree size 3")
-    assert add_head(kept, heads[2], key, proofs(grown)).message() == "accepted: tree size 9 extends the held tree size 3"
+    accepted = add_head(kept, heads[2], key, proofs(grown)).message()
+    assert accepted == "accepted: tree size 9 extends the held tree size 3"
     assert add_head(kept, heads[2], key, proofs(grown)).message() == "already held: the head for tree size 9"
     with pytest.raises(WitnessError, match="smaller than the held tree size 9"):
         add_head(kept, heads[1], key, proofs(grown))
