@@ -4,7 +4,11 @@ folder, `verify` names the file and the first event concerned, and no writer eve
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -117,7 +121,7 @@ def test_a_segment_left_before_its_rename_is_not_adopted(store):
     publish_then_crash(store, events(3, 8), rename=False)
     result = ledger.verify(store)
     assert result.ok
-    assert any("temp file left by a write" in n for n in result.notes)
+    assert any("temp file of a write in progress or cut short" in n for n in result.notes)
     append_batches_at(store, 3, 2)
     assert [h["tree_size"] for h in ledger.heads(store)] == [3, 5]
     assert ledger.verify(store).ok
@@ -251,3 +255,37 @@ def test_an_ingest_into_a_ledger_with_a_planted_segment_stops_in_one_line(tmp_pa
     verdict = run_cli("verify", home=filled.home, check=False)
     assert verdict.returncode == 1
     assert "foreign: ledger/segments/00000004.parquet" in verdict.stderr
+
+
+def test_verify_throughout_an_ingest_never_calls_the_writer_foreign(tmp_path):
+    """Segments, manifest lines and heads appear while verify reads: the journal and a last look at the
+    newest head tell an append under way (or just finished) from a planted file, every time."""
+    log = tmp_path / "portal.csv"
+    with open(log, "w") as fh:
+        fh.write("ts,actor,subject,subject_kind,data_kind,event_id\n")
+        for i in range(12_000):
+            fh.write(f"2026-02-{1 + i % 28:02d}T{i % 24:02d}:00:00Z,off{i % 40},{1000000000 + i * 7},nid,identity,"
+                     f"k{i}\n")
+    home = tmp_path / "home"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(Path(p).resolve())
+                                                       for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                                                       if p)}
+    proc = subprocess.Popen([sys.executable, "-m", "custodiet", "--home", str(home), "ingest", "portal", str(log),
+                             "--batch-rows", "300"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    store = Store(home)
+    checked, sizes = 0, set()
+    try:
+        while proc.poll() is None:
+            if (home / "ledger" / "heads.jsonl").exists():
+                result = ledger.verify(store, quick=checked % 3 != 0)
+                assert result.ok, result.problem
+                sizes.add(result.tree_size)
+                checked += 1
+    finally:
+        proc.wait(timeout=300)
+    assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
+    final = ledger.verify(store)
+    assert final.ok
+    assert final.tree_size == 12_000
+    assert checked >= 5
+    assert len(sizes) >= 3  # verify ran between many different appends

@@ -21,10 +21,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from custodiet.ledger import merkle
-from custodiet.ledger.journal import read_journal
+from custodiet.ledger.heads import head_problem, last_head
+from custodiet.ledger.journal import file_digest as journal_file_digest
 from custodiet.ledger.recovery import SegmentsView, classify_segments, foreign_ledger_files, where
 from custodiet.ledger.signing import key_record_path, read_key_record
-from custodiet.ledger.tree import LedgerPaths, SegmentEntry
+from custodiet.ledger.tree import LedgerPaths, SegmentEntry, read_manifest
 from custodiet.store import Store
 
 
@@ -42,7 +43,9 @@ def check_layout(store: Store, entries: list[SegmentEntry], size: int, heads: in
                  note: Callable[[str], None]) -> SegmentsView:
     """Raise ``LayoutProblem`` for the first thing not accounted for; return the sorted segment files."""
     paths = LedgerPaths.of(store)
-    view = classify_segments(store, entries, size, read_journal(store), public_key)
+    view = classify_segments(store, entries, size, None, public_key)
+    if view.foreign or view.unjournaled_entries:
+        view = _with_newer_heads(store, view, size, public_key, note)
     if not heads and _has_signed(store):
         files = sorted(view.signed + [p for p, _ in view.foreign] + [p for p, _ in view.pending])
         name = entries[0].segment if entries else (files[0].name if files else None)
@@ -77,7 +80,45 @@ def check_layout(store: Store, entries: list[SegmentEntry], size: int, heads: in
         note(f"{where(store, path)} ({record.rows} events) was journaled by an append that was cut short; it is "
              "not signed yet: the writers' next append adopts it")
     for path in view.leftovers + leftovers:
-        note(f"{where(store, path)} is a temp file left by a write that was cut short (not evidence)")
+        if path.exists():
+            note(f"{where(store, path)} is the temp file of a write in progress or cut short (not evidence)")
+    return view
+
+
+def _with_newer_heads(store: Store, view: SegmentsView, size: int, public_key: str | None,
+                      note: Callable[[str], None]) -> SegmentsView:
+    """Appends that finished while verify read (journal emptied, head signed) are not foreign: sort the
+    files again against the newest head, when it holds under the trusted key, as often as appends keep
+    finishing (a few times at most). A segment the newer head covers must still have the digest its
+    manifest line recorded. ``view.signed`` stays what verify checks: the files of its own heads."""
+    paths = LedgerPaths.of(store)
+    meanwhile: list[Path] = []
+    for _ in range(3):
+        newest = last_head(paths.heads)
+        if newest is None or head_problem(newest) or (public_key and newest["public_key"] != public_key):
+            break
+        now = int(newest["tree_size"])
+        if now <= size:
+            break
+        entries = read_manifest(paths.manifest)
+        fresh = classify_segments(store, entries, now, None, public_key)
+        digests = {e.segment: e.sha256 for e in entries}
+        mine = {p.name for p in view.signed}
+        foreign = list(fresh.foreign)
+        for path in fresh.signed:
+            if path.name in mine or path in meanwhile:
+                continue
+            if path.exists() and journal_file_digest(path) != digests.get(path.name):
+                foreign.append((path, "its SHA-256 differs from the one manifest.jsonl recorded"))
+            else:
+                meanwhile.append(path)
+        view = SegmentsView(view.signed, fresh.pending, foreign, fresh.unjournaled_entries, fresh.leftovers)
+        size = now
+        if not view.foreign and not view.unjournaled_entries:
+            break
+    for path in meanwhile:
+        note(f"{where(store, path)} was appended and signed while verify ran (up to tree size {size}); not "
+             "checked this time")
     return view
 
 

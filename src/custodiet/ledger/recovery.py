@@ -38,26 +38,31 @@ class SegmentsView:
     leftovers: list[Path] = field(default_factory=list)  # temp files of writes cut short (never evidence)
 
 
-def classify_segments(store: Store, entries: list[SegmentEntry], size: int, journal: list[JournalRecord],
+def classify_segments(store: Store, entries: list[SegmentEntry], size: int, journal: list[JournalRecord] | None,
                       public_key_hex: str | None) -> SegmentsView:
-    """Sort the segment files against the manifest (``entries``), the signed ``size`` and the journal."""
+    """Sort the segment files against the manifest (``entries``), the signed ``size`` and the journal.
+
+    With ``journal`` None it is read after the folder is listed: a writer journals a segment before its
+    name appears, so every file listed that an append under way published has its record by then."""
     view = SegmentsView()
     kept = {e.segment for e in entries if e.end_leaf <= size}
-    by_name = {r.segment: r for r in journal}
+    folder = store.segments_dir
+    names = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    by_name = {r.segment: r for r in (read_journal(store) if journal is None else journal)}
     for entry in entries:
         record = by_name.get(entry.segment)
         if entry.end_leaf > size and (record is None or record.sha256 != entry.sha256
                                       or record.first_leaf != entry.first_leaf):
             view.unjournaled_entries.append(entry)
     running = size
-    folder = store.segments_dir
-    names = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
     for name in names:
         path = folder / name
-        if TEMP_NAME.fullmatch(name) and path.is_file():
+        if TEMP_NAME.fullmatch(name):  # a write in progress (it may be renamed away meanwhile) or cut short
             view.leftovers.append(path)
         elif name in kept:
             view.signed.append(path)
+        elif not path.exists():
+            continue  # listed, then gone: not the ledger's concern here (a signed one gone is named as missing)
         elif not SEGMENT_NAME.fullmatch(name) or not path.is_file():
             view.foreign.append((path, "not a segment name"))
         elif (record := by_name.get(name)) is None:
@@ -79,11 +84,11 @@ def foreign_ledger_files(store: Store) -> tuple[list[Path], list[Path]]:
         if path.name == "segments" and path.is_dir():
             continue
         temp = TEMP_NAME.fullmatch(path.name)
-        if path.is_file() and path.name in LEDGER_FILES:
+        if path.name in LEDGER_FILES and (path.is_file() or not path.exists()):
             continue
-        if temp and path.is_file() and temp.group(1) in LEDGER_FILES:
+        if temp and temp.group(1) in LEDGER_FILES:  # an atomic rewrite in progress, or one cut short
             leftovers.append(path)
-        else:
+        elif path.exists():
             foreign.append(path)
     return foreign, leftovers
 

@@ -175,10 +175,10 @@ def _read_heads(store: Store, paths: LedgerPaths, notes: list[str]) -> list[dict
     note: the next append drops it); otherwise it is a problem like any other line that is not a head."""
     kept = HeadsFile.read(paths.heads)
     if kept.torn:
-        if not read_journal(store):
+        if not read_journal(store) and HeadsFile.read(paths.heads).torn:  # not an append finishing meanwhile
             return HeadsFile.read(paths.heads, strict=True).heads  # raises, naming the line
-        notes.append(f"heads.jsonl:{len(kept.heads) + 1} is a head cut short by an interrupted append; the "
-                     "writers' next append drops it")
+        notes.append(f"heads.jsonl:{len(kept.heads) + 1} is a head being written, or cut short by an "
+                     "interrupted append (journaled); checked up to the last complete head")
     return kept.heads
 
 
