@@ -107,3 +107,32 @@ def test_no_canary_is_stored_when_the_block_is_refused(tmp_path) -> None:
     with pytest.raises(canary.NoReservedBlock):
         canary.issue(store, actor="a")
     assert not store.context_path("canaries").exists()
+
+
+def test_a_planted_segment_touching_a_canary_never_reaches_detection(tmp_path) -> None:
+    """Detection reads the segments the signed heads cover: a file someone put in the ledger folder holds
+    no event as far as any query is concerned (``verify`` names it as foreign)."""
+    from custodiet import ledger
+    from custodiet.ledger.snapshot import take
+
+    store = Store(tmp_path)
+    planted = canary.issue(store, org="U2", count=1, prefix=MSISDN)[0]
+    ts = datetime(2026, 5, 1, 10, tzinfo=UTC)
+
+    def lookup(event_id: str, actor: str, subject: str) -> dict:
+        return {"event_id": event_id, "ts": ts, "channel": "gateway", "actor": actor, "actor_org": "U2",
+                "subject": subject, "subject_kind": "msisdn", "data_kind": "identity", "operation": "lookup",
+                "authority": None, "outcome": "allowed", "records": 1, "attrs": None, "source": "gw.csv:2"}
+
+    with store.writer():
+        append_events(store, pa.Table.from_pylist([lookup("c0", "clean", store.pseudonymiser.of_raw(
+            "msisdn", "8801711000001"))], schema=EVENT_SCHEMA))
+    forged = store.segments_dir / "00000002.parquet"
+    pq.write_table(pa.Table.from_pylist([lookup("p0", "framed", planted.subject)], schema=EVENT_SCHEMA), forged)
+
+    for con in (store.connect(), store.connect(snapshot=take(store))):
+        assert con.execute("SELECT list(event_id) FROM events").fetchall()[0][0] == ["c0"]
+    run_detectors(store, only=["insider.canary"])
+    assert load_findings(store) == []
+    verdict = ledger.verify(store)
+    assert (verdict.ok, verdict.problem.kind, verdict.problem.segment) == (False, "foreign", forged.name)

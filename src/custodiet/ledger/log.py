@@ -80,7 +80,7 @@ def append_event_parts(store: Store, parts: Iterable[pa.Table], hasher: Hasher |
     rows. Only the computing overlaps; the durable writes keep their order (segment, nodes, manifest, head).
     """
     hasher = hasher or default_hasher()
-    size = heal(store, hasher)
+    size = heal(store, hasher)  # checks the lock is held
     paths = LedgerPaths.of(store)
     signer = writer_signer(store, last_head(paths.heads))
     tables: list[pa.Table] = []
@@ -138,7 +138,10 @@ def heal(store: Store, hasher: Hasher | None = None) -> int:
     """Bring the tree level with the segments after a crash; returns the signed size (lock held).
 
     Adopts only segments the writer journaled (``recovery.recovery_plan`` checks first and raises
-    ``LedgerError``, changing nothing, when the ledger holds anything else)."""
+    ``LedgerError``, changing nothing, when the ledger holds anything else). Only under the writers' lock:
+    the journal a segment is adopted by is the writers' own, and a segment may only be published under it."""
+    if not store.holds_lock:
+        raise RuntimeError("healing or appending to the ledger needs the writers' lock (`with store.writer():`)")
     paths = LedgerPaths.of(store)
     heads = HeadsFile.read(paths.heads)
     signer = writer_signer(store, heads.heads[-1] if heads.heads else None)
