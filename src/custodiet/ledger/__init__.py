@@ -3,7 +3,8 @@
 Python entry points (the CLI, the console and evidence export call these):
 
 - ``append_events(store, table)`` — append one ingest batch (caller holds ``store.writer()``);
-- ``head(store)``, ``heads(store)`` — the newest / every signed tree head;
+- ``head(store)``, ``heads(store)`` — the newest / every signed tree head (readers work from one signed
+  state, ``snapshot``: they never heal, lock or wait for a writer);
 - ``inclusion_proof(store, event_id)``, ``inclusion_proof_at(store, leaf_index)`` — RFC 9162 §2.1.3;
 - ``consistency_proof(store, first, second)`` — RFC 9162 §2.1.4;
 - ``verify(store, quick=False, public_key=None)`` — read-only; a ``VerifyResult`` naming the first bad event
