@@ -22,11 +22,15 @@ $(VENV)/.installed: pyproject.toml setup.py
 	$(BIN)/python -m compileall -q src
 	touch $@
 
-# Debian packages the tests use as references (tshark decodes the captures independently).
+# Debian packages the tests use as references (tshark decodes the captures independently; SoftHSM2 is the
+# PKCS#11 token the ledger's signing key is tested on). Run as root.
 sysdeps:
 	@command -v tshark >/dev/null 2>&1 || { \
 	  echo "installing tshark (Debian)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tshark >/dev/null; }
+	@command -v softhsm2-util >/dev/null 2>&1 || { \
+	  echo "installing softhsm2 (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null; }
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -101,6 +101,29 @@ def test_verify_and_head_never_fail_or_wait_during_an_ingest(tmp_path) -> None:
     assert final.tree_size == 6_050
 
 
+def test_a_segment_planted_during_an_ingest_is_reported_by_every_verify_and_stops_the_writer(tmp_path) -> None:
+    store = seeded(tmp_path)
+    proc = start(store.home, "ingest", "portal", str(write_log(tmp_path / "long.csv", 6_000)), "--batch-rows", "150",
+                 stderr=subprocess.PIPE)
+    planted = store.segments_dir / "00009999.parquet"
+    verdicts = []
+    try:
+        while proc.poll() is None and ledger.head(store)["tree_size"] < 350:
+            time.sleep(0.01)
+        shutil.copy(store.segments_dir / "00000001.parquet", planted)  # signed events, in a file no head covers
+        while proc.poll() is None or len(verdicts) < 3:
+            result = ledger.verify(store, quick=len(verdicts) % 2 == 1)
+            verdicts.append((result.ok, result.problem.kind if result.problem else None,
+                             result.problem.message if result.problem else ""))
+    finally:
+        _, err = proc.communicate(timeout=300)
+    assert [v for v in verdicts if v[:2] != (False, "foreign")] == []
+    assert all("ledger/segments/00009999.parquet" in v[2] for v in verdicts)
+    assert proc.returncode == 2, err  # the writer's next commit refuses to sign after a file not its own
+    assert "ledger/segments/00009999.parquet is not the writer's" in err
+    assert ledger.head(store)["tree_size"] < 6_050
+
+
 def test_a_waiting_writer_says_who_holds_the_lock_and_honours_its_timeout(tmp_path) -> None:
     store = seeded(tmp_path)
     (tmp_path / "actors.csv").write_text("actor,org,role,region\noff1,U1,analyst,north\n")
@@ -181,7 +204,7 @@ def test_an_ingest_succeeds_while_another_process_holds_the_catalog_open(tmp_pat
         done = run_cli("ingest", "portal", str(write_log(tmp_path / "more.csv", 30, first=100)), home=store.home,
                        check=False)
         assert done.returncode == 0, done.stderr
-        canary = run_cli("canary", "issue", "--actor", "off1", home=store.home, check=False)
+        canary = run_cli("canary", "issue", "--actor", "off1", "--prefix", "4479460", home=store.home, check=False)
         assert canary.returncode == 0, canary.stderr
     finally:
         holder.communicate("", timeout=30)

@@ -1,15 +1,18 @@
 """Canary subjects: fake people assigned to an account or a unit, whose lookup or sale gives it away.
 
 Scheme. A canary is an identifier that passes every format check the portal and the black market apply,
-yet belongs to nobody, because it is drawn from a block that the deployment *reserves* for the purpose:
+yet belongs to nobody, because it is drawn from a block that the deployment *reserves* for the purpose.
+There is no default block: any range that looks real may be a live one, and a real person drawn as a
+canary would trip a critical finding against whoever looks them up lawfully. The operator agrees the block
+and passes it (``prefix``; the CLI's ``--prefix``, or ``[canary.prefix]`` in the settings, see
+``custodiet.config``); without one, issuing is refused.
 
-- ``msisdn``: a block of numbers the mobile operator sets aside and never assigns (default prefix
-  ``8801799`` + 6 random digits: a Bangladesh mobile number that passes ``phonenumbers`` validation;
-  agree the real block with the operator and pass it as ``prefix``);
-- ``nid``: 17-digit national IDs under a registry-reserved prefix (default ``19009``: birth year 1900,
-  region 9, never issued to living people) + random digits;
-- ``imei``: a reserved type allocation code (default TAC ``35999999``, not allocated) + 6 random digits
-  and the Luhn check digit, as a real IMEI has.
+- ``msisdn``: numbers in a block the mobile operator sets aside and never assigns (the prefix starts with
+  the country calling code; the length is the country's mobile number length, and each number must pass
+  ``phonenumbers`` validation);
+- ``nid``: 17-digit national IDs under a prefix the registry reserved (never issued to living people);
+- ``imei``: a type allocation code reserved for the purpose + random digits and the Luhn check digit, as
+  a real IMEI has.
 
 The random part comes from ``secrets``; a candidate already seen in the events or already issued is drawn
 again. Only the keyed pseudonym is stored (context table ``canaries``, with the account or unit and the
@@ -34,8 +37,24 @@ from custodiet.context.load import write_context_table
 from custodiet.identifiers import luhn_ok, normalise
 from custodiet.store import CONTEXT_SCHEMAS, Store
 
-DEFAULT_PREFIX = {"msisdn": "8801799", "nid": "19009", "imei": "35999999"}
-LENGTH = {"msisdn": 13, "nid": 17, "imei": 15}
+LENGTH = {"nid": 17, "imei": 15}
+KINDS = ("msisdn", "nid", "imei")
+_TRIES = 50  # draws per length before a prefix is judged not to give valid phone numbers
+
+
+class NoReservedBlock(ValueError):
+    """Canaries were asked for without a reserved block to draw them from."""
+
+
+def reserved_prefix(store: Store, kind: str, prefix: str | None) -> str:
+    """The block to draw ``kind`` canaries from: ``prefix`` if given, else the settings' ``[canary.prefix]``."""
+    chosen = prefix or store.config().get("canary.prefix", kind)
+    if not chosen:
+        raise NoReservedBlock(
+            f"no reserved block for {kind} canaries: they must come from a block the operator has set aside and "
+            "never assigns, or a real person could trip a critical finding; agree one and pass --prefix DIGITS "
+            f"(or set [canary.prefix] {kind} in the settings)")
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -54,20 +73,53 @@ def _luhn_digit(body: str) -> str:
     raise AssertionError("unreachable: one Luhn digit always fits")
 
 
-def draw(kind: str, prefix: str | None = None) -> str:
+def draw(kind: str, prefix: str) -> str:
     """One random identifier of ``kind`` in the reserved block ``prefix`` (normalised form)."""
-    if kind not in LENGTH:
-        raise ValueError(f"canaries of kind {kind!r} are not supported (use {', '.join(LENGTH)})")
-    prefix = prefix or DEFAULT_PREFIX[kind]
+    if kind not in KINDS:
+        raise ValueError(f"canaries of kind {kind!r} are not supported (use {', '.join(KINDS)})")
+    if not prefix or not prefix.isdigit():
+        raise ValueError(f"prefix {prefix!r} must be digits")
+    if kind == "msisdn":
+        return normalise(kind, _draw_msisdn(prefix))
     free = LENGTH[kind] - len(prefix) - (1 if kind == "imei" else 0)
-    if not prefix.isdigit() or free < 4:
+    if free < 4:
         raise ValueError(f"prefix {prefix!r} must be digits leaving at least 4 random digits for a {kind}")
-    body = prefix + "".join(secrets.choice("0123456789") for _ in range(free))
+    body = prefix + _digits(free)
     if kind == "imei":
         body += _luhn_digit(body)
-    if kind == "msisdn" and not phonenumbers.is_valid_number(phonenumbers.parse("+" + body)):
-        raise ValueError(f"prefix {prefix!r} does not give valid phone numbers")
     return normalise(kind, body)
+
+
+def _digits(n: int) -> str:
+    return "".join(secrets.choice("0123456789") for _ in range(n))
+
+
+def _draw_msisdn(prefix: str) -> str:
+    lengths = [n for n in _msisdn_lengths(prefix) if n - len(prefix) >= 4]
+    if not lengths:
+        raise ValueError(f"prefix {prefix!r} must be digits leaving at least 4 random digits for a msisdn")
+    for total in lengths:
+        for _ in range(_TRIES):
+            body = prefix + _digits(total - len(prefix))
+            if phonenumbers.is_valid_number(phonenumbers.parse("+" + body)):
+                return body
+    raise ValueError(f"prefix {prefix!r} does not give valid phone numbers")
+
+
+def _msisdn_lengths(prefix: str) -> list[int]:
+    """Possible lengths (country code included) of mobile numbers in the country ``prefix`` starts with."""
+    for k in (1, 2, 3):
+        cc = int(prefix[:k])
+        region = phonenumbers.region_code_for_country_code(cc)
+        if region == "ZZ":
+            continue
+        meta = (phonenumbers.PhoneMetadata.metadata_for_nongeo_region(cc) if region == "001"
+                else phonenumbers.PhoneMetadata.metadata_for_region(region))
+        if meta is None:
+            continue
+        desc = meta.mobile if meta.mobile and meta.mobile.possible_length else meta.general_desc
+        return sorted({k + n for n in ((desc.possible_length if desc else None) or ())}, reverse=True)
+    raise ValueError(f"prefix {prefix!r} does not start with a country calling code")
 
 
 def issue(store: Store, actor: str | None = None, org: str | None = None, count: int = 1,
@@ -77,6 +129,10 @@ def issue(store: Store, actor: str | None = None, org: str | None = None, count:
         raise ValueError("give exactly one of actor or org")
     if count < 1:
         raise ValueError("count must be at least 1")
+    if kind not in KINDS:
+        raise ValueError(f"canaries of kind {kind!r} are not supported (use {', '.join(KINDS)})")
+    prefix = reserved_prefix(store, kind, prefix)
+    draw(kind, prefix)  # a bad block is refused before the store is touched
     ps = store.pseudonymiser
     with store.writer():
         path = store.context_path("canaries")

@@ -3,6 +3,11 @@
 ``subject`` = hex HMAC-SHA256(key, f"{subject_kind}:{normalised value}"). The key lives outside the
 event store (``<home>/keys/pseudonym.key``, mode 0600, or the file named by ``CUSTODIET_KEY_FILE``).
 Raw records that must be kept (quarantine) are sealed with AES-GCM under a key derived from it.
+
+The store records the key's fingerprint (``<home>/keys/pseudonym.fingerprint``). An empty store creates
+its key on first use; a store that already holds pseudonymised data never gets a new key silently: a
+missing key, or a key with another fingerprint, is refused with both fingerprints named
+(``checked_key``), since new pseudonyms would stop matching the old ones.
 """
 
 from __future__ import annotations
@@ -19,6 +24,12 @@ from custodiet.identifiers import IdentifierRules, normalise
 
 KEY_ENV = "CUSTODIET_KEY_FILE"
 KEY_BYTES = 32
+KEY_NAME = "pseudonym.key"
+FINGERPRINT_NAME = "pseudonym.fingerprint"
+
+
+class KeyCustodyError(RuntimeError):
+    """A store's key is missing or is not the key its data was made with; the message names both."""
 _BATCH_HMAC = 64  # pairs from which the batch HMAC pays for itself
 
 
@@ -41,10 +52,45 @@ def write_secret(path: Path, data: bytes) -> None:
         tmp.unlink()
 
 
-def load_or_create_key(keys_dir: Path) -> bytes:
-    """The pseudonym key: from ``CUSTODIET_KEY_FILE`` if set, else created on first use in keys_dir."""
+def key_fingerprint(key: bytes) -> str:
+    """A one-way fingerprint of a pseudonym key, safe to store and show (16 hex digits)."""
+    return hashlib.sha256(b"custodiet pseudonym key fingerprint v1\0" + key).hexdigest()[:16]
+
+
+def checked_key(keys_dir: Path, holds_data: bool) -> bytes:
+    """The pseudonym key, held against the fingerprint the store recorded.
+
+    With no key and no data (``holds_data`` False) the key is created and its fingerprint recorded. A
+    store that holds data and lacks its key, or has a key with another fingerprint, raises
+    ``KeyCustodyError`` naming both fingerprints; a store from before fingerprints were recorded gets
+    its record written from the key it has."""
     named = os.environ.get(KEY_ENV)
-    path = Path(named) if named else keys_dir / "pseudonym.key"
+    path = Path(named) if named else keys_dir / KEY_NAME
+    record = keys_dir / FINGERPRINT_NAME
+    recorded = record.read_text(encoding="utf-8").strip() if record.exists() else None
+    if not path.exists() and (recorded or holds_data):
+        was = f"the key of fingerprint {recorded}" if recorded else "a key whose fingerprint was not recorded"
+        raise KeyCustodyError(f"pseudonym key {path} is missing, but this store holds data pseudonymised with "
+                              f"{was}; restore that key (or point {KEY_ENV} at it): a new key would make new "
+                              "pseudonyms stop matching the old ones")
+    key = load_or_create_key(keys_dir)
+    found = key_fingerprint(key)
+    if recorded is None:
+        write_secret(record, (found + "\n").encode("ascii"))
+        recorded = record.read_text(encoding="utf-8").strip()
+    if recorded != found:
+        raise KeyCustodyError(f"pseudonym key {path} has fingerprint {found}, but this store's data was "
+                              f"pseudonymised with the key of fingerprint {recorded} ({record}); restore that key "
+                              f"(or point {KEY_ENV} at it)")
+    return key
+
+
+def load_or_create_key(keys_dir: Path) -> bytes:
+    """The pseudonym key: from ``CUSTODIET_KEY_FILE`` if set, else created on first use in keys_dir.
+
+    Unchecked: the store uses ``checked_key``, which refuses to replace the key of a store with data."""
+    named = os.environ.get(KEY_ENV)
+    path = Path(named) if named else keys_dir / KEY_NAME
     if not path.exists():
         if named:
             raise FileNotFoundError(f"{KEY_ENV} names {path}, which does not exist")

@@ -1,8 +1,11 @@
 """The store: one folder (``--home`` / ``CUSTODIET_HOME``, default ``./custodiet-data``).
 
-    <home>/keys/           pseudonym.key, ledger-signing.key (mode 0600)
+    <home>/keys/           pseudonym.key (mode 0600) and its fingerprint; ledger-signing.json (the ledger's
+                           public key); ledger-signing.key only when the signing key is kept in the store
+    <home>/config.toml     optional settings (``custodiet.config``): signing key, trust file, canary blocks
     <home>/ledger/         segments/*.parquet (the events), nodes.bin (Merkle tree), manifest.jsonl
-                           (segment digests), heads.jsonl (signed tree heads), ids.bin (event id index)
+                           (segment digests), heads.jsonl (signed tree heads), ids.bin (event id index),
+                           journal.jsonl (the segments an append under way is publishing)
     <home>/quarantine/     rejected records (Parquet; raw text sealed)
     <home>/context/        actors, cases, case_subjects, protected, canaries (Parquet), network.toml
     <home>/findings/       findings per detector, each with the signed tree size it covers
@@ -27,9 +30,10 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 
+from custodiet.config import Config, load_config
 from custodiet.events import EVENT_SCHEMA, sql_text
 from custodiet.identifiers import IdentifierRules
-from custodiet.pseudonym import Pseudonymiser, load_or_create_key
+from custodiet.pseudonym import Pseudonymiser, checked_key
 from custodiet.writelock import DEFAULT_TIMEOUT, WriteLock, file_lock
 
 if TYPE_CHECKING:
@@ -64,6 +68,7 @@ CONTEXT_SCHEMAS: dict[str, pa.Schema] = {
                            ("org", pa.string()), ("issued_at", pa.timestamp("us", tz="UTC"))]),
 }
 
+PSEUDONYMISED_CONTEXT = ("case_subjects", "protected", "canaries")  # context tables whose subjects are pseudonyms
 
 _DUCKDB_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "binary": "BLOB", "timestamp[us, tz=UTC]": "TIMESTAMPTZ"}
 
@@ -133,8 +138,20 @@ class Store:
     def pseudonymiser(self) -> Pseudonymiser:
         if self._pseudonymiser is None:
             self.init()
-            self._pseudonymiser = Pseudonymiser(load_or_create_key(self.keys_dir), self.rules)
+            key = checked_key(self.keys_dir, holds_data=self.holds_pseudonymised_data())
+            self._pseudonymiser = Pseudonymiser(key, self.rules)
         return self._pseudonymiser
+
+    def holds_pseudonymised_data(self) -> bool:
+        """Does anything in the store carry pseudonyms or sealed records: events, quarantine, or the context
+        tables of subjects (actors and cases carry none)?"""
+        return bool(self.segment_paths() or self.quarantine_paths()
+                    or any(self.context_path(n).exists() for n in PSEUDONYMISED_CONTEXT)
+                    or (self.ledger_dir / "heads.jsonl").exists())
+
+    def config(self) -> Config:
+        """The deployment's settings (``custodiet.config``): ``<home>/config.toml`` or ``CUSTODIET_CONFIG``."""
+        return load_config(self.home)
 
     # -- writers' lock ------------------------------------------------------------------------
     @contextmanager

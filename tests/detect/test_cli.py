@@ -66,14 +66,19 @@ def test_trace_leak_command(home, tmp_path) -> None:
 
 def test_canary_issue_prints_cleartext_once(home) -> None:
     root, _ = home
-    done = runner.invoke(app, ["--home", str(root), "canary", "issue", "--actor", "A1", "--count", "2"])
+    done = runner.invoke(app, ["--home", str(root), "canary", "issue", "--actor", "A1", "--count", "2",
+                               "--prefix", "8801555"])
     assert done.exit_code == 0, done.output
     lines = done.stdout.strip().splitlines()
     assert len(lines) == 2
-    assert all(line.startswith("msisdn\t8801799") for line in lines)
+    assert all(line.startswith("msisdn\t8801555") for line in lines)
     refused = runner.invoke(app, ["--home", str(root), "canary", "issue"])
     assert refused.exit_code == 2
     assert "exactly one" in refused.stderr
+    unreserved = runner.invoke(app, ["--home", str(root), "canary", "issue", "--actor", "A1"])
+    assert unreserved.exit_code == 2
+    assert "no reserved block for msisdn canaries" in unreserved.stderr
+    assert len(unreserved.stderr.strip().splitlines()) == 1
 
 
 def test_evaluate_portal_truth(home, tmp_path) -> None:

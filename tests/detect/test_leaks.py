@@ -77,7 +77,7 @@ def test_unreadable_sample_fails_clearly(world, tmp_path) -> None:
 
 def test_canary_in_sample_names_its_account(world, tmp_path) -> None:
     store, g = world
-    issued = canary.issue(store, actor="A3", count=1)
+    issued = canary.issue(store, actor="A3", count=1, prefix="8801555")
     sample = write_sample(tmp_path / "canary.csv", [issued[0].cleartext] + g["rare"][:2])
     result = leaks.trace(store, sample, LISTED)
     assert result.rows[0]["actor"] == "A3"

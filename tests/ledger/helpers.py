@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from hypothesis import strategies as st
 
 from custodiet import ledger
 from custodiet.events import EVENT_SCHEMA
+from custodiet.ledger import journal
+from custodiet.ledger.encoding import conform
+from custodiet.ledger.heads import last_head
+from custodiet.ledger.segments import SegmentWriter
+from custodiet.ledger.signing import key_record_path, writer_signer
+from custodiet.ledger.tree import LedgerPaths
 from custodiet.store import Store
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -58,3 +67,37 @@ def append_batches(store: Store, sizes: list[int]) -> int:
             ledger.append_events(store, events(n, n + size))
             n += size
     return n
+
+
+def rewrite_history(store: Store, change: Callable[[list[pa.Table]], list[pa.Table]] | None = None) -> None:
+    """What whoever runs the store and holds a signing key can do: rebuild the whole ledger from the
+    (changed) events of its segments and sign it anew, with whatever key the writer is configured for."""
+    tables = [pq.read_table(p) for p in store.segment_paths()]
+    tables = change(tables) if change else tables
+    shutil.rmtree(store.ledger_dir)
+    key_record_path(store).unlink(missing_ok=True)
+    with store.writer():
+        for table in tables:
+            ledger.append_events(store, table)
+
+
+def append_batches_at(store: Store, first: int, size: int) -> None:
+    """Append events ``first .. first+size-1`` as one batch."""
+    with store.writer():
+        ledger.append_events(store, events(first, first + size))
+
+
+def publish_then_crash(store: Store, table: pa.Table, rename: bool = True) -> None:
+    """What an append does up to renaming its segment into place (journal record included), then it dies:
+    no tree nodes, no manifest line, no head. With ``rename`` False it dies just before the rename."""
+    with store.writer():
+        size = ledger.heal(store)
+        signer = writer_signer(store, last_head(LedgerPaths.of(store).heads))
+        writer = SegmentWriter(store)
+        writer.write(conform(table))
+        record = journal.recorder(store, signer, size, table.num_rows)
+        if rename:
+            writer.publish(record)
+        else:
+            writer._writer.close()
+            record(writer._tmp, writer.path)

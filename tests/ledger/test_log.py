@@ -10,13 +10,12 @@ import pytest
 from pymerkle import InmemoryTree
 
 from custodiet import ledger
-from custodiet.ledger import merkle
+from custodiet.ledger import journal, merkle
 from custodiet.ledger.encoding import encode_event
-from custodiet.ledger.heads import SIGNING_KEY_FILE, head_problem, signed_message
-from custodiet.ledger.segments import write_segment
+from custodiet.ledger.heads import SIGNING_KEY_FILE, HeadsFile, head_problem, signed_message
 from custodiet.ledger.tree import LedgerPaths, read_manifest
 
-from .helpers import append_batches, event, events
+from .helpers import append_batches, append_batches_at, event, events, publish_then_crash
 
 
 def reference(n: int) -> InmemoryTree:
@@ -88,15 +87,17 @@ def test_consistency_between_heads(store):
 
 def test_crash_after_segment_before_tree_is_healed(store):
     append_batches(store, [3])
-    with store.writer():
-        write_segment(store, events(3, 8))  # the process dies here: events kept, tree not updated
+    publish_then_crash(store, events(3, 8))  # the process dies here: events kept, tree not updated
+    assert journal.read_journal(store)[0].segment == "00000002.parquet"
     assert ledger.head(store)["tree_size"] == 3  # a reader sees the last signed state and repairs nothing
-    result = ledger.verify(store)
-    assert result.ok
+    result = ledger.verify(store)  # verify reports the pending segment but neither heals nor signs
+    assert result.ok, result.problem
     assert result.tree_size == 3
-    assert any("past the newest signed head" in n for n in result.notes)
+    assert any("00000002.parquet (5 events) was journaled" in n for n in result.notes)
+    assert [h["tree_size"] for h in HeadsFile.read(LedgerPaths.of(store).heads).heads] == [3]
     ledger.ensure_healed(store)  # the next writer heals
     assert ledger.head(store)["tree_size"] == 8
+    assert journal.read_journal(store) == []
     append_batches_from = 8
     with store.writer():
         ledger.append_events(store, events(append_batches_from, 10))
@@ -105,13 +106,26 @@ def test_crash_after_segment_before_tree_is_healed(store):
     assert bytes.fromhex(ledger.head(store)["root_hash"]) == reference(10).get_root(10)
 
 
-def test_crash_before_head_is_healed_without_doubling(store):
-    append_batches(store, [2, 3])
+def test_crash_before_head_is_healed_without_doubling(store, monkeypatch):
+    append_batches(store, [2])
+    with monkeypatch.context() as m:
+        m.setattr(journal, "clear", lambda _store: None)  # the process dies before it empties the journal
+        append_batches_at(store, 2, 3)
+    assert [r.segment for r in journal.read_journal(store)] == ["00000002.parquet"]
     paths = LedgerPaths.of(store)
     lines = paths.heads.read_text().splitlines(keepends=True)
     paths.heads.write_text("".join(lines[:-1]) + lines[-1][:40])  # last head torn mid-write
     assert ledger.head(store)["tree_size"] == 2  # readers: the last complete head
-    assert ledger.verify(store).ok
+    torn = ledger.verify(store)  # read-only: the torn head is the journaled append's, left to the writer
+    assert torn.ok, torn.problem
+    assert torn.tree_size == 2
+    assert any("heads.jsonl:2 is a head being written, or cut short" in n for n in torn.notes)
+    saved = journal.journal_path(store).read_bytes()
+    journal.clear(store)
+    unjournaled = ledger.verify(store)  # without the journal, a cut line is no one's: a problem
+    assert (unjournaled.problem.kind, unjournaled.ok) == ("head", False)
+    assert "heads.jsonl:2: not a JSON head" in unjournaled.problem.message
+    journal.journal_path(store).write_bytes(saved)
     ledger.ensure_healed(store)  # the next writer re-signs the batch, once
     assert ledger.head(store)["tree_size"] == 5
     assert [h["tree_size"] for h in ledger.heads(store)] == [2, 5]

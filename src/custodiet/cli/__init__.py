@@ -21,10 +21,19 @@ from custodiet.cli.app import app, error_line
 
 
 def main() -> None:
-    """The entry point: runs the app; an exception no command expected becomes one error line (exit 3)
-    instead of a traceback, unless ``CUSTODIET_DEBUG`` is set."""
+    """The entry point: runs the app. A missing or mismatched store key, a bad settings file or a ledger a
+    writer must not append to (e.g. a foreign file in it) is one clear line and exit 2; an exception no
+    command expected becomes one error line (exit 3) instead of a traceback, unless ``CUSTODIET_DEBUG`` is
+    set."""
+    from custodiet.config import ConfigError
+    from custodiet.ledger.heads import LedgerError
+    from custodiet.pseudonym import KeyCustodyError
+
     try:
         app()
+    except (KeyCustodyError, ConfigError, LedgerError) as exc:
+        error_line(str(exc))
+        sys.exit(2)
     except Exception as exc:
         if os.environ.get("CUSTODIET_DEBUG"):
             raise

@@ -112,7 +112,7 @@ def error_line(message: str) -> None:
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a clear error and return the Exit to raise."""
-    error_line(message)
+    error_line(message)  # one line, however long
     return typer.Exit(code)
 
 

@@ -153,7 +153,10 @@ def canary_issue(
     org: str | None = typer.Option(None, help="The unit the canaries are for."),
     count: int = typer.Option(1, min=1, help="How many."),
     kind: str = typer.Option("msisdn", help="msisdn, nid or imei."),
-    prefix: str | None = typer.Option(None, help="The reserved block to draw from (digits)."),
+    prefix: str | None = typer.Option(
+        None, metavar="DIGITS",
+        help="The block the operator reserved for canaries (digits; for msisdn starting with the country code). "
+             "Default: [canary.prefix] in the settings; with neither, issuing is refused."),
 ) -> None:
     """Create canary subjects for an account or unit; prints their cleartext ONCE, for the operator to plant."""
     from custodiet import canary as canaries

@@ -7,10 +7,16 @@ Appending one batch (caller holds ``store.writer()``):
 3. a manifest line records the segment's sha256, row count and first leaf (fsync);
 4. a head over the new size is signed and appended to ``heads.jsonl`` (fsync) — the commit point.
 
-A crash anywhere before 4 leaves ``nodes.bin`` / the manifest ahead of the newest head. ``heal`` cuts
-them back to the signed size and appends every segment the tree does not yet hold, so no event is
-lost or counted twice. Healing is the writers' job: every append heals first, under the lock. Readers
-never heal and never lock: they read one signed state (``snapshot``) and ignore anything past it.
+Before step 1 renames the segment into place, the writer journals it (``journal``: name, size, digest,
+expected tree size; fsynced), so a segment is only ever published under the writers' lock. A crash
+anywhere before 4 leaves ``nodes.bin`` / the manifest ahead of the newest head. ``heal`` cuts them back to
+the signed size and appends the segments the tree does not yet hold, so no event is lost or counted twice,
+but only those the journal names (``recovery``): a file someone else put in the ledger folder is refused,
+never signed. Heads are signed with the ledger's own key (``signing.writer_signer``), which may be kept
+outside the store.
+
+Healing is the writers' job: every append heals first, under the lock. Readers never heal and never lock:
+they read one signed state (``snapshot``) and ignore anything past it.
 """
 
 from __future__ import annotations
@@ -29,12 +35,14 @@ import pyarrow.parquet as pq
 
 from custodiet import atomic
 from custodiet.events import canonical_json
-from custodiet.ledger import merkle
+from custodiet.ledger import journal, merkle
 from custodiet.ledger.encoding import conform
 from custodiet.ledger.growth import Growth, grow
 from custodiet.ledger.hashing import Hasher, default_hasher, event_fingerprints, fingerprint
-from custodiet.ledger.heads import HeadsFile, LedgerError, last_head, last_line, load_or_create_signing_key, sign_head
+from custodiet.ledger.heads import HeadsFile, LedgerError, last_head, last_line
+from custodiet.ledger.recovery import recovery_plan
 from custodiet.ledger.segments import SegmentWriter, segment_number
+from custodiet.ledger.signing import Signer, ensure_key_record, sign_head_with, writer_signer
 from custodiet.ledger.snapshot import Snapshot, take
 from custodiet.ledger.tree import (
     LedgerPaths,
@@ -72,8 +80,9 @@ def append_event_parts(store: Store, parts: Iterable[pa.Table], hasher: Hasher |
     rows. Only the computing overlaps; the durable writes keep their order (segment, nodes, manifest, head).
     """
     hasher = hasher or default_hasher()
-    size = heal(store, hasher)
+    size = heal(store, hasher)  # checks the lock is held
     paths = LedgerPaths.of(store)
+    signer = writer_signer(store, last_head(paths.heads))
     tables: list[pa.Table] = []
     grown: list[Future[None]] = []
     writer: SegmentWriter | None = None
@@ -92,13 +101,14 @@ def append_event_parts(store: Store, parts: Iterable[pa.Table], hasher: Hasher |
                 return None
             for done in grown:
                 done.result()  # re-raises a hashing error
-            path = writer.publish()
+            record = journal.recorder(store, signer, size, sum(t.num_rows for t in tables))
+            path = writer.publish(record)
         except BaseException:
             if writer is not None:
                 writer.abandon()
             raise
     growth = Growth(size, batch.size, batch.added, {})
-    _append_segments(store, size, [(path, pa.concat_tables(tables))], hasher, growth)
+    _append_segments(store, size, [(path, pa.concat_tables(tables))], hasher, growth, signer, record.digests)
     return path
 
 
@@ -125,9 +135,17 @@ class _BatchNodes:
 
 
 def heal(store: Store, hasher: Hasher | None = None) -> int:
-    """Bring the tree level with the segments after a crash; returns the signed size (lock held)."""
+    """Bring the tree level with the segments after a crash; returns the signed size (lock held).
+
+    Adopts only segments the writer journaled (``recovery.recovery_plan`` checks first and raises
+    ``LedgerError``, changing nothing, when the ledger holds anything else). Only under the writers' lock:
+    the journal a segment is adopted by is the writers' own, and a segment may only be published under it."""
+    if not store.holds_lock:
+        raise RuntimeError("healing or appending to the ledger needs the writers' lock (`with store.writer():`)")
     paths = LedgerPaths.of(store)
     heads = HeadsFile.read(paths.heads)
+    signer = writer_signer(store, heads.heads[-1] if heads.heads else None)
+    plan = recovery_plan(store, heads, signer.public_hex)
     heads.drop_torn_tail()
     size = heads.size
     entries = read_manifest(paths.manifest)
@@ -138,10 +156,11 @@ def heal(store: Store, hasher: Hasher | None = None) -> int:
     if len(kept) != len(entries) or not _ends_cleanly(paths.manifest):
         write_manifest(paths.manifest, kept)
     truncate_to(paths.nodes, merkle.node_count(size) * HASH)
-    last = segment_number(Path(kept[-1].segment)) if kept else 0
-    pending = [p for p in store.segment_paths() if segment_number(p) > last]
-    if pending:
-        size = _append_segments(store, size, [(p, None) for p in pending], hasher or default_hasher())
+    if plan.pending:
+        size = _append_segments(store, size, [(p, None) for p, _ in plan.pending], hasher or default_hasher(),
+                                signer=signer, digests={p.name: r.sha256 for p, r in plan.pending})
+    else:
+        journal.clear(store)  # records of segments never renamed into place, or already signed
     return size
 
 
@@ -179,10 +198,13 @@ def ensure_healed(store: Store) -> None:
 
 
 def _append_segments(store: Store, size: int, segments: list[tuple[Path, pa.Table | None]],
-                     hasher: Hasher, first_growth: Growth | None = None) -> int:
+                     hasher: Hasher, first_growth: Growth | None = None, signer: Signer | None = None,
+                     digests: dict[str, str] | None = None) -> int:
     """Append the tree nodes and manifest lines of segments already written, then sign one head.
 
     ``first_growth``, when given, is the precomputed growth of the first segment (``append_event_parts``).
+    ``digests`` are SHA-256s already taken (by the journal), by segment name. Once the head is durable the
+    journal is emptied and the ledger's public key recorded.
     """
     paths = LedgerPaths.of(store)
     paths.nodes.parent.mkdir(parents=True, exist_ok=True)
@@ -198,13 +220,17 @@ def _append_segments(store: Store, size: int, segments: list[tuple[Path, pa.Tabl
                 raise LedgerError(f"{path.name}: precomputed tree growth does not fit the segment")
             append_durably(paths.nodes, growth.nodes.tobytes())
             ids = table.column("event_id")
-            entry = SegmentEntry(path.name, file_sha256(path), table.num_rows, size,
+            digest = (digests or {}).get(path.name) or file_sha256(path)
+            entry = SegmentEntry(path.name, digest, table.num_rows, size,
                                  ids[0].as_py() if len(ids) else None, ids[-1].as_py() if len(ids) else None)
             atomic.append_line(paths.manifest, entry.to_json())
             size += table.num_rows
         root = merkle.root(nodes.get, size)
-    head = sign_head(load_or_create_signing_key(store.keys_dir), size, root)
+    signer = signer or writer_signer(store, last_head(paths.heads))
+    head = sign_head_with(signer, size, root)
     atomic.append_line(paths.heads, canonical_json(head))
+    ensure_key_record(store, signer)
+    journal.clear(store)
     return size
 
 

@@ -6,6 +6,7 @@ events are acknowledged. Leaves of the ledger are the events in segment order, t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -40,7 +41,10 @@ ROW_GROUP_ROWS = 1 << 20  # as ``atomic.write_parquet``: verify reads a segment 
 
 
 def write_segment(store: Store, table: pa.Table) -> Path:
-    """Append one batch of canonical events as a new segment (caller holds ``store.writer()``)."""
+    """Write one batch of canonical events as a new segment file, unjournaled (caller holds ``store.writer()``).
+
+    Only the file: the ledger appends through ``log.append_event_parts``, which journals the segment
+    before it becomes visible. A file written by this alone is not adopted by recovery."""
     writer = SegmentWriter(store)
     try:
         writer.write(conform(table))
@@ -66,8 +70,12 @@ class SegmentWriter:
         """Append ``table`` (canonical columns and types) as one row group (several past ``ROW_GROUP_ROWS``)."""
         self._writer.write_table(table, row_group_size=max(1, min(table.num_rows, ROW_GROUP_ROWS)))
 
-    def publish(self) -> Path:
+    def publish(self, before_rename: Callable[[Path, Path], None] | None = None) -> Path:
+        """Close the temp file and rename it into place; ``before_rename(tmp, final)`` runs in between (the
+        writer's journal record, ``journal.recorder``: recovery adopts only a segment journaled so)."""
         self._writer.close()
+        if before_rename is not None:
+            before_rename(self._tmp, self.path)
         atomic.publish_file(self._tmp, self.path)
         return self.path
 

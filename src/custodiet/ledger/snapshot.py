@@ -1,15 +1,20 @@
 """One signed state of the ledger, for readers: a head, its tree size, the manifest prefix and the segments
 it covers.
 
-A writer appends in this order: the segment (published under its final name), its tree nodes, its manifest
-line, and last the signed head. A reader therefore reads the heads first and the manifest after: every
-manifest line a head covers is already written when the head can be read. Whatever lies past the newest
-complete head (a batch being appended, or one a crash interrupted) is left out of the snapshot and never
-repaired here: repair is the writers' job, under their lock (``log.heal``). A reader never waits for a writer.
+A writer appends in this order: the journal record of a segment, the segment (published under its final
+name), its tree nodes, its manifest line, and last the signed head. A reader therefore reads the heads
+first and the manifest after: every manifest line a head covers is already written when the head can be
+read. Whatever lies past the newest complete head (a batch being appended, or one a crash interrupted) is
+left out of the snapshot and never repaired here: repair is the writers' job, under their lock
+(``log.heal``). A reader never waits for a writer.
 
 What a snapshot names does not change under it: segments are immutable once published, ``nodes.bin`` and
 ``manifest.jsonl`` only grow past the signed size (or are cut back to it by ``heal``, the manifest by an
 atomic rename), and ``heads.jsonl`` only grows (a torn last line is dropped by an atomic rename).
+
+A snapshot names files by the manifest lines its head covers, never by listing the folder: a file someone
+planted in ``segments/`` is not in any snapshot, so it reaches no query or detector. Sorting the folder's
+files (signed, pending, foreign) is ``verify``'s job (``provenance``).
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from custodiet.ledger.heads import HeadsFile, LedgerError, last_head
-from custodiet.ledger.segments import segment_number
 from custodiet.ledger.tree import LedgerPaths, SegmentEntry, manifest_gap, read_manifest
 from custodiet.store import Store
 
@@ -49,22 +53,6 @@ class Snapshot:
     def segments(self) -> list[Path]:
         """The segments the signed tree covers, in leaf order."""
         return [self.store.segments_dir / e.segment for e in self.entries]
-
-    @property
-    def last_segment(self) -> int:
-        """The sequence number of the newest signed segment (0 before the first)."""
-        return segment_number(Path(self.entries[-1].segment)) if self.entries else 0
-
-    def files(self) -> tuple[list[Path], list[Path]]:
-        """The segment files in the folder: (those up to the newest signed one, those past it). A file in the
-        first list that the manifest does not name was inserted; files in the second are an append under way
-        or one that was interrupted (the next writer completes it)."""
-        last = self.last_segment
-        signed: list[Path] = []
-        pending: list[Path] = []
-        for path in self.store.segment_paths():
-            (signed if segment_number(path) <= last else pending).append(path)
-        return signed, pending
 
     def describe(self) -> dict[str, object]:
         """What findings or an index record about the state they cover."""

@@ -7,9 +7,12 @@ compares it node by node with ``nodes.bin`` and root by root with the heads. Onc
 shown to match the signed heads its leaf hashes are authentic, so the first recomputed leaf that
 differs names the first altered, missing, reordered or inserted event and its segment file.
 
-Verify reads one signed state (``snapshot``): the heads as they are when it starts, the manifest lines
-and segments they cover. An append under way (or one a crash interrupted) lies past that state and is
-noted, not judged: verify passes at every moment of an ingest and never waits for or repairs a writer.
+Verify reads one signed state: the heads as they are when it starts, then the manifest lines and segments
+they cover. It is read-only: it never heals, writes, signs, locks or waits for a writer. Files no signed head
+and no journal record of the writer accounts for are reported as foreign (``provenance``); a segment
+journaled by an append under way or interrupted is pending (a note), so verify passes at every moment of an
+ingest, yet a planted segment is always named. The heads are held against a pinned key when one is given,
+else against the key the store records, and the result says which (``trust``).
 """
 
 from __future__ import annotations
@@ -21,28 +24,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from custodiet.ledger import merkle
 from custodiet.ledger.growth import Frontier
 from custodiet.ledger.hashing import Hasher, default_hasher
-from custodiet.ledger.heads import (
-    SIGNING_KEY_FILE,
-    HeadsFile,
-    LedgerError,
-    head_problem,
-    load_or_create_signing_key,
-    public_key_hex,
-)
-from custodiet.ledger.snapshot import Snapshot
+from custodiet.ledger.heads import HeadsFile, LedgerError, head_problem
+from custodiet.ledger.journal import read_journal
+from custodiet.ledger.provenance import LayoutProblem, check_layout
 from custodiet.ledger.tree import LedgerPaths, NodeFile, SegmentEntry, file_sha256, manifest_gap, read_manifest
+from custodiet.ledger.trust import ledger_trust, store_key_problem
 from custodiet.store import Store
 
 
 @dataclass
 class Problem:
     """The first thing that does not match. ``kind``: altered, missing, reordered, inserted, head,
-    signature, digest, tree, witness."""
+    signature, digest, tree, witness, foreign, unsigned, key."""
 
     kind: str
     message: str
@@ -62,6 +61,7 @@ class VerifyResult:
     events: int = 0
     problem: Problem | None = None
     notes: list[str] = field(default_factory=list)
+    trust: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,11 +73,15 @@ class _Found(Exception):
 
 
 def verify(store: Store, quick: bool = False, public_key: str | None = None,
-           witness: list[dict] | None = None, hasher: Hasher | None = None) -> VerifyResult:
-    """Check the ledger; the result names the first problem (``ok`` is False) or says all is well."""
+           witness: list[dict] | None = None, hasher: Hasher | None = None,
+           pinned_from: str | None = None) -> VerifyResult:
+    """Check the ledger, read-only; the result names the first problem (``ok`` is False) or says all is well.
+
+    ``public_key`` (hex) is the pinned key every head must carry, ``pinned_from`` where it came from
+    (``trust.pinned_key``); without one the heads are held against the key the store records."""
     result = VerifyResult(ok=False, quick=quick)
     try:
-        _verify(store, result, public_key, witness or [], hasher or default_hasher())
+        _verify(store, result, public_key, witness or [], hasher or default_hasher(), pinned_from)
         result.ok = True
     except _Found as found:
         result.problem = found.problem
@@ -87,23 +91,31 @@ def verify(store: Store, quick: bool = False, public_key: str | None = None,
 
 
 def _verify(store: Store, result: VerifyResult, public_key: str | None, witness: list[dict],
-            hasher: Hasher) -> None:
+            hasher: Hasher, pinned_from: str | None = None) -> None:
     paths = LedgerPaths.of(store)
-    heads = _checked_heads(store, paths, public_key, witness, result.notes)
+    trust = ledger_trust(store, public_key, pinned_from)
+    result.trust = trust.statement
+    result.notes.extend(trust.notes)
+    heads = _checked_heads(store, paths, trust.public_key, witness, result.notes)
+    key_problem = store_key_problem(store, len(heads))
+    if key_problem:
+        raise _Found(Problem("key", key_problem))
     result.heads = len(heads)
     result.tree_size = heads[-1]["tree_size"] if heads else 0
     checkpoints = {h["tree_size"]: (h, n, "head") for n, h in enumerate(heads, start=1)}
     for n, h in enumerate(witness, start=1):
         checkpoints.setdefault(h["tree_size"], (h, n, "witness"))
     # Read after the heads: every line they cover is there (lines past them belong to an append under way).
-    entries = [e for e in read_manifest(paths.manifest) if e.end_leaf <= result.tree_size]
+    entries = read_manifest(paths.manifest)
+    try:
+        view = check_layout(store, entries, result.tree_size, len(heads), trust.public_key, result.notes.append)
+    except LayoutProblem as found:
+        raise _Found(Problem(found.kind, found.message, found.event_id, found.segment, found.leaf_index)) from None
+    entries = [e for e in entries if e.end_leaf <= result.tree_size]  # past it: pending, noted above
     gap = manifest_gap(entries, result.tree_size, paths.manifest.name)
     if gap is not None:
         raise _Found(Problem("tree", gap[0], segment=gap[1]))
-    files, pending = Snapshot(store, tuple(heads), tuple(entries)).files()
-    if pending:
-        result.notes.append(f"{len(pending)} segment(s) past the newest signed head ({pending[0].name} ..): an "
-                            "append under way or interrupted; the next write completes it")
+    files = view.signed
     result.segments = len(files)
     with NodeFile(paths.nodes) as nodes:
         stored_ok = _check_stored_roots(nodes, checkpoints, result.tree_size, result.quick)
@@ -112,24 +124,31 @@ def _verify(store: Store, result: VerifyResult, public_key: str | None, witness:
             return
         digest_changed = [e.segment for e in entries if (store.segments_dir / e.segment).exists()
                           and file_sha256(store.segments_dir / e.segment) != e.sha256]
-        _rebuild(result, files, entries, nodes, checkpoints, stored_ok, hasher)
-    for name in digest_changed:
-        result.notes.append(f"segment {name} has a new sha256 but every event in it still verifies")
+        try:
+            _rebuild(result, files, entries, nodes, checkpoints, stored_ok, hasher)
+        except _Unreadable as bad:
+            raise _Found(_unreadable_problem(bad, entries)) from None
+    _check_digest_changed(entries, digest_changed)
+
+
+def _check_digest_changed(entries: list[SegmentEntry], changed: list[str]) -> None:
+    """A segment whose bytes changed after it was appended is reported even when every event in it still
+    re-hashes to the signed tree (a byte outside the event data): it is not the file that was appended."""
+    for entry in entries:
+        if entry.segment in changed:
+            raise _Found(Problem("digest", f"segment {entry.segment} changed after it was appended (its sha256 "
+                                           "differs from the one manifest.jsonl recorded), though every event in it "
+                                           f"still re-hashes to the signed tree: events {entry.first_event_id} .. "
+                                           f"{entry.last_event_id}", entry.first_event_id, entry.segment,
+                                 entry.first_leaf))
 
 
 def _checked_heads(store: Store, paths: LedgerPaths, public_key: str | None, witness: list[dict],
                    notes: list[str]) -> list[dict]:
     try:
-        found = HeadsFile.read(paths.heads)
+        heads = _read_heads(store, paths, notes)
     except LedgerError as exc:
         raise _Found(Problem("head", str(exc))) from exc
-    if found.torn:
-        notes.append(f"{paths.heads.name} ends in an unfinished line (an append under way or interrupted): "
-                     "checked up to the last complete head")
-    heads = found.heads
-    key_file = store.keys_dir / SIGNING_KEY_FILE
-    if public_key is None and key_file.exists():
-        public_key = public_key_hex(load_or_create_signing_key(store.keys_dir))
     for label, group in (("heads.jsonl", heads), ("witness", witness)):
         previous = 0
         for line, h in enumerate(group, start=1):
@@ -150,7 +169,39 @@ def _checked_heads(store: Store, paths: LedgerPaths, public_key: str | None, wit
     if witness and heads and max(h["tree_size"] for h in witness) > heads[-1]["tree_size"]:
         raise _Found(Problem("witness", "a witnessed head is larger than the ledger's newest head: "
                                         "events signed before are gone"))
+    _check_witness_roots(heads, witness)
     return heads
+
+
+def _read_heads(store: Store, paths: LedgerPaths, notes: list[str]) -> list[dict]:
+    """The signed heads. A last line cut short is the writer's own only while its append is journaled (a
+    note: the next append drops it); otherwise it is a problem like any other line that is not a head.
+
+    The journal is read after the heads: a writer journals before it writes a head and empties the journal
+    after, so a torn line seen with an empty journal is either one that has been finished meanwhile (the
+    heads read again end cleanly, or in the next append's head, whose journal record is then there) or no
+    writer's at all."""
+    kept = HeadsFile.read(paths.heads)
+    if kept.torn:
+        for _ in range(3):
+            if read_journal(store) or not HeadsFile.read(paths.heads).torn:
+                break
+        else:
+            return HeadsFile.read(paths.heads, strict=True).heads  # raises, naming the line
+        notes.append(f"heads.jsonl:{len(kept.heads) + 1} is a head being written, or cut short by an "
+                     "interrupted append (journaled); checked up to the last complete head")
+    return kept.heads
+
+
+def _check_witness_roots(heads: list[dict], witness: list[dict]) -> None:
+    """A witnessed head and a ledger head of the same size must have the same root (the rebuild checks
+    each size once, against the ledger's head)."""
+    roots = {h["tree_size"]: (line, h["root_hash"]) for line, h in enumerate(heads, start=1)}
+    for line, h in enumerate(witness, start=1):
+        if h["tree_size"] in roots and roots[h["tree_size"]][1] != h["root_hash"]:
+            raise _Found(Problem("witness", f"witness:{line}: the witnessed head for tree_size {h['tree_size']} has "
+                                            f"another root than heads.jsonl:{roots[h['tree_size']][0]}: history was "
+                                            "rewritten and re-signed", head_line=line))
 
 
 def _check_stored_roots(nodes: NodeFile, checkpoints: dict, size: int, strict: bool) -> bool:
@@ -233,9 +284,27 @@ def _leaves_ahead(files: list[Path], hasher: Hasher) -> Iterator[tuple[Path, np.
         ahead = pool.submit(hasher.leaves_of_file, files[0]) if files else None
         for i, path in enumerate(files):
             assert ahead is not None
-            leaves = ahead.result()
+            try:
+                leaves = ahead.result()
+            except (pa.ArrowException, OSError, ValueError) as exc:
+                raise _Unreadable(path, exc) from exc
             ahead = pool.submit(hasher.leaves_of_file, files[i + 1]) if i + 1 < len(files) else None
             yield path, leaves
+
+
+class _Unreadable(Exception):
+    def __init__(self, path: Path, cause: Exception):
+        self.path, self.cause = path, cause
+
+
+def _unreadable_problem(bad: _Unreadable, entries: list[SegmentEntry]) -> Problem:
+    """A segment that no longer decodes: name it and the first event it held when it was appended."""
+    entry = next((e for e in entries if e.segment == bad.path.name), None)
+    first = entry.first_event_id if entry else None
+    held = f"; it held events {first} .. {entry.last_event_id} (leaves {entry.first_leaf}.." \
+           f"{entry.end_leaf - 1}), none of which can be verified now" if entry else ""
+    return Problem("altered", f"segment {bad.path.name} cannot be read any more ({bad.cause}){held}", first,
+                   bad.path.name, entry.first_leaf if entry else None)
 
 
 def _classify(i: int, files: list[Path], entries: list[SegmentEntry], nodes: NodeFile, size: int,
