@@ -13,6 +13,11 @@ Each account acts on top of the shared background world (a unit of its own, so i
   every week, as usual for it (revision 1 of the volume detector rated that medium, above a low stalker);
 - ``V.o1`` is a verification cell's heaviest operator: 400 strangers every weekday, far above its peers
   every day (revision 2 of the bulk detector rated that high);
+- ``U1.o5`` comes back to an associate of a long case on 8 days spread over two months: no obsession
+  (revision 1 of the stalking detector rated it medium);
+- ``W.o4`` sells quietly among heavy analysts: 25 strangers on 10 days, location and call records each,
+  among 90 people; each of its four peers pulls the same on 10 strangers among 300 (revision 1 of the
+  steady-sale detector compared counts, 25 against the peers' 10, and saw nothing);
 - ``U2.o0`` mistypes case ids: ten strangers, each under an id that exists nowhere, each id once
   (revision 3 of the case misuse detector counted them as misuse).
 """
@@ -55,6 +60,19 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
         if day(d).weekday() < 5:
             for i in range(400):
                 w.access("V.o1", subj(f"checked-{d}-{i}"), day(d, 8 + i % 9, i % 60), "identity", client_ip="10.0.9.1")
+    for k in range(8):  # an associate, now and then
+        w.access("U1.o5", subj("associate-of-long-case"), day(2 + k * 9, 11), ("identity", "subscriber")[k % 2])
+    w.case("W-BIG", "W", [subj(f"w-case-{i}") for i in range(2000)], opened=day(-30), closed=day(WEEKS * 7 + 30))
+    for o in range(5):
+        w.actor(f"W.o{o}", "W", "analyst")
+        people = 300 if o < 4 else 65
+        for i in range(people):
+            w.access(f"W.o{o}", subj(f"w-case-{o * 300 + i}"), day(i % 60, 10 + i % 7), "identity",
+                     authority="W-BIG")
+        strangers = 10 if o < 4 else 25
+        for i in range(strangers):
+            for k, kind in enumerate(("location", "cdr")):
+                w.access(f"W.o{o}", subj(f"w-stranger-{o}-{i}"), day(3 + (i % 10) * 6, 12 + o, k * 5), kind)
     for i in range(10):
         w.access("U2.o0", subj(f"typo-{i}"), day(20 + i, 10), "identity", authority=f"U2-C{i}0")
     w.commit()
@@ -103,6 +121,18 @@ def test_a_heavy_verifier_at_its_usual_pace_is_not_a_high_harvest(store) -> None
 
 def test_mistyped_case_ids_are_not_misuse(store) -> None:
     assert "U2.o0" not in _findings(store, "insider.case_misuse")
+
+
+def test_an_associate_seen_now_and_then_is_not_an_obsession(store) -> None:
+    found = _findings(store, "insider.stalking")
+    assert found.get("U1.o5") is None or found["U1.o5"]["severity"] in ("info", "low")
+
+
+def test_a_quiet_seller_among_heavy_peers_is_judged_at_their_rate(store) -> None:
+    found = _findings(store, "insider.steady_sale")
+    assert "W.o4" in found
+    assert found["W.o4"]["details"]["people"] == 25
+    assert not {"W.o0", "W.o1", "W.o2", "W.o3"} & set(found)
 
 
 def test_targeted_abuse_ranks_at_the_top(store) -> None:

@@ -6,8 +6,13 @@ on case subjects, which are explained and do not count here.
 
 How it scores (revision 2). The strength is the number of days the person was looked up, over
 ``min_days``; it doubles when every lookup was for location, and doubles again when every lookup fell at
-hours the rest of the unit hardly works (:func:`.off_hours.rare_slots`: a night-shift unit's nights are not
-rare). It is divided by 1 + the other accounts that also looked the person up on two days or more, and a pair
+odd hours: hours the rest of the unit hardly works (:func:`.off_hours.rare_slots`: a night-shift unit's
+nights are not rare) or hours in which the account itself makes under ``own_rare_share`` of its lookups
+(the evening of an officer who works days). Obsession is dense: the days fall close together ("11 evenings
+within 17 days"), while an associate of a long case comes back now and then over months, so the strength
+is multiplied by 2 × days / (span in days + 1), capped at 1.
+
+It is divided by 1 + the other accounts that also looked the person up on two days or more, and a pair
 with ``max_returning`` or more such accounts is no finding at all: several officers returning to the same
 person is a case file that is missing, not one person's obsession, while a public figure looked up once
 each by many accounts after a news event does not dilute it (revision 1 divided by every account that ever
@@ -18,7 +23,8 @@ Known false positives: a suspect whose case is missing from the context tables a
 works; an informant handled outside the case system.
 
 Tunables (``ctx.params["insider.stalking"]``): ``min_days`` (4) distinct days with an unexplained lookup
-of the person, ``min_lookups`` (5), ``max_returning`` (2) other accounts returning to the person.
+of the person, ``min_lookups`` (5), ``max_returning`` (2) other accounts returning to the person,
+``own_rare_share`` (0.05) of the account's lookups in an hour of the week.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from custodiet.detect.insider.base import (
     severity_for,
     squash,
 )
-from custodiet.detect.insider.off_hours import rare_slots
+from custodiet.detect.insider.off_hours import cells, rare_slots
 from custodiet.detect.registry import detector
 
 ID = "insider.stalking"
@@ -50,12 +56,18 @@ def stalking(ctx: DetectionContext) -> list[Finding]:
     p = ctx.params.get(ID, {})
     min_days, min_lookups = int(p.get("min_days", 4)), int(p.get("min_lookups", 5))
     max_returning = int(p.get("max_returning", 2))
+    own_rare_share = float(p.get("own_rare_share", 0.05))
     pair = pairs(ctx)
     cand = pair.filter(pair.u_n >= min_lookups).select("aid", "skey")
     # Distinct days, span, location and rare-hour lookups only for the few candidate pairs (over every pair,
     # they would make the shared pairs table dearer for all detectors).
     a = accesses(ctx)
-    rare = rare_slots(ctx).select("aid", "slot", rare=ibis.literal(1))
+    unit_rare = rare_slots(ctx).select("aid", "slot")
+    c = cells(ctx)
+    mine = c.group_by(["aid", "slot"]).aggregate(n=c.n.sum())
+    mine = mine.mutate(share=mine.n / mine.n.sum().over(group_by="aid"))
+    own_rare = mine.filter(mine.share < own_rare_share).select("aid", "slot")
+    rare = unit_rare.union(own_rare, distinct=True).mutate(rare=ibis.literal(1))
     u = a.filter(a.unexpl).join(cand, ["aid", "skey"])
     u = u.left_join(rare, ["aid", "slot"]).select("aid", "skey", "ts", "day", "kind",
                                                   rare=ibis._.rare.fill_null(0))
@@ -77,13 +89,14 @@ def stalking(ctx: DetectionContext) -> list[Finding]:
     for r in rows(hits.order_by(["actor", hits.days.desc(), "u_first"])):
         span_days = max((r["u_last"] - r["u_first"]).days, 1)
         loc, rare = r["u_loc"] / r["lookups"], r["u_rare"] / r["lookups"]
-        score = squash(r["days"] / min_days * (1 + loc) * (1 + rare), 1.0) / (1 + r["others"])
+        dense = min(1.0, 2 * r["days"] / (span_days + 1))
+        score = squash(r["days"] / min_days * (1 + loc) * (1 + rare) * dense, 1.0) / (1 + r["others"])
         out.append(ev.want(Finding(
             detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=r["u_first"],
             window_end=r["u_last"], score=score, severity=severity_for(score, "high"),
             summary=(f"looked up one person on no case of {r['org']} {r['lookups']} times on {r['days']} "
-                     f"days over {span_days} days ({loc:.0%} location, {rare:.0%} at hours the unit hardly "
-                     f"works); {r['others']} other account(s) came back to that person on two days or more"),
+                     f"days over {span_days} days ({loc:.0%} location, {rare:.0%} at hours the unit or the account "
+                     f"hardly works); {r['others']} other account(s) came back to that person on two days or more"),
             event_ids=[],
             details={"lookups": r["lookups"], "days": r["days"], "span_days": span_days,
                      "location_share": loc, "rare_hours_share": rare, "returning_accounts": r["others"]},

@@ -8,10 +8,13 @@ order is two kinds rather than the full package (so :mod:`.sale_bundle` does not
 A *sold-looking person* is one the account looked up with at least ``min_kinds`` sale kinds (location,
 call records, IMEI, travel) and never with a case of its unit explaining it. People that many accounts look
 up without a case (a wanted person, a politician in the news) weigh 1 / (those accounts), so a news event
-does not make a seller. Per account this counts the weighted people, the days on which the stream ran and
-the weeks it spanned, and compares the weighted people with the median of the account's peers (same unit
-and role, :mod:`.peers`): a surveillance unit that pulls location and call records on unlisted associates
-all day has peers that do the same.
+does not make a seller. Per account this counts the weighted people and the days on which the stream ran,
+and compares the count with what the account's own volume gives at its peers' rate: the median, over the
+peers (same unit and role, :mod:`.peers`), of the share of their people that look sold. A surveillance
+unit that pulls location and call records on unlisted associates all day has peers that do the same; and
+a heavy analyst with ten such people among three hundred is at the rate of a quiet one with one among
+thirty, while a seller with twenty-five among ninety is not (revision 1 compared counts, so a seller
+among heavy peers stayed under their median count).
 
 Two shapes raise the score: lookups made in hours when the rest of the unit hardly works
 (:func:`.off_hours.rare_slots`, so a night-shift unit's nights are not rare), and lookups made in hours with
@@ -23,8 +26,8 @@ unexplained); a desk whose role is mislabelled in the actors table. Known misses
 one kind per person, or who mixes sold people into lookups under a case that lists them.
 
 Tunables (``ctx.params["insider.steady_sale"]``): ``min_kinds`` (2) sale kinds per person, ``min_people``
-(8) weighted people, ``min_days`` (5) days with a new one, ``min_ratio`` (3.0) times the peers' median (plus
-one).
+(8) weighted people, ``min_days`` (5) days with a new one, ``min_ratio`` (3.0) times the count expected at
+the peers' rate (plus one).
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ from custodiet.detect.insider.peers import peer_median
 from custodiet.detect.registry import detector
 
 ID = "insider.steady_sale"
-REVISION = 1
+REVISION = 2
 
 
 @detector(ID, revision=REVISION, severity="high", channel="portal")
@@ -76,10 +79,13 @@ def steady_sale(ctx: DetectionContext) -> list[Finding]:
     sold = sold.join(spread, "skey").mutate(weight=1.0 / ibis.greatest(ibis._.u_accounts, 1))
     per = sold.group_by("aid").aggregate(people=sold.weight.sum(), raw=sold.count(), days=sold.day.nunique(),
                                          first=sold.first.min(), last=sold.first.max())
-    peer = peer_median(per, actors(ctx), "people")
+    looked = pr.group_by("aid").aggregate(looked=pr.count())
+    per = per.join(looked, "aid").mutate(rate=ibis._.people / ibis._.looked)
+    peer = peer_median(per, actors(ctx), "rate")
     cand = named(per, ctx).join(peer, "aid")
+    cand = cand.mutate(expected=cand.peer_med * cand.looked)
     cand = cand.filter((cand.people >= min_people) & (cand.days >= min_days)
-                       & (cand.people >= min_ratio * (cand.peer_med + 1)))
+                       & (cand.people >= min_ratio * (cand.expected + 1)))
     found = rows(cand.order_by("actor"))
     if not found:
         return []
@@ -90,7 +96,7 @@ def steady_sale(ctx: DetectionContext) -> list[Finding]:
     out: list[Finding] = []
     for r in found:
         rare, apart = shape.get(r["aid"], (0.0, 0.0))
-        ratio = r["people"] / (r["peer_med"] + 1)
+        ratio = r["people"] / (r["expected"] + 1)
         weeks = max((r["last"] - r["first"]).days / 7, 1.0)
         strength = math.log(ratio / min_ratio * math.e) * (r["days"] / min_days) ** 0.5 * (1 + rare) * (0.5 + apart)
         score = squash(strength, 1.5)
@@ -99,11 +105,13 @@ def steady_sale(ctx: DetectionContext) -> list[Finding]:
             window_end=r["last"], score=score, severity=severity_for(score, "high"),
             summary=(f"pulled at least {min_kinds} of {'/'.join(SALE_KINDS)} on {fmt_int(r['raw'])} people on none "
                      f"of {r['org']}'s cases, on {r['days']} days over {weeks:.0f} weeks ({r['people']:.1f} weighted "
-                     f"by how many accounts look them up), {ratio:.1f}× the peers' median ({r['peer_med']:.1f}); "
+                     f"by how many accounts look them up) of the {fmt_int(r['looked'])} it looked up, {ratio:.1f}× "
+                     f"the {r['expected']:.1f} its peers' rate ({r['peer_med']:.1%}) gives; "
                      f"{rare:.0%} at hours the unit hardly works, {apart:.0%} in hours with no casework"),
             event_ids=[],
             details={"people": r["raw"], "weighted_people": r["people"], "days": r["days"],
-                     "peer_median": r["peer_med"], "ratio": ratio, "rare_hours_share": rare,
+                     "looked_up": r["looked"], "peer_rate": r["peer_med"], "expected": r["expected"],
+                     "ratio": ratio, "rare_hours_share": rare,
                      "apart_from_casework_share": apart},
         ), r["first"], r["last"], listed.get(r["aid"], [])))
     return out
