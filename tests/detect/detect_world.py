@@ -129,6 +129,7 @@ PLANTED = {
     "insider.sale_bundle": {"U2.o3"},
     "insider.stalking": {"U3.o1"},
     "insider.steady_sale": {"U3.o2"},
+    "insider.collusion": {"U1.o3"},
     "insider.off_hours": {"U1.o5"},
     "insider.new_client": {"U1.o5"},
 }
@@ -162,6 +163,9 @@ def plant(w: World) -> None:
         for i in range(3):
             for k, kind in enumerate(("location", "cdr")):
                 w.access("U3.o2", subj(f"order{d}-{i}"), day(8 + d * 4, 20, i * 10 + k * 3), kind)
+    for i in range(10):  # two accounts of two units split an order: one pulls location, the other call records
+        w.access("U1.o3", subj(f"split{i}"), day(25 + i, 19, 5), "location")
+        w.access("U2.o2", subj(f"split{i}"), day(25 + i, 19, 20), "cdr")
     for i in range(60):  # a hijacked account: nights, a new address
         w.access("U1.o5", subj(f"night{i}"), day(50 + i % 3, 2 + i % 3, i % 60), "identity",
                  client_ip="203.0.113.9")

@@ -18,6 +18,8 @@ Each account acts on top of the shared background world (a unit of its own, so i
 - ``W.o4`` sells quietly among heavy analysts: 25 strangers on 10 days, location and call records each,
   among 90 people; each of its four peers pulls the same on 10 strangers among 300 (revision 1 of the
   steady-sale detector compared counts, 25 against the peers' 10, and saw nothing);
+- ``U3.o3`` and ``U3.o4`` work an operation whose case file is not loaded: both pull location and call
+  records on the same twelve people (casework shared, not an order split);
 - ``U2.o0`` mistypes case ids: ten strangers, each under an id that exists nowhere, each id once
   (revision 3 of the case misuse detector counted them as misuse).
 """
@@ -73,6 +75,10 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
         for i in range(strangers):
             for k, kind in enumerate(("location", "cdr")):
                 w.access(f"W.o{o}", subj(f"w-stranger-{o}-{i}"), day(3 + (i % 10) * 6, 12 + o, k * 5), kind)
+    for i in range(12):
+        for who in ("U3.o3", "U3.o4"):
+            for kind in ("location", "cdr"):
+                w.access(who, subj(f"operation-{i}"), day(30 + i % 4, 10 + i % 6), kind)
     for i in range(10):
         w.access("U2.o0", subj(f"typo-{i}"), day(20 + i, 10), "identity", authority=f"U2-C{i}0")
     w.commit()
@@ -133,6 +139,11 @@ def test_a_quiet_seller_among_heavy_peers_is_judged_at_their_rate(store) -> None
     assert "W.o4" in found
     assert found["W.o4"]["details"]["people"] == 25
     assert not {"W.o0", "W.o1", "W.o2", "W.o3"} & set(found)
+
+
+def test_shared_casework_is_not_collusion(store) -> None:
+    found = [f for f in load_findings(store) if f["detector"] == "insider.collusion"]
+    assert not [f for f in found if {"U3.o3", "U3.o4"} & set(f["actors"])]
 
 
 def test_targeted_abuse_ranks_at_the_top(store) -> None:
