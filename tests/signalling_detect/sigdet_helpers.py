@@ -20,6 +20,8 @@ HOME_HLR, HOME_VLR = "442079460001", "442079460011"
 FR_VLR, FR_HLR = "339900000011", "339900000001"  # Lutetia Mobile (roaming, sms)
 CH_SMSC = "419900000021"  # Alpen Net (roaming, no sms)
 BR_VLR = "559900000011"  # Sertao Movel
+DE_VLR = "499900000011"  # Rheinfunk (roaming, sms)
+MARITIME_VLR = "882990000011"  # Ocean Link (maritime, roaming)
 UNKNOWN = "260990000031"  # not in the profile (Zambia)
 UNKNOWN2, UNKNOWN3 = "855990000031", "976990000031"
 FR_REALM, BR_REALM = "epc.mnc095.mcc208.3gppnetwork.org", "epc.mnc095.mcc724.3gppnetwork.org"
@@ -50,6 +52,22 @@ roaming = true
 sms = false
 
 [[partner]]
+name = "Rheinfunk"
+country = "DE"
+mcc_mnc = ["262-95"]
+gt_prefixes = ["49990"]
+roaming = true
+sms = true
+
+[[partner]]
+name = "Ocean Link"
+country = "NO"
+mcc_mnc = ["901-95"]
+gt_prefixes = ["88299"]
+roaming = true
+sms = false
+
+[[partner]]
 name = "Sertao Movel"
 country = "BR"
 mcc_mnc = ["724-95"]
@@ -58,11 +76,13 @@ roaming = true
 sms = true
 """
 
-OP_NAMES = {2: "updateLocation", 3: "cancelLocation", 4: "provideRoamingNumber", 7: "insertSubscriberData",
+OP_NAMES = {55: "sendIdentification", 57: "restoreData", 67: "purgeMS", 8: "deleteSubscriberData",
+            2: "updateLocation", 3: "cancelLocation", 4: "provideRoamingNumber", 7: "insertSubscriberData",
             22: "sendRoutingInfo", 23: "updateGprsLocation", 44: "mt-ForwardSM", 45: "sendRoutingInfoForSM",
             56: "sendAuthenticationInfo", 58: "sendIMSI", 70: "provideSubscriberInfo", 71: "anyTimeInterrogation"}
 DIAMETER_NAMES = {316: "Update-Location", 317: "Cancel-Location", 318: "Authentication-Information",
-                  319: "Insert-Subscriber-Data", 306: "User-Data"}
+                  319: "Insert-Subscriber-Data", 306: "User-Data", 321: "Purge-UE", 323: "Notify",
+                  320: "Delete-Subscriber-Data"}
 
 
 def at(minutes: float) -> datetime:

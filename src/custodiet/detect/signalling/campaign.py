@@ -29,7 +29,7 @@ from typing import Any
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.registry import detector
-from custodiet.detect.signalling import fs11_cat1, fs11_cat2, fs19, location
+from custodiet.detect.signalling import fs11_cat1, fs11_cat2, fs19, location, serving
 from custodiet.detect.signalling.base import describe, flagged_rows, plural, span_text
 
 ID = "signalling.campaign"
@@ -40,7 +40,8 @@ def flagged_union(ctx: DetectionContext) -> list[dict[str, Any]]:
     """Every event flagged by the per-message signalling detectors, each once."""
     seen: dict[str, dict[str, Any]] = {}
     for rows_ in (flagged_rows(fs11_cat1.flagged(ctx)), flagged_rows(fs11_cat2.flagged(ctx)),
-                  flagged_rows(fs19.flagged(ctx)), location.flagged_events(ctx)):
+                  flagged_rows(fs19.flagged(ctx)), flagged_rows(serving.flagged(ctx)),
+                  location.flagged_events(ctx)):
         for r in rows_:
             seen.setdefault(r["event_id"], r)
     return sorted(seen.values(), key=lambda r: (r["ts"], r["event_id"]))

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from custodiet.detect.signalling.geo import distance_km
+from custodiet.geo import distance_km
 
 __all__ = ["World", "SimNetwork", "build_world", "distance_km", "home_subscriber", "roamer_identity",
            "write_profile"]
