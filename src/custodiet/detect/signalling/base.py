@@ -8,10 +8,10 @@ Diameter command code), ``src`` (the sender's network key: profile name, else th
 ``src_partner``, ``src_roaming``, ``src_sms``, ``dst_home`` (addressed to a home node), ``dst_key``
 (network key of the called GT / destination), ``dst_country``, ``visited_plmn``, ``visited_ok``
 (Visited-PLMN-Id belongs to the sender; null when absent or the sender is unknown), ``subject_kind``,
-``ok`` (the request succeeded: not rejected by ReturnError, TCAP abort, refused dialogue or a non-2xxx
-Diameter result; an unanswered request counts as succeeded), ``calling_gt``, ``tcap_type``, ``link`` (the
-pseudonym of the other identity the request carries: the MSISDN of an IMSI-keyed request or the reverse),
-and the optional transport attributes ``opc``, ``dpc``, ``routing_context``, ``calling_pc``, ``src_ip``,
+``error_code`` (MAP error of the answer, if any), ``ok`` (the request succeeded: not rejected by
+ReturnError, TCAP abort, refused dialogue or a non-2xxx Diameter result; an unanswered request counts
+as succeeded), ``calling_gt``, ``tcap_type``, ``link`` (the pseudonym of the other identity the request
+carries: the MSISDN of an IMSI-keyed request or the reverse), and the optional transport attributes ``opc``, ``dpc``, ``routing_context``, ``calling_pc``, ``src_ip``,
 ``imsi_plmn`` (null when the decoder did not give them).
 
 A MAP request without a calling global title (routed on point code and SSN) is home-internal: interconnect
@@ -142,7 +142,8 @@ class Networks:
 RAW_TABLE = "custodiet_signalling_raw"
 _ATTR_PATHS = ("map_opcode", "command_code", "sccp_calling_gt", "sccp_called_gt", "origin_realm", "origin_host",
                "destination_realm", "visited_plmn_id", "country", "tcap_type", "opc", "dpc", "routing_context",
-               "sccp_calling_pc", "src_ip", "imsi_plmn", "imsi_pseudonym", "msisdn_pseudonym", "destination_host")
+               "sccp_calling_pc", "src_ip", "imsi_plmn", "imsi_pseudonym", "msisdn_pseudonym", "destination_host",
+               "error_code")
 
 
 def _raw(ctx: DetectionContext) -> ir.Table:
@@ -160,6 +161,7 @@ def _raw(ctx: DetectionContext) -> ir.Table:
                {a['sccp_calling_gt']} AS calling_gt, {a['opc']} AS opc, {a['dpc']} AS dpc,
                {a['routing_context']} AS routing_context, {a['sccp_calling_pc']} AS calling_pc,
                {a['src_ip']} AS src_ip, {a['imsi_plmn']} AS imsi_plmn,
+               CAST({a['error_code']} AS BIGINT) AS error_code,
                coalesce({a['imsi_pseudonym']}, {a['msisdn_pseudonym']}) AS link,
                CASE WHEN {a['command_code']} IS NOT NULL THEN 'diameter' ELSE 'map' END AS proto,
                CAST(coalesce({a['map_opcode']}, {a['command_code']}) AS BIGINT) AS code,
@@ -220,6 +222,7 @@ def requests(ctx: DetectionContext) -> ir.Table:
         e = e.select(
             "event_id", "ts", "actor", "subject", "subject_kind", "operation", "outcome", "proto", "code",
             "tcap_type", "calling_gt", "opc", "dpc", "routing_context", "calling_pc", "src_ip", "imsi_plmn", "link",
+            "error_code",
             ok=e.outcome.isnull() | (e.outcome == "allowed"),
             src=e.src.fill_null(e.actor), src_network=e.src_network,
             src_country=ibis.coalesce(e.src_country_n, e.attr_country),

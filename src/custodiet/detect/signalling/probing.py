@@ -6,13 +6,16 @@ What it catches:
   provideSubscriberInfo, sendIMSI, LCS; Diameter Sh / SLh look-ups) from one network over many distinct
   subscribers in a few hours, far above that network's own baseline and its peers', most of them not
   followed by what legitimately follows them: an SRI-SM by an mt-forwardSM from the same network within
-  ``grace_minutes`` (one delivery explains one look-up); an SRI by our HLR's provideRoamingNumber (call
-  set-up). Look-ups by an operation the network has no business sending (SRI-SM without an SMS agreement,
-  SRI without an optimal-routing agreement, the category 1 look-ups) are never explained;
-- *tracking*: a look-up of a subscriber, not legitimately followed, then followed within
-  ``tracking_hours`` by provideSubscriberInfo, anyTimeInterrogation or LCS from abroad that its home
-  network did not send, or by an updateLocation from a network without a roaming agreement (the IMSI
-  of an SRI-SM's subscriber is matched through requests that carry both identities).
+  ``grace_minutes`` (one delivery explains one look-up), or, when it was answered with an error (absent
+  subscriber), by the same network's delivered retry within ``retry_hours``; an SRI by our HLR's
+  provideRoamingNumber (call set-up). An inbound roamer's HLR locating its own subscriber is no look-up.
+  Look-ups by an operation the network has no business sending (SRI-SM without an SMS agreement, SRI
+  without an optimal-routing agreement, the category 1 look-ups) are never explained;
+- *tracking*: a look-up of a subscriber, not legitimately followed, then followed (within
+  ``tracking_hours`` from the same network, ``tracking_other_minutes`` from another) by
+  provideSubscriberInfo, anyTimeInterrogation or LCS from abroad that its home network did not send, or
+  by an updateLocation from a network without a roaming agreement (the IMSI of an SRI-SM's subscriber is
+  matched through requests that carry both identities).
 
 How: per network, each hour's distinct subscribers looked up without a legitimate follow-up (U). The
 network's baseline is the ``baseline_quantile`` of its U over every hour of the capture (zeros included),
@@ -27,11 +30,14 @@ quiet; an HLR-lookup service's first day (no baseline: its peers' applies). Know
 faster than the network's own baseline (low and slow; the per-message categories may still catch it); a
 sweep by a network whose baseline is itself a sweep.
 
-Tunables: ``grace_minutes`` (10), ``min_subjects`` (30), ``min_per_hour`` (10), ``baseline_quantile``
+Tunables: ``grace_minutes`` (10), ``retry_hours`` (12: SMSC retry schedules give up within hours),
+``min_subjects`` (30), ``min_per_hour`` (10), ``baseline_quantile``
 (0.9: a sweep shorter than a tenth of the capture stays out of the baseline), ``baseline_hours`` (24: a
 shorter capture has no own baseline, its sweep would be its baseline; peers' and ``min_per_hour`` apply),
 ``factor`` (3: above the
-busy hour of a diurnal pattern), ``max_delivery_share`` (0.5), ``tracking_hours`` (6), ``allowed``
+busy hour of a diurnal pattern), ``max_delivery_share`` (0.5), ``tracking_hours`` (6),
+``tracking_other_minutes`` (2: a tracked subscriber's ordinary undelivered SMS look-ups by others are
+not the pattern; tooling chains an accomplice's look-up and the location request within seconds), ``allowed``
 (network names or GTs never reported as sweeps), ``sri_allowed`` (as ``signalling.fs11_cat2``).
 """
 
@@ -76,11 +82,14 @@ MAP_LOOKUPS = [SRISM, SRI, ATI, PSI, SENDIMSI, SRILCS, PSL]
 DIAMETER_LOOKUPS = [UDR, RIR, PLR]
 TRACKING = [PSI, ATI, SRILCS, PSL]
 HOUR = timedelta(hours=1)
+# MAP errors after which an SMSC retries: absentSubscriberSM, absentSubscriber, busy, SM delivery failure
+ABSENT = frozenset({6, 27, 31, 32})
 
 
 def _p(ctx: DetectionContext) -> dict[str, Any]:
     d = {"grace_minutes": 10, "min_subjects": 30, "min_per_hour": 10, "baseline_quantile": 0.9, "factor": 3,
-         "max_delivery_share": 0.5, "tracking_hours": 6, "baseline_hours": 24}
+         "max_delivery_share": 0.5, "tracking_hours": 6, "baseline_hours": 24, "retry_hours": 12,
+         "tracking_other_minutes": 2}
     out: dict[str, Any] = {k: float(ctx.param(ID, k, v)) for k, v in d.items()}
     out["allowed"] = {str(a) for a in ctx.param(ID, "allowed", [])}
     out["sri_allowed"] = {str(a) for a in ctx.param("signalling.fs11_cat2", "sri_allowed", [])}
@@ -92,8 +101,10 @@ def _lookups(ctx: DetectionContext) -> list[dict[str, Any]]:
     ext = r.filter(~r.src_home)
     look = ext.filter(((ext.proto == "map") & ext.code.isin(MAP_LOOKUPS))
                       | ((ext.proto == "diameter") & ext.code.isin(DIAMETER_LOOKUPS)))
+    psi = look.filter((look.proto == "map") & (look.code == PSI))
+    look = look.anti_join(home_explained(r, psi), "event_id")  # an inbound roamer's HLR locating its own
     return rows(look.select("event_id", "ts", "actor", "subject", "operation", "proto", "code", "src",
-                            "src_network", "src_country", "src_sms").order_by(["ts", "event_id"]))
+                            "src_network", "src_country", "src_sms", "error_code").order_by(["ts", "event_id"]))
 
 
 def _match(looks: list[tuple[datetime, str]], follow_ups: list[datetime], grace: timedelta) -> set[str]:
@@ -135,6 +146,16 @@ def _followed(ctx: DetectionContext, looks: list[dict[str, Any]], p: dict[str, A
     out = _match(calls, prn, grace)
     for net, xs in sms.items():
         out |= _match(xs, deliveries.get(net, []), grace)
+    # a look-up answered with an error (absent subscriber) that the same network retried and delivered later
+    retry = timedelta(hours=p["retry_hours"])
+    delivered: dict[tuple[str, str], list[datetime]] = defaultdict(list)
+    for x in looks:
+        if x["event_id"] in out and x["code"] == SRISM:
+            delivered[(x["src"], x["subject"])].append(x["ts"])
+    for x in looks:
+        if x["code"] == SRISM and x["error_code"] in ABSENT and x["event_id"] not in out and any(
+                x["ts"] < t <= x["ts"] + retry for t in delivered.get((x["src"], x["subject"]), ())):
+            out.add(x["event_id"])
     return out
 
 
@@ -146,23 +167,24 @@ def _tracking(ctx: DetectionContext, looks: list[dict[str, Any]], followed: set[
     loc = ext.filter((ext.proto == "map") & ext.code.isin(TRACKING))
     loc = loc.anti_join(home_explained(r, loc), "event_id")
     ul = ext.filter((ext.proto == "map") & ext.code.isin([UL, UGL]) & ~ext.src_roaming)
-    follow = rows(ibis.union(loc, ul).select("subject", "ts", "operation").order_by("ts"))
+    follow = rows(ibis.union(loc, ul).select("subject", "ts", "operation", "src").order_by("ts"))
     pairs = rows(r.filter(r.link.notnull()).select("subject", "link").distinct())
     alias: dict[str, set[str]] = defaultdict(set)
     for x in pairs:
         alias[x["subject"]].add(x["link"])
         alias[x["link"]].add(x["subject"])
-    after: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    after: dict[str, list[tuple[datetime, str, str]]] = defaultdict(list)
     for x in follow:
         for s in {x["subject"], *alias.get(x["subject"], ())}:
-            after[s].append((x["ts"], x["operation"]))
+            after[s].append((x["ts"], x["operation"], x["src"]))
     window = timedelta(hours=p["tracking_hours"])
+    others = timedelta(minutes=p["tracking_other_minutes"])
     out: dict[str, str] = {}
     for x in looks:
         if (x["code"] in TRACKING and x["proto"] == "map") or x["event_id"] in followed:
             continue  # the follow-up itself, or a look-up that led to a delivery
-        for ts, op in after.get(x["subject"], []):
-            if x["ts"] < ts <= x["ts"] + window:
+        for ts, op, src in after.get(x["subject"], []):
+            if x["ts"] < ts <= x["ts"] + (window if src == x["src"] else others):
                 out[x["event_id"]] = op
                 break
     return out

@@ -17,6 +17,7 @@ from custodiet.simulate.signalling.traffic import (
     ATI,
     CL,
     CLR,
+    DAY,
     DSD,
     DSR,
     HOUR,
@@ -150,6 +151,8 @@ class Planter:
             ev = sorted(sub.evidence)
             ts, _country = self.rng.choice(ev[1:])
             t = ts + self.rng.uniform(300, 2400)
+            if any(a - DAY <= t <= b + DAY for a, b in sub.at_sea):
+                continue  # a ship's network can be anywhere: no journey from it is impossible
             last_t, last_c = max(e for e in ev if e[0] <= t)
             hours = (t - last_t) / HOUR
             if distance_km(last_c, source.country) - DETECTOR_SLACK_KM >= 3 * DETECTOR_MAX_KMH * hours:
