@@ -11,8 +11,9 @@ Diameter command code), ``src`` (the sender's network key: profile name, else th
 ``error_code`` (MAP error of the answer, if any), ``ok`` (the request succeeded: not rejected by
 ReturnError, TCAP abort, refused dialogue or a non-2xxx Diameter result; an unanswered request counts
 as succeeded), ``calling_gt``, ``tcap_type``, ``link`` (the pseudonym of the other identity the request
-carries: the MSISDN of an IMSI-keyed request or the reverse), and the optional transport attributes ``opc``, ``dpc``, ``routing_context``, ``calling_pc``, ``src_ip``,
-``imsi_plmn`` (null when the decoder did not give them).
+carries: the MSISDN of an IMSI-keyed request or the reverse), and the optional transport attributes
+``opc``, ``dpc``, ``routing_context``, ``calling_pc``, ``src_ip``, ``imsi_plmn`` (null when the decoder
+did not give them).
 
 A MAP request without a calling global title (routed on point code and SSN) is home-internal: interconnect
 traffic is always routed on global title. International networks (+881/+882/+883, MCC 901) get the pseudo
