@@ -27,6 +27,11 @@ def detect(
 ) -> None:
     """Run the detection suite (every registered detector) and store its findings, replacing the last run."""
     from custodiet.detect.run import run_detectors
+    from custodiet.detect.signalling.base import assumptions
+
+    if channel in (None, Channel.signalling) and (not only or any(d.startswith("signalling.") for d in only)):
+        for text in assumptions(store()):
+            err_console.print(f"[bold yellow]warning:[/] {escape(text)}")
 
     try:
         report = run_detectors(store(), channel=channel.value if channel else None, only=only,

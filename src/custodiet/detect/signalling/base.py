@@ -11,7 +11,8 @@ Diameter command code), ``src`` (the sender's network key: profile name, else th
 ``error_code`` (MAP error of the answer, if any), ``ok`` (the request succeeded: not rejected by
 ReturnError, TCAP abort, refused dialogue or a non-2xxx Diameter result; an unanswered request counts
 as succeeded), ``calling_gt``, ``tcap_type``, ``link`` (the pseudonym of the other identity the request
-carries: the MSISDN of an IMSI-keyed request or the reverse), and the optional transport attributes
+carries: the MSISDN of an IMSI-keyed request or the reverse), ``node_gt`` (the VLR / SGSN / MSC number
+inside the argument), and the optional transport attributes
 ``opc``, ``dpc``, ``routing_context``, ``calling_pc``, ``src_ip``, ``imsi_plmn`` (null when the decoder
 did not give them).
 
@@ -30,7 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -43,6 +44,9 @@ from custodiet.geo import INTERNATIONAL, INTERNATIONAL_MCC, is_international_gt
 
 BASE_TABLE = "custodiet_signalling_requests"
 NODES_TABLE = "custodiet_signalling_nodes"
+if TYPE_CHECKING:
+    from custodiet.store import Store
+
 _REALM = re.compile(r"mnc(\d{2,3})\.mcc(\d{3})")
 _PLMN = re.compile(r"^(\d{3})-?(\d{2,3})$")
 
@@ -79,6 +83,25 @@ def _plmn_key(text: str | None) -> tuple[str, int] | None:
     return (m.group(1), int(m.group(2))) if m else None
 
 
+NO_PROFILE = ("no home-network profile loaded (custodiet context load network FILE): every global title and "
+              "Diameter realm is treated as foreign, home GT/MSISDN prefixes and MCC-MNC are unknown, no partner "
+              "has a roaming or SMS agreement; only requests routed on point code (no calling GT) are taken as "
+              "home-internal")
+
+
+def assumptions(store: Store) -> list[str]:
+    """Warnings for a run of the signalling detectors over ``store``: what they assume for lack of context
+    (nothing when the store holds no signalling events or a home network profile is loaded)."""
+    if NetworkProfile.from_store(store) is not None:
+        return []
+    con = store.connect()
+    try:
+        found = con.execute("SELECT count(*) FROM (SELECT 1 FROM events WHERE channel = 'signalling' LIMIT 1)")
+        return [NO_PROFILE] if found.fetchall()[0][0] else []
+    finally:
+        con.close()
+
+
 class Networks:
     """The profile and registry questions the signalling detectors ask, answered per GT or realm."""
 
@@ -110,12 +133,7 @@ class Networks:
 
     def assumptions(self) -> list[str]:
         """What the detectors assume for lack of context (empty when a home network profile is loaded)."""
-        if self.profile is not None:
-            return []
-        return ["no home-network profile loaded (custodiet context load network FILE): every global title "
-                "and Diameter realm is treated as foreign, home GT/MSISDN prefixes and MCC-MNC are unknown, no "
-                "partner has a roaming or SMS agreement; only requests routed on point code (no calling GT) are "
-                "taken as home-internal"]
+        return [] if self.profile is not None else [NO_PROFILE]
 
     def of_gt(self, gt: str) -> NodeInfo:
         if gt.startswith("pc:") or not gt:  # routed on point code and SSN: inside the home network
@@ -144,7 +162,7 @@ RAW_TABLE = "custodiet_signalling_raw"
 _ATTR_PATHS = ("map_opcode", "command_code", "sccp_calling_gt", "sccp_called_gt", "origin_realm", "origin_host",
                "destination_realm", "visited_plmn_id", "country", "tcap_type", "opc", "dpc", "routing_context",
                "sccp_calling_pc", "src_ip", "imsi_plmn", "imsi_pseudonym", "msisdn_pseudonym", "destination_host",
-               "error_code")
+               "error_code", "node_gt", "vlr", "sgsn", "msc")
 
 
 def _raw(ctx: DetectionContext) -> ir.Table:
@@ -163,6 +181,7 @@ def _raw(ctx: DetectionContext) -> ir.Table:
                {a['routing_context']} AS routing_context, {a['sccp_calling_pc']} AS calling_pc,
                {a['src_ip']} AS src_ip, {a['imsi_plmn']} AS imsi_plmn,
                CAST({a['error_code']} AS BIGINT) AS error_code,
+               coalesce({a['vlr']}, {a['sgsn']}, {a['msc']}) AS node_gt,
                coalesce({a['imsi_pseudonym']}, {a['msisdn_pseudonym']}) AS link,
                CASE WHEN {a['command_code']} IS NOT NULL THEN 'diameter' ELSE 'map' END AS proto,
                CAST(coalesce({a['map_opcode']}, {a['command_code']}) AS BIGINT) AS code,
@@ -223,7 +242,7 @@ def requests(ctx: DetectionContext) -> ir.Table:
         e = e.select(
             "event_id", "ts", "actor", "subject", "subject_kind", "operation", "outcome", "proto", "code",
             "tcap_type", "calling_gt", "opc", "dpc", "routing_context", "calling_pc", "src_ip", "imsi_plmn", "link",
-            "error_code",
+            "error_code", "node_gt",
             ok=e.outcome.isnull() | (e.outcome == "allowed"),
             src=e.src.fill_null(e.actor), src_network=e.src_network,
             src_country=ibis.coalesce(e.src_country_n, e.attr_country),
