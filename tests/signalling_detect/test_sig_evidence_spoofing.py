@@ -45,7 +45,7 @@ def test_location_without_evidence_says_so(tmp_path):
     found = run(store_with(tmp_path, events), location_plausibility)
     assert flagged_ids(found) == {events[1]["event_id"]}
     assert found[0].details["evidence"] is False
-    assert "no earlier evidence" in found[0].summary
+    assert "no evidence of where it was" in found[0].summary
     quiet = run(store_with(tmp_path / "q", events), location_plausibility,
                 {"signalling.location": {"judge_without_evidence": False}})
     assert quiet == []
@@ -116,3 +116,14 @@ def test_spoofing_point_code_node_and_imsi_home(tmp_path):
     link = next(f for f in found if attacks[0]["event_id"] in f.event_ids)
     assert "MTP3 OPC 2005" in link.summary
     assert "260990000031" in link.summary
+
+
+def test_location_backward_check_and_a_stay_begun_before_the_capture(tmp_path):
+    """A UL from Brazil with no earlier evidence, but our own VLR sees the subscriber 20 min later: forged.
+    A subscriber first seen in Brazil, where Brazil keeps serving it, was there before the capture began."""
+    forged = map_event(30, BR_VLR, 2, "h")
+    events = [map_event(0, HOME_VLR, 56, "other"), forged, map_event(50, HOME_VLR, 56, "h"),
+              map_event(40, BR_VLR, 56, "i"), map_event(400, BR_VLR, 56, "i")]
+    found = run(store_with(tmp_path, events), location_plausibility)
+    assert flagged_ids(found) == {forged["event_id"]}
+    assert "later" in found[0].summary

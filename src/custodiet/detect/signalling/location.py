@@ -2,20 +2,23 @@
 
 What it catches: an updateLocation, updateGprsLocation or sendAuthenticationInfo (Diameter:
 Update-Location, Authentication-Information) from a network in a country the subscriber cannot have
-reached since it was last seen. A forged registration diverts calls and SMS (interception); forged
-authentication requests harvest vectors. It needs no earlier registration: the subscriber's position is
-the last *evidence* of it on any operation,
+reached since it was last seen, or from which it cannot have reached where our own network sees it next.
+A forged registration diverts calls and SMS (interception); forged authentication requests harvest
+vectors. It needs no earlier registration: positions are the *evidence* of the subscriber on any
+operation,
 
-- a successful registration or authentication by its home network or a roaming partner (whose
-  Visited-PLMN-Id, if any, is its own) that was itself plausible;
-- the home network's own nodes acting for it: a request from a home VLR/MSC (or routed on point code
-  inside the home network), our HLR's provideRoamingNumber / insertSubscriberData / provideSubscriberInfo
-  to a VLR, our SMSC's mt-forwardSM to an MSC abroad (the subscriber is where that VLR/MSC is). An
-  mt-forwardSM arriving at a home node is no evidence: with SMS home routing it reaches our SMS router
-  wherever the subscriber is;
+- our own network's word: a request from a home VLR/MSC (or routed on point code inside the home
+  network), our HLR's provideRoamingNumber / insertSubscriberData / provideSubscriberInfo to a VLR, our
+  SMSC's mt-forwardSM to an MSC abroad (the subscriber is where that VLR/MSC is; not when that network's
+  own registration was judged forged), a foreign SMSC's mt-forwardSM delivered to our MSC (at home; set
+  ``mtfsm_evidence = false`` where SMS home routing sends every delivery to our SMS router);
+- a successful registration or authentication by a roaming partner (whose Visited-PLMN-Id, if any, is
+  its own) that was itself plausible.
 
-and, where none precedes it, its home network's country at the capture's start (for subscribers of ours:
-requests addressed to our HLR/HSS). Such a finding says that no evidence existed and scores lower.
+Each request is judged forward, from the last position, and backward, to our own network's next evidence.
+With neither, a network that goes on serving the subscriber later in the capture is a stay that began
+before it; otherwise (a lone request for one of our subscribers) it is judged against the home country at
+the capture's start, and the finding says that no evidence existed (half score, medium severity).
 
 Reachable: the same or a neighbouring country (bundled borders: border towns flip between networks many
 times a day); an international network (+881/+882/+883, MCC 901: ships and aircraft) to or from anywhere;
@@ -25,18 +28,20 @@ implausible event is flagged and does not move the subscriber, so a forged regis
 genuine network's next message look impossible. Rejected requests are judged but never move it.
 
 Known false positives: networks whose GTs are attributed to the wrong country; a border pair missing from
-the bundled table; a capture that begins while the subscriber is already abroad, for the first message
-of its visiting network (the no-evidence finding, low score; ``judge_without_evidence = false`` silences
-it); subscribers' IMSIs shared by several devices (multi-SIM with one IMSI).
+the bundled table; SMS home routing with ``mtfsm_evidence`` left on; a lone request from a visited network
+early in a capture that began while the subscriber was abroad (``judge_without_evidence = false``
+silences those); IMSIs shared by several devices.
 
 Tunables: ``max_kmh`` (default 1000: an airliner's ground speed with a tailwind; scheduled flights average
 ~900 km/h gate to gate), ``airport_hours`` (default 0.25: the least time between the last message before
 boarding and the first after landing, taxiing included), ``slack_km`` (default 300: the least slack
-between two countries, whatever their radii), ``judge_without_evidence`` (default true).
+between two countries, whatever their radii), ``judge_without_evidence`` (default true),
+``mtfsm_evidence`` (default true).
 """
 
 from __future__ import annotations
 
+import bisect
 from datetime import datetime
 from typing import Any
 
@@ -71,7 +76,8 @@ def _params(ctx: DetectionContext) -> dict[str, Any]:
     return {"max_kmh": float(ctx.param(ID, "max_kmh", 1000.0)),
             "airport_hours": float(ctx.param(ID, "airport_hours", 0.25)),
             "slack_km": float(ctx.param(ID, "slack_km", 300.0)),
-            "judge_without_evidence": bool(ctx.param(ID, "judge_without_evidence", True))}
+            "judge_without_evidence": bool(ctx.param(ID, "judge_without_evidence", True)),
+            "mtfsm_evidence": bool(ctx.param(ID, "mtfsm_evidence", True))}
 
 
 def plausible(prev: str, cur: str, hours: float, p: dict[str, Any]) -> tuple[bool, float, float]:
@@ -85,18 +91,21 @@ def plausible(prev: str, cur: str, hours: float, p: dict[str, Any]) -> tuple[boo
     return km <= p["max_kmh"] * flying, km, speed
 
 
-def _events(ctx: DetectionContext) -> dict[str, list[Any]]:
+def _events(ctx: DetectionContext, mtfsm_evidence: bool) -> dict[str, list[Any]]:
     r = requests(ctx)
     r = r.filter(r.subject_kind == "imsi")
     judged = ~r.src_home & (((r.proto == "map") & r.code.isin(JUDGED_MAP))
                             | ((r.proto == "diameter") & r.code.isin(JUDGED_DIAMETER)))
     home_here = r.src_home & (r.dst_home | ((r.proto == "map") & r.code.isin([UL, UGL, SAI]))
                               | ((r.proto == "diameter") & r.code.isin([ULR, AIR])))
-    home_there = r.src_home & ~r.dst_home & (r.proto == "map") & r.code.isin(HOME_POINTS_TO)
-    sel = r.filter(judged | home_here | home_there)
+    home_there = r.src_home & ~r.dst_home & r.ok & (r.proto == "map") & r.code.isin(HOME_POINTS_TO)
+    delivered_here = ~r.src_home & r.dst_home & r.ok & (r.proto == "map") & (r.code == MTFSM)
+    if not mtfsm_evidence:
+        delivered_here = ibis.literal(False)
+    sel = r.filter(judged | home_here | home_there | delivered_here)
     sel = sel.select(
         "event_id", "ts", "actor", "subject", "operation", "src", "src_network", "src_country", "proto",
-        "dst_home", "ok",
+        "dst_home", "ok", "dst_key",
         role=ibis.ifelse(judged, "judge", "evidence"),
         where=ibis.ifelse(home_there, sel.dst_country, ibis.ifelse(judged, sel.src_country, ibis.null("string"))),
         trusted=sel.src_home | (sel.src_roaming & sel.visited_ok.fill_null(True)),
@@ -105,51 +114,86 @@ def _events(ctx: DetectionContext) -> dict[str, list[Any]]:
     return {c: t.column(c).to_pylist() for c in t.column_names}
 
 
+def _groups(subjects: list[str]) -> list[tuple[int, int]]:
+    """(start, end) index ranges of equal consecutive subjects."""
+    out, i = [], 0
+    while i < len(subjects):
+        j = i
+        while j < len(subjects) and subjects[j] == subjects[i]:
+            j += 1
+        out.append((i, j))
+        i = j
+    return out
+
+
 def flagged_events(ctx: DetectionContext) -> list[dict[str, Any]]:
     """Implausible location events (FLAGGED_COLUMNS plus the journey's numbers)."""
     p = _params(ctx)
     home = _home_country(ctx)
-    cols = _events(ctx)
+    cols = _events(ctx, p["mtfsm_evidence"])
     start = _capture_start(ctx)
     known = country_centroids()
     out: list[dict[str, Any]] = []
-    last: tuple[str, datetime, str] | None = None  # (subject, ts, country)
-    for i in range(len(cols["event_id"])):
-        subject, ts, role = cols["subject"][i], cols["ts"][i], cols["role"][i]
-        if last is not None and last[0] != subject:
-            last = None
-        where = cols["where"][i] if cols["where"][i] is not None or role == "judge" else home
-        if where is None or (where not in known and where != INTERNATIONAL):
-            continue
-        if role == "evidence":
-            last = (subject, ts, where)
-            continue
-        evidence = last is not None
-        if last is None:
-            if not (p["judge_without_evidence"] and cols["dst_home"][i] and home is not None and start is not None):
-                if cols["ok"][i] and cols["trusted"][i]:
-                    last = (subject, ts, where)
+    n = len(cols["event_id"])
+    where_of = [cols["where"][i] if cols["where"][i] is not None or cols["role"][i] == "judge" else home
+                for i in range(n)]
+    usable = [w is not None and (w in known or w == INTERNATIONAL) for w in where_of]
+    for lo, hi in _groups(cols["subject"]):
+        anchors = [i for i in range(lo, hi) if usable[i] and cols["role"][i] == "evidence"]
+        anchor_ts = [cols["ts"][i] for i in anchors]
+        last: tuple[datetime, str] | None = None
+        forged: set[str] = set()  # networks whose registrations for this subject were implausible
+        for i in range(lo, hi):
+            if not usable[i]:
                 continue
-            prev_ts, prev = start, home
-        else:
-            prev_ts, prev = last[1], last[2]
-        hours = (ts - prev_ts).total_seconds() / 3600
-        ok, km, speed = plausible(prev, where, hours, p)
-        if ok:
-            if cols["ok"][i] and cols["trusted"][i]:
-                last = (subject, ts, where)
-            continue
-        row = {c: cols[c][i] for c in cols}
-        row["src_country"] = where
-        minutes = (ts - prev_ts).total_seconds() / 60
-        seen = (f"where it was seen {minutes:,.0f} min earlier" if evidence else
-                f"its home country, assumed at the capture's start {minutes:,.0f} min earlier (no earlier "
-                "evidence of where it was)")
-        row.update(category="fs19-cat3" if row["proto"] == "diameter" else "fs11-cat3",
-                   reason=f"{km:,.0f} km beyond the slack from {prev}, {seen}: {speed:,.0f} km/h",
-                   km=km, minutes=minutes, kmh=speed, previous_country=prev, evidence=evidence, seen=seen)
-        out.append(row)
-    return out
+            ts, where = cols["ts"][i], str(where_of[i])
+            if cols["role"][i] == "evidence":
+                if cols["dst_key"][i] not in forged:  # our HLR following a forged registration proves nothing
+                    last = (ts, where)
+                continue
+            k = bisect.bisect_right(anchor_ts, ts)
+            nxt = (anchor_ts[k], str(where_of[anchors[k]])) if k < len(anchors) else None
+            verdict = _judge(last, nxt, ts, where, p)
+            if verdict is None and last is None and nxt is None:
+                later_same = any(cols["src"][j] == cols["src"][i] for j in range(i + 1, hi))
+                if later_same or not (p["judge_without_evidence"] and cols["dst_home"][i] and home and start):
+                    verdict = None  # a stay that goes on: the subscriber was there before the capture
+                else:
+                    ok, km, speed = plausible(home, where, (ts - start).total_seconds() / 3600, p)
+                    minutes = (ts - start).total_seconds() / 60
+                    verdict = None if ok else (km, speed, minutes, home, False,
+                                               f"its home country, assumed at the capture's start {minutes:,.0f} "
+                                               "min earlier (no evidence of where it was before or after)")
+            if verdict is None:
+                if cols["ok"][i] and cols["trusted"][i]:
+                    last = (ts, where)
+                continue
+            km, speed, minutes, other, evidence, seen = verdict
+            forged.add(cols["src"][i])
+            row = {c: cols[c][i] for c in cols}
+            row["src_country"] = where
+            row.update(category="fs19-cat3" if row["proto"] == "diameter" else "fs11-cat3",
+                       reason=f"{km:,.0f} km beyond the slack between {where} and {other}, {seen}: {speed:,.0f} km/h",
+                       km=km, minutes=minutes, kmh=speed, previous_country=other, evidence=evidence, seen=seen)
+            out.append(row)
+    return sorted(out, key=lambda e: (e["ts"], e["event_id"]))
+
+
+def _judge(last: tuple[datetime, str] | None, nxt: tuple[datetime, str] | None, ts: datetime, where: str,
+           p: dict[str, Any]) -> tuple[float, float, float, str, bool, str] | None:
+    """None when reachable from the last position and the next home evidence can follow; else the numbers
+    (km beyond the slack, km/h, minutes, the other country, True, how it was seen)."""
+    if last is not None:
+        ok, km, speed = plausible(last[1], where, (ts - last[0]).total_seconds() / 3600, p)
+        if not ok:
+            minutes = (ts - last[0]).total_seconds() / 60
+            return km, speed, minutes, last[1], True, f"where it was seen {minutes:,.0f} min earlier"
+    if nxt is not None:
+        ok, km, speed = plausible(where, nxt[1], (nxt[0] - ts).total_seconds() / 3600, p)
+        if not ok:
+            minutes = (nxt[0] - ts).total_seconds() / 60
+            return km, speed, minutes, nxt[1], True, f"where our own network saw it {minutes:,.0f} min later"
+    return None
 
 
 def _home_country(ctx: DetectionContext) -> str | None:
@@ -179,7 +223,8 @@ def location_plausibility(ctx: DetectionContext) -> list[Finding]:
             detector=ID, revision=REVISION, actor=e["actor"], subjects=[e["subject"]], window_start=e["ts"],
             window_end=e["ts"], score=round(score, 3), severity="high" if e["evidence"] else "medium",
             summary=(f"{who} sent {e['operation']} for subscriber {short(e['subject'])} at {e['ts']:%Y-%m-%d %H:%M}Z"
-                     f" ({cat} category 3), {e['km']:,.0f} km beyond the slack from {e['previous_country']}, "
+                     f" ({cat} category 3) from {e['src_country']}, {e['km']:,.0f} km beyond the slack from "
+                     f"{e['previous_country']}, "
                      f"{e['seen']}: {e['kmh']:,.0f} km/h, which no traveller reaches (flights at "
                      f"{p['max_kmh']:,.0f} km/h plus {p['airport_hours'] * 60:,.0f} min on the ground)."),
             event_ids=[e["event_id"]],

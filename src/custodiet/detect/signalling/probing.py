@@ -12,7 +12,8 @@ What it catches:
   Look-ups by an operation the network has no business sending (SRI-SM without an SMS agreement, SRI
   without an optimal-routing agreement, the category 1 look-ups) are never explained;
 - *tracking*: a look-up of a subscriber, not legitimately followed, then followed (within
-  ``tracking_hours`` from the same network, ``tracking_other_minutes`` from another) by
+  ``tracking_hours`` from the same network, ``tracking_other_minutes`` from another whose look-ups are
+  usually followed, i.e. not an HLR-lookup service) by
   provideSubscriberInfo, anyTimeInterrogation or LCS from abroad that its home network did not send, or
   by an updateLocation from a network without a roaming agreement (the IMSI of an SRI-SM's subscriber is
   matched through requests that carry both identities).
@@ -20,30 +21,32 @@ What it catches:
 How: per network, each hour's distinct subscribers looked up without a legitimate follow-up (U). The
 network's baseline is the ``baseline_quantile`` of its U over every hour of the capture (zeros included),
 its peers' the median of the other networks' baselines; an hour is anomalous when U exceeds ``factor``
-times the larger of the two and ``min_per_hour``. Consecutive anomalous hours form an episode, reported when
-it holds at least ``min_subjects`` such subscribers and under ``max_delivery_share`` of its look-ups were
+times the larger of the two and ``min_per_hour``. Consecutive anomalous hours form an episode (with the
+sweep's run into the hours around it: look-ups at most ``chain_minutes`` apart), reported when it holds
+at least ``min_subjects`` such subscribers and under ``max_delivery_share`` of its look-ups were
 followed. Call routing (SRI then PRN, call set-up over ISUP/SIP, never an SMS), failed deliveries, SMS
 home routing and HLR-lookup services under agreement are the network's baseline, not a sweep.
 
-Known false positives: a bulk SMS campaign to many inactive numbers from a partner that is otherwise
-quiet; an HLR-lookup service's first day (no baseline: its peers' applies). Known misses: a sweep no
-faster than the network's own baseline (low and slow; the per-message categories may still catch it); a
-sweep by a network whose baseline is itself a sweep.
+Known false positives: the sweeping network's own ordinary look-ups that fall inside the sweep's run
+(they look the same: roamers' SMS are delivered past our border); a bulk SMS campaign to many inactive
+numbers from a partner that is otherwise quiet; an HLR-lookup service's first day (no baseline: its
+peers' applies). Known misses: a sweep no faster than the network's own baseline (low and slow; the
+per-message categories may still catch it); a sweep by a network whose baseline is itself a sweep.
 
 Tunables: ``grace_minutes`` (10), ``retry_hours`` (12: SMSC retry schedules give up within hours),
-``min_subjects`` (30), ``min_per_hour`` (10), ``baseline_quantile``
-(0.9: a sweep shorter than a tenth of the capture stays out of the baseline), ``baseline_hours`` (24: a
-shorter capture has no own baseline, its sweep would be its baseline; peers' and ``min_per_hour`` apply),
-``factor`` (3: above the
-busy hour of a diurnal pattern), ``max_delivery_share`` (0.5), ``tracking_hours`` (6),
-``tracking_other_minutes`` (2: a tracked subscriber's ordinary undelivered SMS look-ups by others are
-not the pattern; tooling chains an accomplice's look-up and the location request within seconds), ``allowed``
+``min_subjects`` (30), ``min_per_hour`` (10), ``baseline_quantile`` (0.9: a sweep shorter than a tenth of
+the capture stays out of the baseline), ``baseline_hours`` (24: a shorter capture has no own baseline,
+its sweep would be its baseline; peers' and ``min_per_hour`` apply), ``factor`` (3: above the busy hour
+of a diurnal pattern), ``max_delivery_share`` (0.5), ``tracking_hours`` (6), ``chain_minutes`` (10: a
+sweep's cadence is minutes, a quiet partner's ordinary look-ups are further apart),
+``tracking_other_minutes`` (2: a tracked subscriber's ordinary undelivered SMS look-ups by others are not
+the pattern; tooling chains an accomplice's look-up and the location request within seconds), ``allowed``
 (network names or GTs never reported as sweeps), ``sri_allowed`` (as ``signalling.fs11_cat2``).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
@@ -89,7 +92,7 @@ ABSENT = frozenset({6, 27, 31, 32})
 def _p(ctx: DetectionContext) -> dict[str, Any]:
     d = {"grace_minutes": 10, "min_subjects": 30, "min_per_hour": 10, "baseline_quantile": 0.9, "factor": 3,
          "max_delivery_share": 0.5, "tracking_hours": 6, "baseline_hours": 24, "retry_hours": 12,
-         "tracking_other_minutes": 2}
+         "tracking_other_minutes": 2, "chain_minutes": 10}
     out: dict[str, Any] = {k: float(ctx.param(ID, k, v)) for k, v in d.items()}
     out["allowed"] = {str(a) for a in ctx.param(ID, "allowed", [])}
     out["sri_allowed"] = {str(a) for a in ctx.param("signalling.fs11_cat2", "sri_allowed", [])}
@@ -179,11 +182,16 @@ def _tracking(ctx: DetectionContext, looks: list[dict[str, Any]], followed: set[
             after[s].append((x["ts"], x["operation"], x["src"]))
     window = timedelta(hours=p["tracking_hours"])
     others = timedelta(minutes=p["tracking_other_minutes"])
+    total: Counter[str] = Counter(x["src"] for x in looks)
+    done: Counter[str] = Counter(x["src"] for x in looks if x["event_id"] in followed)
+    delivers = {net for net in total if done[net] >= 0.5 * total[net]}  # its look-ups usually lead somewhere
     out: dict[str, str] = {}
     for x in looks:
         if (x["code"] in TRACKING and x["proto"] == "map") or x["event_id"] in followed:
             continue  # the follow-up itself, or a look-up that led to a delivery
         for ts, op, src in after.get(x["subject"], []):
+            if src != x["src"] and x["src"] not in delivers:
+                continue  # an HLR-lookup service's look-up says nothing about someone else's location request
             if x["ts"] < ts <= x["ts"] + (window if src == x["src"] else others):
                 out[x["event_id"]] = op
                 break
@@ -227,12 +235,9 @@ def episodes(ctx: DetectionContext) -> list[dict[str, Any]]:
             while end + 1 < hours and len(bins[end + 1]) > limit:
                 end += 1
             lo, hi = start + h * HOUR, start + (end + 1) * HOUR
-            if h > 0 and len(bins[h - 1]) > base[net]:  # the sweep's first and last partial hours
-                lo -= HOUR
-            if end + 1 < hours and len(bins[end + 1]) > base[net]:
-                hi += HOUR
             evs = [x for x in per_net[net] if lo <= x["ts"] < hi]
             bad = [x for x in evs if x["event_id"] not in followed]
+            bad = _edges(per_net[net], bad, followed, lo, hi, timedelta(minutes=p["chain_minutes"]))
             subjects = {x["subject"] for x in bad}
             share = 1 - len(bad) / len(evs)
             if len(subjects) >= p["min_subjects"] and share < p["max_delivery_share"]:
@@ -249,6 +254,30 @@ def episodes(ctx: DetectionContext) -> list[dict[str, Any]]:
             out.append({"src": net, "events": sorted(evs, key=lambda e: (e["ts"], e["event_id"])),
                         "subjects": {e["subject"] for e in evs}, "tracking": sorted({e["then"] for e in evs})})
     return out
+
+
+def _edges(xs: list[dict[str, Any]], core: list[dict[str, Any]], followed: set[str], lo: datetime, hi: datetime,
+           gap: timedelta) -> list[dict[str, Any]]:
+    """The core hours' unexplained look-ups plus the sweep's run into the hours around them: earlier and
+    later unexplained look-ups (within an hour) each at most ``gap`` from the next one inward."""
+    if not core:
+        return core
+    before = [x for x in xs if lo - HOUR <= x["ts"] < lo and x["event_id"] not in followed]
+    after = [x for x in xs if hi <= x["ts"] < hi + HOUR and x["event_id"] not in followed]
+    head, tail = [], []
+    edge = core[0]["ts"]
+    for x in reversed(before):
+        if edge - x["ts"] > gap:
+            break
+        head.append(x)
+        edge = x["ts"]
+    edge = core[-1]["ts"]
+    for x in after:
+        if x["ts"] - edge > gap:
+            break
+        tail.append(x)
+        edge = x["ts"]
+    return [*reversed(head), *core, *tail]
 
 
 def _quantile(values: list[int], q: float) -> float:

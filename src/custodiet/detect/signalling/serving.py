@@ -3,7 +3,10 @@
 What it catches: purgeMS, restoreData, readyForSM and noteMM-Event (MAP), Purge-UE and Notify (Diameter)
 about a subscriber from a network that does not serve it at that moment: the sender of its latest
 *successful* registration (see ``state``; a subscriber of ours with no registration seen is served by
-the home network). A forged purge marks the subscriber absent (calls and SMS fail: denial of service).
+the home network, unless a roaming partner already authenticated it successfully, or our own HLR
+addressed the subscriber's PRN / ISD / PSI / cancelLocation to the sender with no registration elsewhere in
+between: a stay that began before the capture). A forged purge marks the subscriber absent (calls and SMS
+fail: denial of service).
 Also sendIdentification about a TMSI our VLR allocated, from a network the subscriber cannot just have
 moved to: a roaming partner in a neighbouring country (or an international maritime / aeronautical
 network) may ask, anyone else is harvesting IMSIs from TMSIs.
@@ -18,6 +21,10 @@ explained, the VLR's inactivity timer and the new registration race).
 
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
 import ibis
 import ibis.expr.types as ir
 
@@ -25,16 +32,20 @@ from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.registry import detector
 from custodiet.detect.signalling.base import (
+    AIR,
+    CL,
     NOR,
     NOTEMM,
     PUR,
     PURGE,
     READYSM,
     RESTORE,
+    SAI,
     SENDID,
     flagged_rows,
     group_findings,
     requests,
+    rows,
 )
 from custodiet.detect.signalling.state import serving_explained, serving_registrations
 from custodiet.geo import INTERNATIONAL, adjacent
@@ -63,6 +74,21 @@ def _previous_serving(r: ir.Table, cand: ir.Table, grace_minutes: float, implaus
     return j.select("event_id")
 
 
+def _stay_before_capture(r: ir.Table, cand: ir.Table, implausible: ir.Table) -> ir.Table:
+    """Event ids sent by a roaming partner that authenticated the subject successfully before, when no
+    registration of the subject precedes the request: a stay that began before the capture."""
+    auth = r.filter(r.src_roaming & r.ok & (((r.proto == "map") & (r.code == SAI))
+                                            | ((r.proto == "diameter") & (r.code == AIR))))
+    auth = auth.select(a_subject=auth.subject, a_src=auth.src, a_ts=auth.ts)
+    reg = serving_registrations(r, implausible)
+    first = reg.group_by(f_subject=reg.subject).aggregate(f_ts=reg.ts.min())
+    c = cand.select("event_id", "ts", "subject", "src")
+    c = c.left_join(first, c.subject == first.f_subject)
+    c = c.filter(c.f_ts.isnull() | (c.f_ts > c.ts))
+    j = c.join(auth, (c.subject == auth.a_subject) & (c.src == auth.a_src) & (auth.a_ts <= c.ts))
+    return j.select("event_id").distinct()
+
+
 def flagged(ctx: DetectionContext) -> ir.Table:
     """Event-level: serving-only operations from a network that does not serve the subject."""
     grace = float(ctx.param(ID, "grace_minutes", 5))
@@ -72,8 +98,9 @@ def flagged(ctx: DetectionContext) -> ir.Table:
                       | ((ext.proto == "diameter") & ext.code.isin(DIAMETER_SERVING_ONLY)))
     implausible = _implausible(ctx)
     ok = ibis.union(serving_explained(r, cand, implausible), _previous_serving(r, cand, grace, implausible),
-                    distinct=True)
+                    _stay_before_capture(r, cand, implausible), distinct=True)
     bad = cand.anti_join(ok, "event_id")
+    bad = bad.anti_join(_hlr_view(ctx, r, bad, implausible), "event_id")
     bad = bad.mutate(category=ibis.ifelse(bad.proto == "diameter", "fs19-cat3", "fs11-cat3"),
                      reason=ibis.ifelse(bad.proto == "diameter", WHY_DIA, WHY_MAP))
     sendid = ext.filter((ext.proto == "map") & (ext.code == SENDID))
@@ -85,6 +112,36 @@ def flagged(ctx: DetectionContext) -> ir.Table:
 
 
 IMPLAUSIBLE_TABLE = "custodiet_signalling_implausible"
+HLR_VIEW_TABLE = "custodiet_signalling_hlr_view"
+
+
+def _hlr_view(ctx: DetectionContext, r: ir.Table, bad: ir.Table, implausible: ir.Table) -> ir.Table:
+    """Event ids of ``bad`` sent by a network our own HLR treated as serving the subject: it sent the
+    subject's PRN / ISD / PSI / cancelLocation to that network with no registration elsewhere in between
+    (the registration itself may predate the capture)."""
+    import pyarrow as pa
+
+    c = rows(bad.select("event_id", "ts", "subject", "src"))
+    subjects = sorted({x["subject"] for x in c})
+    found: list[str] = []
+    if subjects:
+        hlr = r.filter(r.src_home & ~r.dst_home & r.ok & (r.proto == "map") & r.subject.isin(subjects))
+        told: dict[str, list[tuple[Any, str]]] = defaultdict(list)
+        for x in rows(hlr.select("subject", "ts", "dst_key", "code")):
+            # a cancelLocation follows the registration that replaced the network: it served until just before
+            told[x["subject"]].append((x["ts"] - timedelta(minutes=1) if x["code"] == CL else x["ts"], x["dst_key"]))
+        reg = serving_registrations(r, implausible)
+        moves: dict[str, list[tuple[Any, str]]] = defaultdict(list)
+        for x in rows(reg.filter(reg.subject.isin(subjects)).select("subject", "ts", "src")):
+            moves[x["subject"]].append((x["ts"], x["src"]))
+        for x in c:
+            for ts, key in told.get(x["subject"], ()):
+                lo, hi = min(ts, x["ts"]), max(ts, x["ts"])
+                if key == x["src"] and not any(lo < t < hi and k != key for t, k in moves.get(x["subject"], ())):
+                    found.append(x["event_id"])
+                    break
+    ctx.con.register(HLR_VIEW_TABLE, pa.table({"event_id": pa.array(found, pa.string())}))
+    return ctx.ibis.table(HLR_VIEW_TABLE)
 
 
 def _implausible(ctx: DetectionContext) -> ir.Table:

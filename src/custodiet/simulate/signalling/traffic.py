@@ -7,8 +7,9 @@ between two countries' networks many times a day; cruise passengers served by a 
 who land far from where they boarded; registrations rejected (roaming not allowed) by a second network of
 the same country, then retried on the first; the serving VLR purging the subscriber after inactivity;
 calls routed by our own GMSC (SRI, then our HLR's PRN to the serving VLR, no SMS ever follows); SRI-SM
-without a delivery (absent subscribers, failed deliveries); an HLR-lookup service that never delivers; and
-a bulk SMS campaign from a hub.
+without a delivery (absent subscribers, failed deliveries; for roamers the delivery goes straight to the
+visited MSC, past our border); an HLR-lookup service that never delivers; a bulk SMS campaign from a hub;
+and subscribers already abroad when the capture begins.
 
 Each message is a ``Msg`` (one request; its answer is written by the pcap builder). Travel obeys a speed
 limit below the location-plausibility detector's threshold (``TRAVEL_KMH`` plus an overhead on the
@@ -95,9 +96,13 @@ class Legit:
             evidence_of.evidence.append((msg.ts, msg.src.country))
 
     def generate(self) -> list[Msg]:
+        abroad = set(self.rng.sample(range(len(self.subs)), int(len(self.subs) * 0.04)))
         for sub in self.subs:
-            self._home_registration(sub)
-        for sub in self.rng.sample(self.subs, int(len(self.subs) * 0.35)):
+            if sub.index in abroad:
+                self._abroad_at_start(sub)
+            else:
+                self._home_registration(sub)
+        for sub in self.rng.sample([s for s in self.subs if s.index not in abroad], int(len(self.subs) * 0.35)):
             self._travel(sub)
         for sub in self.subs:
             self._home_presence(sub)
@@ -107,6 +112,27 @@ class Legit:
         self._inbound_roamers()
         self._home_calls()
         return self.msgs
+
+    def _abroad_at_start(self, sub: Subscriber) -> None:
+        """Already roaming when the capture begins (its registration there is not in the capture): the
+        visited network authenticates it now and then, then it flies home."""
+        rng, world, home = self.rng, self.world, self.world.home
+        net = rng.choice([p for p in world.partners if p.roaming and not p.international])
+        end = self.t0 + rng.uniform(0.2, 3.0) * DAY
+        sub.stays.append((self.t0 - DAY, end, net))
+        t = self.t0
+        while True:
+            t += rng.expovariate(3.0 / DAY)
+            if t >= end:
+                break
+            self._add(Msg(t, "map", SAI, net, home, imsi=sub.imsi), sub)
+        if rng.random() < 0.3:
+            self._add(Msg(end - rng.uniform(60, 1800), "map", PURGE, net, home, imsi=sub.imsi))
+        t_home = end + self._flight_hours(net.country, world.home.country) * HOUR
+        sub.away = (self.t0 - 2 * DAY, t_home)
+        if t_home < self.t0 + self.span:
+            self._add(Msg(t_home, "map", UL, home, home, imsi=sub.imsi), sub)
+            self._add(Msg(t_home + 0.4, "map", CL, home, net, imsi=sub.imsi))
 
     def _flight_hours(self, a: str, b: str) -> float:
         return distance_km(a, b) / self.rng.uniform(*TRAVEL_KMH) + self.rng.uniform(*TRAVEL_OVERHEAD_H)
@@ -230,6 +256,13 @@ class Legit:
         for _ in range(len(self.subs) * 3):
             sub, smsc = rng.choice(self.subs), rng.choice(senders)
             t = self.t0 + rng.uniform(0, self.span - 60)
+            if sub.away is not None and sub.away[0] <= t < sub.away[1]:
+                # roaming: the SMSC delivers straight to the visited MSC (not through our border); in the air:
+                # absent subscriber, and no retry reaches it before the landing
+                flying = sub.serving(t) is None
+                self._add(Msg(t, "map", SRISM, smsc, home, msisdn=sub.msisdn,
+                              error=ABSENT_SUBSCRIBER_SM if flying else 0))
+                continue
             undelivered = rng.random() < 0.12  # absent subscriber, memory full, home-routed elsewhere
             absent = undelivered and rng.random() < 0.5
             self._add(Msg(t, "map", SRISM, smsc, home, msisdn=sub.msisdn, error=ABSENT_SUBSCRIBER_SM if absent else 0))
@@ -261,7 +294,8 @@ class Legit:
         for sub in rng.sample(self.subs, min(len(self.subs), 300)):
             t = start + rng.uniform(0, HOUR)
             self._add(Msg(t, "map", SRISM, hub, home, msisdn=sub.msisdn))
-            if rng.random() < 0.8:
+            roaming = sub.away is not None and sub.away[0] <= t < sub.away[1]  # delivered abroad, past our border
+            if not roaming and rng.random() < 0.8:
                 self._add(Msg(t + rng.uniform(0.3, 4.0), "map", MTFSM, hub, home, imsi=sub.imsi))
 
     # -- inbound roamers served by the home network -------------------------------------------------
