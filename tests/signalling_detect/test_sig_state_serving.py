@@ -6,6 +6,7 @@ from custodiet.detect.signalling.base import NO_PROFILE, assumptions
 from custodiet.detect.signalling.campaign import campaigns
 from custodiet.detect.signalling.fs19 import fs19_diameter
 from custodiet.detect.signalling.serving import serving_only
+from tests.conftest import run_cli
 
 from .sigdet_helpers import (
     BR_REALM,
@@ -79,3 +80,12 @@ def test_no_profile_is_said_not_assumed(tmp_path):
     assert assumptions(bare) == [NO_PROFILE]
     assert "every global title" in NO_PROFILE
     assert "home-network profile" in NO_PROFILE
+
+
+def test_detect_warns_when_no_profile_is_loaded(tmp_path):
+    events = [map_event(1, HOME_VLR, 56, "x")]
+    bare = store_with(tmp_path / "without", events, profile=None)
+    proc = run_cli("detect", "--channel", "signalling", home=bare.home)
+    assert "no home-network profile loaded" in " ".join(proc.stderr.split())
+    loaded = store_with(tmp_path / "with", events)
+    assert "no home-network profile" not in run_cli("detect", "--channel", "signalling", home=loaded.home).stderr
