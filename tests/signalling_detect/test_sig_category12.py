@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from custodiet.detect.signalling.evaluate import evaluate_signalling, signalling_findings
@@ -30,6 +32,17 @@ def test_cat1_flags_ati_from_a_partner_and_an_unknown_network(tmp_path):
     ati = next(f for f in found if f.actor == UNKNOWN and "anyTimeInterrogation" in f.summary)
     assert "1 request" in ati.summary
     assert ati.details["category"] == "fs11-cat1"
+
+
+def test_cat1_request_routed_on_point_code_is_home_internal(tmp_path):
+    """Inside the home network messages are routed on point code and SSN, with no global title."""
+    internal = map_event(1, "ignored", 71, "sub-a")
+    attrs = json.loads(internal["attrs"])
+    attrs["sccp_calling_gt"] = None
+    internal.update(actor="pc:1201", attrs=json.dumps(attrs))
+    foreign = map_event(2, UNKNOWN, 71, "sub-a")
+    found = run(store_with(tmp_path, [internal, foreign]), fs11_category1)
+    assert flagged_ids(found) == {foreign["event_id"]}
 
 
 def test_cat1_allowed_param_exempts_an_agreed_partner(tmp_path):
