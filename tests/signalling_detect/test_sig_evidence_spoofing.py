@@ -127,3 +127,14 @@ def test_location_backward_check_and_a_stay_begun_before_the_capture(tmp_path):
     found = run(store_with(tmp_path, events), location_plausibility)
     assert flagged_ids(found) == {forged["event_id"]}
     assert "later" in found[0].summary
+
+
+def test_location_deliveries_to_our_nodes_stop_counting_under_sms_home_routing(tmp_path):
+    """Deliveries reach our MSC while the subscriber is registered in Brazil: SMS home routing, so they
+    place nobody at home (forced on, the Brazilian requests around one of them would look impossible)."""
+    events = [map_event(0, BR_VLR, 2, "a"), map_event(30, SMSC, 44, "a", called="442079460041"),
+              map_event(40, BR_VLR, 56, "a")]
+    store = store_with(tmp_path, events)
+    assert run(store, location_plausibility) == []
+    forced = run(store, location_plausibility, {"signalling.location": {"mtfsm_evidence": True}})
+    assert flagged_ids(forced) == {events[0]["event_id"], events[2]["event_id"]}

@@ -10,8 +10,9 @@ operation,
 - our own network's word: a request from a home VLR/MSC (or routed on point code inside the home
   network), our HLR's provideRoamingNumber / insertSubscriberData / provideSubscriberInfo to a VLR, our
   SMSC's mt-forwardSM to an MSC abroad (the subscriber is where that VLR/MSC is; not when that network's
-  own registration was judged forged), a foreign SMSC's mt-forwardSM delivered to our MSC (at home; set
-  ``mtfsm_evidence = false`` where SMS home routing sends every delivery to our SMS router);
+  own registration was judged forged), a foreign SMSC's mt-forwardSM delivered to our MSC (at home),
+  unless more than ``home_routing_share`` of those deliveries reach us while the subscriber is registered
+  abroad: then SMS home routing sends every delivery to our SMS router and they place nobody;
 - a successful registration or authentication by a roaming partner (whose Visited-PLMN-Id, if any, is
   its own) that was itself plausible.
 
@@ -28,7 +29,7 @@ implausible event is flagged and does not move the subscriber, so a forged regis
 genuine network's next message look impossible. Rejected requests are judged but never move it.
 
 Known false positives: networks whose GTs are attributed to the wrong country; a border pair missing from
-the bundled table; SMS home routing with ``mtfsm_evidence`` left on; a lone request from a visited network
+the bundled table; a lone request from a visited network
 early in a capture that began while the subscriber was abroad (``judge_without_evidence = false``
 silences those); IMSIs shared by several devices.
 
@@ -36,7 +37,8 @@ Tunables: ``max_kmh`` (default 1000: an airliner's ground speed with a tailwind;
 ~900 km/h gate to gate), ``airport_hours`` (default 0.25: the least time between the last message before
 boarding and the first after landing, taxiing included), ``slack_km`` (default 300: the least slack
 between two countries, whatever their radii), ``judge_without_evidence`` (default true),
-``mtfsm_evidence`` (default true).
+``mtfsm_evidence`` (default "auto"; true or false to force), ``home_routing_share`` (default 0.05: a few
+deliveries during a roaming registration happen anyway, around landings and departures).
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ def _params(ctx: DetectionContext) -> dict[str, Any]:
             "airport_hours": float(ctx.param(ID, "airport_hours", 0.25)),
             "slack_km": float(ctx.param(ID, "slack_km", 300.0)),
             "judge_without_evidence": bool(ctx.param(ID, "judge_without_evidence", True)),
-            "mtfsm_evidence": bool(ctx.param(ID, "mtfsm_evidence", True))}
+            "mtfsm_evidence": ctx.param(ID, "mtfsm_evidence", "auto"),
+            "home_routing_share": float(ctx.param(ID, "home_routing_share", 0.05))}
 
 
 def plausible(prev: str, cur: str, hours: float, p: dict[str, Any]) -> tuple[bool, float, float]:
@@ -102,16 +105,33 @@ def _events(ctx: DetectionContext, mtfsm_evidence: bool) -> dict[str, list[Any]]
     delivered_here = ~r.src_home & r.dst_home & r.ok & (r.proto == "map") & (r.code == MTFSM)
     if not mtfsm_evidence:
         delivered_here = ibis.literal(False)
+    registered = r.ok & (((r.proto == "map") & r.code.isin([UL, UGL])) | ((r.proto == "diameter") & (r.code == ULR)))
     sel = r.filter(judged | home_here | home_there | delivered_here)
+    sel = sel.mutate(registered=registered, delivery=delivered_here)
     sel = sel.select(
         "event_id", "ts", "actor", "subject", "operation", "src", "src_network", "src_country", "proto",
-        "dst_home", "ok", "dst_key",
+        "dst_home", "ok", "dst_key", "code", "registered", "delivery",
         role=ibis.ifelse(judged, "judge", "evidence"),
         where=ibis.ifelse(home_there, sel.dst_country, ibis.ifelse(judged, sel.src_country, ibis.null("string"))),
         trusted=sel.src_home | (sel.src_roaming & sel.visited_ok.fill_null(True)),
     ).order_by(["subject", "ts", "event_id"])
     t = sel.to_pyarrow()
     return {c: t.column(c).to_pylist() for c in t.column_names}
+
+
+def _home_routed(cols: dict[str, list[Any]]) -> float:
+    """Share of deliveries to our nodes made while the subscriber was registered abroad (by a successful
+    registration from a roaming partner): near 0 where SMS go to the serving MSC, high with SMS home routing."""
+    abroad, during, total = None, 0, 0
+    for i in range(len(cols["event_id"])):
+        if i == 0 or cols["subject"][i] != cols["subject"][i - 1]:
+            abroad = None
+        if cols["registered"][i] and cols["trusted"][i]:
+            abroad = not cols["dst_home"][i] or cols["role"][i] == "judge"
+        if cols["delivery"][i]:
+            total += 1
+            during += bool(abroad)
+    return during / total if total else 0.0
 
 
 def _groups(subjects: list[str]) -> list[tuple[int, int]]:
@@ -130,7 +150,9 @@ def flagged_events(ctx: DetectionContext) -> list[dict[str, Any]]:
     """Implausible location events (FLAGGED_COLUMNS plus the journey's numbers)."""
     p = _params(ctx)
     home = _home_country(ctx)
-    cols = _events(ctx, p["mtfsm_evidence"])
+    cols = _events(ctx, p["mtfsm_evidence"] is not False)
+    if p["mtfsm_evidence"] == "auto" and _home_routed(cols) > p["home_routing_share"]:
+        cols = _events(ctx, False)  # SMS home routing: deliveries reach our router wherever the subscriber is
     start = _capture_start(ctx)
     known = country_centroids()
     out: list[dict[str, Any]] = []
