@@ -238,6 +238,8 @@ def episodes(ctx: DetectionContext) -> list[dict[str, Any]]:
             evs = [x for x in per_net[net] if lo <= x["ts"] < hi]
             bad = [x for x in evs if x["event_id"] not in followed]
             bad = _edges(per_net[net], bad, followed, lo, hi, timedelta(minutes=p["chain_minutes"]))
+            if bad:
+                evs = [x for x in per_net[net] if bad[0]["ts"] <= x["ts"] <= bad[-1]["ts"]]
             subjects = {x["subject"] for x in bad}
             share = 1 - len(bad) / len(evs)
             if len(subjects) >= p["min_subjects"] and share < p["max_delivery_share"]:

@@ -220,7 +220,7 @@ class Legit:
                 self._add(Msg(t, "map", SAI, net, home, imsi=sub.imsi), who)
             if rng.random() < 0.5:  # a call: our GMSC asks our HLR, our HLR asks the serving VLR for a number
                 self._add(Msg(t + 60, "map", SRI, home, home, msisdn=sub.msisdn))
-                self._add(Msg(t + 60.2, "map", PRN, home, net, imsi=sub.imsi), who)
+                self._add(Msg(t + 60.2, "map", PRN, home, net, imsi=sub.imsi))
             if not sub.lte and others and rng.random() < 0.1:  # lost signal: the other network tries, refused
                 self._add(Msg(t + 120, "map", UL, others[0], home, imsi=sub.imsi, error=ROAMING_NOT_ALLOWED))
         if end < self.t0 + self.span and rng.random() < 0.4:
