@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from custodiet.detect.signalling.base import NO_PROFILE, assumptions
 from custodiet.detect.signalling.campaign import campaigns
+from custodiet.detect.signalling.evaluate import signalling_findings
 from custodiet.detect.signalling.fs19 import fs19_diameter
 from custodiet.detect.signalling.serving import serving_only
 from tests.conftest import run_cli
@@ -78,6 +79,8 @@ def test_no_profile_is_said_not_assumed(tmp_path):
     assert assumptions(store_with(tmp_path / "with", events)) == []
     bare = store_with(tmp_path / "without", events, profile=None)
     assert assumptions(bare) == [NO_PROFILE]
+    findings = signalling_findings(bare)  # every detector runs without a profile, on what it assumes
+    assert all(f.detector.startswith("signalling.") for f in findings)
     assert "every global title" in NO_PROFILE
     assert "home-network profile" in NO_PROFILE
 
