@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from custodiet.detect.signalling.evaluate import evaluate_signalling, signalling_findings
@@ -32,6 +34,17 @@ def test_cat1_flags_ati_from_a_partner_and_an_unknown_network(tmp_path):
     assert ati.details["category"] == "fs11-cat1"
 
 
+def test_cat1_request_routed_on_point_code_is_home_internal(tmp_path):
+    """Inside the home network messages are routed on point code and SSN, with no global title."""
+    internal = map_event(1, "ignored", 71, "sub-a")
+    attrs = json.loads(internal["attrs"])
+    attrs["sccp_calling_gt"] = None
+    internal.update(actor="pc:1201", attrs=json.dumps(attrs))
+    foreign = map_event(2, UNKNOWN, 71, "sub-a")
+    found = run(store_with(tmp_path, [internal, foreign]), fs11_category1)
+    assert flagged_ids(found) == {foreign["event_id"]}
+
+
 def test_cat1_allowed_param_exempts_an_agreed_partner(tmp_path):
     events = [map_event(1, FR_VLR, 71, "sub-a")]
     store = store_with(tmp_path, events)
@@ -39,29 +52,42 @@ def test_cat1_allowed_param_exempts_an_agreed_partner(tmp_path):
     assert len(run(store, fs11_category1)) == 1
 
 
-def test_cat2_psi_needs_the_home_or_serving_network(tmp_path):
+def test_cat2_psi_isd_cl_need_the_home_network(tmp_path):
+    """HLR-to-VLR operations: only an inbound roamer's home HLR may send them; the serving network never."""
     events = [
-        # our subscriber roams in France: Lutetia registers it, then may ask PSI
-        map_event(0, FR_VLR, 2, "roamer"), map_event(30, FR_VLR, 70, "roamer"),
         # an inbound roamer of Lutetia: our VLR registered it with their HLR; their HLR may send ISD/PSI
         map_event(0, HOME_VLR, 2, "visitor", called=FR_HLR), map_event(10, FR_HLR, 7, "visitor", called=HOME_VLR),
         map_event(20, FR_HLR, 70, "visitor", called=HOME_VLR),
     ]
     attacks = [
+        # our subscriber roams in France: Lutetia serves it, but PSI about it comes from our HLR, not theirs
+        map_event(0, FR_VLR, 2, "roamer"), map_event(30, FR_VLR, 70, "roamer"),
         map_event(40, UNKNOWN, 70, "athome", called=HOME_VLR),  # nobody registered it abroad
         map_event(41, CH_SMSC, 7, "roamer", called=HOME_VLR),  # a partner neither serving nor home
         map_event(42, UNKNOWN, 3, "visitor", called=HOME_VLR),  # cancelLocation from a stranger
+        map_event(43, FR_VLR, 3, "roamer", called=HOME_VLR),  # cancelLocation from the serving network
     ]
     found = run(store_with(tmp_path, events + attacks), fs11_category2)
-    assert flagged_ids(found) == {e["event_id"] for e in attacks}
+    assert flagged_ids(found) == {e["event_id"] for e in attacks[1:]}
+    assert all("home network" in f.summary and "FS.11 category 2" in f.summary for f in found)
 
 
-def test_cat2_serving_state_follows_time(tmp_path):
-    """PSI from France before the subscriber registered there is not explained by the later registration."""
-    early = map_event(0, FR_VLR, 70, "sub")
-    events = [early, map_event(60, FR_VLR, 2, "sub"), map_event(90, FR_VLR, 70, "sub")]
-    found = run(store_with(tmp_path, events), fs11_category2)
-    assert flagged_ids(found) == {early["event_id"]}
+def test_cat2_home_of_a_roamer_comes_from_the_outbound_registration_even_if_rejected(tmp_path):
+    """A rejected registration with Lutetia's HLR still names the IMSI's home; Alpen Net is not it."""
+    reg = map_event(0, HOME_VLR, 2, "visitor", called=FR_HLR)
+    reg["outcome"] = "denied"
+    ok = map_event(10, FR_HLR, 3, "visitor", called=HOME_VLR)
+    bad = map_event(11, "419900000001", 3, "visitor", called=HOME_VLR)
+    found = run(store_with(tmp_path, [reg, ok, bad]), fs11_category2)
+    assert flagged_ids(found) == {bad["event_id"]}
+
+
+def test_cat2_isd_for_an_unknown_subject_is_an_interception_candidate(tmp_path):
+    isd = map_event(5, UNKNOWN, 7, "dialogue-pseudonym-1", called=HOME_VLR)
+    isd["subject_kind"] = "unknown"
+    found = run(store_with(tmp_path, [isd]), fs11_category2)
+    assert flagged_ids(found) == {isd["event_id"]}
+    assert "interception candidate" in found[0].summary
 
 
 def test_cat2_sms_routing_only_with_an_sms_agreement(tmp_path):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from custodiet.detect.signalling.fs19 import fs19_diameter
-from custodiet.detect.signalling.geo import distance_km
 from custodiet.detect.signalling.location import location_plausibility
+from custodiet.geo import distance_km
 
 from .sigdet_helpers import (
     BR_REALM,
     BR_VLR,
+    DE_VLR,
     FR_REALM,
     FR_VLR,
     HOME_REALM,
@@ -60,7 +61,7 @@ def test_location_diameter_update_location_counts_as_category_3(tmp_path):
 
 
 def test_location_slack_param_changes_the_verdict(tmp_path):
-    events = [map_event(0, HOME_VLR, 56, "f"), map_event(20, FR_VLR, 56, "f")]  # GB -> FR in 20 min
+    events = [map_event(0, HOME_VLR, 56, "f"), map_event(20, DE_VLR, 56, "f")]  # GB -> DE in 20 min
     store = store_with(tmp_path, events)
     assert len(run(store, location_plausibility)) == 1
     assert run(store, location_plausibility, {"signalling.location": {"slack_km": 1000}}) == []

@@ -16,7 +16,7 @@ def test_probing_flags_a_sweep_without_deliveries(tmp_path):
     assert len(found) == 1
     assert flagged_ids(found) == {e["event_id"] for e in sweep}
     assert "40 subscribers" in found[0].summary
-    assert found[0].details["deliveries"] == 0
+    assert found[0].details["followed"] == 0
 
 
 def test_probing_ignores_lookups_followed_by_deliveries(tmp_path):
@@ -26,13 +26,13 @@ def test_probing_ignores_lookups_followed_by_deliveries(tmp_path):
     assert run(store_with(tmp_path, events), probing) == []
 
 
-def test_probing_bursts_split_on_gaps(tmp_path):
-    """20 look-ups, a six-hour pause, 20 more: two small bursts, neither reaches 30 subjects."""
+def test_probing_episodes_split_on_quiet_hours(tmp_path):
+    """20 look-ups, a six-hour pause, 20 more: two small episodes, neither reaches 30 subjects."""
     events = [map_event(i, SMSC, 45, f"m-{i}") for i in range(20)]
     events += [map_event(400 + i, SMSC, 45, f"m-{100 + i}") for i in range(20)]
     store = store_with(tmp_path, events)
     assert run(store, probing) == []
-    assert len(run(store, probing, {"signalling.probing": {"max_gap_minutes": 600}})) == 1
+    assert len(run(store, probing, {"signalling.probing": {"min_subjects": 20}})) == 2
 
 
 def _attack(minutes: float, gt: str, subject: str) -> list[dict]:

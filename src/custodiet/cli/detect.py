@@ -43,6 +43,11 @@ def detect(
     """Run the detectors (all, one channel's, or --only) over the newest signed state of the ledger and store
     their findings, replacing those of the same detectors only."""
     from custodiet.detect.run import run_detectors
+    from custodiet.detect.signalling.base import assumptions
+
+    if channel in (None, Channel.signalling) and (not only or any(d.startswith("signalling.") for d in only)):
+        for text in assumptions(store()):
+            err_console.print(f"[bold yellow]warning:[/] {escape(text)}")
 
     try:
         report = run_detectors(store(), channel=channel.value if channel else None, only=only,

@@ -14,7 +14,7 @@ from custodiet.report.signalling import CATEGORY_LABELS, CATEGORY_ORDER
 
 SPARK = "▁▂▃▄▅▆▇█"
 COLOURS = {"fs11-cat1": "#b2182b", "fs11-cat2": "#ef8a62", "fs11-cat3": "#fddbc7", "fs19-cat1": "#2166ac",
-           "fs19-cat2": "#67a9cf", "fs19-cat3": "#d1e5f0", "probing": "#999999"}
+           "fs19-cat2": "#67a9cf", "fs19-cat3": "#d1e5f0", "spoofing": "#762a83", "probing": "#999999"}
 
 
 def to_json(report: dict[str, Any]) -> str:

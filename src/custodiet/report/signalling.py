@@ -16,14 +16,16 @@ from typing import Any
 from custodiet.detect.findings import Finding
 from custodiet.store import Store
 
-CATEGORY_ORDER = ("fs11-cat1", "fs11-cat2", "fs11-cat3", "fs19-cat1", "fs19-cat2", "fs19-cat3", "probing")
+CATEGORY_ORDER = ("fs11-cat1", "fs11-cat2", "fs11-cat3", "fs19-cat1", "fs19-cat2", "fs19-cat3", "spoofing",
+                  "probing")
 CATEGORY_LABELS = {
     "fs11-cat1": "FS.11 cat. 1: never over interconnect", "fs11-cat2": "FS.11 cat. 2: home/serving network only",
     "fs11-cat3": "FS.11 cat. 3: implausible location", "fs19-cat1": "FS.19 cat. 1: internal Diameter interface",
     "fs19-cat2": "FS.19 cat. 2: home/serving network only", "fs19-cat3": "FS.19 cat. 3: implausible location",
-    "probing": "probing sweep",
+    "spoofing": "sender identity mismatch", "probing": "probing sweep or tracking",
 }
-PER_MESSAGE_FIRST = ("fs11-cat1", "fs19-cat1", "fs11-cat3", "fs19-cat3", "fs11-cat2", "fs19-cat2", "probing")
+PER_MESSAGE_FIRST = ("fs11-cat1", "fs19-cat1", "spoofing", "fs11-cat3", "fs19-cat3", "fs11-cat2", "fs19-cat2",
+                     "probing")
 
 
 def _share(rows: list[tuple[str, int]], total: int) -> list[dict[str, Any]]:

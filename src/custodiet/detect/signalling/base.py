@@ -6,8 +6,20 @@ Columns of :func:`requests` (one row per MAP invoke / Diameter request event):
 Diameter command code), ``src`` (the sender's network key: profile name, else the calling GT / Origin-Host),
 ``src_network`` (profile name or registry operator, may be null), ``src_country``, ``src_home``,
 ``src_partner``, ``src_roaming``, ``src_sms``, ``dst_home`` (addressed to a home node), ``dst_key``
-(network key of the called GT / destination), ``visited_plmn``, ``visited_ok`` (Visited-PLMN-Id belongs to
-the sender; null when absent or the sender is unknown).
+(network key of the called GT / destination), ``dst_country``, ``visited_plmn``, ``visited_ok``
+(Visited-PLMN-Id belongs to the sender; null when absent or the sender is unknown), ``subject_kind``,
+``error_code`` (MAP error of the answer, if any), ``ok`` (the request succeeded: not rejected by
+ReturnError, TCAP abort, refused dialogue or a non-2xxx Diameter result; an unanswered request counts
+as succeeded), ``calling_gt``, ``tcap_type``, ``link`` (the pseudonym of the other identity the request
+carries: the MSISDN of an IMSI-keyed request or the reverse), ``node_gt`` (the VLR / SGSN / MSC number
+inside the argument), and the optional transport attributes
+``opc``, ``dpc``, ``routing_context``, ``calling_pc``, ``src_ip``, ``imsi_plmn`` (null when the decoder
+did not give them).
+
+A MAP request without a calling global title (routed on point code and SSN) is home-internal: interconnect
+traffic is always routed on global title. International networks (+881/+882/+883, MCC 901) get the pseudo
+country ``XI``: ships, aircraft and satellites serve subscribers anywhere. Without a home network profile
+every global title is foreign and no prefix is known to be ours: ``Networks.assumptions`` says so.
 
 Networks are resolved in Python once per distinct GT / realm (a few hundred at most), then joined in the
 engine. Diameter senders are resolved from the MCC/MNC in their Origin-Realm
@@ -19,7 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -28,9 +40,13 @@ import pyarrow as pa
 from custodiet.context.network import Network, NetworkProfile, Registry
 from custodiet.detect.context import DetectionContext, rows  # noqa: F401 - detectors import rows from here
 from custodiet.detect.findings import Finding
+from custodiet.geo import INTERNATIONAL, INTERNATIONAL_MCC, is_international_gt
 
 BASE_TABLE = "custodiet_signalling_requests"
 NODES_TABLE = "custodiet_signalling_nodes"
+if TYPE_CHECKING:
+    from custodiet.store import Store
+
 _REALM = re.compile(r"mnc(\d{2,3})\.mcc(\d{3})")
 _PLMN = re.compile(r"^(\d{3})-?(\d{2,3})$")
 
@@ -38,6 +54,7 @@ _PLMN = re.compile(r"^(\d{3})-?(\d{2,3})$")
 UL, CL, PRN, ISD, DSD, SRI, UGL, MTFSM, SRISM, SAI, SENDIMSI, PURGE, PSI, ATI, PSL, SRILCS = (
     2, 3, 4, 7, 8, 22, 23, 44, 45, 56, 58, 67, 70, 71, 83, 85)
 ATSI, ATM = 62, 65
+SENDID, RESTORE, READYSM, NOTEMM = 55, 57, 66, 89
 # Diameter command codes
 ULR, CLR, AIR, IDR, DSR, PUR, NOR, UDR, SNR, PLR, RIR = (
     316, 317, 318, 319, 320, 321, 323, 306, 308, 8388620, 8388622)
@@ -66,6 +83,25 @@ def _plmn_key(text: str | None) -> tuple[str, int] | None:
     return (m.group(1), int(m.group(2))) if m else None
 
 
+NO_PROFILE = ("no home-network profile loaded (custodiet context load network FILE): every global title and "
+              "Diameter realm is treated as foreign, home GT/MSISDN prefixes and MCC-MNC are unknown, no partner "
+              "has a roaming or SMS agreement; only requests routed on point code (no calling GT) are taken as "
+              "home-internal")
+
+
+def assumptions(store: Store) -> list[str]:
+    """Warnings for a run of the signalling detectors over ``store``: what they assume for lack of context
+    (nothing when the store holds no signalling events or a home network profile is loaded)."""
+    if NetworkProfile.from_store(store) is not None:
+        return []
+    con = store.connect()
+    try:
+        found = con.execute("SELECT count(*) FROM (SELECT 1 FROM events WHERE channel = 'signalling' LIMIT 1)")
+        return [NO_PROFILE] if found.fetchall()[0][0] else []
+    finally:
+        con.close()
+
+
 class Networks:
     """The profile and registry questions the signalling detectors ask, answered per GT or realm."""
 
@@ -87,14 +123,27 @@ class Networks:
     def _info(self, key: str, net: Network | None, operator: str | None, country: str | None) -> NodeInfo:
         if net is not None:
             plmns = tuple(p for p in (_plmn_key(x) for x in net.mcc_mnc) if p is not None)
-            return NodeInfo(net.name, net.name, net.country, net.home, not net.home, net.roaming or net.home,
+            if any(m == INTERNATIONAL_MCC for m, _ in plmns) or any(is_international_gt(g) for g in net.gt_prefixes):
+                country = INTERNATIONAL
+            else:
+                country = net.country
+            return NodeInfo(net.name, net.name, country, net.home, not net.home, net.roaming or net.home,
                             net.sms or net.home, plmns)
         return NodeInfo(key, operator, country, False, False, False, False, ())
 
+    def assumptions(self) -> list[str]:
+        """What the detectors assume for lack of context (empty when a home network profile is loaded)."""
+        return [] if self.profile is not None else [NO_PROFILE]
+
     def of_gt(self, gt: str) -> NodeInfo:
+        if gt.startswith("pc:") or not gt:  # routed on point code and SSN: inside the home network
+            name = self.profile.home.name if self.profile is not None else "home network (routed on point code)"
+            country = self.profile.home.country if self.profile is not None else None
+            return NodeInfo(gt, name, country, True, False, True, True, ())
         net = self.profile.network_of_gt(gt) if self.profile is not None else None
         att = self.registry.attribute_gt(gt)
-        return self._info(gt, net, att.operator, att.country)
+        country = INTERNATIONAL if is_international_gt(gt) and (net is None or not net.home) else att.country
+        return self._info(gt, net, att.operator, country)
 
     def of_realm(self, realm: str, host: str) -> NodeInfo:
         plmn = _plmn_key(realm) or _plmn_key(host)
@@ -103,14 +152,17 @@ class Networks:
             att = self.registry.attribute_plmn(f"{plmn[0]}-{plmn[1]:02d}")
             if att.operator is None and att.country is None:
                 att = self.registry.attribute_plmn(f"{plmn[0]}-{plmn[1]:03d}")
-            info = self._info(realm or host, None, att.operator, att.country)
+            country = INTERNATIONAL if plmn[0] == INTERNATIONAL_MCC else att.country
+            info = self._info(realm or host, None, att.operator, country)
             return NodeInfo(info.key, info.network, info.country, False, False, False, False, (plmn,))
         return self._info(realm or host, net, None, None)
 
 
 RAW_TABLE = "custodiet_signalling_raw"
 _ATTR_PATHS = ("map_opcode", "command_code", "sccp_calling_gt", "sccp_called_gt", "origin_realm", "origin_host",
-               "destination_realm", "visited_plmn_id", "country")
+               "destination_realm", "visited_plmn_id", "country", "tcap_type", "opc", "dpc", "routing_context",
+               "sccp_calling_pc", "src_ip", "imsi_plmn", "imsi_pseudonym", "msisdn_pseudonym", "destination_host",
+               "error_code", "node_gt", "vlr", "sgsn", "msc")
 
 
 def _raw(ctx: DetectionContext) -> ir.Table:
@@ -123,12 +175,20 @@ def _raw(ctx: DetectionContext) -> ir.Table:
     a = {p: f"j[{i}]" for i, p in enumerate(_ATTR_PATHS, 1)}
     ctx.con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS
-        SELECT event_id, ts, actor, subject, operation, outcome, {a['country']} AS attr_country,
+        SELECT event_id, ts, actor, subject, coalesce(subject_kind, 'unknown') AS subject_kind, operation,
+               outcome, {a['country']} AS attr_country, {a['tcap_type']} AS tcap_type,
+               {a['sccp_calling_gt']} AS calling_gt, {a['opc']} AS opc, {a['dpc']} AS dpc,
+               {a['routing_context']} AS routing_context, {a['sccp_calling_pc']} AS calling_pc,
+               {a['src_ip']} AS src_ip, {a['imsi_plmn']} AS imsi_plmn,
+               CAST({a['error_code']} AS BIGINT) AS error_code,
+               coalesce({a['vlr']}, {a['sgsn']}, {a['msc']}) AS node_gt,
+               coalesce({a['imsi_pseudonym']}, {a['msisdn_pseudonym']}) AS link,
                CASE WHEN {a['command_code']} IS NOT NULL THEN 'diameter' ELSE 'map' END AS proto,
                CAST(coalesce({a['map_opcode']}, {a['command_code']}) AS BIGINT) AS code,
                coalesce({a['sccp_calling_gt']}, actor) AS calling, {a['sccp_called_gt']} AS called,
                coalesce({a['origin_realm']}, '') AS realm, coalesce({a['origin_host']}, actor) AS host,
-               {a['destination_realm']} AS dest_realm, {a['visited_plmn_id']} AS visited_plmn
+               coalesce({a['destination_realm']}, {a['destination_host']}) AS dest_realm,
+               {a['visited_plmn_id']} AS visited_plmn
         FROM (SELECT *, json_extract_string(attrs, [{paths}]) AS j FROM events WHERE channel = 'signalling')
     """)
     return ctx.ibis.table(RAW_TABLE)
@@ -142,6 +202,7 @@ def _nodes(raw: ir.Table, nets: Networks) -> pa.Table:
         for r in gts.select(v=gts[col]).distinct().to_pyarrow().to_pylist():
             if r["v"]:
                 rows["gt:" + r["v"]] = nets.of_gt(r["v"])
+    rows["gt:"] = nets.of_gt("")  # no called GT: routed on point code inside the home network
     dia = raw.filter(raw.proto == "diameter")
     for r in dia.select("realm", "host").distinct().to_pyarrow().to_pylist():
         rows["dia:" + r["realm"] + "|" + r["host"]] = nets.of_realm(r["realm"], r["host"])
@@ -175,16 +236,20 @@ def requests(ctx: DetectionContext) -> ir.Table:
         s = nodes.select(src_node=nodes.node, src=nodes.key, src_network=nodes.network,
                          src_country_n=nodes.country, src_home=nodes.home, src_partner=nodes.partner,
                          src_roaming=nodes.roaming, src_sms=nodes.sms, src_plmns=nodes.plmns)
-        d = nodes.select(dst_node=nodes.node, dst_key=nodes.key, dst_home_n=nodes.home)
+        d = nodes.select(dst_node=nodes.node, dst_key=nodes.key, dst_home_n=nodes.home, dst_country=nodes.country)
         e = raw.left_join(s, "src_node").drop("src_node_right").view()
         e = e.left_join(d, "dst_node").drop("dst_node_right")
         e = e.select(
-            "event_id", "ts", "actor", "subject", "operation", "outcome", "proto", "code",
+            "event_id", "ts", "actor", "subject", "subject_kind", "operation", "outcome", "proto", "code",
+            "tcap_type", "calling_gt", "opc", "dpc", "routing_context", "calling_pc", "src_ip", "imsi_plmn", "link",
+            "error_code", "node_gt",
+            ok=e.outcome.isnull() | (e.outcome == "allowed"),
             src=e.src.fill_null(e.actor), src_network=e.src_network,
             src_country=ibis.coalesce(e.src_country_n, e.attr_country),
             src_home=e.src_home.fill_null(False), src_partner=e.src_partner.fill_null(False),
             src_roaming=e.src_roaming.fill_null(False), src_sms=e.src_sms.fill_null(False),
             src_plmns=e.src_plmns, dst_key=e.dst_key, dst_home=e.dst_home_n.fill_null(False),
+            dst_country=e.dst_country,
             visited_plmn=e.visited_plmn,
         )
         sql = ibis.to_sql(e, dialect="duckdb")

@@ -1,9 +1,10 @@
 """Coordinated campaigns: several networks attacking overlapping subscribers the same way at the same time.
 
 What it catches: groups of two or more sending networks whose *flagged* requests (categories 1-3,
-FS.19) target overlapping sets of subscribers with similar sequences of operations, in overlapping time
-windows: one actor renting several networks' global titles, or several actors sharing target lists.
-Emits one finding with every member network's senders in ``actors``.
+FS.19, serving-only operations, sender identity mismatches) target overlapping sets of subscribers with
+similar sequences of operations, in overlapping time windows: one actor renting several networks' global
+titles, or several actors sharing target lists. Emits one finding with every member network's senders in
+``actors``.
 
 How: for each network, its flagged events give a subject set, the sequence of operations per subject
 (e.g. ``sendRoutingInfoForSM>provideSubscriberInfo``) and a time window. Two networks are linked when
@@ -29,18 +30,19 @@ from typing import Any
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.registry import detector
-from custodiet.detect.signalling import fs11_cat1, fs11_cat2, fs19, location
+from custodiet.detect.signalling import fs11_cat1, fs11_cat2, fs19, location, serving, spoofing
 from custodiet.detect.signalling.base import describe, flagged_rows, plural, span_text
 
 ID = "signalling.campaign"
-REVISION = 1
+REVISION = 2
 
 
 def flagged_union(ctx: DetectionContext) -> list[dict[str, Any]]:
     """Every event flagged by the per-message signalling detectors, each once."""
     seen: dict[str, dict[str, Any]] = {}
     for rows_ in (flagged_rows(fs11_cat1.flagged(ctx)), flagged_rows(fs11_cat2.flagged(ctx)),
-                  flagged_rows(fs19.flagged(ctx)), location.flagged_events(ctx)):
+                  flagged_rows(fs19.flagged(ctx)), flagged_rows(serving.flagged(ctx)),
+                  location.flagged_events(ctx), spoofing.flagged_events(ctx)):
         for r in rows_:
             seen.setdefault(r["event_id"], r)
     return sorted(seen.values(), key=lambda r: (r["ts"], r["event_id"]))

@@ -19,6 +19,7 @@ from custodiet.store import Store
 CAMPAIGN_DETECTOR = "signalling.campaign"
 TARGET_FOUND_SHARE = 0.99
 TARGET_FALSE_ALARMS_PER_100K = 1.0
+TARGET_CAMPAIGN_JACCARD = 0.75
 
 
 def signalling_findings(store: Store, params: dict[str, dict[str, Any]] | None = None) -> list[Finding]:
@@ -39,8 +40,11 @@ def evaluate_signalling(store: Store, truth: dict[str, Any], findings: list[Find
     """Share of planted attacks found, false alarms per 100k legitimate messages, campaigns grouped.
 
     A planted attack is *found* when its event is among the event ids of any signalling finding. A *false
-    alarm* is a finding none of whose events was planted. A campaign is *grouped* when one campaign finding
-    lists all of the campaign's sending GTs among its actors (``exact`` when it lists no others).
+    alarm* is a finding none of whose events was planted; a *legitimate event in a finding* is any
+    non-planted event among a finding's event ids (the target: at most 1 per 100,000 legitimate messages).
+    A campaign is *grouped* when one campaign finding lists all of the campaign's sending GTs among its
+    actors (``exact`` when it lists no others); ``jaccard`` is the best Jaccard index between the
+    campaign's GTs and one campaign finding's actors (target: at least 0.75).
     """
     if truth.get("world") != "signalling":
         raise ValueError("truth is not from a signalling world (truth['world'] != 'signalling')")
@@ -64,6 +68,8 @@ def evaluate_signalling(store: Store, truth: dict[str, Any], findings: list[Find
     false_alarms = [f for f in findings if not any(e in planted_ids for e in f.event_ids)]
     legit = int(truth.get("legitimate_messages", 0))
     per_100k = (len(false_alarms) * 100_000 / legit) if legit else 0.0
+    legit_in = len(flagged - set(planted_ids))
+    legit_per_100k = (legit_in * 100_000 / legit) if legit else 0.0
     campaigns = _campaigns(truth.get("campaigns", []), findings)
     share = len(found) / len(attacks) if attacks else 1.0
     return {
@@ -72,13 +78,16 @@ def evaluate_signalling(store: Store, truth: dict[str, Any], findings: list[Find
         "found_share": round(share, 4), "by_category": by_cat,
         "legitimate_messages": legit, "findings": len(findings), "false_alarms": len(false_alarms),
         "false_alarms_per_100k": round(per_100k, 3),
-        "legitimate_events_in_findings": len(flagged - set(planted_ids)),
+        "legitimate_events_in_findings": legit_in,
+        "legitimate_events_in_findings_per_100k": round(legit_per_100k, 3),
         "false_alarm_examples": [f.summary for f in false_alarms[:5]],
         "missed_examples": [a for eid, a in planted_ids.items() if eid not in flagged][:5],
         "campaigns": campaigns,
         "targets": {"found_share>=0.99": share >= TARGET_FOUND_SHARE,
                     "false_alarms_per_100k<=1": per_100k <= TARGET_FALSE_ALARMS_PER_100K,
-                    "campaigns_grouped": all(c["grouped"] for c in campaigns)},
+                    "legitimate_events_in_findings_per_100k<=1": legit_per_100k <= TARGET_FALSE_ALARMS_PER_100K,
+                    "campaigns_grouped": all(c["grouped"] for c in campaigns),
+                    "campaign_jaccard>=0.75": all(c["jaccard"] >= TARGET_CAMPAIGN_JACCARD for c in campaigns)},
     }
 
 
@@ -99,7 +108,10 @@ def _campaigns(truth_campaigns: list[dict[str, Any]], findings: list[Finding]) -
     for c in truth_campaigns:
         gts = set(c.get("gts", []))
         match = next((f for f in found if gts <= set(f.actors)), None)
+        jaccard = max((len(gts & set(f.actors)) / len(gts | set(f.actors)) for f in found if gts | set(f.actors)),
+                      default=0.0)
         out.append({"networks": c.get("networks", []), "gts": sorted(gts), "grouped": match is not None,
+                    "jaccard": round(jaccard, 3),
                     "exact": match is not None and set(match.actors) == gts,
                     "finding_actors": sorted(match.actors) if match else []})
     return out

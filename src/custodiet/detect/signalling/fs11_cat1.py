@@ -3,7 +3,8 @@
 What it catches: anyTimeInterrogation, sendIMSI, provideSubscriberLocation, sendRoutingInfoForLCS,
 anyTimeSubscriptionInterrogation and anyTimeModification sent to the home network by any other network,
 partner or not. They reveal location or identity (or change the profile) and are only ever used inside
-the home network; screening on the operation alone is enough.
+the home network; screening on the operation alone is enough. A request with no calling global title
+(routed on point code and SSN) is home-internal: interconnect traffic always carries a GT.
 
 Known false positives: a partner with a bilateral agreement for one of these (e.g. an LCS roaming
 agreement for sendRoutingInfoForLCS): list its opcodes in ``allowed`` for that network.
@@ -33,7 +34,7 @@ from custodiet.detect.signalling.base import (
 )
 
 ID = "signalling.fs11_cat1"
-REVISION = 1
+REVISION = 2
 NEVER = [ATI, SENDIMSI, PSL, SRILCS, ATSI, ATM]
 
 

@@ -4,8 +4,11 @@ network serving it now, or only from partners with the matching agreement.
 What it catches, from any network other than the home network:
 - provideSubscriberInfo, insertSubscriberData, deleteSubscriberData, cancelLocation and
   provideRoamingNumber about a subscriber, unless the sender is that subscriber's home network (an
-  inbound roamer's HLR) or the network that serves it now (per-subscriber state from the registrations,
-  see ``state``): location tracking, interception via a changed profile, denial of service;
+  inbound roamer's HLR, see ``state``). These are HLR-to-VLR operations: the network serving the
+  subscriber never sends them, and nobody abroad may send them about our own subscribers (our HLR does):
+  location tracking, interception via a changed profile, denial of service. An insertSubscriberData whose
+  subject is unknown (its dialogue began outside the capture) from a foreign GT is reported as an
+  interception candidate;
 - sendRoutingInfo (call routing: the home GMSC asks, nobody else) unless the sender is listed in
   ``sri_allowed`` (optimal routing agreements);
 - sendRoutingInfoForSM from a network without an SMS agreement (``sms = true`` in the profile): the first
@@ -14,9 +17,12 @@ What it catches, from any network other than the home network:
   agreement.
 An SRI-SM followed by a PSI is caught at both steps.
 
-Known false positives: a subscriber whose registration with the current serving network was not
-captured (PSI/PRN from a legitimate VLR look unexplained); networks missing from the profile; optimal
-routing partners not listed in ``sri_allowed``.
+Operations only the *serving* network may send (purgeMS, restoreData, readyForSM, sendIdentification)
+are checked in ``serving`` (FS.11 category 3).
+
+Known false positives: an inbound roamer whose registration with its home HLR was not captured (its HLR's
+ISD/PSI/PRN/CL look unexplained); networks missing from the profile; optimal routing partners not listed
+in ``sri_allowed``; the first ISD segments of a dialogue that began just before the capture started.
 
 Tunables: ``sri_allowed`` (list of network names or GTs, default empty).
 """
@@ -45,14 +51,16 @@ from custodiet.detect.signalling.base import (
     group_findings,
     requests,
 )
-from custodiet.detect.signalling.state import explained
+from custodiet.detect.signalling.state import home_explained
 
 ID = "signalling.fs11_cat2"
-REVISION = 1
+REVISION = 2
 STATEFUL = [PSI, ISD, DSD, CL, PRN]
 ROAMING_ONLY = [UL, UGL, SAI, PURGE]
 
-WHY_STATE = "FS.11 category 2: the sender is neither the subscriber's home network nor the one serving it"
+WHY_STATE = "FS.11 category 2: only the subscriber's home network (its HLR) may send this, and the sender is not it"
+WHY_UNKNOWN = ("FS.11 category 2: interception candidate: subscriber data inserted by a foreign network in a "
+               "dialogue that began outside the capture (subscriber unknown)")
 WHY_SRI = "FS.11 category 2: call routing information asked from outside the home network"
 WHY_SMS = "FS.11 category 2: routing info for SMS from a network without an SMS agreement"
 WHY_ROAMING = "FS.11 category 2: mobility management from a network without a roaming agreement"
@@ -63,8 +71,9 @@ def flagged(ctx: DetectionContext) -> ir.Table:
     r = requests(ctx)
     ext = r.filter((r.proto == "map") & ~r.src_home)
     stateful = ext.filter(ext.code.isin(STATEFUL))
-    ok = explained(r, stateful)
-    bad_state = stateful.anti_join(ok, "event_id").mutate(reason=ibis.literal(WHY_STATE))
+    bad_state = stateful.anti_join(home_explained(r, stateful), "event_id")
+    bad_state = bad_state.mutate(reason=ibis.ifelse((bad_state.subject_kind == "unknown") & (bad_state.code == ISD),
+                                                    WHY_UNKNOWN, WHY_STATE))
     allowed = [str(x) for x in ctx.param(ID, "sri_allowed", [])]
     sri = ext.filter(ext.code == SRI)
     if allowed:

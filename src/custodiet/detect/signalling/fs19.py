@@ -4,12 +4,13 @@ What it catches, from any Diameter peer outside the home network:
 - category 1: Sh User-Data / Subscribe-Notifications and SLh/SLg LCS-Routing-Info / Provide-Location:
   interfaces internal to the home network (or its contracted location services), never interconnect;
 - category 2: Insert-Subscriber-Data, Delete-Subscriber-Data and Cancel-Location about a subscriber,
-  unless the sender is the subscriber's home network (an inbound roamer's HSS) or serves it now (the
-  same per-subscriber state as the MAP check, see ``state``);
+  unless the sender is the subscriber's home network (an inbound roamer's HSS; the same per-subscriber
+  state as the MAP check, see ``state``): the serving MME never sends them;
 - category 2: Update-Location, Authentication-Information, Purge-UE and Notify from a network without a
   roaming agreement, or whose Visited-PLMN-Id names a PLMN other than the sender's own (a spoofed
   serving network).
-Category 3 (implausible Update-Location / Authentication-Information) is in ``location``.
+Category 3 (implausible Update-Location / Authentication-Information) is in ``location``; Purge-UE and
+Notify from a network that does not serve the subscriber in ``serving``.
 
 Known false positives: roaming hubs / IPX proxies that rewrite Origin-Realm (the sender then looks like
 the hub): list the hub's realm PLMNs in the partner's ``mcc_mnc``; inbound roamers whose registration was
@@ -42,16 +43,16 @@ from custodiet.detect.signalling.base import (
     group_findings,
     requests,
 )
-from custodiet.detect.signalling.state import explained
+from custodiet.detect.signalling.state import home_explained
 
 ID = "signalling.fs19"
-REVISION = 1
+REVISION = 2
 NEVER = [UDR, SNR, PLR, RIR]
 STATEFUL = [IDR, DSR, CLR]
 ROAMING_ONLY = [ULR, AIR, PUR, NOR]
 
 WHY_NEVER = "FS.19 category 1: this interface must never be reached over interconnect"
-WHY_STATE = "FS.19 category 2: the sender is neither the subscriber's home network nor the one serving it"
+WHY_STATE = "FS.19 category 2: only the subscriber's home network (its HSS) may send this, and the sender is not it"
 WHY_ROAMING = "FS.19 category 2: mobility management from a network without a roaming agreement"
 WHY_PLMN = "FS.19 category 2: Visited-PLMN-Id names a network other than the sender's own"
 
@@ -64,7 +65,7 @@ def flagged(ctx: DetectionContext) -> ir.Table:
     cat1 = ext.filter(ext.code.isin(never)).mutate(category=ibis.literal("fs19-cat1"),
                                                   reason=ibis.literal(WHY_NEVER))
     stateful = ext.filter(ext.code.isin(STATEFUL))
-    bad_state = stateful.anti_join(explained(r, stateful), "event_id").mutate(reason=ibis.literal(WHY_STATE))
+    bad_state = stateful.anti_join(home_explained(r, stateful), "event_id").mutate(reason=ibis.literal(WHY_STATE))
     mobility = ext.filter(ext.code.isin(ROAMING_ONLY))
     no_roaming = mobility.filter(~mobility.src_roaming).mutate(reason=ibis.literal(WHY_ROAMING))
     spoofed = mobility.filter(mobility.src_roaming & (mobility.visited_ok == False))  # noqa: E712 (SQL)

@@ -1,10 +1,10 @@
-"""Planted attacks, each a ``Msg`` carrying its truth: category, technique and source network.
-
-Categories: ``fs11-cat1`` (operations never allowed over interconnect), ``fs11-cat2`` (allowed only from
-the subscriber's home or serving network), ``fs11-cat3`` (implausible location updates), ``fs19-cat1`` /
-``fs19-cat2`` / ``fs19-cat3`` (their Diameter equivalents), ``probing`` (a sweep of routing-info requests
-that never deliver anything), and a coordinated campaign of several hostile networks (its messages are
-also ``fs11-cat2``; the campaign lists the member networks).
+"""Planted attacks, each a ``Msg`` carrying its truth: category, technique and source network. Categories:
+``fs11-cat1`` (operations never allowed over interconnect), ``fs11-cat2`` (allowed only from the
+subscriber's home or serving network), ``fs11-cat3`` (implausible location updates, purges by networks
+that do not serve the subscriber), ``fs19-cat1`` / ``fs19-cat2`` / ``fs19-cat3`` (their Diameter
+equivalents), ``probing`` (a sweep of routing-info requests that never deliver anything), and a
+coordinated campaign of several hostile networks (its messages are also ``fs11-cat2``; the campaign lists
+the member networks).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from custodiet.simulate.signalling.traffic import (
     ATI,
     CL,
     CLR,
+    DAY,
     DSD,
     DSR,
     HOUR,
@@ -24,6 +25,8 @@ from custodiet.simulate.signalling.traffic import (
     ISD,
     PRN,
     PSI,
+    PUR,
+    PURGE,
     RIR,
     SAI,
     SENDIMSI,
@@ -150,6 +153,8 @@ class Planter:
             ev = sorted(sub.evidence)
             ts, _country = self.rng.choice(ev[1:])
             t = ts + self.rng.uniform(300, 2400)
+            if any(a - DAY <= t <= b + DAY for a, b in sub.at_sea):
+                continue  # a ship's network can be anywhere: no journey from it is impossible
             last_t, last_c = max(e for e in ev if e[0] <= t)
             hours = (t - last_t) / HOUR
             if distance_km(last_c, source.country) - DETECTOR_SLACK_KM >= 3 * DETECTOR_MAX_KMH * hours:
@@ -157,6 +162,13 @@ class Planter:
         return out
 
     def category3(self) -> None:
+        tr, ae = self.net("Bosphorus GSM"), self.net("Dune Telecom")
+        for _ in range(5):  # a roaming partner purges subscribers it does not serve: they stop receiving calls
+            t = self._t()
+            self.plant("fs11-cat3", "purge-dos", Msg(t, "map", PURGE, tr, self.home, imsi=self._at_home(t).imsi))
+        for _ in range(3):
+            t = self._t()
+            self.plant("fs19-cat3", "pur-dos", Msg(t, "diameter", PUR, ae, self.home, imsi=self._at_home(t).imsi))
         eg, jp = self.net("Nile Mobile"), self.net("Sakura Tsushin")
         for t, sub in self._impossible(eg, 6):
             self.plant("fs11-cat3", "ul-velocity", Msg(t, "map", UL, eg, self.home, imsi=sub.imsi))

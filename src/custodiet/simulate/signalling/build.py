@@ -17,6 +17,7 @@ from custodiet.simulate.signalling.pcap import (
     SctpFramer,
     m3ua_data,
     sccp_address,
+    sccp_pc_address,
     sccp_udt,
 )
 from custodiet.simulate.signalling.traffic import MAP_TARGET, SOURCE_NODE, Legit, Msg
@@ -42,7 +43,11 @@ def _map_frames(msg: Msg, tid: int, framer: SctpFramer) -> tuple[bytes, bytes]:
     target, called_ssn = MAP_TARGET[msg.op]
     called = msg.dst.gt(target)
     invoke = encode.map_invoke(msg.op, tid, imsi=msg.imsi, msisdn=msg.msisdn, node_gt=calling)
-    a_calling, a_called = sccp_address(calling, calling_ssn), sccp_address(called, called_ssn)
+    if msg.src.home and msg.dst.home:  # inside the home network: routed on point code and SSN, no GT
+        a_calling = sccp_pc_address(msg.src.point_code + calling_ssn, calling_ssn)
+        a_called = sccp_pc_address(msg.dst.point_code, called_ssn)
+    else:
+        a_calling, a_called = sccp_address(calling, calling_ssn), sccp_address(called, called_ssn)
     inbound = not msg.src.home
     req = framer.frame(m3ua_data(msg.src.point_code, msg.dst.point_code, sccp_udt(a_called, a_calling, invoke),
                                  sls=tid & 0x0F), forward=inbound)

@@ -57,6 +57,12 @@ def sccp_address(gt: str, ssn: int) -> bytes:
     return bytes([len(body)]) + body
 
 
+def sccp_pc_address(pc: int, ssn: int) -> bytes:
+    """SCCP party address routed on point code and SSN (no global title), as inside the home network."""
+    body = bytes([0x43]) + (pc & 0x3FFF).to_bytes(2, "little") + bytes([ssn])
+    return bytes([len(body)]) + body
+
+
 def sccp_udt(called: bytes, calling: bytes, data: bytes) -> bytes:
     """SCCP UDT (class 0, return on error) with three mandatory variable parts."""
     # each pointer counts octets from itself to the length octet of its part

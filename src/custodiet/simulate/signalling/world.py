@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from custodiet.detect.signalling.geo import distance_km
+from custodiet.geo import distance_km
 
 __all__ = ["World", "SimNetwork", "build_world", "distance_km", "home_subscriber", "roamer_identity",
            "write_profile"]
@@ -56,6 +56,9 @@ PARTNERS: list[tuple[str, str, str, str, bool, bool]] = [
     ("Merlion Mobile", "SG", "65990", "525-95", True, True),
     ("Siam Cellular", "TH", "66990", "520-95", True, True),
 ]
+# A maritime network (E.164 +882, MCC 901) serving cruise ships, registered in Norway: name, country, GT
+# prefix, MCC-MNC. A roaming partner without SMS interworking.
+MARITIME = ("Ocean Link Maritime", "NO", "88299", "901-95")
 
 # Networks with no agreement at all: not in the profile; attributed by country code only.
 HOSTILE: list[tuple[str, str, str, str]] = [
@@ -82,6 +85,7 @@ class SimNetwork:
     partner: bool = False
     home: bool = False
     point_code: int = 0
+    international: bool = False  # maritime / aeronautical: serves ships and aircraft anywhere
 
     def gt(self, node: str) -> str:
         suffix = NODE_SUFFIX[node]
@@ -107,13 +111,20 @@ class World:
         self.by_name = {n.name: n for n in [self.home, *self.partners, *self.hostile]}
 
     def partners_in(self, country: str) -> list[SimNetwork]:
-        return [p for p in self.partners if p.country == country and p.roaming]
+        return [p for p in self.partners if p.country == country and p.roaming and not p.international]
+
+    @property
+    def maritime(self) -> SimNetwork:
+        return next(p for p in self.partners if p.international)
 
 
 def build_world() -> World:
     home = SimNetwork(HOME_NAME, HOME_COUNTRY, HOME_GT_PREFIX, HOME_MCC_MNC, home=True, point_code=100)
     partners = [SimNetwork(n, c, g, m, r, s, partner=True, point_code=1000 + i)
                 for i, (n, c, g, m, r, s) in enumerate(PARTNERS)]
+    name, country, gt, plmn = MARITIME
+    partners.append(SimNetwork(name, country, gt, plmn, True, False, partner=True, point_code=1000 + len(PARTNERS),
+                               international=True))
     hostile = [SimNetwork(n, c, g, m, point_code=2000 + i) for i, (n, c, g, m) in enumerate(HOSTILE)]
     return World(home, partners, hostile)
 
