@@ -20,6 +20,8 @@ Each account acts on top of the shared background world (a unit of its own, so i
   steady-sale detector compared counts, 25 against the peers' 10, and saw nothing);
 - ``U3.o3`` and ``U3.o4`` work an operation whose case file is not loaded: both pull location and call
   records on the same twelve people (casework shared, not an order split);
+- ``U3.o5`` checks the identity of 150 strangers a day for four days, all of whom exist: a verification desk's day
+  (revision 3 of the bulk detector rated that a high harvest);
 - ``U2.o0`` mistypes case ids: ten strangers, each under an id that exists nowhere, each id once
   (revision 3 of the case misuse detector counted them as misuse).
 """
@@ -79,6 +81,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
         for who in ("U3.o3", "U3.o4"):
             for kind in ("location", "cdr"):
                 w.access(who, subj(f"operation-{i}"), day(30 + i % 4, 10 + i % 6), kind)
+    for i in range(600):  # four days of it
+        w.access("U3.o5", subj(f"verified-{i}"), day(33 + i // 150, 9 + i % 8, i % 60), "identity")
     for i in range(10):
         w.access("U2.o0", subj(f"typo-{i}"), day(20 + i, 10), "identity", authority=f"U2-C{i}0")
     w.commit()
@@ -123,6 +127,13 @@ def test_a_heavy_verifier_at_its_usual_pace_is_not_a_high_harvest(store) -> None
     assert "V.o1" in found
     assert found["V.o1"]["severity"] in ("low", "medium")
     assert found["V.o1"]["details"]["self_ratio"] < 2.0
+
+
+def test_a_day_of_identity_checks_on_people_who_exist_is_not_a_high_harvest(store) -> None:
+    found = _findings(store, "insider.bulk")
+    assert "U3.o5" in found
+    assert found["U3.o5"]["severity"] != "high"
+    assert found["U3.o5"]["details"]["sale_share"] == 0.0
 
 
 def test_mistyped_case_ids_are_not_misuse(store) -> None:

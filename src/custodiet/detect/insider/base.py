@@ -264,7 +264,7 @@ def accesses(ctx: DetectionContext) -> ir.Table:
 
 def pairs(ctx: DetectionContext) -> ir.Table:
     """Per (aid, skey): n, first, last, day (epoch day of the first access), expl (any explained access),
-    u_n (unexplained accesses), empty (any empty answer).
+    u_n (unexplained accesses), empty (any empty answer), sale (any lookup of a kind that sells).
 
     There are nearly as many pairs as accesses (13M of 20M), so every column costs: only plain and filtered
     aggregates (distinct counts per group are several times dearer), and only what several detectors
@@ -274,7 +274,8 @@ def pairs(ctx: DetectionContext) -> ir.Table:
         a = accesses(ctx)
         return a.group_by(["aid", "skey"]).aggregate(
             n=a.count(), first=a.ts.min(), last=a.ts.max(), day=a.day.min(), expl=a.explained.any(),
-            u_n=a.count(where=a.unexpl), empty=a.empty.any())
+            u_n=a.count(where=a.unexpl), empty=a.empty.any(),
+            sale=a.kind.isin([kind_code(k) for k in SALE_KINDS]).any())
     return materialise(ctx, "pairs", build)
 
 

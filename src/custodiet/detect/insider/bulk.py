@@ -12,13 +12,18 @@ neighbourhood is hidden by design (see the report on ingest-side support).
 Volumes are heavy-tailed: in a verification cell a few operators check a thousand strangers every day,
 far above their peers' median every day. Revision 3 also measures the busiest day against the account's
 *own* usual day (the median of its days with one-off people): a harvest or an enumeration is a burst, so
-only a busiest day at least ``min_self_ratio`` times the usual one can be high; a habit stays medium.
+only a busiest day at least ``min_self_ratio`` times the usual one can be high; a habit stays medium. And
+a harvest is of something: what sells (location, call records, IMEI, travel) or, when a script walks
+through a range, numbers that belong to nobody (empty answers). A day of identity checks on strangers
+that all exist is a verification desk's day (or an officer's from the desk he came from): medium at most
+unless ``min_sale_or_empty`` of its people were pulled for a sale kind or came back empty.
 
 Known false positives: a verification cell's mass check on a list it was handed (its peers do the same,
 so the peer comparison absorbs the routine), data-quality sweeps.
 
 Tunables (``ctx.params["insider.bulk"]``): ``min_people`` (40) in one day, ``min_ratio`` (4.0) times the
-peers' median busiest day (plus one), ``min_self_ratio`` (4.0) times the account's own usual day.
+peers' median busiest day (plus one), ``min_self_ratio`` (4.0) times the account's own usual day,
+``min_sale_or_empty`` (0.3) share of the day's people.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ from custodiet.detect.registry import detector
 ID = "insider.bulk"
 
 
-REVISION = 3
+REVISION = 4
 
 
 @detector(ID, revision=REVISION, severity="high", channel="portal")
@@ -58,10 +63,12 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
     p = ctx.params.get(ID, {})
     min_people, min_ratio = int(p.get("min_people", 40)), float(p.get("min_ratio", 4.0))
     min_self = float(p.get("min_self_ratio", 4.0))
+    min_sale_or_empty = float(p.get("min_sale_or_empty", 0.3))
     pair = pairs(ctx)
     once = pair.filter((pair.n == 1) & ~pair.expl)
     # ``day``: the epoch day of the one lookup (an integer: cheaper to group than truncated timestamps)
-    daily = once.group_by(["aid", "day"]).aggregate(people=once.count(), empty=once.count(where=once.empty))
+    daily = once.group_by(["aid", "day"]).aggregate(people=once.count(), empty=once.count(where=once.empty),
+                                                    sale=once.count(where=once.sale))
     busiest = daily.group_by("aid").aggregate(top=daily.people.max(), usual=daily.people.median())
     peer = peer_median(busiest, actors(ctx), "top")
     days = named(daily, ctx).join(peer, "aid").join(busiest.select("aid", "usual"), "aid")
@@ -84,16 +91,19 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
         ratio = r["people"] / (r["peer_med"] + 1)
         empty_share = r["empty"] / r["people"]
         self_ratio = r["people"] / max(float(r["usual"]), 1.0)
+        sale_share = r["sale"] / r["people"]
+        harvest = max(sale_share, empty_share) >= min_sale_or_empty
         score = squash(ratio * n_days ** 0.5 * (1 + empty_share), 10.0) * (0.5 + 0.5 * min(self_ratio / min_self, 1))
         out.append(ev.want(Finding(
             detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=start, window_end=end,
-            score=score, severity=severity_for(score, "high" if self_ratio >= min_self else "medium"),
+            score=score, severity=severity_for(score, "high" if self_ratio >= min_self and harvest else "medium"),
             summary=(f"looked up {fmt_int(r['people'])} people once each on {start:%Y-%m-%d} with no "
-                     f"covering case ({empty_share:.0%} empty answers), {ratio:.1f}× the busiest "
+                     f"covering case ({sale_share:.0%} for kinds that sell, {empty_share:.0%} empty answers), "
+                     f"{ratio:.1f}× the busiest "
                      f"day of peers in {r['org']} and {self_ratio:.1f}× its own usual day; {n_days} such day(s) "
                      f"in all"),
             event_ids=[],
             details={"people": r["people"], "empty": r["empty"], "peer_median_top": r["peer_med"],
-                     "days": n_days, "self_ratio": self_ratio},
+                     "days": n_days, "self_ratio": self_ratio, "sale_share": sale_share},
         ), start, end, skeys))
     return out
