@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -101,3 +102,8 @@ def publish_then_crash(store: Store, table: pa.Table, rename: bool = True) -> No
         else:
             writer._writer.close()
             record(writer._tmp, writer.path)
+
+
+def segment(store: Store, number: int) -> Path:
+    """The path of the ledger's segment ``number``."""
+    return store.segments_dir / f"{number:08d}.parquet"

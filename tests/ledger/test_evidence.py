@@ -25,18 +25,7 @@ from custodiet.ledger.tree import LedgerPaths
 from custodiet.store import Store
 from tests.conftest import run_cli
 
-from .helpers import append_batches, append_batches_at, events, publish_then_crash
-
-
-@pytest.fixture
-def filled(store):
-    append_batches(store, [4, 6, 5])  # segments 1: ev 0-3, 2: ev 4-9, 3: ev 10-14
-    assert ledger.verify(store).ok
-    return store
-
-
-def segment(store, number: int):
-    return store.segments_dir / f"{number:08d}.parquet"
+from .helpers import append_batches, append_batches_at, events, publish_then_crash, segment
 
 
 def snapshot(store) -> dict[str, bytes]:

@@ -7,7 +7,6 @@ import json
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from custodiet import ledger
@@ -15,18 +14,7 @@ from custodiet.events import canonical_json
 from custodiet.ledger.heads import sign_head
 from custodiet.ledger.tree import LedgerPaths
 
-from .helpers import append_batches, rewrite_history
-
-
-@pytest.fixture
-def filled(store):
-    append_batches(store, [4, 6, 5])  # segments 1: ev 0-3, 2: ev 4-9, 3: ev 10-14
-    assert ledger.verify(store).ok
-    return store
-
-
-def segment(store, number: int):
-    return store.segments_dir / f"{number:08d}.parquet"
+from .helpers import rewrite_history, segment
 
 
 def rewrite(path, table: pa.Table) -> None:
