@@ -61,3 +61,18 @@ def test_tmsi_is_an_identifier() -> None:
         normalise("tmsi", "70f0d55")
     with pytest.raises(InvalidIdentifier):
         normalise("tmsi", "0102030405")
+
+
+def test_an_imsi_subject_carries_its_home_plmn() -> None:
+    """The IMSI's MCC-MNC says whose subscriber it is: a profile's 3-digit MNC wins over the 2-digit
+    reading, which is the default when nothing is known."""
+    from custodiet.context.network import NetworkProfile
+
+    profile = NetworkProfile.from_dict({
+        "home": {"name": "H", "country": "GB", "mcc_mnc": ["234-15"], "gt_prefixes": ["4477"]},
+        "partner": [{"name": "P", "country": "US", "mcc_mnc": ["310-260"], "gt_prefixes": ["1206"]}]})
+    registry = Registry(profile)
+    assert registry.plmn_of_imsi("310260123456789") == "310-260"
+    assert registry.plmn_of_imsi("234150123456789") == "234-15"
+    assert registry.plmn_of_imsi("99999") is None
+    assert registry.plmn_of_imsi("001011234567890") == "001-01"

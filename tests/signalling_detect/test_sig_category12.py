@@ -124,3 +124,22 @@ def test_evaluate_rejects_a_bad_truth_naming_the_record(tmp_path):
         {"event_key": "test.pcap:11", "category": "fs11-cat1"}]})
     assert result["found_share"] == 1.0
     assert result["false_alarms"] == 0
+
+
+def test_cat2_an_inbound_roamers_own_hlr_is_its_home_by_the_imsi(tmp_path):
+    """A partner's HLR managing its own subscriber visiting us (no registration in the capture): the IMSI's
+    MCC-MNC is the partner's, so it is the home network; about one of ours it is an attack."""
+    visitor = [map_event(1, FR_HLR, op, "visitor", called=HOME_VLR, imsi_plmn="208-95") for op in (3, 4, 7, 70)]
+    ours = [map_event(2, FR_HLR, op, "ours", called=HOME_VLR, imsi_plmn="001-01") for op in (3, 70)]
+    found = run(store_with(tmp_path, visitor + ours), fs11_category2)
+    assert flagged_ids(found) == {e["event_id"] for e in ours}
+
+
+def test_cat2_a_roaming_partners_routine_call_routing_is_not_an_attack(tmp_path):
+    """Optimal routing: a partner's GMSC asks routing for many subscribers every day, answered; an unknown
+    network's handful of look-ups is still flagged."""
+    routine = [map_event(60 * 24 * d + i, FR_VLR, 22, f"callee-{d}-{i}", kind="msisdn")
+               for d in range(4) for i in range(8)]
+    probe = [map_event(30 + i, UNKNOWN, 22, f"target-{i}", kind="msisdn") for i in range(3)]
+    found = run(store_with(tmp_path, routine + probe), fs11_category2)
+    assert flagged_ids(found) == {e["event_id"] for e in probe}

@@ -351,6 +351,17 @@ class Registry:
             return Attribution(None, countries.pop(), "country_code")
         return UNKNOWN
 
+    def plmn_of_imsi(self, imsi: str | None) -> str | None:
+        """The home PLMN of an IMSI as "MCC-MNC": a known 3-digit MNC, else a known 2-digit one, else the
+        2-digit reading (the MNC length is not in the IMSI itself)."""
+        if not imsi or len(imsi) < 6 or not imsi.isdigit():
+            return None
+        for mnc_len in (3, 2):
+            plmn = f"{imsi[:3]}-{imsi[3:3 + mnc_len]}"
+            if plmn in self._profile_plmn or plmn in self.table.by_plmn:
+                return plmn
+        return f"{imsi[:3]}-{imsi[3:5]}"
+
     def attribute_imsi(self, imsi: str | None) -> Attribution:
         """Operator and country of an IMSI's home PLMN (tries 3-digit, then 2-digit MNC)."""
         if not imsi or len(imsi) < 6 or not imsi.isdigit():

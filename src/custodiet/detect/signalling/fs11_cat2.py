@@ -4,13 +4,15 @@ network serving it now, or only from partners with the matching agreement.
 What it catches, from any network other than the home network:
 - provideSubscriberInfo, insertSubscriberData, deleteSubscriberData, cancelLocation and
   provideRoamingNumber about a subscriber, unless the sender is that subscriber's home network (an
-  inbound roamer's HLR, see ``state``). These are HLR-to-VLR operations: the network serving the
+  inbound roamer's HLR: known from its registration, see ``state``, or from the IMSI's MCC-MNC, which the
+  decoder gives as ``imsi_plmn``, being one of the sender's). These are HLR-to-VLR operations: the network serving the
   subscriber never sends them, and nobody abroad may send them about our own subscribers (our HLR does):
   location tracking, interception via a changed profile, denial of service. An insertSubscriberData whose
   subject is unknown (its dialogue began outside the capture) from a foreign GT is reported as an
   interception candidate;
 - sendRoutingInfo (call routing: the home GMSC asks, nobody else) unless the sender is listed in
-  ``sri_allowed`` (optimal routing agreements);
+  ``sri_allowed`` (optimal routing agreements), or is a roaming partner whose look-ups are routine (many
+  subscribers over several days, answered): an optimal-routing agreement that the profile cannot list;
 - sendRoutingInfoForSM from a network without an SMS agreement (``sms = true`` in the profile): the first
   step of tracking, it returns the IMSI and the serving MSC;
 - updateLocation, updateGprsLocation, sendAuthenticationInfo and purgeMS from a network without a roaming
@@ -24,7 +26,8 @@ Known false positives: an inbound roamer whose registration with its home HLR wa
 ISD/PSI/PRN/CL look unexplained); networks missing from the profile; optimal routing partners not listed
 in ``sri_allowed``; the first ISD segments of a dialogue that began just before the capture started.
 
-Tunables: ``sri_allowed`` (list of network names or GTs, default empty).
+Tunables: ``sri_allowed`` (list of network names or GTs, default empty), ``sri_habit_days`` (3) and
+``sri_habit_subscribers`` (20): a roaming partner's routine call routing.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ from custodiet.detect.signalling.base import (
 from custodiet.detect.signalling.state import home_explained
 
 ID = "signalling.fs11_cat2"
-REVISION = 2
+REVISION = 3
 STATEFUL = [PSI, ISD, DSD, CL, PRN]
 ROAMING_ONLY = [UL, UGL, SAI, PURGE]
 
@@ -72,17 +75,34 @@ def flagged(ctx: DetectionContext) -> ir.Table:
     ext = r.filter((r.proto == "map") & ~r.src_home)
     stateful = ext.filter(ext.code.isin(STATEFUL))
     bad_state = stateful.anti_join(home_explained(r, stateful), "event_id")
+    # The sender's own subscriber (an inbound roamer): the IMSI's PLMN is one of the sender's.
+    own = bad_state.filter(bad_state.imsi_plmn.notnull() & bad_state.src_plmns.notnull())
+    own = own.filter(own.src_plmns.split(";").contains(own.imsi_plmn)).select("event_id")
+    bad_state = bad_state.anti_join(own, "event_id")
     bad_state = bad_state.mutate(reason=ibis.ifelse((bad_state.subject_kind == "unknown") & (bad_state.code == ISD),
                                                     WHY_UNKNOWN, WHY_STATE))
     allowed = [str(x) for x in ctx.param(ID, "sri_allowed", [])]
     sri = ext.filter(ext.code == SRI)
     if allowed:
         sri = sri.filter(~sri.src.isin(allowed) & ~sri.actor.isin(allowed))
-    sri = sri.mutate(reason=ibis.literal(WHY_SRI))
+    sri = sri.anti_join(_habitual_sri(ctx, sri), "src").mutate(reason=ibis.literal(WHY_SRI))
     sms = ext.filter((ext.code == SRISM) & ~ext.src_sms).mutate(reason=ibis.literal(WHY_SMS))
     roaming = ext.filter(ext.code.isin(ROAMING_ONLY) & ~ext.src_roaming).mutate(reason=ibis.literal(WHY_ROAMING))
     out = ibis.union(bad_state, sri, sms, roaming)
     return out.mutate(category=ibis.literal("fs11-cat2"))
+
+
+def _habitual_sri(ctx: DetectionContext, sri: ir.Table) -> ir.Table:
+    """Roaming partners whose call-routing look-ups are their routine: an optimal-routing agreement that the
+    profile does not list (``src``). Routine means on ``sri_habit_days`` days or more, about
+    ``sri_habit_subscribers`` subscribers or more, most of them answered with a result: a tracker asks about a
+    few people, or is refused."""
+    days = int(ctx.param(ID, "sri_habit_days", 3))
+    people = int(ctx.param(ID, "sri_habit_subscribers", 20))
+    mine = sri.filter(sri.src_roaming)
+    per = mine.group_by("src").aggregate(days=mine.ts.date().nunique(), people=mine.subject.nunique(),
+                                         ok=(mine.outcome == "allowed").mean())
+    return per.filter((per.days >= days) & (per.people >= people) & (per.ok >= 0.8)).select("src")
 
 
 @detector(ID, revision=REVISION, severity="high", channel="signalling")

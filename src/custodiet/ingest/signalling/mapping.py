@@ -208,6 +208,9 @@ class EventMapper:
         for key in _NODE_FIELDS:
             if key in fields:
                 attrs[key] = fields[key]
+        imsi = subject[1] if subject[0] == "imsi" else self._norm("imsi", fields["imsi"]) if "imsi" in fields else None
+        if imsi:
+            attrs["imsi_plmn"] = self.registry.plmn_of_imsi(imsi)  # whose subscriber: the home network's PLMN
         for key in ("msisdn", "imsi"):
             if key in fields and key != subject[0]:
                 other = self._norm(key, fields[key])
@@ -372,6 +375,8 @@ class EventMapper:
             "protocol": "diameter", "transport": via[0], "src_ip": src_ip, "dst_ip": dst_ip,
             "subject_from": subject_from,
         }
+        if subject[0] == "imsi":
+            attrs["imsi_plmn"] = self.registry.plmn_of_imsi(subject[1])
         if "msisdn" in fields and subject[0] != "msisdn":
             other = self._norm("msisdn", fields["msisdn"])
             if other:
