@@ -35,6 +35,7 @@ from pathlib import Path
 from custodiet.context.load import load_context
 from custodiet.ingest.portal import ingest_portal
 from custodiet.leaks import ensure_index, trace
+from custodiet.ledger import append_events
 from custodiet.store import Store
 
 CHILD = """
@@ -83,12 +84,13 @@ def replicate(store: Store, copies: int) -> None:
     con = store.connect()
     seg = store.segment_paths()[0]
     q = lambda p: "'" + str(p).replace("'", "''") + "'"  # noqa: E731
-    for i in range(1, copies + 1):
-        out = store.segments_dir / f"{i + 1:08d}.parquet"
-        con.execute(f"""COPY (SELECT event_id || '~{i}' AS event_id, ts, channel, actor || '~{i}' AS actor,
+    for i in range(1, copies + 1):  # appended through the ledger: only the writer's own segments are signed
+        copy = con.execute(f"""SELECT event_id || '~{i}' AS event_id, ts, channel, actor || '~{i}' AS actor,
             actor_org || '~{i}' AS actor_org, sha256(subject || '{i}') AS subject, subject_kind, data_kind,
             operation, CASE WHEN authority IS NULL THEN NULL ELSE authority || '~{i}' END AS authority, outcome,
-            records, attrs, source FROM read_parquet({q(seg)})) TO {q(out)} (FORMAT parquet, COMPRESSION zstd)""")
+            records, attrs, source FROM read_parquet({q(seg)})""").fetch_arrow_table()
+        with store.writer("bench replicate"):
+            append_events(store, copy)
     ctx_sql = {
         "actors": "SELECT actor || '~{i}', org || '~{i}', role, region FROM read_parquet({p})",
         "cases": "SELECT case_id || '~{i}', org || '~{i}', opened, closed FROM read_parquet({p})",
