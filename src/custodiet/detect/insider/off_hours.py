@@ -72,7 +72,7 @@ def off_hours(ctx: DetectionContext) -> list[Finding]:
     min_ratio, max_habit = float(p.get("min_ratio", 5.0)), float(p.get("max_habit", 0.25))
     c, rare = cells(ctx), rare_slots(ctx, rare_share)
     per = rare.group_by(["aid", "mine_total"]).aggregate(
-        rare_n=rare.n.sum(), expected=(rare.others_share * rare.mine_total).sum())
+        rare_n=rare.n.sum(), expected=(rare.others_share * rare.mine_total).sum().round(9))  # same bits every run
     per = per.mutate(ratio=per.rare_n / ibis.greatest(per.expected, 0.5))
     hits = per.filter((per.rare_n >= min_lookups) & (per.ratio >= min_ratio))
     hits = hits.select("aid", "rare_n", "ratio", "expected")

@@ -82,10 +82,11 @@ def steady_sale(ctx: DetectionContext) -> list[Finding]:
     sold = sold.join(pr.filter(~pr.expl).select("aid", "skey"), ["aid", "skey"])
     spread = popularity(ctx).select("skey", "u_accounts")
     sold = sold.join(spread, "skey").mutate(weight=1.0 / ibis.greatest(ibis._.u_accounts, 1))
-    per = sold.group_by("aid").aggregate(people=sold.weight.sum(), raw=sold.count(), days=sold.day.nunique(),
+    # Rounded: a parallel sum of floats differs in its last bits from run to run, and findings must not.
+    per = sold.group_by("aid").aggregate(people=sold.weight.sum().round(9), raw=sold.count(), days=sold.day.nunique(),
                                          first=sold.first.min(), last=sold.first.max())
     looked = pr.group_by("aid").aggregate(looked=pr.count())
-    per = per.join(looked, "aid").mutate(rate=ibis._.people / ibis._.looked)
+    per = per.join(looked, "aid").mutate(rate=(ibis._.people / ibis._.looked).round(12))
     peer = peer_median(per, actors(ctx), "rate")
     cand = named(per, ctx).join(peer, "aid")
     cand = cand.mutate(expected=cand.peer_med * cand.looked)
