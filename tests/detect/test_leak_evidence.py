@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
-import pytest
 
 from custodiet import leaks
 from custodiet.context.load import write_context_table
@@ -133,5 +132,5 @@ def test_an_unknown_sold_kind_is_rejected_with_its_line(tmp_path) -> None:
     path.write_text("subject,subject_kind,data_kind\n8801711000001,msisdn,location\n8801711000002,msisdn,gossip\n")
     records, rejected = leaks.read_sample(path)
     assert [r[3] for r in records] == ["location"]
-    assert rejected == [("odd.csv:3", pytest.approx(rejected[0][1]))]
+    assert [where for where, _ in rejected] == ["odd.csv:3"]
     assert "gossip" in rejected[0][1]
