@@ -145,9 +145,11 @@ def trace_leak(
                       f"{when:%Y-%m-%d %H:%M}Z; {len(result.rejected)} record(s) skipped")
     rows = result.rows
     if fmt is RowFormat.table:
-        rows = [{**r, "expected": f"{r['expected']:.3g}", "p_value": f"{r['p_value']:.2g}"} for r in rows]
-    print_rows(rows, fmt, ["rank", "actor", "score", "matched", "sample", "expected", "p_value",
-                           "matched_sold_kinds", "matched_unexplained", "canary"])
+        # short headers: "sold" = matches pulled with a kind that sells (or the listing names), "no case" =
+        # matches no case explained; the sample size is in the line above
+        rows = [{**r, "expected": f"{r['expected']:.3g}", "p_value": f"{r['p_value']:.2g}",
+                 "sold": r.get("matched_sold_kinds"), "no case": r.get("matched_unexplained")} for r in rows]
+    print_rows(rows, fmt, ["rank", "actor", "score", "matched", "expected", "p_value", "sold", "no case", "canary"])
     if fmt is RowFormat.table and result.rows:
         err_console.print(leaks.verdict(result, file.name, when))
 
