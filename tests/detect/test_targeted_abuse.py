@@ -22,6 +22,8 @@ Each account acts on top of the shared background world (a unit of its own, so i
   records on the same twelve people (casework shared, not an order split);
 - ``U3.o5`` checks the identity of 150 strangers a day for four days, all of whom exist: a verification desk's day
   (revision 3 of the bulk detector rated that a high harvest);
+- ``U1.o2`` types its case id in lower case for the case's own subjects, and three ids a digit off for two
+  strangers each (revision 4 of the case misuse detector counted them as misuse);
 - ``U2.o0`` mistypes case ids: ten strangers, each under an id that exists nowhere, each id once
   (revision 3 of the case misuse detector counted them as misuse).
 """
@@ -83,6 +85,10 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
                 w.access(who, subj(f"operation-{i}"), day(30 + i % 4, 10 + i % 6), kind)
     for i in range(600):  # four days of it
         w.access("U3.o5", subj(f"verified-{i}"), day(33 + i // 150, 9 + i % 8, i % 60), "identity")
+    for i in range(6):
+        w.access("U1.o2", subj(f"U1-c3-s{i}"), day(30 + i, 10), "location", authority="u1-c3")
+    for i in range(6):
+        w.access("U1.o2", subj(f"associate-{i}"), day(30 + i, 11), "identity", authority=f"U1-C3{i // 2}")
     for i in range(10):
         w.access("U2.o0", subj(f"typo-{i}"), day(20 + i, 10), "identity", authority=f"U2-C{i}0")
     w.commit()
@@ -137,7 +143,9 @@ def test_a_day_of_identity_checks_on_people_who_exist_is_not_a_high_harvest(stor
 
 
 def test_mistyped_case_ids_are_not_misuse(store) -> None:
-    assert "U2.o0" not in _findings(store, "insider.case_misuse")
+    found = _findings(store, "insider.case_misuse")
+    assert "U2.o0" not in found
+    assert "U1.o2" not in found
 
 
 def test_an_associate_seen_now_and_then_is_not_an_obsession(store) -> None:

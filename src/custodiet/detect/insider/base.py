@@ -203,6 +203,11 @@ def day_start(day: ir.IntegerValue, like: ir.TimestampValue) -> ir.TimestampValu
 PRE_CASE_GRACE_DAYS = 14
 
 
+def case_id_key(case_id: ir.StringValue) -> ir.StringValue:
+    """A case id as compared: upper case, no surrounding spaces (officers type ids in either case)."""
+    return case_id.strip().upper()
+
+
 def accesses(ctx: DetectionContext) -> ir.Table:
     """The narrow, enriched insider accesses of this run (see the module docstring).
 
@@ -221,15 +226,16 @@ def accesses(ctx: DetectionContext) -> ir.Table:
             l_key=subject_key(cs.subject), l_oid=cases.o_oid, opened=cases.opened - grace,
             closed=cases.closed.fill_null(ibis.timestamp(FAR_FUTURE)))
         span = links.group_by(["l_key", "l_oid"]).aggregate(s_open=links.opened.min(), s_close=links.closed.max())
-        cited = cs.select(c_case=cs.case_id, c_key=subject_key(cs.subject)).distinct()
+        # Case ids are compared as typed by people: case and surrounding spaces do not matter.
+        cited = cs.select(c_case=case_id_key(cs.case_id), c_key=subject_key(cs.subject)).distinct()
         all_cases = b.table("cases")
         all_cases = all_cases.left_join(orgs, all_cases.org == orgs.o_org)
-        known = all_cases.group_by(k_case=all_cases.case_id).aggregate(
+        known = all_cases.group_by(k_case=case_id_key(all_cases.case_id)).aggregate(
             k_oid=all_cases.o_oid.min(), k_open=all_cases.opened.min(),
             k_close=all_cases.closed.fill_null(ibis.timestamp(FAR_FUTURE)).max())
         ev = _located_events(ctx)
         kinds = ev.data_kind.cases(*((k, i) for i, k in enumerate(DATA_KINDS)), else_=-1)
-        ev = ev.select("ts", "loc", "actor", "actor_org", "authority", "outcome", "records",
+        ev = ev.select("ts", "loc", "actor", "actor_org", "outcome", "records", authority=case_id_key(ev.authority),
                        skey=subject_key(ev.subject), kind=kinds.cast("int8"),
                        # attrs is canonical JSON (sorted keys, no spaces), so a pattern finds a string value
                        # faster than parsing the document.

@@ -12,9 +12,10 @@ kinds of evidence, counted in distinct people per account:
 Each count is compared with the median of the account's peers (same unit and role, or the whole unit
 when that group is small).
 
-Typing errors are not misuse. A busy officer mistypes many case ids, each once, so revision 4 counts a
-wrong-case person only under an id that exists on some case or that the officer gave for at least two
-people: misuse borrows a real case, or reuses one made-up id, for many people.
+Typing errors are not misuse. Ids are compared without regard to case (``base.case_id_key``); an id that
+exists on no case but is one character away from one that does (a digit dropped, doubled or changed) is a
+typing error and is left out (revision 5); so is an unknown id given for one person only (revision 4).
+Misuse borrows a real case, or makes up an id, for many people.
 
 Known false positives: context tables out of date (a case re-opened, a subject added later), joint
 operations where officers of several units work one case, typing errors in case ids.
@@ -30,6 +31,7 @@ import ibis
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
+from custodiet.detect.insider import INSIDER_CHANNELS
 from custodiet.detect.insider.base import (
     accesses,
     actors,
@@ -43,11 +45,26 @@ from custodiet.detect.insider.base import (
 )
 from custodiet.detect.insider.peers import peer_median
 from custodiet.detect.registry import detector
+from custodiet.events import sql_list
 
 ID = "insider.case_misuse"
 
 
-REVISION = 4
+REVISION = 5
+
+
+def _typos(ctx: DetectionContext) -> ibis.Table:
+    """The (hashed, as in ``accesses.case``) cited ids that exist on no case but are one edit away from one
+    that does. Few distinct ids are cited, so comparing each unknown one with every case id is cheap."""
+    got = ctx.con.execute(f"""
+        WITH cited AS (SELECT DISTINCT upper(trim(authority)) AS id FROM events
+                       WHERE authority IS NOT NULL AND channel IN {sql_list(INSIDER_CHANNELS)}),
+             known AS (SELECT DISTINCT upper(trim(case_id)) AS id FROM cases)
+        SELECT c.id FROM cited c WHERE c.id NOT IN (SELECT id FROM known)
+          AND EXISTS (SELECT 1 FROM known k WHERE abs(length(k.id) - length(c.id)) <= 1
+                      AND levenshtein(k.id, c.id) <= 1)""").fetchall()
+    typos = ibis.memtable({"id": [r[0] for r in got]}, schema={"id": "string"})
+    return typos.select(case=typos.id.hash())
 
 
 @detector(ID, revision=REVISION, severity="high", channel="portal")
@@ -64,6 +81,7 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
     reused = bad.group_by(["aid", "case"]).aggregate(ids_people=bad.skey.nunique())
     bad = bad.join(reused, ["aid", "case"])
     bad = bad.filter(bad.cited_ok | bad.cited_known | (bad.ids_people >= 2))
+    bad = bad.anti_join(_typos(ctx), "case")
     per = bad.group_by("aid").aggregate(
         wrong=bad.skey.nunique(where=~bad.cited_ok), unlisted=bad.skey.nunique(where=bad.cited_ok),
         cases=bad.case.nunique(where=~bad.cited_ok), unknown=bad.count(where=~bad.cited_known),
