@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from custodiet import leaks
 from custodiet.context.network import NetworkProfile, NetworkProfileError
-from custodiet.ingest import guard, simplecsv, tabular
+from custodiet.ingest import guard, record_checks, simplecsv, tabular
 from custodiet.ingest.signalling.capture import CaptureError, frames_of
 from custodiet.ingest.tabular import InputError
 
@@ -81,7 +81,8 @@ def _stage_and_check(path: Path, fast: bool = False) -> None:
             for staged in tabular.stagings(con, path, "st", FIELDS, REQUIRED):
                 if staged.columns is not None:
                     staged.define_view(con, staged.columns)
-                reasons = tabular.reasons_sql(staged, "k", [tabular.missing_check(staged, "k", "actor")], 1024)
+                actor_given = record_checks.missing_check(staged, "k", "actor")
+                reasons = record_checks.reasons_sql(staged, "k", [actor_given], 1024)
                 con.execute(f"SELECT {reasons} FROM st k").fetchall()
         finally:
             simplecsv.MIN_BYTES = before

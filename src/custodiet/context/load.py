@@ -24,17 +24,13 @@ from custodiet import atomic
 from custodiet.context.specs import SPECS, ContextSpec
 from custodiet.events import SUBJECT_KINDS, sql_list
 from custodiet.ingest.limits import FIELD_LIMIT
+from custodiet.ingest.record_checks import col, missing_check, reasons_sql, timestamp_check, vocabulary_check
 from custodiet.ingest.subjects import pseudonymise_subjects
 from custodiet.ingest.tabular import (
     IncompleteInput,
     InputError,
     Staged,
-    col,
-    missing_check,
-    reasons_sql,
     stage,
-    timestamp_check,
-    vocabulary_check,
 )
 from custodiet.quarantine import write_quarantine
 from custodiet.store import CONTEXT_SCHEMAS, Store

@@ -22,18 +22,20 @@ from custodiet.ingest.chunk_candidates import chunk_candidates
 from custodiet.ingest.dedupe import content_digest_sql, find_collisions, settle_verdicts
 from custodiet.ingest.emit import Seen, append_new_events
 from custodiet.ingest.limits import BATCH_ROWS, FIELD_LIMIT, FUTURE_SKEW
+from custodiet.ingest.record_checks import (
+    col,
+    in_vocabulary,
+    missing_check,
+    reasons_sql,
+    timestamp_check,
+    vocabulary_check,
+)
 from custodiet.ingest.subjects import SubjectMap
 from custodiet.ingest.tabular import (
     InputError,
     Staged,
-    col,
-    in_vocabulary,
-    missing_check,
     raw_lines,
-    reasons_sql,
     stagings,
-    timestamp_check,
-    vocabulary_check,
 )
 from custodiet.ledger.snapshot import take
 from custodiet.quarantine import write_quarantine

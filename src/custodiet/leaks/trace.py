@@ -43,8 +43,6 @@ when the ledger's segments or the context tables change.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,15 +51,14 @@ from typing import Any
 
 import duckdb
 
-from custodiet import atomic, canary
+from custodiet import canary
 from custodiet.events import DATA_KINDS, sql_text
 from custodiet.identifiers import InvalidIdentifier
-from custodiet.ingest import guard
-from custodiet.ingest.limits import FIELD_LIMIT
+from custodiet.leaks.index import days_path, ensure_index
+from custodiet.leaks.sample import LeakInputError, read_sample
 from custodiet.ledger.snapshot import Snapshot, take
 from custodiet.store import Store
 from custodiet.vocabulary import SALE_KINDS
-from custodiet.writelock import file_lock
 
 RHO = 0.9
 # Sellers sell what sells (the listing sites price location, call records, travel and IMEI details), so
@@ -74,10 +71,6 @@ U_SOURCE = 0.9
 # An account's own shares are clipped so that one habit never makes a match infinitely (un)likely.
 SHARE_CLIP = (0.02, 0.98)
 CANARY_SCORE = 1000.0
-
-
-class LeakInputError(ValueError):
-    """The sample could not be read at all (message names the file)."""
 
 
 @dataclass
@@ -116,176 +109,6 @@ def verdict(result: TraceResult, name: str, listed_at: datetime) -> str:
             f"{runner['matched_unexplained']} unexplained), falls behind mainly on "
             f"{_REASONS[top['decided_by']]}.")
 
-
-def _fields(line: str) -> list[str]:
-    """One CSV record held on one line (as the portal reader splits records); ``csv.Error`` if unparsable."""
-    return next(csv.reader([line]), [])
-
-
-def read_sample(path: Path) -> tuple[list[tuple[int, str, str, str | None]], list[tuple[str, str]]]:
-    """(line, subject_kind, subject, data_kind or None) records and (file:line, reason) rejections of a CSV
-    or JSONL file. ``data_kind`` (optional) names what the listing sells of that person.
-
-    The file is read by the guarded reader (``ingest.guard``): a truncated gzip stream, text that is not
-    UTF-8, or a last record cut short where the file ends raise ``LeakInputError`` naming the file and
-    the line or byte: a sample read in part would be traced as if it were whole."""
-    name = path.name
-    try:
-        text = guard.read_text(path)
-    except guard.InputError as exc:
-        raise LeakInputError(str(exc)) from None
-    stem = name[:-3] if name.endswith(".gz") else name
-    is_json = stem.endswith((".jsonl", ".ndjson", ".json")) or text.lstrip().startswith("{")
-    lines = [line.removesuffix("\r") for line in text.split("\n")]
-    if lines and lines[-1] == "":
-        lines.pop()  # the final line end
-    records: list[tuple[int, str, str, str | None]] = []
-    rejected: list[tuple[str, str]] = []
-
-    def keep(line: int, kind: Any, subject: Any, sold: Any) -> None:
-        sold = str(sold).strip().lower() if sold not in (None, "") else None
-        if sold is not None and sold not in DATA_KINDS:
-            rejected.append((f"{name}:{line}", f"unknown data_kind {sold!r}; known: {', '.join(DATA_KINDS)}"))
-            return
-        records.append((line, str(kind).strip(), str(subject).strip(), sold))
-
-    if is_json:
-        for i, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-                keep(i, obj["subject_kind"], obj["subject"], obj.get("data_kind"))
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                if i == len(lines) and not text.endswith("\n") and _cut_json(line):
-                    raise _cut(path, i, len(text.encode())) from None
-                rejected.append((f"{name}:{i}", f"not a JSON object with subject and subject_kind ({exc})"))
-        return records, rejected
-    try:
-        header = [h.strip().lstrip("\ufeff") for h in _fields(lines[0])] if lines else []
-    except csv.Error as exc:
-        raise LeakInputError(f"{name}:1: the header cannot be read: {exc}") from None
-    if "subject" not in header or "subject_kind" not in header:
-        raise LeakInputError(f"{name}:1: the header must name subject and subject_kind (got {header})")
-    si, ki = header.index("subject"), header.index("subject_kind")
-    di = header.index("data_kind") if "data_kind" in header else None
-    for at, line in enumerate(lines[1:], 2):
-        if not line.strip():
-            continue
-        last = at == len(lines) and not text.endswith("\n")
-        try:
-            row = _fields(line)
-        except csv.Error as exc:
-            if last:
-                raise _cut(path, at, len(text.encode())) from None
-            too_long = "field larger than field limit" in str(exc)
-            rejected.append((f"{name}:{at}", f"a field is over the limit of {FIELD_LIMIT} characters" if too_long
-                             else f"not a CSV record ({exc})"))
-            continue
-        if len(row) != len(header) or (last and line.count('"') % 2):
-            if last:
-                raise _cut(path, at, len(text.encode()))
-            rejected.append((f"{name}:{at}", f"{len(row)} fields, the header has {len(header)}"))
-            continue
-        longest = max((len(c) for c in row), default=0)
-        if longest > FIELD_LIMIT:
-            rejected.append((f"{name}:{at}", f"a field is {longest} characters long, over the limit of {FIELD_LIMIT}"))
-            continue
-        keep(at, row[ki], row[si], None if di is None else row[di])
-    return records, rejected
-
-
-def _cut_json(line: str) -> bool:
-    try:
-        json.loads(line)
-    except ValueError:
-        return True
-    return False
-
-
-def _cut(path: Path, line: int, size: int) -> LeakInputError:
-    return LeakInputError(f"{path.name}: {guard.CUT_RECORD}: line {line} is cut short at byte {size}; "
-                          "the sample is incomplete")
-
-
-# -- the access index -----------------------------------------------------------------------------
-
-INDEX_VERSION = 2
-
-
-def index_path(store: Store) -> Path:
-    return store.home / "index" / "access_pairs.parquet"
-
-
-def days_path(store: Store) -> Path:
-    """Per account and day: how many (account, person) pairs began that day (the null model's sizes)."""
-    return store.home / "index" / "access_days.parquet"
-
-
-def _manifest(store: Store, snapshot: Snapshot) -> dict[str, Any]:
-    context = sorted(store.context_dir.glob("*.parquet")) if store.context_dir.exists() else []
-    return {"version": INDEX_VERSION, "duckdb": duckdb.__version__,
-            "segments": [[p.name, p.stat().st_size] for p in snapshot.segments],
-            "context": [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in context]}
-
-
-def ensure_index(store: Store, snapshot: Snapshot | None = None) -> Path:
-    """The access index of one signed state of the ledger (``snapshot``, by default the newest), rebuilt
-    first if it was written for another state or other context tables. Builds take turns on ``index/lock``.
-
-    Built from the detectors' own table of insider accesses, so "explained" means here what it means to
-    them. One row per (person, account, data kind): the first access and the first unexplained access.
-    """
-    snapshot = snapshot or take(store)
-    path = index_path(store)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(path.parent / "lock"):
-        return _ensure_index(store, snapshot)
-
-
-def _ensure_index(store: Store, snapshot: Snapshot) -> Path:
-    path = index_path(store)
-    meta = path.with_suffix(".json")
-    want = _manifest(store, snapshot)
-    if path.exists() and days_path(store).exists() and meta.exists() and json.loads(meta.read_text()) == want:
-        return path
-    from custodiet.detect.context import DetectionContext
-    from custodiet.detect.insider import base
-
-    ctx = DetectionContext.open(store, snapshot=snapshot)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = atomic.temp_path(path)
-        if ctx.segments:
-            base.accesses(ctx)
-            base.actors(ctx)
-            source = (f"SELECT a.skey, d.actor, a.kind, min(a.ts) AS first_ts, "
-                      f"min(a.ts) FILTER (WHERE a.unexpl) AS unexpl_ts "
-                      f"FROM {base.view_name('accesses')} a JOIN {base.view_name('actors')} d USING (aid) "
-                      f"GROUP BY ALL ORDER BY a.skey")
-        else:
-            source = ("SELECT NULL::BIGINT AS skey, NULL::VARCHAR AS actor, NULL::TINYINT AS kind, "
-                      "NULL::TIMESTAMPTZ AS first_ts, NULL::TIMESTAMPTZ AS unexpl_ts WHERE false")
-        ctx.con.execute(f"COPY ({source}) TO {sql_text(str(tmp))} "
-                        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
-        atomic.publish_file(tmp, path)
-        days = days_path(store)
-        tmp = atomic.temp_path(days)
-        ctx.con.execute(f"""
-            COPY (SELECT actor, date_trunc('day', first_ts) AS day, count(*) AS pairs
-                  FROM (SELECT skey, actor, min(first_ts) AS first_ts FROM read_parquet({sql_text(str(path))})
-                        GROUP BY ALL)
-                  GROUP BY ALL ORDER BY actor, day)
-            TO {sql_text(str(tmp))} (FORMAT parquet)""")
-        atomic.publish_file(tmp, days)
-        atomic.write_bytes(meta, json.dumps(want).encode())
-    finally:
-        base.forget(ctx)
-        ctx.con.close()
-    return path
-
-
-# -- scoring --------------------------------------------------------------------------------------
 
 def poisson_tail(k: int, lam: float) -> float:
     """P(X >= k) for X ~ Poisson(lam), accurate for tiny tails."""
