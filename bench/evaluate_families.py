@@ -87,12 +87,16 @@ def main() -> None:
         for name, seconds in pool.map(lambda s: build(args.channel, args.generator, s, family), seeds):
             print(f"{name}: built in {seconds:.0f} s", file=sys.stderr)
     print(f"{args.worlds} worlds built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    subprocess.run([CLI, "evaluate", "--family", str(family)], check=True)
+    # One evaluation (it traces every listing): saved as JSON lines, the summary printed.
     got = subprocess.run([CLI, "evaluate", "--family", str(family), "--format", "jsonl"], check=True,
                          capture_output=True, text=True).stdout
     (family / "evaluation.jsonl").write_text(got)
+    for line in got.splitlines():
+        row = json.loads(line)
+        if "summary" in row:
+            print(f"{row['summary']:<28} mean {row['mean']:<10} worst {row['worst']:<10} target {row['target']} "
+                  f"met {row['met']}")
     print(json.dumps({"family": str(family), "saved": "evaluation.jsonl"}), file=sys.stderr)
-
 
 if __name__ == "__main__":
     main()

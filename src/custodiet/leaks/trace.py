@@ -195,7 +195,7 @@ def _score(store: Store, con: duckdb.DuckDBPyConnection, subjects: dict[str, fro
     # Raw SQL: this is an index lookup over a derived file, not a detector; Ibis adds nothing here.
     con.execute("CREATE OR REPLACE TEMP TABLE leak_keys AS SELECT unnest(?::BIGINT[]) AS skey", [sorted(keyed)])
     hits = con.execute(f"""
-        SELECT p.skey, p.actor, p.kind, p.unexpl_ts IS NOT NULL AND p.unexpl_ts < ?
+        SELECT p.skey, p.actor, p.kind, p.unexpl_ts IS NOT NULL AND p.unexpl_ts < ?, p.first_ts
         FROM read_parquet({index}) p JOIN leak_keys USING (skey) WHERE p.first_ts < ?""",
                        [listed_at, listed_at]).fetchall()
     if not hits:
@@ -204,7 +204,7 @@ def _score(store: Store, con: duckdb.DuckDBPyConnection, subjects: dict[str, fro
     # the listing day (the listing day itself is left out of the null model; matches use exact times).
     days = sql_text(str(days_path(store)))
     day = listed_at.replace(hour=0, minute=0, second=0, microsecond=0)
-    actors = sorted({a for _, a, _, _ in hits})
+    actors = sorted({hit[1] for hit in hits})
     totals = dict(con.execute(f"""
         SELECT actor, sum(pairs)::BIGINT FROM read_parquet({days})
         WHERE day < ? AND actor IN (SELECT unnest(?::VARCHAR[])) GROUP BY actor""", [day, actors]).fetchall())
@@ -213,10 +213,13 @@ def _score(store: Store, con: duckdb.DuckDBPyConnection, subjects: dict[str, fro
     named_all = sorted(set().union(*subjects.values()))
     habits = _habits(con, index, actors, listed_at, named_all)
     seen: dict[str, dict[int, tuple[set[int], bool]]] = {}  # actor -> skey -> (kinds pulled, unexplained)
-    for key, actor, kind, unexplained in hits:
+    span: dict[str, tuple[datetime, datetime]] = {}  # actor -> its first and last matching access
+    for key, actor, kind, unexplained, first in hits:
         kinds, unexpl = seen.setdefault(actor, {}).get(key, (set(), False))
         kinds.add(kind)
         seen[actor][key] = (kinds, unexpl or bool(unexplained))
+        lo, hi = span.get(actor, (first, first))
+        span[actor] = (min(lo, first), max(hi, first))
     popularity: dict[int, int] = {}
     for matched in seen.values():
         for key in matched:
@@ -251,14 +254,8 @@ def _score(store: Store, con: duckdb.DuckDBPyConnection, subjects: dict[str, fro
                      "llr_people": round(people, 3), "llr_kinds": round(kinds_llr, 3),
                      "llr_unexplained": round(unexpl_llr, 3), "matched_sold_kinds": sold_hits,
                      "matched_unexplained": unexpl_hits, "kinds_named": bool(named_all)})
-    first = dict(con.execute(f"""
-        SELECT actor, min(first_ts) FROM read_parquet({index}) JOIN leak_keys USING (skey)
-        WHERE first_ts < ? GROUP BY actor""", [listed_at]).fetchall())
-    last = dict(con.execute(f"""
-        SELECT actor, max(first_ts) FROM read_parquet({index}) JOIN leak_keys USING (skey)
-        WHERE first_ts < ? GROUP BY actor""", [listed_at]).fetchall())
     for r in rows:
-        r["first_access"], r["last_access"] = first.get(r["actor"]), last.get(r["actor"])
+        r["first_access"], r["last_access"] = span[r["actor"]]
     rows.sort(key=lambda r: (-r["score"], -r["matched"], r["actor"]))
     return rows, len(popularity)
 

@@ -47,7 +47,7 @@ from custodiet.detect.findings import SEVERITIES, Finding
 from custodiet.detect.insider import INSIDER_CHANNELS
 from custodiet.detect.insider import evidence as ev_fetch
 from custodiet.events import DATA_KINDS, sql_text
-from custodiet.vocabulary import SALE_KINDS  # noqa: F401 - detectors import it from here
+from custodiet.vocabulary import SALE_KINDS
 
 FAR_FUTURE = "9999-12-31 00:00:00+00:00"
 _PREFIX = "custodiet_insider_"
@@ -243,10 +243,10 @@ def accesses(ctx: DetectionContext) -> ir.Table:
                                                  ev.attrs.re_extract(r'"device":"([^"]*)"', 1).nullif("")))
         e = ev.join(dim, ev.actor == dim.actor).select(
             "ts", "loc", "aid", "oid", "actor_org", "skey", "kind", "authority", "outcome", "records", "client_text")
-        unit_then = dim.select(t_org=dim.org, t_oid=dim.oid).distinct()
-        e = e.left_join(unit_then, e.actor_org == unit_then.t_org)
+        unit_then = orgs.view()  # the units again, as a relation of its own for this second join
+        e = e.left_join(unit_then, e.actor_org == unit_then.o_org)
         e = e.select("ts", "loc", "aid", "skey", "kind", "authority", "outcome", "records", "client_text",
-                     oid=ibis.coalesce(e.t_oid, e.oid)).view()  # a new relation: later joins key on oid
+                     oid=ibis.coalesce(e.o_oid, e.oid)).view()  # a new relation: later joins key on oid
         e = e.left_join(span, [("skey", "l_key"), ("oid", "l_oid")]).select(
             "ts", "loc", "aid", "oid", "skey", "kind", "authority", "outcome", "records", "client_text",
             explained=(ibis._.s_open.notnull() & (ibis._.s_open <= ibis._.ts)
@@ -312,6 +312,17 @@ def named(t: ir.Table, ctx: DetectionContext) -> ir.Table:
     """``t`` (with an ``aid`` column) with the account's name, unit and role added."""
     dim = actors(ctx)
     return t.join(dim, "aid")
+
+
+def sale_kinds(t: ir.Table, keys: list[str], only: ir.BooleanValue | None = None, **extra: ir.Value) -> ir.Table:
+    """Per ``keys`` of accesses ``t``: ``has_<kind>`` (0/1) for each sale kind and ``kinds``, how many were
+    pulled (counting only rows meeting ``only``, if given), with the ``extra`` aggregates. A sum of flags
+    is much cheaper than a distinct count of kinds over millions of lookups."""
+    on = {k: t.kind == kind_code(k) for k in SALE_KINDS}
+    if only is not None:
+        on = {k: v & only for k, v in on.items()}
+    g = t.group_by(keys).aggregate(**{f"has_{k}": v.any().cast("int8") for k, v in on.items()}, **extra)
+    return g.mutate(kinds=sum((g[f"has_{k}"] for k in SALE_KINDS[1:]), g[f"has_{SALE_KINDS[0]}"]))
 
 
 def first_subjects(t: ir.Table, limit: int = 100) -> dict[int, list[int]]:

@@ -34,6 +34,7 @@ from custodiet.detect.insider.base import (
     kind_code,
     popularity,
     rows,
+    sale_kinds,
     severity_for,
     squash,
 )
@@ -51,12 +52,10 @@ def collusion(ctx: DetectionContext) -> list[Finding]:
     two = pop.filter((pop.accounts == 2) & (pop.u_accounts == 2)).select("skey")
     a = accesses(ctx)
     sale = a.filter(a.unexpl & a.kind.isin([kind_code(k) for k in SALE_KINDS])).join(two, "skey")
-    held = sale.group_by(["aid", "skey"]).aggregate(
-        first=sale.ts.min(), last=sale.ts.max(),
-        **{f"k_{k}": (sale.kind == kind_code(k)).any() for k in SALE_KINDS})
+    held = sale_kinds(sale, ["aid", "skey"], first=sale.ts.min(), last=sale.ts.max())
     other = held.view()
     both = held.join(other, [held.skey == other.skey, held.aid < other.aid])
-    overlap = ibis.or_(*(both[f"k_{k}"] & both[f"k_{k}_right"] for k in SALE_KINDS))
+    overlap = ibis.or_(*((both[f"has_{k}"] * both[f"has_{k}_right"]) > 0 for k in SALE_KINDS))
     split = both.filter(~overlap).select(
         aid=both.aid, mate=both.aid_right, skey=both.skey,
         first=ibis.least(both.first, both.first_right), last=ibis.greatest(both.last, both.last_right))

@@ -48,6 +48,7 @@ from custodiet.detect.insider.base import (
     named,
     popularity,
     rows,
+    sale_kinds,
     severity_for,
     squash,
 )
@@ -69,16 +70,6 @@ def sittings(sale: ir.Table, gap_us: int) -> ir.Table:
     return sale.mutate(burst=sale.pause.cumsum(group_by=keys, order_by=order))
 
 
-def _kinds(t: ir.Table, keys: list[str], only_solo: bool, **extra: ir.Value) -> ir.Table:
-    """Per ``keys``: ``kinds``, how many sale kinds were pulled (``only_solo``: on identifiers no other
-    account looked up, which needs the ``accounts`` column)."""
-    on = {k: t.kind == kind_code(k) for k in SALE_KINDS}
-    if only_solo:
-        on = {k: v & (t.accounts == 1) for k, v in on.items()}
-    g = t.group_by(keys).aggregate(**{f"has_{k}": v.any().cast("int8") for k, v in on.items()}, **extra)
-    return g.mutate(kinds=sum((g[f"has_{k}"] for k in SALE_KINDS[1:]), g[f"has_{SALE_KINDS[0]}"]))
-
-
 @detector(ID, revision=4, severity="high", channel="portal")
 def sale_bundles(ctx: DetectionContext) -> list[Finding]:
     """Sittings in which an account pulled ``min_kinds`` sale kinds on strangers no open case explains."""
@@ -92,12 +83,12 @@ def sale_bundles(ctx: DetectionContext) -> list[Finding]:
     # Only hours in which the account pulled ``min_kinds`` kinds can hold a bundle (a sitting never spans two
     # hours): the popularity of the identifiers and the window functions that number sittings are then
     # needed for a small share of the lookups.
-    hours = _kinds(sale, ["aid", "hour"], only_solo=False)
+    hours = sale_kinds(sale, ["aid", "hour"])
     sale = sale.join(hours.filter(hours.kinds >= min_kinds).select("aid", "hour"), ["aid", "hour"])
     sale = sale.join(popularity(ctx).select("skey", "accounts"), "skey")
     sale = sale.mutate(us=epoch_us(sale.ts))
     pulled, sale = sale, sittings(sale, gap_us)
-    sessions = _kinds(sale, ["aid", "hour", "burst"], only_solo=True, ids=sale.skey.nunique(),
+    sessions = sale_kinds(sale, ["aid", "hour", "burst"], only=sale.accounts == 1, ids=sale.skey.nunique(),
                       solo=sale.skey.nunique(where=sale.accounts == 1),
                       first=sale.ts.min(), last=sale.ts.max())
     bundles = sessions.filter((sessions.kinds >= min_kinds) & (sessions.solo * 2 >= sessions.ids))

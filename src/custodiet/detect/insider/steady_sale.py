@@ -50,6 +50,7 @@ from custodiet.detect.insider.base import (
     pairs,
     popularity,
     rows,
+    sale_kinds,
     severity_for,
     squash,
 )
@@ -69,14 +70,9 @@ def steady_sale(ctx: DetectionContext) -> list[Finding]:
     min_days, min_ratio = int(p.get("min_days", 5)), float(p.get("min_ratio", 3.0))
     a = accesses(ctx)
     sale = a.filter(a.unexpl & a.kind.isin([kind_code(k) for k in SALE_KINDS]))
-    # Kinds per person as a sum of flags (cheaper than a distinct count over millions of lookups); then, for
-    # the few people with enough kinds, only those the account never looked up under cover of a case (the
-    # shared pairs table knows).
-    per_person = sale.group_by(["aid", "skey"]).aggregate(
-        first=sale.ts.min(), day=sale.day.min(),
-        **{f"has_{k}": (sale.kind == kind_code(k)).any().cast("int8") for k in SALE_KINDS})
-    per_person = per_person.mutate(kinds=sum((per_person[f"has_{k}"] for k in SALE_KINDS[1:]),
-                                             per_person[f"has_{SALE_KINDS[0]}"]))
+    # The pairs join only for the few people with enough kinds: those the account never looked up under
+    # cover of a case (the shared pairs table knows).
+    per_person = sale_kinds(sale, ["aid", "skey"], first=sale.ts.min(), day=sale.day.min())
     pr = pairs(ctx)
     sold = per_person.filter(per_person.kinds >= min_kinds)
     sold = sold.join(pr.filter(~pr.expl).select("aid", "skey"), ["aid", "skey"])
