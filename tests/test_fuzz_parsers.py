@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from custodiet import leaks
 from custodiet.context.network import NetworkProfile, NetworkProfileError
-from custodiet.ingest import guard, record_checks, simplecsv, tabular
+from custodiet.ingest import fastcsv, guard, record_checks, tabular
 from custodiet.ingest.signalling.capture import CaptureError, frames_of
 from custodiet.ingest.tabular import InputError
 
@@ -75,8 +75,8 @@ def _stage_and_check(path: Path, fast: bool = False) -> None:
     """Stage ``path`` and run the structural and record checks over every staged row."""
     con = duckdb.connect()
     try:
-        before = simplecsv.MIN_BYTES
-        simplecsv.MIN_BYTES = 0 if fast else before
+        before = fastcsv.MIN_BYTES
+        fastcsv.MIN_BYTES = 0 if fast else before
         try:
             for staged in tabular.stagings(con, path, "st", FIELDS, REQUIRED):
                 if staged.columns is not None:
@@ -85,7 +85,7 @@ def _stage_and_check(path: Path, fast: bool = False) -> None:
                 reasons = record_checks.reasons_sql(staged, "k", [actor_given], 1024)
                 con.execute(f"SELECT {reasons} FROM st k").fetchall()
         finally:
-            simplecsv.MIN_BYTES = before
+            fastcsv.MIN_BYTES = before
     except InputError:
         pass
     finally:

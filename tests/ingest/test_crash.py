@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from custodiet.ingest import simplecsv
+from custodiet.ingest import fastcsv
 from custodiet.store import Store
 
 ROWS = 40_000
-SIMPLE_ROWS = 170_000  # over simplecsv.MIN_BYTES: read by Arrow
+SIMPLE_ROWS = 170_000  # over fastcsv.MIN_BYTES: read by Arrow
 
 
 def write_big_log(path: Path, rows: int = ROWS) -> None:
@@ -57,7 +57,7 @@ def kill_when(home: Path, log: Path, batch_rows: int, segments_seen: int) -> Non
 def test_kill_9_then_rerun_loses_nothing_and_duplicates_nothing(tmp_path, rows, batch_rows):
     log = tmp_path / "big.csv"
     write_big_log(log, rows)
-    assert (log.stat().st_size >= simplecsv.MIN_BYTES) == (rows == SIMPLE_ROWS)
+    assert (log.stat().st_size >= fastcsv.MIN_BYTES) == (rows == SIMPLE_ROWS)
     killed_mid_write = 0
     for i, seen in enumerate((0, 1, 3, 8)):
         home = tmp_path / f"home{i}"

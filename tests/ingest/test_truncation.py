@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from custodiet.ingest import guard, simplecsv
+from custodiet.ingest import fastcsv, guard
 from custodiet.ingest.portal import ingest_portal
 from custodiet.ingest.tabular import CUT_RECORD, IncompleteInput, InputError
 from custodiet.quarantine import list_quarantine
@@ -92,7 +92,7 @@ def test_a_short_record_that_ends_with_its_line_end_is_only_a_bad_record(store: 
 
 def test_the_fast_path_detects_a_cut_last_record(store: Store, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(simplecsv, "MIN_BYTES", 0)
+    monkeypatch.setattr(fastcsv, "MIN_BYTES", 0)
     path = tmp_path / "access.csv"
     path.write_text(_log(300) + "2026-03-01T09:00:00Z,off1,+880")
     summary = ingest_portal(store, path, now=NOW)

@@ -82,12 +82,6 @@ def scan_bytes(path: Path) -> ByteScan:
         return _scan(header, iter(lambda: fh.read(_CHUNK), b""))
 
 
-def scan_records(records: bytes | memoryview) -> ByteScan:
-    """The scan of record lines held in memory (no header line), e.g. one chunk of a file."""
-    view = memoryview(records)
-    return _scan(b"", (view[i : i + _CHUNK] for i in range(0, len(view), _CHUNK)))
-
-
 def _scan(header: bytes, chunks: Iterator[bytes | memoryview]) -> ByteScan:
     counter, records, utf8 = _Counter(), _Counter(), Utf8Check()
     counter.add(header, np.frombuffer(header, np.uint8), header.count(b"\n"))

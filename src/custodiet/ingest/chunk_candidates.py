@@ -54,17 +54,16 @@ def chunk_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, typed_sql: 
     positions = {name: _positions(con, text[name], vocabulary, n)
                  for name, vocabulary in (("subject_kind", SUBJECT_KINDS), ("data_kind", DATA_KINDS),
                                           ("outcome", OUTCOMES))}
-    passing = _passes(typed, text, positions, future)
+    passing = _passes(typed, text, positions, future) & np.asarray(pc.is_null(columns.column("raw")), dtype=bool)
     failing = np.flatnonzero(~passing)
     reasons = _reasons(con, staged, columns, failing, n, f"SELECT {reasons_sql} AS reasons FROM ({typed_sql}) k")
-    first = staged.line_offset or 0
     nulls = pa.nulls(n, pa.string())
     given = lambda name: text[name] if text[name] is not None else nulls  # noqa: E731
     outcome = pc.coalesce(positions["outcome"], _numpy_scalar(OUTCOMES.index("allowed") + 1, "int8"))
     return pa.table({
-        "line": from_numpy(np.arange(first, first + n, dtype=np.int64)),
+        "line": columns.column("line"),
         "blank": from_numpy(np.zeros(n, dtype=bool)),
-        "raw": nulls,
+        "raw": columns.column("raw"),
         "reasons": reasons,
         "ts": typed.column("ts"),
         "actor": given("actor"), "actor_org": given("actor_org"), "subject": given("subject"),
@@ -159,19 +158,31 @@ def _reasons(con: duckdb.DuckDBPyConnection, staged: Staged, columns: pa.Table, 
 
 def _extras_json(con: duckdb.DuckDBPyConnection, staged: Staged, nulls: pa.Array) -> pa.ChunkedArray | pa.Array:
     """``tabular``'s extras JSON (the engine's ``json_object`` of the extra columns, keys sorted) of every
-    record, from the JSON of each distinct value: one extra column's object is its value's; several
-    columns' members (``"key":value``) are joined."""
+    record, joined from each column's member (``"key":value``, ``_member``)."""
     keys = sorted(staged.extra_columns)
     if not keys:
         return nulls
-    if len(keys) == 1:
-        return _per_value(con, staged.column(keys[0]), f"CAST(json_object({sql_text(keys[0])}, v) AS VARCHAR)",
-                          null_too=True)
-    members = [_per_value(con, staged.column(k), f"CAST(json_object({sql_text(k)}, v) AS VARCHAR)[2:-2]",
-                          null_too=True) for k in keys]
     pieces = string_array(["{", ",", "}", ""])
+    members = [_member(con, k, staged.column(k)) for k in keys]
     parts = [pieces[0]] + [p for i, m in enumerate(members) for p in ([pieces[1]] if i else []) + [m]] + [pieces[2]]
     return pc.binary_join_element_wise(*parts, pieces[3])
+
+
+# What the engine's JSON writer escapes in a string: a value without it is written as it is.
+_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
+
+
+def _member(con: duckdb.DuckDBPyConnection, key: str, column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """One extra column's JSON member, ``"key":"value"`` or ``"key":null``, as the engine's ``json_object``
+    writes it. A column whose values need no escaping is joined in Arrow (an id or address column has a
+    distinct value per record, each of which the engine would have to write); the others are written by the
+    engine once per distinct value."""
+    if pc.any(pc.match_substring_regex(column, _NEEDS_ESCAPE)).as_py():
+        return _per_value(con, column, f"CAST(json_object({sql_text(key)}, v) AS VARCHAR)[2:-2]", null_too=True)
+    written = con.execute(f"SELECT CAST(json_object({sql_text(key)}, NULL::VARCHAR) AS VARCHAR)").fetchall()[0][0]
+    name, quote = string_array([written[1 : -len("null}")], '"'])
+    quoted = pc.binary_join_element_wise(name, quote, column, quote, string_array([""])[0])
+    return pc.fill_null(quoted, string_array([written[1:-1]])[0])
 
 
 def _values(positions: pa.ChunkedArray, vocabulary: tuple[str, ...]) -> pa.ChunkedArray:

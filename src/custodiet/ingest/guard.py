@@ -10,7 +10,6 @@ reader decides whether to keep it); both name the file and, where known, the lin
 from __future__ import annotations
 
 import codecs
-import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -115,7 +114,7 @@ class GzipCheck:
                 f"marker ({self.text_bytes} bytes of text before the cut)")
 
 
-def _inflate(path: Path) -> Iterator[tuple[bytes, int, bool]]:
+def inflate(path: Path) -> Iterator[tuple[bytes, int, bool]]:
     """``(text chunk, compressed bytes consumed, every member so far complete)`` of a gzip file, member after
     member (zero padding after the last is allowed); ``InputError`` for data that is not a gzip stream."""
     consumed, buf = 0, b""
@@ -149,7 +148,7 @@ def _inflate(path: Path) -> Iterator[tuple[bytes, int, bool]]:
 def check_gzip(path: Path) -> GzipCheck:
     """Decompress ``path`` once (without keeping the text) and say whether it is complete and UTF-8."""
     utf8, size, last, complete, total = Utf8Check(), path.stat().st_size, b"", False, 0
-    for text, _consumed, eof in _inflate(path):
+    for text, _consumed, eof in inflate(path):
         if text:
             utf8.feed(text, ascii=text.isascii())
             total += len(text)
@@ -160,13 +159,6 @@ def check_gzip(path: Path) -> GzipCheck:
     return GzipCheck(complete, size, total, last == b"\n" or total == 0, utf8.bad)
 
 
-def gunzip_prefix(path: Path, out: Path) -> None:
-    """Write the readable text of a (truncated) gzip file to ``out``."""
-    with open(out, "wb") as fh:
-        for text, _consumed, _eof in _inflate(path):
-            fh.write(text)
-
-
 def read_bytes(path: Path) -> bytes:
     """A whole small file's bytes, decompressed if it is gzip; ``IncompleteInput`` for a truncated stream."""
     check_file(path)
@@ -174,7 +166,7 @@ def read_bytes(path: Path) -> bytes:
     if not raw.startswith(GZIP_MAGIC):
         return raw
     parts, complete = [], False
-    for text, _consumed, eof in _inflate(path):
+    for text, _consumed, eof in inflate(path):
         parts.append(text)
         complete = eof
     data = b"".join(parts)
@@ -192,12 +184,3 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as exc:
         bad = BadText(exc.start, data.count(b"\n", 0, exc.start) + 1)
         raise InputError(bad.message(path.name, compressed=is_gzip(path))) from None
-
-
-def temp_copy_path(path: Path) -> Path:
-    """A private temporary file name for a decompressed copy of ``path``."""
-    import tempfile
-
-    fd, name = tempfile.mkstemp(prefix="custodiet-", suffix="-" + path.name.removesuffix(".gz"))
-    os.close(fd)
-    return Path(name)

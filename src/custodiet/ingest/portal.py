@@ -17,9 +17,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from custodiet.arrow_columns import constant_strings
 from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, sql_list, sql_text
 from custodiet.ingest.chunk_candidates import chunk_candidates
-from custodiet.ingest.dedupe import content_digest_sql, find_collisions, settle_verdicts
+from custodiet.ingest.dedupe import content_ids, find_collisions, settle_verdicts
 from custodiet.ingest.emit import Seen, append_new_events
 from custodiet.ingest.limits import BATCH_ROWS, FIELD_LIMIT, FUTURE_SKEW
 from custodiet.ingest.record_checks import (
@@ -150,7 +151,7 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged,
     """Check, deduplicate, quarantine and store one staged unit; adds its counts to ``summary``."""
     step("validating")
     candidates = _build_candidates(con, staged, channel, now)
-    summary.blank += con.execute("SELECT count(*) FROM cand_base WHERE blank").fetchall()[0][0]
+    summary.blank += con.execute("SELECT count(*) FROM cand_base WHERE blank").fetchall()[0][0] + staged.blank_lines
     step("pseudonymising")
     if candidates is None:
         subjects = SubjectMap.of_table(con, store, "cand_rows")  # normalised and keyed in a worker thread
@@ -166,7 +167,7 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged,
     if not settled:  # reasons (identifiers that fail) or content ids depend on the map
         subjects.load()
         if idless:
-            candidates = _fill_content_ids(con, channel, candidates)
+            candidates = _fill_content_ids(con, channel, candidates, subjects)
         colliding = find_collisions(con, "cand")
     if colliding:
         subjects.load()
@@ -229,20 +230,28 @@ _CANONICAL = ("c.ts, {channel} AS channel, c.actor, c.actor_org, m.pseudonym AS 
 _SUBJECT_JOIN = "LEFT JOIN subject_map m ON m.subject_kind = c.subject_kind AND m.subject = c.subject"
 
 
-def _fill_content_ids(con: duckdb.DuckDBPyConnection, channel: str, candidates: pa.Table | None) -> pa.Table | None:
-    """Give records without an id their content id, a digest of their pseudonymised content (the engine
-    copy of the subject map must be loaded); ``candidates`` is the Arrow ``cand_base``, if it is one (its
-    replacement is registered and returned)."""
-    canonical = _CANONICAL.format(channel=sql_text(channel))
-    ids = (f"SELECT x.line, substr({content_digest_sql('x')}, 1, 32) AS id FROM (SELECT c.line, {canonical} "
-           f"FROM cand_base c {_SUBJECT_JOIN} WHERE c.event_id IS NULL AND NOT c.blank) x")
+def _fill_content_ids(con: duckdb.DuckDBPyConnection, channel: str, candidates: pa.Table | None,
+                      subjects: SubjectMap) -> pa.Table | None:
+    """Give records without an id their content id (``dedupe.content_ids``: a digest of their pseudonymised
+    content); ``candidates`` is the Arrow ``cand_base``, if it is one (its replacement is registered and
+    returned; its records' pseudonyms are found by their position in the map). Otherwise the engine copy of
+    the subject map must be loaded."""
     if candidates is None:
-        con.execute(f"UPDATE cand_base SET event_id = d.id FROM ({ids}) d WHERE cand_base.line = d.line")
+        canonical = _CANONICAL.format(channel=sql_text(channel))
+        content = con.execute(f"SELECT c.line, {canonical} FROM cand_base c {_SUBJECT_JOIN} "
+                              "WHERE c.event_id IS NULL AND NOT c.blank").to_arrow_table()
+        con.register("content_ids", pa.table({"line": content.column("line"), "id": content_ids(content)}))
+        con.execute("UPDATE cand_base SET event_id = d.id FROM content_ids d WHERE cand_base.line = d.line")
+        con.unregister("content_ids")
         return None
-    found = con.execute(f"SELECT id FROM ({ids}) ORDER BY line").to_arrow_table().column("id")
     missing = pc.and_(pc.is_null(candidates.column("event_id")), pc.invert(candidates.column("blank")))
-    ids = pc.replace_with_mask(candidates.column("event_id").combine_chunks(), missing.combine_chunks(),
-                               found.combine_chunks())
+    if not pc.any(missing).as_py():
+        return candidates
+    content = candidates.select(["ts", "actor", "actor_org", "subject_kind", "data_kind", "operation", "authority",
+                                 "outcome", "records", "attrs"])
+    content = content.append_column("subject", subjects.mapping.column("pseudonym").take(subjects.positions))
+    content = content.append_column("channel", constant_strings(channel, content.num_rows))
+    ids = pc.if_else(missing, content_ids(content), candidates.column("event_id"))
     filled = candidates.set_column(candidates.schema.get_field_index("event_id"), "event_id", ids)
     con.register("cand_base", filled)
     return filled
@@ -265,7 +274,11 @@ def _quarantine(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged, ch
         "SELECT v.line, v.reason, c.raw FROM verdicts v JOIN cand_rows c USING (line) "
         "WHERE v.verdict = 'rejected' ORDER BY v.line"
     ).fetchall()
-    if any(r[2] is None for r in rows):
+    if any(r[2] is None for r in rows) and staged.raw_of is not None:
+        texts = staged.raw_of([line for line, _, raw in rows if raw is None])
+        found = dict(zip([line for line, _, raw in rows if raw is None], texts, strict=True))
+        rows = [(line, reason, found.get(line) if raw is None else raw) for line, reason, raw in rows]
+    elif any(r[2] is None for r in rows):
         found = dict(con.execute(
             f"SELECT s.line, s.raw FROM {raw_lines(con, staged)} s "
             "SEMI JOIN verdicts v ON v.line = s.line AND v.verdict = 'rejected'").fetchall())

@@ -33,10 +33,12 @@ def reasons_sql(staged: Staged, alias: str, field_checks: list[str], field_limit
         f"THEN format('wrong number of columns: expected {{}}, found {{}}', {expected}, {a}.ncols) END"
         "], x -> x IS NOT NULL)"
     )
-    # A CSV line holds every field verbatim; JSON and Parquet escape control characters in raw.
+    # A CSV record holds every field verbatim (a line break inside quotes is RFC 4180's, not a control
+    # character); JSON and Parquet escape control characters in raw.
     textual = f"{a}.raw" if staged.fmt == "csv" else (
         "concat_ws('', " + ", ".join([col(staged, f, a) for f in staged.fields] + [f"{a}.extras"]) + ")")
-    has_control = "false" if staged.clean else rf"regexp_matches({textual}, '[\x00-\x1f\x7f]')"
+    controls = r"[\x00-\x09\x0b-\x1f\x7f]" if staged.fmt == "csv" else r"[\x00-\x1f\x7f]"
+    has_control = "false" if staged.clean else f"regexp_matches({textual}, '{controls}')"
     record = [
         f"CASE WHEN {has_control} THEN 'control characters in the record' END",
         f"CASE WHEN {a}.longest > {field_limit} "

@@ -1,9 +1,10 @@
 """Line-exact staging of tabular inputs (CSV, JSON lines, Parquet; plain or gzip) into DuckDB.
 
-Every physical line (or Parquet row) becomes one staged row with its 1-based line number, its raw text
-and one VARCHAR column per expected field, so that validation can name ``file:line`` and quarantine the
-raw record. CSV is split on commas in the engine: unquoted lines with ``string_split``, fully quoted
-lines by their ``","`` separators, and only mixed quoting through a regular expression.
+Every record (or Parquet row) becomes one staged row with its 1-based line number, its raw text and one
+VARCHAR column per expected field, so that validation can name ``file:line`` and quarantine the raw
+record. A CSV record is a line, or the lines a quoted field with line breaks joins (``csvsplit``); its
+line is where it starts. CSV is split on commas in the engine: unquoted records with ``string_split``,
+fully quoted ones by their ``","`` separators, and only mixed quoting through a regular expression.
 
 A plain (not gzipped) file is first scanned once for its bytes (``scan_bytes``, numpy): when it holds no
 control character besides line ends, the per-record control-character check and the carriage-return
@@ -14,11 +15,9 @@ truncated one without complaint), the text must be UTF-8, and a last line withou
 as a whole record; a file that ends early is staged up to the cut and marked ``Staged.incomplete``, its
 cut record rejected as ``file ends inside a record``. A Parquet file must end with its footer.
 
-A *simple* CSV (``simplecsv``) skips the line table altogether: ``stagings`` reads it with Arrow's CSV
-reader chunk by chunk, and each chunk's staged view runs over its Arrow columns (from the first chunk
-that is not simple on, the file is staged line by line). A chunk has no ``line`` column: a record's line
-is its row index plus ``line_offset``, and the raw text of the few records that are quarantined is read
-back from the file's lines (``raw_lines``) only when needed.
+A CSV of at least ``fastcsv.MIN_BYTES`` skips the line table altogether: ``stagings`` reads it with
+Arrow's CSV reader chunk by chunk (``fastcsv``), and each chunk's staged view runs over its Arrow columns.
+Its malformed records are split by this module's SQL (``csv_exact``), so both paths judge them alike.
 """
 
 from __future__ import annotations
@@ -31,32 +30,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
+from custodiet.arrow_columns import from_numpy, string_array
 from custodiet.events import sql_text
-from custodiet.ingest import simplecsv
+from custodiet.ingest import fastcsv
 from custodiet.ingest.bytescan import ByteScan, is_gzip, scan_bytes
+from custodiet.ingest.csvsplit import MAX_SPAN, merge_spans
 from custodiet.ingest.guard import (
     CUT_RECORD,
     IncompleteInput,
     InputError,
     check_file,
     check_gzip,
-    gunzip_prefix,
-    temp_copy_path,
 )
 from custodiet.ingest.limits import FIELD_LIMIT
+from custodiet.ingest.lines import stage_lines
 
 __all__ = ["CUT_RECORD", "IncompleteInput", "InputError", "Staged", "stage", "stagings"]
 
-# A record separator that never occurs in text: lines are read whole, without CSV interpretation.
-_NO_DELIMITER = "\\x1e\\x1f"
 # Only spaces: ``trim`` on every line costs seconds, so it runs only on lines that start with a space.
 _BLANK = "(raw IS NULL OR raw = '' OR (starts_with(raw, ' ') AND trim(raw) = ''))"
-_CSV_FIELD = r'(?:^|,)("(?:[^"]|"")*"|[^,]*)'
-# The longest line the engine will read (its default is 2 MB): a longer record is still quarantined, as
-# over the field limit, rather than making the whole file unreadable.
-MAX_LINE_BYTES = 64 << 20
+# Each field with the comma before it (a comma is put before the record): an empty first field is then a
+# match of its own, never skipped as an empty match at the start.
+_CSV_FIELD = r',("(?:[^"]|"")*"|[^,]*)'
 
 
 @dataclass
@@ -71,26 +69,27 @@ class Staged:
     expected_ncols: int | None  # CSV: the header's column count
     extra_columns: list[str] = field(default_factory=list)
     clean: bool = False  # proven free of control characters (CSV only): the per-record check is skipped
-    line_offset: int | None = None  # no ``line`` column: line = row index in file order + line_offset
-    has_cr: bool = True  # lines may end in a carriage return (trimmed when the lines are read)
-    columns: pa.Table | None = None  # a simple CSV chunk's fields as Arrow strings, ``c<position>``
+    columns: pa.Table | None = None  # a fast CSV chunk (``fastcsv.Chunk.columns``): ``c<position>``, line, …
     positions: dict[str, int] = field(default_factory=dict)  # field or extra column -> its position
     view_sql: str | None = None  # a simple CSV chunk's view over its Arrow columns, ``<name>_arrow``
+    records: str | None = None  # a staged CSV's relation of records ``(line, raw)``
     cut_line: int | None = None  # the last record, cut short where the file ends (rejected as such)
     incomplete: str | None = None  # why the file is incomplete (truncated gzip, a record cut short)
+    raw_of: Callable[[list[int]], list[str]] | None = None  # a fast CSV chunk's record texts, by line
+    blank_lines: int = 0  # a fast CSV chunk's blank lines (left out of ``columns``)
 
     def define_view(self, con: duckdb.DuckDBPyConnection, columns: pa.Table) -> None:
-        """Define the staged view of a simple CSV chunk on ``con`` over ``columns`` (the chunk's Arrow columns,
+        """Define the staged view of a fast CSV chunk on ``con`` over ``columns`` (the chunk's Arrow columns,
         or a slice of them, so that several connections can each check a part)."""
         if self.view_sql is None:
-            raise ValueError("only a simple CSV chunk is a view over Arrow columns")
+            raise ValueError("only a fast CSV chunk is a view over Arrow columns")
         con.register(f"{self.name}_arrow", columns)
         con.execute(f"CREATE OR REPLACE TEMP VIEW {self.name} AS {self.view_sql}")
 
     def column(self, name: str) -> pa.ChunkedArray | None:
-        """A present field or extra column of a simple CSV chunk as Arrow strings (None when it lacks it)."""
+        """A present field or extra column of a fast CSV chunk as Arrow strings (None when it lacks it)."""
         if self.columns is None:
-            raise ValueError("only a simple CSV chunk has Arrow columns")
+            raise ValueError("only a fast CSV chunk has Arrow columns")
         return self.columns.column(f"c{self.positions[name]}") if name in self.positions else None
 
 
@@ -170,36 +169,28 @@ def _stage_text(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> _Text
     """Stage a CSV or JSON-lines file's lines into ``table`` once its bytes are checked: ``InputError`` for
     text that is not UTF-8 or a corrupt gzip stream.
 
-    A gzip stream is checked in a worker thread while the engine reads it (zlib releases the GIL). The
-    engine reads a truncated stream without complaint, so a truncated one is staged again, from a
-    decompressed copy of its readable part: the lines staged are then exactly those before the cut."""
+    A gzip stream is checked in a worker thread while its lines are read (zlib releases the GIL); a
+    truncated one is staged up to the cut."""
     if not is_gzip(path):
         scan = scan_bytes(path)
         if scan.bad_text is not None:
             raise InputError(scan.bad_text.message(path.name))
-        _stage_lines(con, path, table, scan.has_cr)
+        stage_lines(con, path, table, scan)
         return _Text(scan, bool(scan.ends_with_newline), scan.size or 0, None)
-    failure: duckdb.Error | None = None
+    failure: Exception | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gzip-check") as pool:
         checking = pool.submit(check_gzip, path)
         try:
-            _stage_lines(con, path, table)
-        except duckdb.Error as exc:
+            stage_lines(con, path, table)  # a truncated stream: the lines before the cut
+        except (InputError, pa.ArrowInvalid) as exc:
             failure = exc
         check = checking.result()
     if check.bad_text is not None:
         raise InputError(check.bad_text.message(path.name, compressed=True))
-    if check.complete:
-        if failure is not None:
-            raise failure
-        return _Text(ByteScan(), check.ends_with_newline, check.size, None)
-    copy = temp_copy_path(path)
-    try:
-        gunzip_prefix(path, copy)
-        _stage_lines(con, copy, table)
-    finally:
-        copy.unlink(missing_ok=True)
-    return _Text(ByteScan(), check.ends_with_newline, check.size, check.truncation(path.name))
+    if failure is not None:
+        raise failure
+    truncated = None if check.complete else check.truncation(path.name)
+    return _Text(ByteScan(), check.ends_with_newline, check.size, truncated)
 
 
 def _mark_cut(con: duckdb.DuckDBPyConnection, staged: Staged, text: _Text, lines: str) -> None:
@@ -213,42 +204,29 @@ def _mark_cut(con: duckdb.DuckDBPyConnection, staged: Staged, text: _Text, lines
         return
     count = con.execute(f"SELECT count(*) FROM {lines}").fetchall()[0][0]
     last = con.execute(f"SELECT raw FROM {lines} WHERE rowid = {count - 1}").fetchall() if count else []
-    raw = last[0][0] if last else None
+    raw, line = (last[0][0] if last else None), count
+    if staged.records is not None and count:  # the last record may span several lines
+        found = con.execute(f"SELECT line, raw FROM {staged.records} ORDER BY line DESC LIMIT 1").fetchall()
+        line, raw = found[0] if found else (line, raw)
     first_record = 2 if staged.fmt == "csv" else 1
     cut = not text.ends_with_newline and count >= first_record and bool(raw and raw.strip()) and (
         text.truncated is not None or not _whole_record(staged, raw or ""))
     if cut:
-        staged.cut_line = count
+        staged.cut_line = line
         staged.incomplete = (text.truncated or
-                             f"{staged.path.name}: {CUT_RECORD}: line {count} is cut short at byte {text.size}")
+                             f"{staged.path.name}: {CUT_RECORD}: line {line} is cut short at byte {text.size}")
     elif text.truncated is not None:
         staged.incomplete = text.truncated
 
 
 def _whole_record(staged: Staged, raw: str) -> bool:
     if staged.fmt == "csv":
-        return raw.count('"') % 2 == 0 and len(next(csv.reader([raw]), [])) == staged.expected_ncols
+        fields = next(csv.reader(raw.splitlines(keepends=True)), [])
+        return raw.count('"') % 2 == 0 and len(fields) == staged.expected_ncols
     try:
         return isinstance(json.loads(raw), dict)
     except ValueError:
         return False
-
-
-def _lines_sql(path: Path, has_cr: bool) -> str:
-    """SQL yielding ``raw``, one row per physical line in file order. Trailing carriage returns are cut
-    only when the file may have any (``rtrim`` on every line costs a second per 2M lines)."""
-    raw = "CASE WHEN ends_with(raw, chr(13)) THEN rtrim(raw, chr(13)) ELSE raw END" if has_cr else "raw"
-    return (
-        f"SELECT {raw} AS raw FROM read_csv({sql_text(str(path))}, columns={{'raw': 'VARCHAR'}}, "
-        f"header=false, delim=E'{_NO_DELIMITER}', quote='', escape='', auto_detect=false, "
-        f"strict_mode=false, null_padding=true, max_line_size={MAX_LINE_BYTES})"
-    )
-
-
-def _stage_lines(con: duckdb.DuckDBPyConnection, path: Path, table: str, has_cr: bool = True) -> None:
-    """Table ``table(raw)`` with one row per physical line; ``rowid + 1`` is the 1-based line number
-    (insertion order is the file's order; a window function would serialise the read)."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {_lines_sql(path, has_cr)}")
 
 
 def _columns_check(path: Path, present: list[str], required: list[str]) -> None:
@@ -256,6 +234,73 @@ def _columns_check(path: Path, present: list[str], required: list[str]) -> None:
     if missing:
         raise InputError(f"{path.name}: missing required column(s) {', '.join(missing)}; "
                          f"found {', '.join(present) or 'none'}")
+
+
+def _split_sql(quoted: bool) -> str:
+    """SQL for the fields of a CSV record ``raw`` as a list: unquoted records by ``string_split``, fully
+    quoted ones by their ``","`` separators, and only mixed quoting through a regular expression."""
+    return "string_split(raw, ',')" if not quoted else (
+        "CASE WHEN NOT contains(raw, '\"') THEN string_split(raw, ',') "
+        "WHEN regexp_full_match(raw, '\"[^\"]*\"(,\"[^\"]*\")*') THEN string_split(raw[2:-2], '\",\"') "
+        f"ELSE list_transform(regexp_extract_all(',' || raw, {sql_text(_CSV_FIELD)}, 1), x -> {_unquote_sql('x')}) END"
+    )
+
+
+def _field_sql(position: int, spaced: bool) -> str:
+    """SQL for field ``position`` (1-based) of the split record ``f``: empty is NULL; trimming costs, so only
+    records with a space (``padded``) are trimmed (``trim`` cuts only spaces)."""
+    return (f"nullif(CASE WHEN padded THEN trim(f[{position}]) ELSE f[{position}] END, '')" if spaced
+            else f"nullif(f[{position}], '')")
+
+
+def _longest_sql() -> str:
+    return (f"CASE WHEN length(raw) > {FIELD_LIMIT} THEN list_max(list_transform(f, x -> length(x))) "
+            "ELSE length(raw) END")
+
+
+def csv_exact(con: duckdb.DuckDBPyConnection, positions: list[int]) -> Callable[[pa.Table], pa.Table]:
+    """The line-by-line path's split of some CSV records, for the fast path's malformed ones
+    (``fastcsv.Exact``): ``(line, raw)`` in, ``c<position>``, ``ncols`` and ``longest`` out, in order."""
+    def exact(records: pa.Table) -> pa.Table:
+        cols = ", ".join(f"{_field_sql(i, True)} AS c{i}" for i in positions)
+        with con.cursor() as cursor:
+            cursor.register("exact_records", records)
+            return cursor.execute(
+                f"SELECT len(f) AS ncols, {cols}, {_longest_sql()} AS longest FROM (SELECT line, raw, "
+                f"{_split_sql(True)} AS f, contains(raw, ' ') AS padded FROM exact_records) ORDER BY line"
+            ).to_arrow_table()
+    return exact
+
+
+def _csv_records(con: duckdb.DuckDBPyConnection, lines: str, name: str, first_line: int, ncols: int,
+                 quoted: bool) -> str:
+    """The CSV records from ``first_line`` on as a relation ``(line, raw)``: one per line, except the lines
+    that ``csvsplit.merge_spans`` joins into one record (a quoted field with line breaks)."""
+    plain = f"(SELECT rowid + 1 AS line, raw FROM {lines} WHERE rowid >= {max(1, first_line - 1)})"
+    if not quoted:
+        return plain
+    odd = [r[0] for r in con.execute(
+        f"SELECT line FROM {plain} WHERE (length(raw) - length(replace(raw, '\"', ''))) % 2 = 1 ORDER BY line"
+    ).fetchall()]
+    if not odd:
+        return plain
+    wanted = sorted({n for a, b in zip(odd, odd[1:], strict=False) if b - a < MAX_SPAN for n in range(a, b + 1)})
+    con.register("wanted_lines", pa.table({"line": from_numpy(np.array(wanted, dtype=np.int64))}))
+    texts = dict(con.execute(f"SELECT l.line, l.raw FROM {plain} l SEMI JOIN wanted_lines w ON w.line = l.line"
+                             ).fetchall())
+    con.unregister("wanted_lines")
+    merged = merge_spans(odd, lambda n: texts.get(n), ncols)
+    if not merged:
+        return plain
+    con.register(f"{name}_merged", pa.table({
+        "line": from_numpy(np.array([m[0] for m in merged], dtype=np.int64)),
+        "last": from_numpy(np.array([m[1] for m in merged], dtype=np.int64)),
+        "raw": string_array([m[2] for m in merged])}))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name}_records AS SELECT l.line, coalesce(m.raw, l.raw) AS raw "
+        f"FROM {plain} l LEFT JOIN {name}_merged m ON m.line = l.line "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {name}_merged c WHERE l.line > c.line AND l.line <= c.last) ORDER BY l.line")
+    return f"{name}_records"
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
@@ -268,95 +313,97 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: li
     header = _csv_header(head_line)
     present, extras = _csv_columns(path, header, fields, required)
     quoted, spaced = scan.has_quote, scan.has_space  # in the records (the scan leaves the header out)
-    split = "string_split(raw, ',')" if not quoted else (
-        "CASE WHEN NOT contains(raw, '\"') THEN string_split(raw, ',') "
-        "WHEN regexp_full_match(raw, '\"[^\"]*\"(,\"[^\"]*\")*') THEN string_split(raw[2:-2], '\",\"') "
-        f"ELSE list_transform(regexp_extract_all(raw, {sql_text(_CSV_FIELD)}, 1), x -> {_unquote_sql('x')}) END"
-    )
-
-    def field(c: str) -> str:  # trimming costs; only lines with a space need it (trim cuts only spaces)
-        i = header.index(c) + 1
-        return f"nullif(CASE WHEN padded THEN trim(f[{i}]) ELSE f[{i}] END, '')" if spaced else f"nullif(f[{i}], '')"
-
-    cols = ", ".join(f"{field(c)} AS {_ident(c)}" for c in present)
-    extra_json = _extras_json([(c, field(c)) for c in extras])
+    records = _csv_records(con, lines, name, first_line, len(header), quoted)
+    cols = ", ".join(f"{_field_sql(header.index(c) + 1, spaced)} AS {_ident(c)}" for c in present)
+    extra_json = _extras_json([(c, _field_sql(header.index(c) + 1, spaced)) for c in extras])
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {name} AS "
         f"SELECT line, raw, len(f) AS ncols, {_BLANK} AS blank, "
-        f"{cols}, {extra_json} AS extras, "
-        f"CASE WHEN length(raw) > {FIELD_LIMIT} THEN list_max(list_transform(f, x -> length(x))) "
-        "ELSE length(raw) END AS longest "
-        f"FROM (SELECT rowid + 1 AS line, raw, {split} AS f, contains(raw, ' ') AS padded "
-        f"FROM {lines} WHERE rowid >= {max(1, first_line - 1)})"
+        f"{cols}, {extra_json} AS extras, {_longest_sql()} AS longest "
+        f"FROM (SELECT line, raw, {_split_sql(quoted)} AS f, contains(raw, ' ') AS padded FROM {records})"
     )
-    return Staged(name, path, "csv", present, len(header), extras, clean=not scan.has_control, has_cr=scan.has_cr)
+    return Staged(name, path, "csv", present, len(header), extras, clean=not scan.has_control,
+                  records=records)
 
 
 def stagings(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
              required: list[str]) -> Iterator[Staged]:
     """``path`` staged for checking one unit at a time, each to be checked and stored before the next:
-    a simple CSV (``simplecsv``) chunk by chunk, as views over Arrow columns (``Staged.columns``), and
-    anything else whole, as ``stage`` does. When Arrow refuses a chunk, the rest of the file, from that
-    chunk's first line, is staged line by line."""
+    a CSV of at least ``fastcsv.MIN_BYTES`` chunk by chunk (``fastcsv``), as views over Arrow columns
+    (``Staged.columns``), and anything else whole, as ``stage`` does. When a chunk cannot be read that way,
+    the rest of the file, from that chunk's first line, is staged line by line."""
     check_file(path)
-    plan = _simple_plan(path, fields, required)
+    plan = _fast_plan(path, fields, required)
     if plan is None:
         yield stage(con, path, name, fields, required)
         return
     header, present, extras, header_bytes = plan
     positions = {c: header.index(c) + 1 for c in present + extras}
+    wanted = sorted(set(positions.values()))
     try:
-        for chunk in simplecsv.read_chunks(path, header_bytes, len(header), sorted(set(positions.values()))):
+        for chunk in fastcsv.read_chunks(path, header_bytes, len(header), wanted, csv_exact(con, wanted)):
             yield _stage_chunk(path, name, chunk, header, present, extras, positions)
-    except simplecsv.Refused as refused:
+    except fastcsv.Refused as refused:
         yield stage(con, path, name, fields, required, first_line=refused.first_line)
 
 
-def _simple_plan(path: Path, fields: list[str],
-                 required: list[str]) -> tuple[list[str], list[str], list[str], int] | None:
-    """For a plain CSV of at least ``simplecsv.MIN_BYTES`` whose header is plain UTF-8 and whose first records
-    are simple: its header, present fields, extra columns and header length in bytes; else None."""
-    if (not path.is_file() or detect_format(path) != "csv" or path.stat().st_size < simplecsv.MIN_BYTES
-            or is_gzip(path)):
+FAST_PATH = True  # the line-by-line path for every file when False (the differential tests compare both)
+
+
+def _fast_plan(path: Path, fields: list[str],
+               required: list[str]) -> tuple[list[str], list[str], list[str], int] | None:
+    """For a CSV (plain or gzip) of at least ``fastcsv.MIN_BYTES`` of text whose header is UTF-8: its header,
+    present fields, extra columns and header length in bytes; else None."""
+    if not FAST_PATH or not path.is_file() or detect_format(path) != "csv":
         return None
-    with open(path, "rb") as fh:
-        first = fh.readline()
+    compressed = is_gzip(path)
+    if path.stat().st_size * (8 if compressed else 1) < fastcsv.MIN_BYTES:  # gzip: about 8 bytes of text per byte
+        return None
+    first = _first_line(path, compressed)
     try:
-        head_line = first.decode("utf-8").rstrip("\n")
+        head_line = first.decode("utf-8").rstrip("\n").rstrip("\r")
     except UnicodeDecodeError:
         return None
     header = _csv_header(head_line)
-    if (not head_line or head_line.count(",") != len(header) - 1  # a quoted comma in the header
-            or not simplecsv.starts_simple(path, len(first))):
+    if not head_line or not first.endswith(b"\n") or head_line.count('"') % 2:
         return None
     present, extras = _csv_columns(path, header, fields, required)
     return header, present, extras, len(first)
 
 
-def _stage_chunk(path: Path, name: str, chunk: simplecsv.Chunk, header: list[str], present: list[str],
+def _first_line(path: Path, compressed: bool) -> bytes:
+    if not compressed:
+        with open(path, "rb") as fh:
+            return fh.readline(1 << 20)
+    import gzip
+    import zlib
+
+    try:
+        with gzip.open(path, "rb") as fh:
+            return fh.readline(1 << 20)
+    except (OSError, EOFError, zlib.error):
+        return b""
+
+
+def _stage_chunk(path: Path, name: str, chunk: fastcsv.Chunk, header: list[str], present: list[str],
                  extras: list[str], positions: dict[str, int]) -> Staged:
     """One chunk staged: its view ``name`` over the chunk's Arrow columns (registered as ``<name>_arrow``) is
-    defined on each connection that checks it (``Staged.define_view``). No field can exceed the limit (the
-    scan bounds every record line), no record holds a control character, and a record with the wrong
-    number of fields made Arrow refuse the chunk, so ``ncols``, ``longest`` and ``blank`` are constants and
-    ``raw`` is left out (``raw_lines`` reads it back for the records quarantined)."""
+    defined on each connection that checks it (``Staged.define_view``). The records that ``fastcsv`` split
+    by the exact rules carry their ``raw`` text, field count and longest field; the others have the
+    header's field count and no field over the limit, and hold no control character."""
     cols = ", ".join(f"c{positions[c]} AS {_ident(c)}" for c in present)
-    return Staged(name, path, "csv", present, len(header), extras, clean=True, line_offset=chunk.first_line,
-                  has_cr=False, columns=chunk.columns, positions=positions,
-                  view_sql=f"SELECT CAST(NULL AS VARCHAR) AS raw, {len(header)} AS ncols, false AS blank, {cols}, "
-                           f"{_extras_json([(c, f'c{positions[c]}') for c in extras])} AS extras, 0 AS longest "
+    exact = chunk.columns.column("raw").null_count < chunk.columns.num_rows
+    return Staged(name, path, "csv", present, len(header), extras, clean=not exact,
+                  columns=chunk.columns, positions=positions, cut_line=chunk.cut_line,
+                  incomplete=chunk.incomplete, raw_of=chunk.raw_of, blank_lines=chunk.blank,
+                  view_sql=f"SELECT line, raw, ncols, false AS blank, {cols}, "
+                           f"{_extras_json([(c, f'c{positions[c]}') for c in extras])} AS extras, longest "
                            f"FROM {name}_arrow")
 
 
 def raw_lines(con: duckdb.DuckDBPyConnection, staged: Staged) -> str:
-    """A relation ``(line, raw)`` over the staged input's records, for quarantining them with their text.
-    A simple CSV has no ``raw``: its lines are read once, on first need, into ``<name>_lines``."""
-    if staged.line_offset is None:
-        return staged.name
-    table = f"{staged.name}_lines"
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchall()[0][0]:
-        _stage_lines(con, staged.path, table, staged.has_cr)
-    return f"(SELECT rowid + 1 AS line, raw FROM {table})"
+    """A relation ``(line, raw)`` over the staged input's records, for quarantining them with their text."""
+    return staged.records or staged.name
 
 
 def _extras_json(pairs: list[tuple[str, str]]) -> str:
