@@ -19,9 +19,10 @@ ROWS = 40_000
 SIMPLE_ROWS = 170_000  # over fastcsv.MIN_BYTES: read by Arrow
 
 
-def write_big_log(path: Path, rows: int = ROWS) -> None:
+def write_big_log(path: Path, rows: int = ROWS, crlf_quoted: bool = False) -> None:
     with open(path, "w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
+        w = csv.writer(fh, lineterminator="\r\n" if crlf_quoted else "\n",
+                       quoting=csv.QUOTE_ALL if crlf_quoted else csv.QUOTE_MINIMAL)
         w.writerow(["ts", "actor", "subject", "subject_kind", "data_kind", "event_id"])
         for i in range(rows):
             w.writerow([f"2026-02-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z", f"off{i % 50}",
@@ -52,11 +53,12 @@ def kill_when(home: Path, log: Path, batch_rows: int, segments_seen: int) -> Non
     proc.wait()
 
 
-@pytest.mark.parametrize(("rows", "batch_rows"), [(ROWS, 2000), (SIMPLE_ROWS, 12_000)],
-                         ids=["line by line", "arrow chunks"])
-def test_kill_9_then_rerun_loses_nothing_and_duplicates_nothing(tmp_path, rows, batch_rows):
+@pytest.mark.parametrize(("rows", "batch_rows", "crlf_quoted"),
+                         [(ROWS, 2000, False), (SIMPLE_ROWS, 12_000, False), (SIMPLE_ROWS, 12_000, True)],
+                         ids=["line by line", "arrow chunks", "arrow chunks, CRLF, every field quoted"])
+def test_kill_9_then_rerun_loses_nothing_and_duplicates_nothing(tmp_path, rows, batch_rows, crlf_quoted):
     log = tmp_path / "big.csv"
-    write_big_log(log, rows)
+    write_big_log(log, rows, crlf_quoted)
     assert (log.stat().st_size >= fastcsv.MIN_BYTES) == (rows == SIMPLE_ROWS)
     killed_mid_write = 0
     for i, seen in enumerate((0, 1, 3, 8)):
