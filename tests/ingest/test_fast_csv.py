@@ -350,3 +350,16 @@ def test_a_span_that_is_not_a_record_stays_lines():
     lines = {1: '1,"a', 2: "b", 3: 'c",d', 4: 'x,"y', 5: "z,w"}
     assert csvsplit.merge_spans([1, 3, 4], lines.get, 3) == [(1, 3, '1,"a\nb\nc",d')]
     assert csvsplit.merge_spans([1, 3, 4], lines.get, 2) == []  # three fields where the header has two
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_c_line_scanner_and_its_numpy_fallback_agree(seed, monkeypatch):
+    assert csvsplit._csvscan is not None, "the C line scanner was not built"
+    rng = random.Random(seed)
+    alphabet = [b"a", b",", b'"', b"\n", b"\r\n", b"\r", b"\t", b" ", b"\x7f", b"\xc3\xa9"]
+    text = b"".join(rng.choice(alphabet) for _ in range(3000))
+    c_path = csvsplit.split_records(text, 2, 3)
+    monkeypatch.setattr(csvsplit, "_csvscan", None)
+    numpy_path = csvsplit.split_records(text, 2, 3)
+    for name in ("starts", "ends", "lines", "blank", "suspect"):
+        assert getattr(c_path, name).tolist() == getattr(numpy_path, name).tolist(), name

@@ -16,10 +16,17 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import ModuleType
 
 import numpy as np
 
 from custodiet.ingest.limits import FIELD_LIMIT
+
+_csvscan: ModuleType | None
+try:
+    from custodiet.ingest import _csvscan
+except ImportError:  # not built: numpy flags the lines
+    _csvscan = None
 
 MAX_SPAN = 1000  # physical lines one record may span: a longer "record" is an unterminated quote
 _LF, _CR, _QUOTE, _COMMA, _SPACE, _DEL = 10, 13, 34, 44, 32, 127
@@ -72,7 +79,6 @@ class Records:
     blank: np.ndarray
     suspect: np.ndarray
     multiline: bool
-    quotes: np.ndarray  # byte positions of every double quote in the block
 
     def text(self, block: bytes | memoryview, i: int) -> str:
         """Record ``i``'s text (line breaks inside it as ``\\n``)."""
@@ -81,8 +87,8 @@ class Records:
 
 
 def split_records(block: bytes | memoryview, first_line: int, ncols: int | None) -> Records:
-    """The records of ``block`` (whole lines; its first on line ``first_line``), by numpy: about 0.3 s per
-    100 MB of unquoted text, more when many fields are quoted."""
+    """The records of ``block`` (whole lines; its first on line ``first_line``): about 0.3 s per 100 MB of
+    text with the C line scanner, whose numpy fallback costs seconds on fully quoted text."""
     data = np.frombuffer(block, np.uint8)
     size = len(data)
     feeds = np.flatnonzero(data == _LF)
@@ -93,25 +99,22 @@ def split_records(block: bytes | memoryview, first_line: int, ncols: int | None)
     closed = line_ends[line_ends > 0]
     cr[line_ends > 0] = data[closed - 1] == _CR
     text_ends = line_ends - cr
-    quotes = np.flatnonzero(data == _QUOTE) if bytes(block).find(b'"') >= 0 else np.empty(0, np.int64)
+    odd, suspect = _line_flags(bytes(block), data, line_ends, text_ends)
     keep = np.ones(len(line_ends), bool)  # a line that starts a record (not the rest of a joined one)
     ends = text_ends.copy()
-    suspect = _controls(data, line_ends, text_ends)  # per physical line, then per record
-    if len(quotes):
-        per_line = np.bincount(np.searchsorted(line_ends, quotes), minlength=len(line_ends))
-        odd = np.flatnonzero(per_line % 2).tolist()
-        if odd:
-            suspect[odd] = True  # an open quote, unless the lines up to its close join into a record
+    if len(odd):
+        open_quote = np.zeros(len(line_ends), bool)
+        open_quote[odd] = True  # suspect, unless the lines up to the quote's close join into a record
 
-            def text(n: int) -> str | None:
-                return (bytes(block[int(line_starts[n]) : int(text_ends[n])]).decode("utf-8", "replace")
-                        if n < len(line_ends) else None)
+        def text(n: int) -> str | None:
+            return (bytes(block[int(line_starts[n]) : int(text_ends[n])]).decode("utf-8", "replace")
+                    if n < len(line_ends) else None)
 
-            for first, last, _ in merge_spans(odd, text, ncols):
-                keep[first + 1 : last + 1] = False
-                ends[first] = text_ends[last]
-                suspect[first] = suspect[last] = False
-        suspect |= _misplaced_quotes(data, quotes, line_ends, line_starts, text_ends)
+        for first, last, _ in merge_spans(odd.tolist(), text, ncols):
+            keep[first + 1 : last + 1] = False
+            ends[first] = text_ends[last]
+            open_quote[first] = open_quote[last] = False
+        suspect |= open_quote
     record = np.cumsum(keep) - 1  # each line's record
     suspect = np.bincount(record[suspect], minlength=int(keep.sum())) > 0
     starts, ends = line_starts[keep], ends[keep]
@@ -124,29 +127,51 @@ def split_records(block: bytes | memoryview, first_line: int, ncols: int | None)
             blank[i] = True
     suspect &= ~blank
     lines = np.flatnonzero(keep).astype(np.int64) + first_line
-    return Records(starts, ends, lines, blank, suspect, not keep.all(), quotes)
+    return Records(starts, ends, lines, blank, suspect, not keep.all())
 
 
-def _misplaced_quotes(data: np.ndarray, quotes: np.ndarray, line_ends: np.ndarray, line_starts: np.ndarray,
-                      text_ends: np.ndarray) -> np.ndarray:
-    """Lines with a quote that is neither at a field's edge (after a comma or the line start, before a comma
-    or the line end) nor next to another quote: the two paths' parsers read those differently."""
+def _line_flags(raw: bytes, data: np.ndarray, line_ends: np.ndarray,
+                text_ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The lines with an odd number of quotes, and whether each line is suspect (a misplaced quote, a control
+    character): by the C scanner (``_csvscan.line_flags``) when it is built, else by numpy."""
+    if _csvscan is not None:
+        flags = np.frombuffer(_csvscan.line_flags(raw), np.uint8)
+        return np.flatnonzero(flags & 1), (flags & 6) != 0
+    suspect = _controls(raw, data, line_ends, text_ends)
+    if raw.find(b'"') < 0:
+        return np.empty(0, np.int64), suspect
+    quotes = np.flatnonzero(data == _QUOTE)
+    per_line = np.diff(np.searchsorted(quotes, line_ends), prepend=0)  # quotes before each line end
+    return np.flatnonzero(per_line % 2), suspect | _misplaced_quotes(data, quotes, line_ends)
+
+
+_EDGE_BEFORE = np.isin(np.arange(256), [_COMMA, _QUOTE, _LF])  # bytes after which a quote is at an edge
+_EDGE_AFTER = np.isin(np.arange(256), [_COMMA, _QUOTE, _LF, _CR])  # bytes before which it is
+
+
+def _misplaced_quotes(data: np.ndarray, quotes: np.ndarray, line_ends: np.ndarray) -> np.ndarray:
+    """Lines with a quote that is neither at a field's edge (after a comma or a line start, before a comma
+    or a line end) nor next to another quote: the two paths' parsers read those differently. Judged by the
+    neighbouring bytes, looked up in a table (a fully quoted file has tens of millions of quotes)."""
     size = len(data)
-    before = np.where(quotes > 0, data[np.maximum(quotes - 1, 0)], _LF)
-    after = np.where(quotes < size - 1, data[np.minimum(quotes + 1, size - 1)], _LF)
-    line = np.searchsorted(line_ends, quotes)
-    at_start = quotes == line_starts[line]
-    at_end = quotes + 1 == text_ends[line]
-    edge = (at_start | (before == _COMMA) | (before == _QUOTE) | (before == _LF)
-            | at_end | (after == _COMMA) | (after == _QUOTE) | (after == _LF) | (after == _CR))
+    edge = _EDGE_BEFORE[data[np.maximum(quotes - 1, 0)]]
+    edge |= _EDGE_AFTER[data[np.minimum(quotes + 1, size - 1)]]
+    edge[quotes == 0] = True
+    edge[quotes == size - 1] = True
+    misplaced = quotes[~edge]
     bad = np.zeros(len(line_ends), bool)
-    bad[line[~edge]] = True
+    if len(misplaced):
+        bad[np.searchsorted(line_ends, misplaced)] = True
     return bad
 
 
-def _controls(data: np.ndarray, line_ends: np.ndarray, text_ends: np.ndarray) -> np.ndarray:
+def _controls(raw: bytes, data: np.ndarray, line_ends: np.ndarray, text_ends: np.ndarray) -> np.ndarray:
     """Lines holding a control character other than their line end (a line feed, or a carriage return and
     line feed)."""
+    crs, crlfs = raw.count(b"\r"), raw.count(b"\r\n")
+    if crs == crlfs and not raw.count(b"\x7f") and int(np.count_nonzero(data < _SPACE)) == len(line_ends) + crs - (
+            len(line_ends) and line_ends[-1] == len(data)):  # only line ends (the last may lack its line feed)
+        return np.zeros(len(line_ends), bool)
     low = np.flatnonzero((data < _SPACE) | (data == _DEL))
     if not len(low):
         return np.zeros(len(line_ends), bool)

@@ -183,8 +183,9 @@ def _field_counts(block: bytes, records: Records) -> np.ndarray:
     commas = np.flatnonzero(data == 44)
     record = np.searchsorted(records.starts, commas, side="right") - 1
     inside = commas < records.ends[np.maximum(record, 0)]
-    if len(records.quotes):
-        before = np.searchsorted(records.quotes, commas) - np.searchsorted(records.quotes, records.starts)[record]
+    quotes = np.flatnonzero(data == 34)
+    if len(quotes):
+        before = np.searchsorted(quotes, commas) - np.searchsorted(quotes, records.starts)[record]
         inside &= before % 2 == 0
     return np.bincount(record[inside & (record >= 0)], minlength=len(records.starts)) + 1
 
