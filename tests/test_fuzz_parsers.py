@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from custodiet import leaks
 from custodiet.context.network import NetworkProfile, NetworkProfileError
-from custodiet.ingest import fastcsv, guard, record_checks, tabular
+from custodiet.ingest import fastcsv, guard, readers, record_checks
 from custodiet.ingest.signalling.capture import CaptureError, frames_of
 from custodiet.ingest.tabular import InputError
 
@@ -78,7 +78,7 @@ def _stage_and_check(path: Path, fast: bool = False) -> None:
         before = fastcsv.MIN_BYTES
         fastcsv.MIN_BYTES = 0 if fast else before
         try:
-            for staged in tabular.stagings(con, path, "st", FIELDS, REQUIRED):
+            for staged in readers.stagings(con, path, "st", FIELDS, REQUIRED):
                 if staged.columns is not None:
                     staged.define_view(con, staged.columns)
                 actor_given = record_checks.missing_check(staged, "k", "actor")

@@ -23,6 +23,7 @@ from custodiet.ingest.chunk_candidates import chunk_candidates
 from custodiet.ingest.dedupe import content_ids, find_collisions, settle_verdicts
 from custodiet.ingest.emit import Seen, append_new_events
 from custodiet.ingest.limits import BATCH_ROWS, FIELD_LIMIT, FUTURE_SKEW
+from custodiet.ingest.readers import stagings
 from custodiet.ingest.record_checks import (
     col,
     in_vocabulary,
@@ -32,12 +33,7 @@ from custodiet.ingest.record_checks import (
     vocabulary_check,
 )
 from custodiet.ingest.subjects import SubjectMap
-from custodiet.ingest.tabular import (
-    InputError,
-    Staged,
-    raw_lines,
-    stagings,
-)
+from custodiet.ingest.tabular import InputError, Staged, raw_lines
 from custodiet.ledger.snapshot import take
 from custodiet.quarantine import write_quarantine
 from custodiet.store import Store
@@ -113,8 +109,8 @@ def ingest_portal(
 ) -> IngestSummary:
     """Ingest one portal log file; raises ``InputError`` when nothing can be read.
 
-    The file is checked and stored one staged unit at a time (``tabular.stagings``: a simple CSV chunk by
-    chunk, anything else whole); each unit is deduplicated against one signed state of the store, which
+    The file is checked and stored one staged unit at a time (``readers.stagings``: a CSV, JSON lines or Parquet
+    file chunk by chunk, a small CSV whole); each unit is deduplicated against one signed state of the store, which
     holds the units before it, and against what other writers committed since (``emit.Seen``). The writer
     lock is held per commit only: a quarantine file, a ledger batch.
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +35,6 @@ import pyarrow as pa
 
 from custodiet.arrow_columns import from_numpy, string_array
 from custodiet.events import sql_text
-from custodiet.ingest import fastcsv
 from custodiet.ingest.bytescan import ByteScan, is_gzip, scan_bytes
 from custodiet.ingest.csvsplit import MAX_SPAN, merge_spans
 from custodiet.ingest.guard import (
@@ -48,7 +47,7 @@ from custodiet.ingest.guard import (
 from custodiet.ingest.limits import FIELD_LIMIT
 from custodiet.ingest.lines import stage_lines
 
-__all__ = ["CUT_RECORD", "IncompleteInput", "InputError", "Staged", "stage", "stagings"]
+__all__ = ["CUT_RECORD", "IncompleteInput", "InputError", "Staged", "stage"]
 
 # Only spaces: ``trim`` on every line costs seconds, so it runs only on lines that start with a space.
 _BLANK = "(raw IS NULL OR raw = '' OR (starts_with(raw, ' ') AND trim(raw) = ''))"
@@ -73,6 +72,7 @@ class Staged:
     positions: dict[str, int] = field(default_factory=dict)  # field or extra column -> its position
     view_sql: str | None = None  # a simple CSV chunk's view over its Arrow columns, ``<name>_arrow``
     records: str | None = None  # a staged CSV's relation of records ``(line, raw)``
+    keys: list[str] = field(default_factory=list)  # JSON lines and Parquet: every key or column read
     cut_line: int | None = None  # the last record, cut short where the file ends (rejected as such)
     incomplete: str | None = None  # why the file is incomplete (truncated gzip, a record cut short)
     raw_of: Callable[[list[int]], list[str]] | None = None  # a fast CSV chunk's record texts, by line
@@ -105,7 +105,7 @@ def detect_format(path: Path) -> str:
                      "optionally .gz)")
 
 
-def _ident(name: str) -> str:
+def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -115,14 +115,14 @@ def _unquote_sql(expr: str) -> str:
             f"THEN replace({expr}[2:-2], '\"\"', '\"') ELSE {expr} END")
 
 
-def _csv_header(line: str) -> list[str]:
+def csv_header(line: str) -> list[str]:
     """The column names of a CSV header line (byte-order mark dropped, trimmed, lower case)."""
     import csv
 
     return [h.strip().lower() for h in next(csv.reader([line.lstrip("\ufeff")]), [])]
 
 
-def _csv_columns(path: Path, header: list[str], fields: list[str], required: list[str]) -> tuple[list[str], list[str]]:
+def csv_columns(path: Path, header: list[str], fields: list[str], required: list[str]) -> tuple[list[str], list[str]]:
     """The expected fields present in a CSV header and its extra columns; InputError if a required one is
     missing."""
     _columns_check(path, header, required)
@@ -310,12 +310,12 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: li
     head_line = head[0][0] if head else None
     if head_line is None:
         raise InputError(f"{path.name}: empty file (a CSV needs a header line)")
-    header = _csv_header(head_line)
-    present, extras = _csv_columns(path, header, fields, required)
+    header = csv_header(head_line)
+    present, extras = csv_columns(path, header, fields, required)
     quoted, spaced = scan.has_quote, scan.has_space  # in the records (the scan leaves the header out)
     records = _csv_records(con, lines, name, first_line, len(header), quoted)
-    cols = ", ".join(f"{_field_sql(header.index(c) + 1, spaced)} AS {_ident(c)}" for c in present)
-    extra_json = _extras_json([(c, _field_sql(header.index(c) + 1, spaced)) for c in extras])
+    cols = ", ".join(f"{_field_sql(header.index(c) + 1, spaced)} AS {ident(c)}" for c in present)
+    extra_json = extras_json([(c, _field_sql(header.index(c) + 1, spaced)) for c in extras])
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {name} AS "
         f"SELECT line, raw, len(f) AS ncols, {_BLANK} AS blank, "
@@ -326,91 +326,25 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: li
                   records=records)
 
 
-def stagings(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
-             required: list[str]) -> Iterator[Staged]:
-    """``path`` staged for checking one unit at a time, each to be checked and stored before the next:
-    a CSV of at least ``fastcsv.MIN_BYTES`` chunk by chunk (``fastcsv``), as views over Arrow columns
-    (``Staged.columns``), and anything else whole, as ``stage`` does. When a chunk cannot be read that way,
-    the rest of the file, from that chunk's first line, is staged line by line."""
-    check_file(path)
-    plan = _fast_plan(path, fields, required)
-    if plan is None:
-        yield stage(con, path, name, fields, required)
-        return
-    header, present, extras, header_bytes = plan
-    positions = {c: header.index(c) + 1 for c in present + extras}
-    wanted = sorted(set(positions.values()))
-    try:
-        for chunk in fastcsv.read_chunks(path, header_bytes, len(header), wanted, csv_exact(con, wanted)):
-            yield _stage_chunk(path, name, chunk, header, present, extras, positions)
-    except fastcsv.Refused as refused:
-        yield stage(con, path, name, fields, required, first_line=refused.first_line)
-
-
-FAST_PATH = True  # the line-by-line path for every file when False (the differential tests compare both)
-
-
-def _fast_plan(path: Path, fields: list[str],
-               required: list[str]) -> tuple[list[str], list[str], list[str], int] | None:
-    """For a CSV (plain or gzip) of at least ``fastcsv.MIN_BYTES`` of text whose header is UTF-8: its header,
-    present fields, extra columns and header length in bytes; else None."""
-    if not FAST_PATH or not path.is_file() or detect_format(path) != "csv":
-        return None
-    compressed = is_gzip(path)
-    if path.stat().st_size * (8 if compressed else 1) < fastcsv.MIN_BYTES:  # gzip: about 8 bytes of text per byte
-        return None
-    first = _first_line(path, compressed)
-    try:
-        head_line = first.decode("utf-8").rstrip("\n").rstrip("\r")
-    except UnicodeDecodeError:
-        return None
-    header = _csv_header(head_line)
-    if not head_line or not first.endswith(b"\n") or head_line.count('"') % 2:
-        return None
-    present, extras = _csv_columns(path, header, fields, required)
-    return header, present, extras, len(first)
-
-
-def _first_line(path: Path, compressed: bool) -> bytes:
-    if not compressed:
-        with open(path, "rb") as fh:
-            return fh.readline(1 << 20)
-    import gzip
-    import zlib
-
-    try:
-        with gzip.open(path, "rb") as fh:
-            return fh.readline(1 << 20)
-    except (OSError, EOFError, zlib.error):
-        return b""
-
-
-def _stage_chunk(path: Path, name: str, chunk: fastcsv.Chunk, header: list[str], present: list[str],
-                 extras: list[str], positions: dict[str, int]) -> Staged:
-    """One chunk staged: its view ``name`` over the chunk's Arrow columns (registered as ``<name>_arrow``) is
-    defined on each connection that checks it (``Staged.define_view``). The records that ``fastcsv`` split
-    by the exact rules carry their ``raw`` text, field count and longest field; the others have the
-    header's field count and no field over the limit, and hold no control character."""
-    cols = ", ".join(f"c{positions[c]} AS {_ident(c)}" for c in present)
-    exact = chunk.columns.column("raw").null_count < chunk.columns.num_rows
-    return Staged(name, path, "csv", present, len(header), extras, clean=not exact,
-                  columns=chunk.columns, positions=positions, cut_line=chunk.cut_line,
-                  incomplete=chunk.incomplete, raw_of=chunk.raw_of, blank_lines=chunk.blank,
-                  view_sql=f"SELECT line, raw, ncols, false AS blank, {cols}, "
-                           f"{_extras_json([(c, f'c{positions[c]}') for c in extras])} AS extras, longest "
-                           f"FROM {name}_arrow")
-
-
 def raw_lines(con: duckdb.DuckDBPyConnection, staged: Staged) -> str:
     """A relation ``(line, raw)`` over the staged input's records, for quarantining them with their text."""
     return staged.records or staged.name
 
 
-def _extras_json(pairs: list[tuple[str, str]]) -> str:
+def extras_json(pairs: list[tuple[str, str]]) -> str:
     if not pairs:
         return "CAST(NULL AS VARCHAR)"
     args = ", ".join(f"{sql_text(k)}, {v}" for k, v in sorted(pairs))
     return f"CAST(json_object({args}) AS VARCHAR)"
+
+
+def named_columns(path: Path, keys: list[str], fields: list[str], required: list[str]) -> dict[str, str]:
+    """For inputs whose fields are named (JSON keys, Parquet columns): each expected field present and each
+    extra key, mapped to the key it is read from (fields are matched in lower case; extra keys keep theirs).
+    ``InputError`` when a required field is missing."""
+    lowered = {k.lower(): k for k in keys}
+    _columns_check(path, list(lowered), required)
+    return {f: lowered[f] for f in fields if f in lowered} | {k: k for k in keys if k.lower() not in fields}
 
 
 def _named_fields(path: Path, keys: list[str], fields: list[str], required: list[str],
@@ -419,12 +353,12 @@ def _named_fields(path: Path, keys: list[str], fields: list[str], required: list
     extra keys, and the SQL for the field columns, the longest value and the extras' JSON. ``text(key)``
     is the SQL that reads one key as text."""
     lowered = {k.lower(): k for k in keys}
-    _columns_check(path, list(lowered), required)
+    named_columns(path, keys, fields, required)
     present = [f for f in fields if f in lowered]
     extras = [k for k in keys if k.lower() not in fields]
-    cols = ", ".join(f"nullif(trim({text(lowered[c])}), '') AS {_ident(c)}" for c in present)
+    cols = ", ".join(f"nullif(trim({text(lowered[c])}), '') AS {ident(c)}" for c in present)
     longest = "greatest(" + ", ".join(f"coalesce(length({text(k)}), 0)" for k in keys) + ")"
-    extra_json = _extras_json([(k, f"nullif(trim({text(k)}), '')") for k in extras])
+    extra_json = extras_json([(k, f"nullif(trim({text(k)}), '')") for k in extras])
     return present, extras, cols, longest, extra_json
 
 
@@ -442,33 +376,33 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: 
             raise InputError(f"{path.name}: empty file")
         raise InputError(f"{path.name}: no line is a JSON object")
     present, extras, cols, longest, extra_json = _named_fields(
-        path, present_keys, fields, required, lambda k: f"json_extract_string(j, {sql_text('$.' + _ident(k))})")
+        path, present_keys, fields, required, lambda k: f"json_extract_string(j, {sql_text('$.' + ident(k))})")
     # Lines that are not JSON objects have NULL fields; ncols = -1 marks them.
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT line, raw, CASE WHEN j IS NULL THEN -1 END AS ncols, "
         f"{_BLANK} AS blank, {cols}, {extra_json} AS extras, {longest} AS longest "
         f"FROM {name}_objects"
     )
-    return Staged(name, path, "jsonl", present, None, extras)
+    return Staged(name, path, "jsonl", present, None, extras, keys=present_keys)
 
 
 def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
                    required: list[str]) -> Staged:
-    _check_parquet(path)
+    check_parquet(path)
     described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({sql_text(str(path))})").fetchall()
     columns = [row[0] for row in described]
     present, extras, cols, longest, extra_json = _named_fields(
-        path, columns, fields, required, lambda c: f"CAST({_ident(c)} AS VARCHAR)")
-    raw = "CAST(to_json(struct_pack(" + ", ".join(f"{_ident(c)} := {_ident(c)}" for c in columns) + ")) AS VARCHAR)"
+        path, columns, fields, required, lambda c: f"CAST({ident(c)} AS VARCHAR)")
+    raw = "CAST(to_json(struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in columns) + ")) AS VARCHAR)"
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT file_row_number + 1 AS line, {raw} AS raw, "
         f"NULL AS ncols, false AS blank, {cols}, {extra_json} AS extras, {longest} AS longest "
         f"FROM read_parquet({sql_text(str(path))}, file_row_number = true)"
     )
-    return Staged(name, path, "parquet", present, None, extras)
+    return Staged(name, path, "parquet", present, None, extras, keys=columns)
 
 
-def _check_parquet(path: Path) -> None:
+def check_parquet(path: Path) -> None:
     """``InputError`` for a file that is not Parquet; ``IncompleteInput`` for one cut short (a Parquet file
     ends with its footer, its length and the magic ``PAR1``: without them no row can be found)."""
     size = path.stat().st_size

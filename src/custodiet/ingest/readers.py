@@ -1,0 +1,207 @@
+"""A reader per form of log, each yielding staged units to check and store one after the other.
+
+- **CSV** of at least ``fastcsv.MIN_BYTES`` (plain or gzip): Arrow chunks (``fastcsv``), whose malformed
+  records are split by the line-by-line rules (``tabular.csv_exact``).
+- **JSON lines** (plain or gzip): the lines are staged as the line-by-line path stages them (every line
+  exact, ``tabular.stage``), and read out in chunks of ``ROWS_PER_CHUNK`` with every key extracted by
+  one parse of the line.
+- **Parquet**: the engine reads the row groups in order, every column as text, in chunks.
+
+A chunk is a ``Staged`` unit over Arrow columns (``Staged.columns``: ``c<position>``, ``line``, ``raw``,
+``ncols``, ``longest``), which ``chunk_candidates`` checks in Arrow; only the records that fail a check
+have their reasons written by the engine. ``raw`` is kept for the records the reader already knows to be
+malformed; the text of the others that are rejected is found by ``Staged.raw_of``. Small CSV files, and
+every file when ``FAST_PATH`` is off, are staged whole by the line-by-line path (``tabular.stage``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from custodiet.arrow_columns import from_numpy
+from custodiet.events import sql_text
+from custodiet.ingest import fastcsv
+from custodiet.ingest.bytescan import is_gzip
+from custodiet.ingest.guard import InputError
+from custodiet.ingest.limits import FIELD_LIMIT
+from custodiet.ingest.tabular import (
+    Staged,
+    check_file,
+    check_parquet,
+    csv_columns,
+    csv_exact,
+    csv_header,
+    detect_format,
+    extras_json,
+    ident,
+    named_columns,
+    stage,
+)
+
+FAST_PATH = True  # the line-by-line path for every file when False (the differential tests compare both)
+ROWS_PER_CHUNK = 2_000_000  # JSON lines and Parquet records per chunk: about 0.4 GB in Arrow
+_CONTROLS = r"[\x00-\x1f\x7f]"
+
+
+def stagings(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
+             required: list[str]) -> Iterator[Staged]:
+    """``path`` staged for checking one unit at a time, each to be checked and stored before the next. When
+    a CSV chunk cannot be read by Arrow (a line longer than a chunk), the rest of the file, from that
+    chunk's first line, is staged line by line."""
+    check_file(path)
+    fmt = detect_format(path)
+    if FAST_PATH and fmt == "parquet":
+        yield from _parquet_chunks(con, path, name, fields, required)
+        return
+    if FAST_PATH and fmt == "jsonl":
+        yield from _jsonl_chunks(con, stage(con, path, name, fields, required))
+        return
+    plan = _fast_plan(path, fields, required) if FAST_PATH and fmt == "csv" else None
+    if plan is None:
+        yield stage(con, path, name, fields, required)
+        return
+    header, present, extras, header_bytes = plan
+    positions = {c: header.index(c) + 1 for c in present + extras}
+    wanted = sorted(set(positions.values()))
+    try:
+        for chunk in fastcsv.read_chunks(path, header_bytes, len(header), wanted, csv_exact(con, wanted)):
+            yield _chunk_staged(path, name, "csv", chunk.columns, present, extras, positions, len(header),
+                                cut_line=chunk.cut_line, incomplete=chunk.incomplete, raw_of=chunk.raw_of,
+                                blank_lines=chunk.blank)
+    except fastcsv.Refused as refused:
+        yield stage(con, path, name, fields, required, first_line=refused.first_line)
+
+
+def _fast_plan(path: Path, fields: list[str],
+               required: list[str]) -> tuple[list[str], list[str], list[str], int] | None:
+    """For a CSV (plain or gzip) of at least ``fastcsv.MIN_BYTES`` of text whose header is UTF-8: its header,
+    present fields, extra columns and header length in bytes; else None."""
+    if not path.is_file():
+        return None
+    compressed = is_gzip(path)
+    if path.stat().st_size * (8 if compressed else 1) < fastcsv.MIN_BYTES:  # gzip: about 8 bytes of text per byte
+        return None
+    first = _first_line(path, compressed)
+    try:
+        head_line = first.decode("utf-8").rstrip("\n").rstrip("\r")
+    except UnicodeDecodeError:
+        return None
+    header = csv_header(head_line)
+    if not head_line or not first.endswith(b"\n") or head_line.count('"') % 2:
+        return None
+    present, extras = csv_columns(path, header, fields, required)
+    return header, present, extras, len(first)
+
+
+def _first_line(path: Path, compressed: bool) -> bytes:
+    if not compressed:
+        with open(path, "rb") as fh:
+            return fh.readline(1 << 20)
+    try:
+        with gzip.open(path, "rb") as fh:
+            return fh.readline(1 << 20)
+    except (OSError, EOFError, zlib.error):
+        return b""
+
+
+def _chunk_staged(path: Path, name: str, fmt: str, columns: pa.Table, present: list[str], extras: list[str],
+                  positions: dict[str, int], expected_ncols: int | None, **more: object) -> Staged:
+    """A chunk as a staged unit: its view ``name`` over the chunk's Arrow columns (registered as
+    ``<name>_arrow``) is defined on each connection that checks it (``Staged.define_view``)."""
+    cols = ", ".join(f"c{positions[c]} AS {ident(c)}" for c in present)
+    exact = columns.column("raw").null_count < columns.num_rows
+    return Staged(name, path, fmt, present, expected_ncols, extras, clean=fmt == "csv" and not exact,
+                  columns=columns, positions=positions,
+                  view_sql=f"SELECT line, raw, ncols, false AS blank, {cols}, "
+                           f"{extras_json([(c, f'c{positions[c]}') for c in extras])} AS extras, longest "
+                           f"FROM {name}_arrow", **more)  # type: ignore[arg-type]
+
+
+def _named_select(staged_fields: list[str], positions: dict[str, int], values: dict[str, str]) -> tuple[str, str]:
+    """SQL for the ``c<position>`` columns of named inputs (``values``: name -> SQL of its text) and for
+    whether a record needs the engine's control-character check (over the expected fields, as the
+    line-by-line path checks them)."""
+    cols = ", ".join(f"nullif(trim({values[n]}), '') AS c{positions[n]}" for n in positions)
+    text = "concat_ws('', " + ", ".join(f"nullif(trim({values[f]}), '')" for f in staged_fields) + ")"
+    return cols, f"regexp_matches({text}, '{_CONTROLS}')"
+
+
+def _jsonl_chunks(con: duckdb.DuckDBPyConnection, staged: Staged) -> Iterator[Staged]:
+    """The staged JSON lines (``tabular.stage``: ``<name>_objects(line, raw, j)``) read out in chunks, every
+    key extracted by one parse of the line (``json_extract_string`` with a list of paths)."""
+    name, objects = staged.name, f"{staged.name}_objects"
+    keys = named_columns(staged.path, staged.keys, staged.fields, [])
+    positions = {n: i + 1 for i, n in enumerate(keys)}
+    paths = "[" + ", ".join(sql_text("$." + ident(keys[n])) for n in positions) + "]"
+    cols, control = _named_select(staged.fields, positions, {n: f"f[{positions[n]}]" for n in positions})
+    blank = "(raw IS NULL OR trim(raw) = '')"
+    last = con.execute(f"SELECT coalesce(max(line), 0) FROM {objects}").fetchall()[0][0]
+    for first in range(1, last + 1, ROWS_PER_CHUNK):
+        window = f"line BETWEEN {first} AND {first + ROWS_PER_CHUNK - 1}"
+        blanks = con.execute(f"SELECT count(*) FROM {objects} WHERE {window} AND {blank}").fetchall()[0][0]
+        table = con.execute(
+            f"SELECT line, {cols}, CASE WHEN j IS NULL THEN -1 END AS ncols, longest, "
+            f"CASE WHEN j IS NULL OR longest > {FIELD_LIMIT} OR {control} THEN raw END AS raw "
+            f"FROM (SELECT line, raw, j, f, list_max(list_transform(f, x -> coalesce(length(x), 0))) AS longest "
+            f"FROM (SELECT line, raw, j, json_extract_string(j, {paths}) AS f FROM {objects} "
+            f"WHERE {window} AND NOT {blank})) ORDER BY line"
+        ).to_arrow_table()
+        if not table.num_rows and not blanks:
+            continue
+        yield _chunk_staged(staged.path, name, "jsonl", table, staged.fields, staged.extra_columns, positions,
+                            None, cut_line=staged.cut_line, incomplete=staged.incomplete,
+                            raw_of=_raw_by_line(con, f"SELECT line, raw FROM {objects}"), blank_lines=blanks)
+
+
+def _parquet_chunks(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
+                    required: list[str]) -> Iterator[Staged]:
+    """A Parquet file's rows in chunks, every column as the engine's text of it; a row's line is its
+    position in the file (1-based)."""
+    check_parquet(path)
+    source = f"read_parquet({sql_text(str(path))}, file_row_number = true)"
+    try:
+        columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * EXCLUDE (file_row_number) FROM {source}"
+                                                 ).fetchall()]
+    except duckdb.Error as exc:
+        raise InputError(f"{path.name}: cannot be read: {str(exc).splitlines()[0]}") from exc
+    keys = named_columns(path, columns, fields, required)
+    present = [f for f in fields if f in keys]
+    extras = [k for k in keys if k not in present]
+    positions = {n: i + 1 for i, n in enumerate(keys)}
+    values = {n: f"CAST({ident(keys[n])} AS VARCHAR)" for n in keys}
+    cols, control = _named_select(present, positions, values)
+    longest = "greatest(" + ", ".join(f"coalesce(length({values[n]}), 0)" for n in keys) + ")"
+    raw = "CAST(to_json(struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in columns) + ")) AS VARCHAR)"
+    reader = con.execute(
+        f"SELECT file_row_number + 1 AS line, {cols}, CAST(NULL AS INTEGER) AS ncols, {longest} AS longest, "
+        f"CASE WHEN {longest} > {FIELD_LIMIT} OR {control} THEN {raw} END AS raw FROM {source}"
+    ).to_arrow_reader(ROWS_PER_CHUNK)
+    raw_of = _raw_by_line(con, f"SELECT file_row_number + 1 AS line, {raw} AS raw FROM {source}")
+    pending: list[pa.RecordBatch] = []
+    for batch in [*reader, None]:
+        if batch is not None:
+            pending.append(batch)
+        if pending and (batch is None or sum(b.num_rows for b in pending) >= ROWS_PER_CHUNK):
+            table = pa.Table.from_batches(pending)
+            pending = []
+            yield _chunk_staged(path, name, "parquet", table, present, extras, positions, None, raw_of=raw_of)
+
+
+def _raw_by_line(con: duckdb.DuckDBPyConnection, relation: str) -> Callable[[list[int]], list[str]]:
+    """The raw text of some records of ``relation`` (``line``, ``raw``), by their lines."""
+    def raw_of(lines: list[int]) -> list[str]:
+        con.register("wanted_lines", pa.table({"line": from_numpy(np.array(lines, dtype=np.int64))}))
+        try:
+            found = dict(con.execute(
+                f"SELECT r.line, r.raw FROM ({relation}) r SEMI JOIN wanted_lines w ON w.line = r.line").fetchall())
+        finally:
+            con.unregister("wanted_lines")
+        return [found.get(line, "") for line in lines]
+    return raw_of

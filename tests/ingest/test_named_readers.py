@@ -1,0 +1,83 @@
+"""JSON lines and Parquet read in Arrow chunks give exactly what the line-by-line path gives."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from custodiet.ingest import readers
+from custodiet.ingest.portal import ingest_portal
+from custodiet.store import Store
+from tests.ingest.fixtures import HEADER
+from tests.ingest.test_fast_csv import _random_rows, _snapshot, shared_key  # noqa: F401
+from tests.ingest.test_portal import NOW
+
+
+def _both(tmp_path, path, monkeypatch):
+    fast_store, exact_store = Store(tmp_path / "fast"), Store(tmp_path / "exact")
+    fast = ingest_portal(fast_store, path, now=NOW).as_dict()
+    with monkeypatch.context() as m:
+        m.setattr(readers, "FAST_PATH", False)
+        exact = ingest_portal(exact_store, path, now=NOW).as_dict()
+    return fast, exact, _snapshot(fast_store), _snapshot(exact_store)
+
+
+def _objects(seed: int) -> list[dict]:
+    """Random records as JSON objects: keys in any case, numbers as numbers, some values nested, an extra key."""
+    objects = []
+    for i, row in enumerate(_random_rows(seed, 300)):
+        record = {(h.upper() if i % 5 == 0 else h): v for h, v in zip(HEADER, row, strict=True) if v or i % 3}
+        if i % 7 == 0 and record.get("records", "").isdigit():
+            record["records"] = int(record["records"])
+        if i % 11 == 0:
+            record["device"] = {"model": "x", "os": i}
+        objects.append(record)
+    return objects
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_json_lines_are_judged_alike_on_both_paths(tmp_path, monkeypatch, shared_key, gz):  # noqa: F811
+    lines = [json.dumps(o) for o in _objects(3)]
+    lines[10:10] = ["", "[1, 2]", "not json", "   ", '{"ts": "2026-03-01T08:00:00Z", "actor": "a\\u0007b"}']
+    text = ("\n".join(lines) + "\n").encode()
+    path = tmp_path / ("log.jsonl.gz" if gz else "log.jsonl")
+    path.write_bytes(gzip.compress(text) if gz else text)
+    fast, exact, fast_rows, exact_rows = _both(tmp_path, path, monkeypatch)
+    assert (fast, fast_rows) == (exact, exact_rows)
+    assert fast["stored"] > 0
+    reasons = {line: reason for line, reason, _ in fast_rows[1]}
+    assert reasons[12] == "not a JSON object"
+    assert "control characters" in reasons[15]
+
+
+def test_json_lines_in_several_chunks(tmp_path, monkeypatch, shared_key):  # noqa: F811
+    monkeypatch.setattr(readers, "ROWS_PER_CHUNK", 40)
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join(json.dumps(o) for o in _objects(4)) + "\n")
+    fast, exact, fast_rows, exact_rows = _both(tmp_path, path, monkeypatch)
+    assert len(fast.pop("segments")) > 1
+    exact.pop("segments")
+    assert fast_rows[0] == exact_rows[0]
+    assert [(line, raw) for line, _, raw in fast_rows[1]] == [(line, raw) for line, _, raw in exact_rows[1]]
+
+
+@pytest.mark.parametrize("chunk", [None, 50])
+def test_parquet_is_judged_alike_on_both_paths(tmp_path, monkeypatch, shared_key, chunk):  # noqa: F811
+    if chunk:
+        monkeypatch.setattr(readers, "ROWS_PER_CHUNK", chunk)
+    rows = _random_rows(5, 300)
+    table = pa.table({h: [r[i] or None for r in rows] for i, h in enumerate(HEADER)})
+    table = table.append_column("seen_at", pa.array(list(range(300)), pa.int64()))
+    path = tmp_path / "log.parquet"
+    pq.write_table(table, path, row_group_size=64)
+    fast, exact, fast_rows, exact_rows = _both(tmp_path, path, monkeypatch)
+    fast.pop("segments"), exact.pop("segments")
+    assert fast == exact
+    assert fast_rows[0] == exact_rows[0]
+    assert [(line, raw) for line, _, raw in fast_rows[1]] == [(line, raw) for line, _, raw in exact_rows[1]]
+    if not chunk:
+        assert fast_rows[1] == exact_rows[1]
