@@ -133,3 +133,26 @@ def test_large_file_keeps_exact_line_numbers(store, tmp_path):
     got = store.connect().execute("SELECT event_id, source FROM events").fetchall()
     lines = {eid: int(src.split(":")[1]) for eid, src in got}
     assert all(lines[f"x{i}"] == i + 2 + (i // 10_000) + (i % 10_000 > 0) for i in range(30_000))
+
+
+def test_content_ids_are_the_engines_digest_byte_for_byte():
+    """The C engine's content ids (and their hashlib fallback) equal ``content_digest_sql``'s, whatever the
+    fields hold: nulls, empty text, non-ASCII, whole and fractional seconds, dates before 1970."""
+    import duckdb
+
+    from custodiet.ingest.dedupe import CONTENT_FIELDS, _hashlib_digests, _text, content_digest_sql, content_ids
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    table = con.execute(
+        "SELECT CASE WHEN i % 11 = 0 THEN NULL ELSE TIMESTAMPTZ '1969-12-31 23:59:59+00' "
+        "+ to_microseconds(i * 77777777 * (i % 3)) END AS ts, 'portal' AS channel, "
+        "CASE WHEN i % 3 = 0 THEN NULL ELSE 'act€ü' || i END AS actor, 'U1' AS actor_org, 'p' || i AS subject, "
+        "'msisdn' AS subject_kind, 'cdr' AS data_kind, CASE WHEN i % 4 = 0 THEN '' END AS operation, "
+        "'C|1:2' AS authority, 'allowed' AS outcome, CASE WHEN i % 2 = 0 THEN i - 50 END::BIGINT AS records, "
+        "'{\"a\":\"ü\"}' AS attrs FROM range(2000) r(i)").to_arrow_table()
+    con.register("t", table)
+    expected = [r[0] for r in con.execute(f"SELECT substr({content_digest_sql('t')}, 1, 32) FROM t").fetchall()]
+    assert content_ids(table).to_pylist() == expected
+    texts = pa.table({name: _text(table.column(name), name) for name in CONTENT_FIELDS})
+    assert [bytes(d).hex() for d in _hashlib_digests(texts)] == expected

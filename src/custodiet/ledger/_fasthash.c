@@ -15,6 +15,11 @@
  *       0xFFFFFFFF and no bytes for a null. Each column is a tuple (kind, offset, validity, offsets,
  *       data) made from Arrow buffers: kind 0 = variable-width binary/utf8 with int32 offsets, kind 1 =
  *       int64 (or timestamp) values, hashed as 8 bytes big-endian. `offset` is the Arrow array offset.
+ *   content_hashes(columns, rows, threads=1)
+ *       Ingest's content digest of records without an id of their own: for each row, SHA-256 of the
+ *       fields joined by '|', each written as its length in characters (UTF-8 code points), ':' and
+ *       its bytes, or '-' for a null (custodiet.ingest.dedupe.content_digest_sql, byte for byte).
+ *       Columns as for record_hashes, all of kind 0.
  *
  * Every function returns bytes holding n digests of 32 bytes. SHA-256 is OpenSSL's libcrypto, whose
  * block function uses the CPU's SHA extensions where present. The low-level SHA256_Init/Update/Final
@@ -343,6 +348,72 @@ static Py_ssize_t record_rows(const Job *job, Py_ssize_t lo, Py_ssize_t hi) {
     return bad;
 }
 
+/* ---- content_hashes: ingest's content digest ----------------------------------------------------- */
+
+static Py_ssize_t content_rows(const Job *job, Py_ssize_t lo, Py_ssize_t hi) {
+    size_t cap = 4096;
+    unsigned char *buf = malloc(cap);
+    Sha sha;
+    Py_ssize_t bad = -1;
+    if (buf == NULL) return -2;
+    if (!sha_open(&sha)) {
+        free(buf);
+        return -2;
+    }
+    for (Py_ssize_t i = lo; i < hi && bad == -1; i++) {
+        size_t want = 0;
+        for (int k = 0; k < job->ncolumns; k++) {
+            const Column *c = &job->columns[k];
+            if (!is_valid(c, i)) {
+                want += 2;
+                continue;
+            }
+            int64_t a = c->offsets[c->offset + i], b = c->offsets[c->offset + i + 1];
+            if (a < 0 || b < a || b > c->data_len) {
+                bad = i;
+                break;
+            }
+            want += (size_t)(b - a) + 22;
+        }
+        if (bad != -1) break;
+        if (want > cap) {
+            unsigned char *bigger = realloc(buf, want * 2);
+            if (bigger == NULL) {
+                bad = -2;
+                break;
+            }
+            buf = bigger;
+            cap = want * 2;
+        }
+        unsigned char *p = buf;
+        for (int k = 0; k < job->ncolumns; k++) {
+            const Column *c = &job->columns[k];
+            if (k) *p++ = '|';
+            if (!is_valid(c, i)) {
+                *p++ = '-';
+                continue;
+            }
+            int32_t a = c->offsets[c->offset + i], b = c->offsets[c->offset + i + 1];
+            size_t chars = 0;
+            for (int32_t j = a; j < b; j++) chars += (c->data[j] & 0xC0) != 0x80;
+            char digits[24];
+            int n = 0;
+            do {
+                digits[n++] = (char)('0' + chars % 10);
+                chars /= 10;
+            } while (chars);
+            while (n) *p++ = (unsigned char)digits[--n];
+            *p++ = ':';
+            memcpy(p, c->data + a, (size_t)(b - a));
+            p += b - a;
+        }
+        if (!sha_two(&sha, buf, (size_t)(p - buf), NULL, 0, job->out + DIGEST * i)) bad = -2;
+    }
+    sha_close(&sha);
+    free(buf);
+    return bad;
+}
+
 /* Fills a Column from (kind, offset, validity, offsets, data); views are added to `held`. */
 static int parse_column(PyObject *spec, Py_ssize_t rows, Column *c, Py_buffer *held, int *nheld) {
     PyObject *validity, *offsets, *data;
@@ -395,17 +466,13 @@ static int parse_column(PyObject *spec, Py_ssize_t rows, Column *c, Py_buffer *h
     return 1;
 }
 
-static PyObject *record_hashes(PyObject *self, PyObject *args, PyObject *kwargs) {
-    static char *keywords[] = {"columns", "rows", "head", "threads", NULL};
-    PyObject *specs, *seq, *out = NULL;
-    Py_ssize_t rows;
-    Py_buffer head;
-    int threads = 1, nheld = 0;
+/* Hashes every row of `specs` (column tuples) with `fn`, `head` before each record (record_hashes). */
+static PyObject *column_hashes(PyObject *specs, Py_ssize_t rows, const Py_buffer *head, int threads, RowFn fn,
+                               int binary_only, const char *what) {
+    PyObject *seq, *out = NULL;
+    int nheld = 0;
     Column columns[MAX_COLUMNS];
     Py_buffer held[3 * MAX_COLUMNS];
-    (void)self;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Ony*|i", keywords, &specs, &rows, &head, &threads))
-        return NULL;
     seq = PySequence_Fast(specs, "columns must be a sequence of column tuples");
     if (seq == NULL) goto done;
     Py_ssize_t ncolumns = PySequence_Fast_GET_SIZE(seq);
@@ -415,23 +482,50 @@ static PyObject *record_hashes(PyObject *self, PyObject *args, PyObject *kwargs)
     }
     for (Py_ssize_t k = 0; k < ncolumns; k++) {
         if (!parse_column(PySequence_Fast_GET_ITEM(seq, k), rows, &columns[k], held, &nheld)) goto done;
+        if (binary_only && columns[k].kind != 0) {
+            PyErr_SetString(PyExc_ValueError, "every column must be of kind 0 (text)");
+            goto done;
+        }
     }
     out = PyBytes_FromStringAndSize(NULL, rows * DIGEST);
     if (out) {
         Job job = {0};
-        job.fn = record_rows;
+        job.fn = fn;
         job.out = (unsigned char *)PyBytes_AS_STRING(out);
-        job.prefix = head.buf;
-        job.prefix_len = head.len;
+        job.prefix = head ? (const unsigned char *)head->buf : NULL;
+        job.prefix_len = head ? head->len : 0;
         job.columns = columns;
         job.ncolumns = (int)ncolumns;
-        out = finish(out, run(&job, rows, threads), "record_hashes");
+        out = finish(out, run(&job, rows, threads), what);
     }
 done:
     Py_XDECREF(seq);
     for (int i = 0; i < nheld; i++) PyBuffer_Release(&held[i]);
+    return out;
+}
+
+static PyObject *record_hashes(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *keywords[] = {"columns", "rows", "head", "threads", NULL};
+    PyObject *specs;
+    Py_ssize_t rows;
+    Py_buffer head;
+    int threads = 1;
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "Ony*|i", keywords, &specs, &rows, &head, &threads))
+        return NULL;
+    PyObject *out = column_hashes(specs, rows, &head, threads, record_rows, 0, "record_hashes");
     PyBuffer_Release(&head);
     return out;
+}
+
+static PyObject *content_hashes(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *keywords[] = {"columns", "rows", "threads", NULL};
+    PyObject *specs;
+    Py_ssize_t rows;
+    int threads = 1;
+    (void)self;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "On|i", keywords, &specs, &rows, &threads)) return NULL;
+    return column_hashes(specs, rows, NULL, threads, content_rows, 1, "content_hashes");
 }
 
 /* ---- module --------------------------------------------------------------------------------------- */
@@ -443,6 +537,8 @@ static PyMethodDef methods[] = {
      "node_hashes(pairs, threads=1) -> bytes: SHA-256(0x01 || left || right) per 64-byte pair."},
     {"record_hashes", (PyCFunction)(void (*)(void))record_hashes, METH_VARARGS | METH_KEYWORDS,
      "record_hashes(columns, rows, head, threads=1) -> bytes: SHA-256 of each length-prefixed record."},
+    {"content_hashes", (PyCFunction)(void (*)(void))content_hashes, METH_VARARGS | METH_KEYWORDS,
+     "content_hashes(columns, rows, threads=1) -> bytes: SHA-256 of each record's content text."},
     {NULL, NULL, 0, NULL},
 };
 

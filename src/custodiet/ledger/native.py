@@ -85,6 +85,22 @@ def leaf_hashes(table: pa.Table) -> np.ndarray:
     return out
 
 
+def content_hashes(table: pa.Table) -> np.ndarray:
+    """SHA-256 of each row's content text (``_fasthash.c``, ``content_hashes``: every field as its length in
+    characters, ':' and its text, or '-' when null, joined by '|'), as (n, 32) uint8. Every column is a
+    ``string`` column."""
+    module, workers = _module(), threads()
+    out = np.empty((table.num_rows, HASH_SIZE), dtype=np.uint8)
+    row = 0
+    for batch in table.to_batches():
+        if batch.num_rows == 0:
+            continue
+        columns = [_column(batch.column(i), _BINARY) for i in range(batch.num_columns)]
+        out[row : row + batch.num_rows] = _digests(module.content_hashes(columns, batch.num_rows, workers))
+        row += batch.num_rows
+    return out
+
+
 def sha256_values(values: pa.Array | pa.ChunkedArray, prefix: bytes = b"") -> np.ndarray:
     """SHA-256(prefix ‖ value) of every value of a binary or string array, as (n, 32) uint8."""
     module, workers = _module(), threads()
