@@ -35,7 +35,6 @@ def content_digest_sql(alias: str) -> str:
 
 
 CONTENT_ID_CHARS = 32  # a content id is the first 32 hex digits of the content digest
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
 def content_ids(table: pa.Table) -> pa.Array:
@@ -46,19 +45,16 @@ def content_ids(table: pa.Table) -> pa.Array:
     texts = pa.table({name: _text(table.column(name), name) for name in CONTENT_FIELDS})
     digests = (native.content_hashes(texts)[:, : CONTENT_ID_CHARS // 2] if native.AVAILABLE
                else _hashlib_digests(texts))
-    hexed = np.empty((len(digests), CONTENT_ID_CHARS), dtype=np.uint8)
-    hexed[:, 0::2], hexed[:, 1::2] = _HEX[digests >> 4], _HEX[digests & 15]
-    return _fixed_width(hexed)
+    hexed = np.frombuffer(np.ascontiguousarray(digests).tobytes().hex().encode("ascii"), np.uint8)
+    return _fixed_width(hexed.reshape(len(digests), CONTENT_ID_CHARS))
 
 
-def _text(column: pa.ChunkedArray, name: str) -> pa.Array:
-    """A content field as one ``string`` array: the time as the engine's ``strftime`` writes it, a count in
-    decimal, text as it is."""
+def _text(column: pa.ChunkedArray | pa.Array, name: str) -> pa.ChunkedArray | pa.Array:
+    """A content field as ``string``: the time as the engine's ``strftime`` writes it, a count in decimal,
+    text as it is (its chunks left as they are)."""
     if name == "ts":
         return _iso_micros(column)
-    if not pa.types.is_string(column.type):
-        column = column.cast(pa.string())
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    return column if pa.types.is_string(column.type) else column.cast(pa.string())
 
 
 def _hashlib_digests(texts: pa.Table) -> np.ndarray:
