@@ -15,14 +15,22 @@ when that group is small).
 Typing errors are not misuse. Ids are compared without regard to case (``base.case_id_key``); an id that
 exists on no case but is one character away from one that does (a digit dropped, doubled or changed) is a
 typing error and is left out (revision 5); so is an unknown id given for one person only (revision 4).
-Misuse borrows a real case, or makes up an id, for many people.
+Misuse borrows a real case, or makes up an id, for many people. An id on no case that ``standing_accounts``
+or more accounts of one unit cite is that unit's standing authority (a general order, a verification
+mandate), an institutional habit rather than one officer's borrowing: left out (revision 6).
+
+Officers move desks: each account is counted per unit it worked in *at the time* (the event's unit), and
+compared with the accounts that worked in that unit, not with the unit the actors table lists now
+(revision 6: a moved officer's earlier lookups under his old unit's standing authority were "another
+unit's case" against his new peers).
 
 Known false positives: context tables out of date (a case re-opened, a subject added later), joint
 operations where officers of several units work one case, typing errors in case ids.
 
 Tunables (``ctx.params["insider.case_misuse"]``): ``min_wrong`` (4) people under a wrong case,
 ``min_unlisted_ratio`` (3.0) times the peers' median of people under a case not listing them,
-``min_unlisted`` (20).
+``min_unlisted`` (20), ``standing_accounts`` (5) accounts of a unit citing one id that is on no case: more
+than a small team (a collusion ring or a shared borrowed id is two or three officers), fewer than a unit.
 """
 
 from __future__ import annotations
@@ -36,21 +44,23 @@ from custodiet.detect.insider.base import (
     accesses,
     actors,
     evidence,
+    first_per_actor,
     first_subjects,
     fmt_int,
-    named,
+    presence,
     rows,
     severity_for,
     squash,
+    unit_names,
 )
-from custodiet.detect.insider.peers import peer_median
+from custodiet.detect.insider.peers import peer_median_at
 from custodiet.detect.registry import detector
 from custodiet.events import sql_list
 
 ID = "insider.case_misuse"
 
 
-REVISION = 5
+REVISION = 6
 
 
 def _typos(ctx: DetectionContext) -> ibis.Table:
@@ -73,6 +83,7 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
     p = ctx.params.get(ID, {})
     min_wrong = int(p.get("min_wrong", 4))
     min_ratio, min_unlisted = float(p.get("min_unlisted_ratio", 3.0)), int(p.get("min_unlisted", 20))
+    standing_accounts = int(p.get("standing_accounts", 5))
     a = accesses(ctx)
     wrong_rows = a.cited & ~a.cited_ok & a.unexpl
     unlisted_rows = a.cited & a.cited_ok & ~a.cited_covers
@@ -82,47 +93,58 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
     bad = bad.join(reused, ["aid", "case"])
     bad = bad.filter(bad.cited_ok | bad.cited_known | (bad.ids_people >= 2))
     bad = bad.anti_join(_typos(ctx), "case")
-    per = bad.group_by("aid").aggregate(
+    # An id on no case that many accounts of one unit cite is the unit's standing authority, not a borrowing.
+    unknown = a.filter(a.cited & ~a.cited_known)
+    standing = unknown.group_by(["case", "oid"]).aggregate(accounts=unknown.aid.nunique())
+    standing = standing.filter(standing.accounts >= standing_accounts).select("case", "oid")
+    bad = bad.anti_join(standing, ["case", "oid"])
+    # Counted per unit the account worked in at the time, and compared with that unit's accounts.
+    per = bad.group_by(["aid", "oid"]).aggregate(
         wrong=bad.skey.nunique(where=~bad.cited_ok), unlisted=bad.skey.nunique(where=bad.cited_ok),
         cases=bad.case.nunique(where=~bad.cited_ok), unknown=bad.count(where=~bad.cited_known),
         start=bad.ts.min(where=~bad.cited_ok), end=bad.ts.max(where=~bad.cited_ok),
         u_start=bad.ts.min(), u_end=bad.ts.max())
     dim = actors(ctx)
-    wrong_peer = peer_median(per, dim, "wrong").select("aid", w_med="peer_med")
-    unl_peer = peer_median(per, dim, "unlisted").select("aid", u_med="peer_med")
-    hits = named(per, ctx).join(wrong_peer, "aid").join(unl_peer, "aid")
+    there = presence(ctx)
+    wrong_peer = peer_median_at(per, there, dim, "wrong").select("aid", "oid", w_med="peer_med")
+    unl_peer = peer_median_at(per, there, dim, "unlisted").select("aid", "oid", u_med="peer_med")
+    hits = per.join(dim.select("aid", "actor"), "aid").join(wrong_peer, ["aid", "oid"]).join(unl_peer, ["aid", "oid"])
     is_wrong = (hits.wrong >= min_wrong) & (hits.wrong >= 3 * (hits.w_med + 1))
     is_unlisted = (hits.unlisted >= min_unlisted) & (hits.unlisted >= min_ratio * (hits.u_med + 1))
     hits = hits.filter(is_wrong | is_unlisted).mutate(is_wrong=is_wrong)
     ev = evidence(ctx)
-    found = rows(hits.order_by("actor"))
+    found = rows(hits.order_by(["actor", hits.is_wrong.desc(), hits.wrong.desc(), hits.unlisted.desc(), "oid"]))
+    found = first_per_actor(found)  # one finding per account: its strongest unit
     if not found:
         return []
-    kinds = ibis.memtable([{"aid": r["aid"], "want_wrong": bool(r["is_wrong"])} for r in found])
-    sel = bad.join(kinds, "aid")
+    names = unit_names(ctx)
+    kinds = ibis.memtable([{"aid": r["aid"], "oid": r["oid"], "want_wrong": bool(r["is_wrong"])} for r in found],
+                          schema={"aid": "int32", "oid": "int32", "want_wrong": "boolean"})
+    sel = bad.join(kinds, ["aid", "oid"])
     sel = sel.filter(sel.cited_ok != sel.want_wrong)  # wrong-case people, or unlisted ones
     listed = first_subjects(sel.select("aid", "skey", first=sel.ts))
     out: list[Finding] = []
     for r in found:
         wrong = bool(r["is_wrong"])
         skeys = listed.get(r["aid"], [])
+        org = names.get(r["oid"], "?")
         if wrong:
             score = squash(r["wrong"] / (r["w_med"] + 1), 4.0)
-            unknown = f", {fmt_int(r['unknown'])} lookups citing ids that exist on no case" if r["unknown"] else ""
+            unknown_ids = f", {fmt_int(r['unknown'])} lookups citing ids that exist on no case" if r["unknown"] else ""
             summary = (f"looked up {fmt_int(r['wrong'])} people under {fmt_int(r['cases'])} case id(s) that are not "
-                       f"open cases of {r['org']} (another unit's, closed or unknown{unknown}), on no open case of "
+                       f"open cases of {org} (another unit's, closed or unknown{unknown_ids}), on no open case of "
                        f"the unit either; peers: median "
                        f"{r['w_med']:.0f}")
             start, end = r["start"], r["end"]
         else:
             score = 0.6 * squash(r["unlisted"] / (r["u_med"] + 1), 6.0)
-            summary = (f"cited open cases of {r['org']} for {fmt_int(r['unlisted'])} people those cases do not "
+            summary = (f"cited open cases of {org} for {fmt_int(r['unlisted'])} people those cases do not "
                        f"list, {r['unlisted'] / (r['u_med'] + 1):.1f}× the peers' median ({r['u_med']:.0f})")
             start, end = r["u_start"], r["u_end"]
         out.append(ev.want(Finding(
             detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=start, window_end=end,
             score=score, severity=severity_for(score, "high"), summary=summary, event_ids=[],
-            details={"wrong_case_people": r["wrong"], "unlisted_people": r["unlisted"],
+            details={"unit": org, "wrong_case_people": r["wrong"], "unlisted_people": r["unlisted"],
                      "wrong_case_ids": r["cases"], "unknown_case_lookups": r["unknown"],
                      "peer_median_wrong": r["w_med"], "peer_median_unlisted": r["u_med"]},
         ), start, end, skeys))
