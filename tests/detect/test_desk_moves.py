@@ -11,7 +11,8 @@ now. On top of the shared background world:
   ``V`` (listed there now, as a verifier): 25 strangers a day is the cell's pace, not a ramp (revision 2 of
   the ramp-up detector compared its ``U2`` weeks with the cell);
 - ``M.o3`` checked 60 strangers a day in the verification cell for five weeks, then moved to ``U1`` as an
-  investigator (revision 4 of the bulk detector compared its cell days with U1's investigators);
+  investigator (revision 4 of the bulk detector compared its cell days with U1's investigators, and
+  revision 1 of the unexplained-access detector its whole history, mostly the cell's strangers);
 - ``U3.o5`` harvests 150 strangers' locations in one evening: still a bulk finding;
 - ``U2.o2`` and ``U2.o3`` share a made-up id, ``OP-NIGHT``, for six strangers each: two officers are no
   unit's standing authority, still misuse.
@@ -100,6 +101,12 @@ def test_a_move_into_a_verification_cell_is_not_a_ramp(store) -> None:
 
 def test_the_cell_days_of_a_moved_officer_are_judged_against_the_cell(store) -> None:
     assert "M.o3" not in _found(store, "insider.bulk")
+
+
+def test_the_cell_weeks_of_a_moved_officer_are_not_unexplained_access(store) -> None:
+    found = _found(store, "insider.unexplained")
+    assert "M.o3" not in found
+    assert found["U3.o5"]["details"]["unit"] == "U3"  # the harvest week is still unexplained access
 
 
 def test_a_harvest_is_still_found_against_the_unit_of_the_day(store) -> None:

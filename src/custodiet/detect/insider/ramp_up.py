@@ -11,14 +11,16 @@ left to the other detectors).
 
 Peers are taken per week from the unit the account worked in that week (the events' unit), so a move to a
 busier desk compares the new weeks with the new desk (revision 3; revision 2 used the unit the actors table
-lists now for every week).
+lists now for every week). A role with fewer than ``min_group`` accounts in the unit that week is compared
+with the whole unit.
 
 Known false positives: a new officer whose first weeks were training (a low baseline); a move to a busier
 desk with the same unit name (a new role inside the unit that the actors table does not show).
 
 Tunables (``ctx.params["insider.ramp_up"]``): ``baseline_weeks`` (4), ``k`` (0.5), ``h`` (6.0),
 ``min_rise`` (2.5), ``min_people`` (20) in the peak week, ``sigma_floor`` (0.25, log scale),
-``recent_weeks`` (3).
+``recent_weeks`` (3), ``min_group`` (4) accounts of a role in a unit that week, else the whole unit is
+the peer group (the same rule as :mod:`.peers`).
 
 The weekly counts are computed in the engine (Ibis); the recursion of CUSUM has no SQL window form, so
 it runs over the small per-account weekly series in Python.
@@ -73,12 +75,19 @@ def ramp_up(ctx: DetectionContext) -> list[Finding]:
     baseline, k, h = int(p.get("baseline_weeks", 4)), float(p.get("k", 0.5)), float(p.get("h", 6.0))
     min_rise, min_people = float(p.get("min_rise", 2.5)), int(p.get("min_people", 20))
     sigma_floor, recent = float(p.get("sigma_floor", 0.25)), int(p.get("recent_weeks", 3))
+    min_group = int(p.get("min_group", 4))
     w = weekly(ctx)
     # Peers are the accounts of the unit the account worked in *that week* (officers move desks: a move
     # into a verification cell is a new desk, not a ramp), with the same role.
     per = w.join(actors(ctx).select("aid", "actor", "role"), "aid").select(
         "aid", "actor", "role", "week", unit="w_oid", people="u_people")
-    peer = per.group_by(["unit", "role", "week"]).aggregate(peer_med=per.people.median())
+    # A (unit, role) group smaller than ``min_group`` that week falls back to the whole unit, as in
+    # :mod:`.peers` (a moved officer is often the only one of its role in its old unit).
+    fine = per.group_by(["unit", "role", "week"]).aggregate(g_med=per.people.median(), g_n=per.count())
+    coarse = per.group_by(["unit", "week"]).aggregate(f_med=per.people.median())
+    peer = fine.join(coarse, ["unit", "week"])
+    peer = peer.select("unit", "role", "week",
+                       peer_med=ibis.ifelse(peer.g_n >= min_group, peer.g_med, peer.f_med).cast("float64"))
     names = unit_names(ctx)
     series: dict[str, list[dict[str, Any]]] = defaultdict(list)
     # Whole weeks only: a week cut by the start or end of the data would look like a jump or a drop.
