@@ -6,8 +6,12 @@ kinds of evidence, counted in distinct people per account:
 - *wrong case*: the cited case is not an open case of the officer's unit — another unit's case, a closed
   case, or an id that exists nowhere — and the person is on none of the unit's open cases either (an
   officer citing last month's case for this month's suspect is sloppy, not misuse). Few people suffice;
-- *case does not list the person*: an open case of the unit is cited for someone it does not list.
-  Casework does this legitimately (a suspect's contacts), so it counts only well above peers.
+- *case does not list the person*: an open case of the unit is cited for someone it does not list and
+  whom no other account looked up at all. Casework does cite a case for people it does not list (a
+  suspect's contacts), but casework is shared: the team checks the same associates, so most of them are
+  looked up by a colleague too. Misuse under an officer's own open case is private: the neighbour or the
+  buyer's target is looked up by that officer alone (revision 6; revision 5 counted every unlisted person,
+  and a misuser among busy colleagues stayed under their median). It counts only well above peers.
 
 Each count is compared with the median of the account's peers (same unit and role, or the whole unit
 when that group is small).
@@ -29,8 +33,9 @@ operations where officers of several units work one case, typing errors in case 
 
 Tunables (``ctx.params["insider.case_misuse"]``): ``min_wrong`` (4) people under a wrong case,
 ``min_unlisted_ratio`` (3.0) times the peers' median of people under a case not listing them,
-``min_unlisted`` (20), ``standing_accounts`` (5) accounts of a unit citing one id that is on no case: more
-than a small team (a collusion ring or a shared borrowed id is two or three officers), fewer than a unit.
+``min_unlisted`` (20) private unlisted people, ``standing_accounts`` (5) accounts of a unit citing one id
+that is on no case: more than a small team (a collusion ring or a shared borrowed id is two or three
+officers), fewer than a unit.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from custodiet.detect.insider.base import (
     first_per_actor,
     first_subjects,
     fmt_int,
+    popularity,
     presence,
     rows,
     severity_for,
@@ -98,9 +104,14 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
     standing = unknown.group_by(["case", "oid"]).aggregate(accounts=unknown.aid.nunique())
     standing = standing.filter(standing.accounts >= standing_accounts).select("case", "oid")
     bad = bad.anti_join(standing, ["case", "oid"])
+    # Casework is shared, misuse is private: an unlisted person counts only if no other account looked
+    # them up at all (a suspect's associates are checked by several officers of the team).
+    spread = popularity(ctx).select("skey", "accounts")
+    bad = bad.join(spread, "skey")
+    private = bad.cited_ok & (bad.accounts <= 1)
     # Counted per unit the account worked in at the time, and compared with that unit's accounts.
     per = bad.group_by(["aid", "oid"]).aggregate(
-        wrong=bad.skey.nunique(where=~bad.cited_ok), unlisted=bad.skey.nunique(where=bad.cited_ok),
+        wrong=bad.skey.nunique(where=~bad.cited_ok), unlisted=bad.skey.nunique(where=private),
         cases=bad.case.nunique(where=~bad.cited_ok), unknown=bad.count(where=~bad.cited_known),
         start=bad.ts.min(where=~bad.cited_ok), end=bad.ts.max(where=~bad.cited_ok),
         u_start=bad.ts.min(), u_end=bad.ts.max())
@@ -121,7 +132,7 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
     kinds = ibis.memtable([{"aid": r["aid"], "oid": r["oid"], "want_wrong": bool(r["is_wrong"])} for r in found],
                           schema={"aid": "int32", "oid": "int32", "want_wrong": "boolean"})
     sel = bad.join(kinds, ["aid", "oid"])
-    sel = sel.filter(sel.cited_ok != sel.want_wrong)  # wrong-case people, or unlisted ones
+    sel = sel.filter(ibis.ifelse(sel.want_wrong, ~sel.cited_ok, sel.cited_ok & (sel.accounts <= 1)))
     listed = first_subjects(sel.select("aid", "skey", first=sel.ts))
     out: list[Finding] = []
     for r in found:
@@ -137,9 +148,10 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
                        f"{r['w_med']:.0f}")
             start, end = r["start"], r["end"]
         else:
-            score = 0.6 * squash(r["unlisted"] / (r["u_med"] + 1), 6.0)
+            score = squash(r["unlisted"] / (r["u_med"] + 1), 6.0)
             summary = (f"cited open cases of {org} for {fmt_int(r['unlisted'])} people those cases do not "
-                       f"list, {r['unlisted'] / (r['u_med'] + 1):.1f}× the peers' median ({r['u_med']:.0f})")
+                       f"list and no other account looked up, {r['unlisted'] / (r['u_med'] + 1):.1f}× the "
+                       f"peers' median ({r['u_med']:.0f})")
             start, end = r["u_start"], r["u_end"]
         out.append(ev.want(Finding(
             detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=start, window_end=end,
