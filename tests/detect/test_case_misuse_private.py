@@ -2,9 +2,9 @@
 
 Unit ``T`` (five investigators) works one open case, ``T-C1``, that lists five suspects. The team cites it
 for the suspects' associates too, which it does not list; each associate is checked by two or three of
-them. ``T.o4`` does the same casework, and also cites ``T-C1`` for thirty strangers that nobody else ever
-looks up (revision 5 of the case misuse detector counted every unlisted person: seventy against its
-colleagues' forty was not enough to stand out).
+them. ``T.o4`` helps with ten of them, and also cites ``T-C1`` for thirty strangers that nobody else ever
+looks up (revision 5 of the case misuse detector counted every unlisted person: forty against its
+colleagues' sixty was nothing).
 """
 
 from __future__ import annotations
@@ -28,9 +28,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
         w.actor(who, "T", "investigator")
     for i in range(100):  # associates: each checked by two or three of the team, under the case
         for k in range(2 + i % 2):
-            who = TEAM[(i + k) % 5]
+            who = TEAM[(i + k) % 4]
             w.access(who, subj(f"t-associate-{i}"), day(2 + i % 50, 10 + k), "cdr", authority="T-C1")
             w.access(who, suspects[i % 5], day(2 + i % 50, 9 + k), "location", authority="T-C1")
+    for i in range(10):  # T.o4 helps with a few of them
+        w.access("T.o4", subj(f"t-associate-{i}"), day(3 + i, 11), "cdr", authority="T-C1")
     for i in range(30):
         w.access("T.o4", subj(f"t-private-{i}"), day(5 + i, 20), "location", authority="T-C1")
     w.commit()
@@ -46,6 +48,7 @@ def test_private_lookups_under_the_officers_own_case_are_misuse(store) -> None:
     found = _found(store)
     assert "T.o4" in found
     assert found["T.o4"]["details"]["unlisted_people"] == 30
+    assert found["T.o4"]["details"]["unlisted_people_all"] == 40
     assert found["T.o4"]["severity"] in ("medium", "high")
 
 

@@ -11,7 +11,8 @@ kinds of evidence, counted in distinct people per account:
   suspect's contacts), but casework is shared: the team checks the same associates, so most of them are
   looked up by a colleague too. Misuse under an officer's own open case is private: the neighbour or the
   buyer's target is looked up by that officer alone (revision 6; revision 5 counted every unlisted person,
-  and a misuser among busy colleagues stayed under their median). It counts only well above peers.
+  and a misuser among busy colleagues stayed under their median). It counts only well above peers, and
+  only when most of the account's unlisted people are private.
 
 Each count is compared with the median of the account's peers (same unit and role, or the whole unit
 when that group is small).
@@ -33,7 +34,9 @@ operations where officers of several units work one case, typing errors in case 
 
 Tunables (``ctx.params["insider.case_misuse"]``): ``min_wrong`` (4) people under a wrong case,
 ``min_unlisted_ratio`` (3.0) times the peers' median of people under a case not listing them,
-``min_unlisted`` (20) private unlisted people, ``standing_accounts`` (5) accounts of a unit citing one id
+``min_unlisted`` (10) private unlisted people (fewer than the 20 unlisted ones of revision 5: a person
+nobody else looked up is stronger evidence), ``min_private_share`` (0.5): most of the account's unlisted
+people must be private (casework leaves most of them shared), ``standing_accounts`` (5) accounts of a unit citing one id
 that is on no case: more than a small team (a collusion ring or a shared borrowed id is two or three
 officers), fewer than a unit.
 """
@@ -88,7 +91,8 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
     """People looked up under a wrong case id, or under the unit's case that does not list them."""
     p = ctx.params.get(ID, {})
     min_wrong = int(p.get("min_wrong", 4))
-    min_ratio, min_unlisted = float(p.get("min_unlisted_ratio", 3.0)), int(p.get("min_unlisted", 20))
+    min_ratio, min_unlisted = float(p.get("min_unlisted_ratio", 3.0)), int(p.get("min_unlisted", 10))
+    min_private_share = float(p.get("min_private_share", 0.5))
     standing_accounts = int(p.get("standing_accounts", 5))
     a = accesses(ctx)
     wrong_rows = a.cited & ~a.cited_ok & a.unexpl
@@ -112,6 +116,7 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
     # Counted per unit the account worked in at the time, and compared with that unit's accounts.
     per = bad.group_by(["aid", "oid"]).aggregate(
         wrong=bad.skey.nunique(where=~bad.cited_ok), unlisted=bad.skey.nunique(where=private),
+        unlisted_all=bad.skey.nunique(where=bad.cited_ok),
         cases=bad.case.nunique(where=~bad.cited_ok), unknown=bad.count(where=~bad.cited_known),
         start=bad.ts.min(where=~bad.cited_ok), end=bad.ts.max(where=~bad.cited_ok),
         u_start=bad.ts.min(), u_end=bad.ts.max())
@@ -121,7 +126,8 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
     unl_peer = peer_median_at(per, there, dim, "unlisted").select("aid", "oid", u_med="peer_med")
     hits = per.join(dim.select("aid", "actor"), "aid").join(wrong_peer, ["aid", "oid"]).join(unl_peer, ["aid", "oid"])
     is_wrong = (hits.wrong >= min_wrong) & (hits.wrong >= 3 * (hits.w_med + 1))
-    is_unlisted = (hits.unlisted >= min_unlisted) & (hits.unlisted >= min_ratio * (hits.u_med + 1))
+    is_unlisted = ((hits.unlisted >= min_unlisted) & (hits.unlisted >= min_ratio * (hits.u_med + 1))
+                   & (hits.unlisted >= min_private_share * hits.unlisted_all))
     hits = hits.filter(is_wrong | is_unlisted).mutate(is_wrong=is_wrong)
     ev = evidence(ctx)
     found = rows(hits.order_by(["actor", hits.is_wrong.desc(), hits.wrong.desc(), hits.unlisted.desc(), "oid"]))
@@ -150,13 +156,15 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
         else:
             score = squash(r["unlisted"] / (r["u_med"] + 1), 6.0)
             summary = (f"cited open cases of {org} for {fmt_int(r['unlisted'])} people those cases do not "
-                       f"list and no other account looked up, {r['unlisted'] / (r['u_med'] + 1):.1f}× the "
-                       f"peers' median ({r['u_med']:.0f})")
+                       f"list and no other account looked up ({r['unlisted'] / max(r['unlisted_all'], 1):.0%} of "
+                       f"the {fmt_int(r['unlisted_all'])} unlisted people it cited them for), "
+                       f"{r['unlisted'] / (r['u_med'] + 1):.1f}× the peers' median ({r['u_med']:.0f})")
             start, end = r["u_start"], r["u_end"]
         out.append(ev.want(Finding(
             detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=start, window_end=end,
             score=score, severity=severity_for(score, "high"), summary=summary, event_ids=[],
             details={"unit": org, "wrong_case_people": r["wrong"], "unlisted_people": r["unlisted"],
+                     "unlisted_people_all": r["unlisted_all"],
                      "wrong_case_ids": r["cases"], "unknown_case_lookups": r["unknown"],
                      "peer_median_wrong": r["w_med"], "peer_median_unlisted": r["u_med"]},
         ), start, end, skeys))
