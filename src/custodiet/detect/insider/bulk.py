@@ -16,7 +16,11 @@ only a busiest day at least ``min_self_ratio`` times the usual one can be high; 
 a harvest is of something: what sells (location, call records, IMEI, travel) or, when a script walks
 through a range, numbers that belong to nobody (empty answers). A day of identity checks on strangers
 that all exist is a verification desk's day (or an officer's from the desk he came from): medium at most
-unless ``min_sale_or_empty`` of its people were pulled for a sale kind or came back empty.
+unless ``min_sale_or_empty`` of its people came back empty or were pulled for a sale kind *beyond the
+unit's routine*: the share of the unit's lookups (in the unit the account worked in that day) that are of a
+sale kind is subtracted (revision 5: a border desk checks travel all day, an investigation unit pulls call
+records and locations on its suspects, so half of a busy day there being "what sells" is the routine, not a
+harvest).
 
 Peers and the account's own usual day are taken in the unit it worked in that week (the events' unit;
 revision 5): an officer who moved from a verification cell to an investigation unit is judged on his
@@ -40,12 +44,15 @@ import ibis
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import (
+    SALE_KINDS,
+    accesses,
     actors,
     day_start,
     evidence,
     first_per_actor,
     first_subjects,
     fmt_int,
+    kind_code,
     pairs,
     presence,
     rows,
@@ -92,6 +99,13 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
     if not best:
         return []
     names = unit_names(ctx)
+    # What the unit pulls anyway: the share of its lookups of a kind that sells (a border desk checks travel
+    # all day), so that only a day well beyond the unit's routine counts as a harvest of what sells.
+    a = accesses(ctx)
+    picked_units = ibis.memtable({"oid": sorted({r["oid"] for r in best})}, schema={"oid": "int32"})
+    u = a.join(picked_units, "oid")
+    routine = {r["oid"]: r["sale"] / r["n"] for r in rows(u.group_by("oid").aggregate(
+        n=u.count(), sale=u.count(where=u.kind.isin([kind_code(k) for k in SALE_KINDS]))))}
     picked = ibis.memtable([{"aid": r["aid"], "day": r["day"]} for r in best])
     picked = picked.mutate(day=picked.day.cast(once.day.type()))
     listed = first_subjects(once.join(picked, ["aid", "day"]).select("aid", "skey", "first"))
@@ -104,18 +118,21 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
         empty_share = r["empty"] / r["people"]
         self_ratio = r["people"] / max(float(r["usual"]), 1.0)
         sale_share = r["sale"] / r["people"]
-        harvest = max(sale_share, empty_share) >= min_sale_or_empty
+        unit_sale = routine.get(r["oid"], 0.0)
+        harvest = max(sale_share - unit_sale, empty_share) >= min_sale_or_empty
         score = squash(ratio * n_days ** 0.5 * (1 + empty_share), 10.0) * (0.5 + 0.5 * min(self_ratio / min_self, 1))
         out.append(ev.want(Finding(
             detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=start, window_end=end,
             score=score, severity=severity_for(score, "high" if self_ratio >= min_self and harvest else "medium"),
             summary=(f"looked up {fmt_int(r['people'])} people once each on {start:%Y-%m-%d} with no "
-                     f"covering case ({sale_share:.0%} for kinds that sell, {empty_share:.0%} empty answers), "
+                     f"covering case ({sale_share:.0%} for kinds that sell against {unit_sale:.0%} in the unit's "
+                     f"lookups, {empty_share:.0%} empty answers), "
                      f"{ratio:.1f}× the busiest "
                      f"day of peers in {names.get(r['oid'], '?')} and {self_ratio:.1f}× its own usual day; "
                      f"{n_days} such day(s) in all"),
             event_ids=[],
             details={"people": r["people"], "empty": r["empty"], "peer_median_top": r["peer_med"],
-                     "days": n_days, "self_ratio": self_ratio, "sale_share": sale_share},
+                     "days": n_days, "self_ratio": self_ratio, "sale_share": sale_share,
+                     "unit_sale_share": unit_sale},
         ), start, end, skeys))
     return out
