@@ -13,6 +13,9 @@ now. On top of the shared background world:
 - ``M.o3`` checked 60 strangers a day in the verification cell for five weeks, then moved to ``U1`` as an
   investigator (revision 4 of the bulk detector compared its cell days with U1's investigators, and
   revision 1 of the unexplained-access detector its whole history, mostly the cell's strangers);
+- ``M.o4`` worked five weeks in ``U2`` and then five in ``U3`` (listed there now), where it looks up ten
+  times as many strangers as its new colleagues: a step at the move, not a climb (revision 3 of the
+  ramp-up detector, comparing each week with that week's unit, still read the step as a ramp);
 - ``U3.o5`` harvests 150 strangers' locations in one evening: still a bulk finding;
 - ``U2.o2`` and ``U2.o3`` share a made-up id, ``OP-NIGHT``, for six strangers each: two officers are no
   unit's standing authority, still misuse.
@@ -40,6 +43,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     w.actor("M.o1", "U1", "investigator")
     w.actor("M.o2", "V", "verifier")
     w.actor("M.o3", "U1", "investigator")
+    w.actor("M.o4", "U3", "investigator")
     n = 0
     for d in _weekdays(0, WEEKS):
         for who in [f"S.o{o}" for o in range(5)] + (["M.o1"] if d < 35 else []):
@@ -69,6 +73,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
             n += 1
             w.access("M.o3", subj(f"m3-checked-{n}"), day(d, 8 + i % 9, i % 60), "identity",
                      client_ip="10.0.9.1", actor_org="V")
+    for d in _weekdays(0, WEEKS):  # M.o4: a few strangers a day in U2, then thirty in U3
+        unit = "U2" if d < 35 else "U3"
+        for i in range(3 if unit == "U2" else 30):
+            n += 1
+            w.access("M.o4", subj(f"m4-stranger-{n}"), day(d, 9 + i % 8, i), "identity", actor_org=unit)
     for i in range(150):  # a harvest in U3, for comparison: one day, what sells
         w.access("U3.o5", subj(f"harvest-{i}"), day(40, 20 + i // 60, i % 60), "location", actor_org="U3")
     for who in ("U2.o2", "U2.o3"):
@@ -97,6 +106,10 @@ def test_an_id_two_officers_made_up_is_still_misuse(store) -> None:
 
 def test_a_move_into_a_verification_cell_is_not_a_ramp(store) -> None:
     assert "M.o2" not in _found(store, "insider.ramp_up")
+
+
+def test_a_step_at_a_desk_move_is_not_a_ramp(store) -> None:
+    assert "M.o4" not in _found(store, "insider.ramp_up")
 
 
 def test_the_cell_days_of_a_moved_officer_are_judged_against_the_cell(store) -> None:

@@ -12,7 +12,9 @@ left to the other detectors).
 Peers are taken per week from the unit the account worked in that week (the events' unit), so a move to a
 busier desk compares the new weeks with the new desk (revision 3; revision 2 used the unit the actors table
 lists now for every week). A role with fewer than ``min_group`` accounts in the unit that week is compared
-with the whole unit.
+with the whole unit. A desk move is a step, not a climb: only the weeks since the account's last move
+count, and their first ``baseline_weeks`` are its baseline (an account that moved too recently to have a
+baseline at its new desk is left to the peer comparisons of :mod:`.volume` and :mod:`.bulk`).
 
 Known false positives: a new officer whose first weeks were training (a low baseline); a move to a busier
 desk with the same unit name (a new role inside the unit that the actors table does not show).
@@ -66,6 +68,15 @@ def cusum(values: list[float], baseline: int, k: float, sigma_floor: float) -> t
 REVISION = 3
 
 
+def _since_last_move(weeks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The account's weeks in the unit it works in now (its last run of weeks in one unit): a move to
+    another desk is a step, not a climb, and the baseline is the first weeks at the new desk."""
+    i = len(weeks)
+    while i > 0 and weeks[i - 1]["unit"] == weeks[-1]["unit"]:
+        i -= 1
+    return weeks[i:]
+
+
 @detector(ID, revision=REVISION, severity="high", channel="portal")
 def ramp_up(ctx: DetectionContext) -> list[Finding]:
     """Weekly volume relative to peers, rising against the account's own baseline (upper CUSUM)."""
@@ -98,6 +109,7 @@ def ramp_up(ctx: DetectionContext) -> list[Finding]:
     ev = evidence(ctx)
     out: list[Finding] = []
     for actor, weeks in series.items():
+        weeks = _since_last_move(weeks)
         if len(weeks) < baseline + 3:
             continue
         ratios = [math.log((w["people"] + 1) / (max(w["peer_med"], 1.0) + 1)) for w in weeks]
