@@ -205,9 +205,14 @@ def day_start(day: ir.IntegerValue, like: ir.TimestampValue) -> ir.TimestampValu
 PRE_CASE_GRACE_DAYS = 14
 
 
+# SQL twin of :func:`case_id_key`, for the raw queries that compare case ids as text.
+CASE_ID_KEY_SQL = "regexp_replace(upper({}), '[^A-Z0-9]', '', 'g')"
+
+
 def case_id_key(case_id: ir.StringValue) -> ir.StringValue:
-    """A case id as compared: upper case, no surrounding spaces (officers type ids in either case)."""
-    return case_id.strip().upper()
+    """A case id as compared: upper case, letters and digits only. Officers type ids in either case and
+    with whatever separators come to hand ("DSA/2024/0997", "dsa-2024-0997", "DSA 2024 0997" are one case)."""
+    return case_id.upper().re_replace(r"[^A-Z0-9]", "")
 
 
 def accesses(ctx: DetectionContext) -> ir.Table:

@@ -17,9 +17,12 @@ kinds of evidence, counted in distinct people per account:
 Each count is compared with the median of the account's peers (same unit and role, or the whole unit
 when that group is small).
 
-Typing errors are not misuse. Ids are compared without regard to case (``base.case_id_key``); an id that
-exists on no case but is one character away from one that does (a digit dropped, doubled or changed) is a
-typing error and is left out (revision 5); so is an unknown id given for one person only (revision 4).
+Typing errors are not misuse. Ids are compared on their letters and digits only, without regard to case
+or separators (``base.case_id_key``; revision 6: "DSA-2024-0997" is "DSA/2024/0997"); an id that exists on
+no case but is one edit away from one that does (a digit dropped, doubled or changed, or two neighbours
+swapped) is a typing error and is left out (revision 5; swaps since revision 6); so is another unit's case
+whose id is the citing unit's own case id with two neighbouring characters swapped ("1018" typed for the
+unit's "1081", revision 6); and an unknown id given for one person only (revision 4).
 Misuse borrows a real case, or makes up an id, for many people. An id on no case that ``standing_accounts``
 or more accounts of one unit cite is that unit's standing authority (a general order, a verification
 mandate), an institutional habit rather than one officer's borrowing: left out (revision 6).
@@ -49,6 +52,7 @@ from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.insider import INSIDER_CHANNELS
 from custodiet.detect.insider.base import (
+    CASE_ID_KEY_SQL,
     accesses,
     actors,
     evidence,
@@ -73,17 +77,32 @@ REVISION = 6
 
 
 def _typos(ctx: DetectionContext) -> ibis.Table:
-    """The (hashed, as in ``accesses.case``) cited ids that exist on no case but are one edit away from one
-    that does. Few distinct ids are cited, so comparing each unknown one with every case id is cheap."""
+    """The cited ids, per citing unit (hashed as in ``accesses.case``; ``oid``), that are typing errors: an
+    id on no case that is one edit (a character dropped, added or changed, or two neighbours swapped) away
+    from a case; or another unit's case that is two swapped neighbours away from a case of the citing unit.
+    Only the swap, for real ids: case numbers run in sequence, so nearly every case id is one changed digit
+    away from a case of another unit, and a borrowed case would pass for a typing error. Few distinct
+    (id, unit) pairs are cited, so comparing each with the case ids is cheap."""
+    key = CASE_ID_KEY_SQL.format
     got = ctx.con.execute(f"""
-        WITH cited AS (SELECT DISTINCT upper(trim(authority)) AS id FROM events
-                       WHERE authority IS NOT NULL AND channel IN {sql_list(INSIDER_CHANNELS)}),
-             known AS (SELECT DISTINCT upper(trim(case_id)) AS id FROM cases)
-        SELECT c.id FROM cited c WHERE c.id NOT IN (SELECT id FROM known)
-          AND EXISTS (SELECT 1 FROM known k WHERE abs(length(k.id) - length(c.id)) <= 1
-                      AND levenshtein(k.id, c.id) <= 1)""").fetchall()
-    typos = ibis.memtable({"id": [r[0] for r in got]}, schema={"id": "string"})
-    return typos.select(case=typos.id.hash())
+        WITH cited AS (SELECT DISTINCT {key('e.authority')} AS id, coalesce(e.actor_org, a.org) AS org
+                       FROM events e LEFT JOIN (SELECT actor, min(org) AS org FROM actors GROUP BY actor) a
+                         ON a.actor = e.actor
+                       WHERE e.authority IS NOT NULL AND e.channel IN {sql_list(INSIDER_CHANNELS)}),
+             known AS (SELECT DISTINCT {key('case_id')} AS id, org FROM cases),
+             judged AS (SELECT c.id, c.org, bool_or(k.org = c.org) AS own, count(k.id) > 0 AS exists_any
+                        FROM cited c LEFT JOIN known k ON k.id = c.id GROUP BY c.id, c.org),
+             near AS (SELECT DISTINCT j.id, j.org FROM judged j JOIN known k
+                        ON k.id <> j.id AND abs(length(k.id) - length(j.id)) <= 1
+                       AND damerau_levenshtein(k.id, j.id) <= 1
+                       AND (NOT j.exists_any OR (k.org = j.org AND levenshtein(k.id, j.id) = 2))
+                      WHERE NOT coalesce(j.own, false))
+        SELECT id, org FROM near""").fetchall()
+    typos = ibis.memtable({"id": [r[0] for r in got], "org": [r[1] for r in got]},
+                          schema={"id": "string", "org": "string"})
+    units = actors(ctx).select("org", "oid").distinct()
+    typos = typos.join(units, "org")
+    return typos.select(case=typos.id.hash(), oid=typos.oid)
 
 
 @detector(ID, revision=REVISION, severity="high", channel="portal")
@@ -102,7 +121,7 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
     reused = bad.group_by(["aid", "case"]).aggregate(ids_people=bad.skey.nunique())
     bad = bad.join(reused, ["aid", "case"])
     bad = bad.filter(bad.cited_ok | bad.cited_known | (bad.ids_people >= 2))
-    bad = bad.anti_join(_typos(ctx), "case")
+    bad = bad.anti_join(_typos(ctx), ["case", "oid"])
     # An id on no case that many accounts of one unit cite is the unit's standing authority, not a borrowing.
     unknown = a.filter(a.cited & ~a.cited_known)
     standing = unknown.group_by(["case", "oid"]).aggregate(accounts=unknown.aid.nunique())
