@@ -85,10 +85,11 @@ def _typos(ctx: DetectionContext) -> ibis.Table:
     (id, unit) pairs are cited, so comparing each with the case ids is cheap."""
     key = CASE_ID_KEY_SQL.format
     got = ctx.con.execute(f"""
-        WITH cited AS (SELECT DISTINCT {key('e.authority')} AS id, coalesce(e.actor_org, a.org) AS org
-                       FROM events e LEFT JOIN (SELECT actor, min(org) AS org FROM actors GROUP BY actor) a
-                         ON a.actor = e.actor
-                       WHERE e.authority IS NOT NULL AND e.channel IN {sql_list(INSIDER_CHANNELS)}),
+        WITH raw AS (SELECT DISTINCT authority, actor, actor_org FROM events
+                     WHERE authority IS NOT NULL AND channel IN {sql_list(INSIDER_CHANNELS)}),
+             cited AS (SELECT DISTINCT {key('r.authority')} AS id, coalesce(r.actor_org, a.org) AS org
+                       FROM raw r LEFT JOIN (SELECT actor, min(org) AS org FROM actors GROUP BY actor) a
+                         ON a.actor = r.actor),
              known AS (SELECT DISTINCT {key('case_id')} AS id, org FROM cases),
              judged AS (SELECT c.id, c.org, bool_or(k.org = c.org) AS own, count(k.id) > 0 AS exists_any
                         FROM cited c LEFT JOIN known k ON k.id = c.id GROUP BY c.id, c.org),
