@@ -51,10 +51,10 @@ class World:
 
     def access(self, actor: str, subject: str, ts: datetime, data_kind: str = "identity",
                authority: str | None = None, client_ip: str = "10.0.0.1", outcome: str = "allowed",
-               records: int = 1, channel: str = "portal") -> None:
+               records: int = 1, channel: str = "portal", actor_org: str | None = None) -> None:
         self._n += 1
         self.events.append({
-            "event_id": f"e{self._n:07d}", "ts": ts, "channel": channel, "actor": actor, "actor_org": None,
+            "event_id": f"e{self._n:07d}", "ts": ts, "channel": channel, "actor": actor, "actor_org": actor_org,
             "subject": subject, "subject_kind": "msisdn", "data_kind": data_kind, "operation": "lookup",
             "authority": authority, "outcome": outcome, "records": records,
             "attrs": canonical_json({"client_ip": client_ip}), "source": f"test.csv:{self._n + 1}",

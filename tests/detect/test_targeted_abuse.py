@@ -24,6 +24,9 @@ Each account acts on top of the shared background world (a unit of its own, so i
   (revision 3 of the bulk detector rated that a high harvest);
 - ``U1.o2`` types its case id in lower case for the case's own subjects, and three ids a digit off for two
   strangers each (revision 4 of the case misuse detector counted them as misuse);
+- ``U1.o0`` pulls the location of a suspect's associate, whom no case lists, on 10 days within 12, each
+  time in the same hour as lookups of its own case's subjects (revision 2 of the stalking detector rated
+  that high, like an obsession pursued in the evenings);
 - ``U2.o0`` mistypes case ids: ten strangers, each under an id that exists nowhere, each id once
   (revision 3 of the case misuse detector counted them as misuse).
 """
@@ -91,6 +94,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
         w.access("U1.o2", subj(f"associate-{i}"), day(30 + i, 11), "identity", authority=f"U1-C3{i // 2}")
     for i in range(10):
         w.access("U2.o0", subj(f"typo-{i}"), day(20 + i, 10), "identity", authority=f"U2-C{i}0")
+    for d in (42, 43, 44, 45, 46, 49, 50, 51, 52, 53):  # weekdays; U1-C6 is open then
+        w.access("U1.o0", subj("U1-c6-s0"), day(d, 10, 5), "cdr", authority="U1-C6")
+        w.access("U1.o0", subj("associate-of-U1-c6"), day(d, 10, 25), "location")
     w.commit()
     run_detectors(store, channel="portal")
     return store
@@ -146,6 +152,13 @@ def test_mistyped_case_ids_are_not_misuse(store) -> None:
     found = _findings(store, "insider.case_misuse")
     assert "U2.o0" not in found
     assert "U1.o2" not in found
+
+
+def test_an_associate_looked_up_in_the_middle_of_casework_is_not_a_high_obsession(store) -> None:
+    found = _findings(store, "insider.stalking")
+    assert found["U1.o0"]["severity"] in ("low", "medium")
+    assert found["U1.o0"]["details"]["apart_from_casework_share"] == 0.0
+    assert _findings(store, "insider.stalking")["U2.o2"]["details"]["apart_from_casework_share"] == 1.0
 
 
 def test_an_associate_seen_now_and_then_is_not_an_obsession(store) -> None:

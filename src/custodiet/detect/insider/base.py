@@ -9,13 +9,15 @@ so they run once per :class:`DetectionContext` and are kept as Parquet files rea
 
 - :func:`actors` — ``aid`` (small integer), ``actor``, ``org``, ``role``, ``oid`` (small integer per unit);
 - :func:`accesses` — one narrow row per access: ``ts, aid, skey`` (64-bit hash of the subject pseudonym),
+  ``oid`` (the unit the account belonged to at the time: the event's ``actor_org`` when given),
   ``kind`` (data kind as its index in ``DATA_KINDS``: :func:`kind_code`), ``day`` (days since 1970, UTC),
   ``slot`` (hour of day, +24 at weekends), ``client`` (hash of ``attrs.client_ip``/``device``), ``case``
   (hash of the cited case id), flags ``explained``, ``cited_ok`` (the cited case is an open case of the
   unit), ``cited``, ``cited_covers``, ``cited_known``, ``empty`` (no records, or not allowed), ``unexpl``
   (neither explained nor covered by the cited case);
 - :func:`pairs` — one row per (account, person) with the counts the detectors share;
-- :func:`weekly` — one row per (account, ISO week): lookups and people.
+- :func:`weekly` — one row per (account, ISO week): lookups, people and the unit it worked in that week;
+- :func:`presence` — the (account, unit) pairs: every unit an account worked in (officers move desks).
 
 Integers instead of strings keep 20M accesses within a few hundred MB, and integer days, slots and weeks
 spare the calendar arithmetic on zoned timestamps, which DuckDB routes through ICU (seconds per 20M rows).
@@ -203,9 +205,14 @@ def day_start(day: ir.IntegerValue, like: ir.TimestampValue) -> ir.TimestampValu
 PRE_CASE_GRACE_DAYS = 14
 
 
+# SQL twin of :func:`case_id_key`, for the raw queries that compare case ids as text.
+CASE_ID_KEY_SQL = "regexp_replace(upper({}), '[^A-Z0-9]', '', 'g')"
+
+
 def case_id_key(case_id: ir.StringValue) -> ir.StringValue:
-    """A case id as compared: upper case, no surrounding spaces (officers type ids in either case)."""
-    return case_id.strip().upper()
+    """A case id as compared: upper case, letters and digits only. Officers type ids in either case and
+    with whatever separators come to hand ("DSA/2024/0997", "dsa-2024-0997", "DSA 2024 0997" are one case)."""
+    return case_id.upper().re_replace(r"[^A-Z0-9]", "")
 
 
 def accesses(ctx: DetectionContext) -> ir.Table:
@@ -256,7 +263,7 @@ def accesses(ctx: DetectionContext) -> ir.Table:
             cited_covers=ibis._.c_case.notnull())
         e = e.left_join(known, [("authority", "k_case")])
         return e.select(
-            e.ts, e.loc, e.aid, e.skey, e.kind, day=epoch_day(e.ts), slot=hour_slot(e.ts),
+            e.ts, e.loc, e.aid, e.skey, e.kind, oid=e.oid.cast("int32"), day=epoch_day(e.ts), slot=hour_slot(e.ts),
             client=e.client_text.hash(), case=e.authority.hash(),
             explained=e.explained, cited=e.authority.notnull(), cited_covers=e.cited_covers,
             cited_known=e.k_case.notnull(),
@@ -286,7 +293,8 @@ def pairs(ctx: DetectionContext) -> ir.Table:
 
 
 def weekly(ctx: DetectionContext) -> ir.Table:
-    """Per (aid, week): lookups, distinct people, and distinct unexplained people (week = Monday 00:00 UTC)."""
+    """Per (aid, week): lookups, distinct people, distinct unexplained people (week = Monday 00:00 UTC), and
+    ``w_oid``, the unit the account worked in that week (in the week of a desk move, the higher unit id)."""
     def build() -> ir.Table:
         a = accesses(ctx)
         w = a.mutate(wk=week_of_day(a.day))  # integer weeks: grouping on them is cheaper than on timestamps
@@ -294,9 +302,23 @@ def weekly(ctx: DetectionContext) -> ir.Table:
         # it feeds) would change with the pseudonym key.
         g = w.group_by(["aid", "wk"]).aggregate(lookups=w.count(), people=w.skey.nunique(),
                                                  u_people=w.skey.nunique(where=w.unexpl),
-                                                 first=w.ts.min(), last=w.ts.max())
-        return g.select("aid", "lookups", "people", "u_people", "first", "last", week=day_start(g.wk, a.ts))
+                                                 first=w.ts.min(), last=w.ts.max(), w_oid=w.oid.max())
+        return g.select("aid", "lookups", "people", "u_people", "first", "last", "w_oid", "wk",
+                        week=day_start(g.wk, a.ts))
     return materialise(ctx, "weekly", build)
+
+
+def presence(ctx: DetectionContext) -> ir.Table:
+    """Every (aid, oid) an account worked in, from :func:`weekly` (small): the peers of a unit are the
+    accounts that worked there, not only those the actors table lists there now."""
+    w = weekly(ctx)
+    return w.select("aid", oid=w.w_oid).distinct()
+
+
+def unit_names(ctx: DetectionContext) -> dict[int, str]:
+    """Unit id (``oid``) to the unit's name."""
+    dim = actors(ctx)
+    return {r["oid"]: r["org"] for r in rows(dim.select("oid", "org").distinct())}
 
 
 def popularity(ctx: DetectionContext) -> ir.Table:

@@ -16,7 +16,15 @@ only a busiest day at least ``min_self_ratio`` times the usual one can be high; 
 a harvest is of something: what sells (location, call records, IMEI, travel) or, when a script walks
 through a range, numbers that belong to nobody (empty answers). A day of identity checks on strangers
 that all exist is a verification desk's day (or an officer's from the desk he came from): medium at most
-unless ``min_sale_or_empty`` of its people were pulled for a sale kind or came back empty.
+unless ``min_sale_or_empty`` of its people came back empty or were pulled for a sale kind *beyond the
+unit's routine*: the share of the unit's lookups (in the unit the account worked in that day) that are of a
+sale kind is subtracted (revision 5: a border desk checks travel all day, an investigation unit pulls call
+records and locations on its suspects, so half of a busy day there being "what sells" is the routine, not a
+harvest).
+
+Peers and the account's own usual day are taken in the unit it worked in that week (the events' unit;
+revision 5): an officer who moved from a verification cell to an investigation unit is judged on his
+verification days against the cell, not against his new unit.
 
 Known false positives: a verification cell's mass check on a list it was handed (its peers do the same,
 so the peer comparison absorbs the routine), data-quality sweeps.
@@ -36,25 +44,31 @@ import ibis
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import (
+    SALE_KINDS,
+    accesses,
     actors,
     day_start,
     evidence,
     first_per_actor,
     first_subjects,
     fmt_int,
-    named,
+    kind_code,
     pairs,
+    presence,
     rows,
     severity_for,
     squash,
+    unit_names,
+    week_of_day,
+    weekly,
 )
-from custodiet.detect.insider.peers import peer_median
+from custodiet.detect.insider.peers import peer_median_at
 from custodiet.detect.registry import detector
 
 ID = "insider.bulk"
 
 
-REVISION = 4
+REVISION = 5
 
 
 @detector(ID, revision=REVISION, severity="high", channel="portal")
@@ -69,9 +83,13 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
     # ``day``: the epoch day of the one lookup (an integer: cheaper to group than truncated timestamps)
     daily = once.group_by(["aid", "day"]).aggregate(people=once.count(), empty=once.count(where=once.empty),
                                                     sale=once.count(where=once.sale))
-    busiest = daily.group_by("aid").aggregate(top=daily.people.max(), usual=daily.people.median())
-    peer = peer_median(busiest, actors(ctx), "top")
-    days = named(daily, ctx).join(peer, "aid").join(busiest.select("aid", "usual"), "aid")
+    # Each day belongs to the unit the account worked in that week (officers move desks).
+    wk = weekly(ctx).select("aid", "wk", oid="w_oid")
+    daily = daily.mutate(wk=week_of_day(daily.day)).join(wk, ["aid", "wk"]).drop("wk")
+    busiest = daily.group_by(["aid", "oid"]).aggregate(top=daily.people.max(), usual=daily.people.median())
+    peer = peer_median_at(busiest, presence(ctx), actors(ctx), "top")
+    days = daily.join(actors(ctx).select("aid", "actor"), "aid").join(peer, ["aid", "oid"]).join(
+        busiest.select("aid", "oid", "usual"), ["aid", "oid"])
     days = days.filter((days.people >= min_people) & (days.people >= min_ratio * (days.peer_med + 1)))
     days = days.mutate(day_ts=day_start(days.day, once.first))
     ev = evidence(ctx)
@@ -80,6 +98,14 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
     best = first_per_actor(all_days)
     if not best:
         return []
+    names = unit_names(ctx)
+    # What the unit pulls anyway: the share of its lookups of a kind that sells (a border desk checks travel
+    # all day), so that only a day well beyond the unit's routine counts as a harvest of what sells.
+    a = accesses(ctx)
+    picked_units = ibis.memtable({"oid": sorted({r["oid"] for r in best})}, schema={"oid": "int32"})
+    u = a.join(picked_units, "oid")
+    routine = {r["oid"]: r["sale"] / r["n"] for r in rows(u.group_by("oid").aggregate(
+        n=u.count(), sale=u.count(where=u.kind.isin([kind_code(k) for k in SALE_KINDS]))))}
     picked = ibis.memtable([{"aid": r["aid"], "day": r["day"]} for r in best])
     picked = picked.mutate(day=picked.day.cast(once.day.type()))
     listed = first_subjects(once.join(picked, ["aid", "day"]).select("aid", "skey", "first"))
@@ -92,18 +118,21 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
         empty_share = r["empty"] / r["people"]
         self_ratio = r["people"] / max(float(r["usual"]), 1.0)
         sale_share = r["sale"] / r["people"]
-        harvest = max(sale_share, empty_share) >= min_sale_or_empty
+        unit_sale = routine.get(r["oid"], 0.0)
+        harvest = max(sale_share - unit_sale, empty_share) >= min_sale_or_empty
         score = squash(ratio * n_days ** 0.5 * (1 + empty_share), 10.0) * (0.5 + 0.5 * min(self_ratio / min_self, 1))
         out.append(ev.want(Finding(
             detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=start, window_end=end,
             score=score, severity=severity_for(score, "high" if self_ratio >= min_self and harvest else "medium"),
             summary=(f"looked up {fmt_int(r['people'])} people once each on {start:%Y-%m-%d} with no "
-                     f"covering case ({sale_share:.0%} for kinds that sell, {empty_share:.0%} empty answers), "
+                     f"covering case ({sale_share:.0%} for kinds that sell against {unit_sale:.0%} in the unit's "
+                     f"lookups, {empty_share:.0%} empty answers), "
                      f"{ratio:.1f}× the busiest "
-                     f"day of peers in {r['org']} and {self_ratio:.1f}× its own usual day; {n_days} such day(s) "
-                     f"in all"),
+                     f"day of peers in {names.get(r['oid'], '?')} and {self_ratio:.1f}× its own usual day; "
+                     f"{n_days} such day(s) in all"),
             event_ids=[],
             details={"people": r["people"], "empty": r["empty"], "peer_median_top": r["peer_med"],
-                     "days": n_days, "self_ratio": self_ratio, "sale_share": sale_share},
+                     "days": n_days, "self_ratio": self_ratio, "sale_share": sale_share,
+                     "unit_sale_share": unit_sale},
         ), start, end, skeys))
     return out

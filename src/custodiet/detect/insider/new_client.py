@@ -6,17 +6,22 @@ and officers running lookups from unofficial devices. A client (``attrs.client_i
 ``baseline_days`` of activity, and no other account of the unit used it before. Lookups from new clients
 that are mostly unexplained score higher, but a new address alone is low severity. When most of them also
 fall at hours the rest of the unit never works (:func:`.off_hours.rare_slots`), the pattern is an account
-takeover and the finding is high.
+takeover and the finding is high. So is a new client on the internet (an address outside the private
+ranges) for an account that otherwise works only from internal addresses, when ``min_outside_unexplained``
+of its lookups are unexplained (revision 3): a citizen-data portal is reached from the agency's network, and
+credentials used from a home connection or a hosting provider are the hijacker's, whatever the hour.
 
 Known false positives: new workstations, office moves, DHCP pools (group addresses by subnet at ingest if
 the site uses dynamic addressing), VPN concentrators that change.
 
 Tunables (``ctx.params["insider.new_client"]``): ``baseline_days`` (14), ``min_lookups`` (10) from the
-new client, ``min_unexplained`` (0.5) share of unexplained lookups from it.
+new client, ``min_unexplained`` (0.5) share of unexplained lookups from it, ``min_outside_unexplained`` (0.8) for an
+internet address to make a takeover (an officer's approved remote access still serves his cases).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import datetime, timedelta
 
@@ -40,12 +45,16 @@ from custodiet.detect.registry import detector
 ID = "insider.new_client"
 
 
-@detector(ID, revision=2, severity="high", channel="portal")
+REVISION = 3
+
+
+@detector(ID, revision=REVISION, severity="high", channel="portal")
 def new_client(ctx: DetectionContext) -> list[Finding]:
     """Clients first used after the account's baseline, unknown to the unit, with unexplained lookups."""
     p = ctx.params.get(ID, {})
     baseline = timedelta(days=int(p.get("baseline_days", 14)))
     min_lookups, min_unexpl = int(p.get("min_lookups", 10)), float(p.get("min_unexplained", 0.5))
+    min_outside_unexpl = float(p.get("min_outside_unexplained", 0.8))
     # Per (account, client) from the shared per-(account, day, slot, client) cells: a few million rows
     # instead of a pass over every access.
     c = cells(ctx).filter(lambda t: t.client.notnull())
@@ -64,28 +73,51 @@ def new_client(ctx: DetectionContext) -> list[Finding]:
     new = new.filter((new.n >= min_lookups) & (new.unexpl >= min_unexpl * new.n))
     ev = evidence(ctx)
     found = rows(new.order_by(["actor", "first", "client"]))
-    texts = _client_texts(ctx, [(r["actor"], r["first"]) for r in found])
+    # Every client of the flagged accounts, by its first use (few rows): were they all on the intranet?
+    flagged = ibis.memtable([{"aid": r["aid"]} for r in found], schema={"aid": "int32"})
+    theirs = rows(use.join(flagged, "aid").select("actor", "client", "first")) if found else []
+    texts = _client_texts(ctx, [(r["actor"], r["first"]) for r in theirs])
+    inside: dict[str, list[bool]] = {}
+    for r in theirs:
+        text = texts.get((r["actor"], r["first"]))
+        if text is not None:
+            inside.setdefault(r["actor"], []).append(_internal(text))
     people = _people(ctx, [(r["aid"], r["client"]) for r in found])
     out: list[Finding] = []
     for r in found:
         unexpl, rare_share = r["unexpl"] / r["n"], r["at_rare"] / r["n"]
         client = texts.get((r["actor"], r["first"]), "?")
         n_people = people[r["aid"], r["client"]]
-        takeover = rare_share >= 0.5
-        score = squash(unexpl * (r["n"] / min_lookups) ** 0.5 * (1 + 2 * rare_share), 1.5)
+        # From the internet, for an account that otherwise works only from internal addresses.
+        mine = inside.get(r["actor"], [])
+        outside = not _internal(client) and client != "?" and mine.count(False) == 1 and len(mine) > 1
+        takeover = rare_share >= 0.5 or (outside and unexpl >= min_outside_unexpl)
+        score = squash(unexpl * (r["n"] / min_lookups) ** 0.5 * (1 + 2 * max(rare_share, float(outside))), 1.5)
         ceiling = "high" if takeover else "low"  # a new address alone is weak evidence
         out.append(ev.want(Finding(
-            detector=ID, revision=1, actor=r["actor"], subjects=[], window_start=r["first"],
+            detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=r["first"],
             window_end=r["last"], score=score, severity=severity_for(score, ceiling),
             summary=(f"used a client never seen in {r['org']} ({client}) from {r['first']:%Y-%m-%d} for "
                      f"{fmt_int(r['n'])} lookups of {fmt_int(n_people)} people, {unexpl:.0%} unexplained, "
                      f"{rare_share:.0%} at hours the rest of the unit almost never works"
+                     + ("; from an internet address, while the account otherwise works only from internal ones"
+                        if outside else "")
                      + ("; looks like an account takeover" if takeover else "")),
             event_ids=[],
             details={"client": client, "lookups": r["n"], "unexplained_share": unexpl, "rare_hours_share": rare_share,
-                     "people": n_people},
+                     "people": n_people, "internet_address": outside},
         ), r["first"], r["last"]))
     return out
+
+
+def _internal(text: str) -> bool:
+    """Whether a client address is on an internal network (RFC 1918 / RFC 4193, loopback, link-local); a
+    device name or anything that is not an address counts as internal (nothing says otherwise)."""
+    try:
+        addr = ipaddress.ip_address(text.strip())
+    except ValueError:
+        return True
+    return addr.is_private or addr.is_loopback or addr.is_link_local
 
 
 def _people(ctx: DetectionContext, used: list[tuple[int, int]]) -> dict[tuple[int, int], int]:

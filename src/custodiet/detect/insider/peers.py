@@ -55,3 +55,23 @@ def robust_z(t: ir.Table, group: Sequence[str], fallback: Sequence[str], value: 
     sigma = ibis.greatest(mad * MAD_TO_SIGMA, ibis.literal(floor))
     return j.mutate(peer_med=med, peer_n=ibis.ifelse(use_fine, j.g_n, j.f_n),
                     z=(j[value] - med) / sigma).drop("g_med", "g_mad", "g_n", "f_med", "f_mad", "f_n")
+
+
+def peer_median_at(t: ir.Table, presence: ir.Table, dim: ir.Table, value: str, min_group: int = 4) -> ir.Table:
+    """Per (``aid``, ``oid``) row of ``t``: the median of ``value`` over the accounts that worked in unit
+    ``oid`` (``presence``: every (aid, oid) an account worked in; 0 where ``t`` has no row), grouped by
+    (unit, role), or the whole unit when that group is smaller than ``min_group``.
+
+    Officers move desks: an account that spent two months in a verification cell and then joined an
+    investigation unit is judged on its verification weeks against the verification cell, not against
+    the unit the actors table lists now. Returns aid, oid, peer_med, peer_n.
+    """
+    roles = dim.select("aid", "role")
+    full = presence.join(roles, "aid").left_join(t.select("aid", "oid", v=t[value]), ["aid", "oid"])
+    full = full.select("aid", "oid", "role", v=ibis._.v.fill_null(0))
+    fine = full.group_by(["oid", "role"]).aggregate(g_med=full.v.median(), g_n=full.count())
+    coarse = full.group_by("oid").aggregate(f_med=full.v.median(), f_n=full.count())
+    j = t.select("aid", "oid").join(roles, "aid").join(fine, ["oid", "role"]).join(coarse, "oid")
+    use = j.g_n >= min_group
+    return j.select("aid", "oid", peer_med=ibis.ifelse(use, j.g_med, j.f_med).cast("float64"),
+                    peer_n=ibis.ifelse(use, j.g_n, j.f_n))

@@ -9,12 +9,20 @@ weeks and fed to an upper CUSUM, S = max(0, S + z - k). An alarm is S ≥ h over
 the level of the last ``recent_weeks`` still at least ``min_rise`` × the baseline (a burst that ended is
 left to the other detectors).
 
+Peers are taken per week from the unit the account worked in that week (the events' unit), so a move to a
+busier desk compares the new weeks with the new desk (revision 3; revision 2 used the unit the actors table
+lists now for every week). A role with fewer than ``min_group`` accounts in the unit that week is compared
+with the whole unit. A desk move is a step, not a climb: only the weeks since the account's last move
+count, and their first ``baseline_weeks`` are its baseline (an account that moved too recently to have a
+baseline at its new desk is left to the peer comparisons of :mod:`.volume` and :mod:`.bulk`).
+
 Known false positives: a new officer whose first weeks were training (a low baseline); a move to a busier
-desk without a role change in the actors table.
+desk with the same unit name (a new role inside the unit that the actors table does not show).
 
 Tunables (``ctx.params["insider.ramp_up"]``): ``baseline_weeks`` (4), ``k`` (0.5), ``h`` (6.0),
 ``min_rise`` (2.5), ``min_people`` (20) in the peak week, ``sigma_floor`` (0.25, log scale),
-``recent_weeks`` (3).
+``recent_weeks`` (3), ``min_group`` (4) accounts of a role in a unit that week, else the whole unit is
+the peer group (the same rule as :mod:`.peers`).
 
 The weekly counts are computed in the engine (Ibis); the recursion of CUSUM has no SQL window form, so
 it runs over the small per-account weekly series in Python.
@@ -32,7 +40,7 @@ import ibis
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.insider.base import evidence, named, rows, severity_for, squash, weekly
+from custodiet.detect.insider.base import actors, evidence, rows, severity_for, squash, unit_names, weekly
 from custodiet.detect.insider.peers import MAD_TO_SIGMA
 from custodiet.detect.registry import detector
 
@@ -57,7 +65,19 @@ def cusum(values: list[float], baseline: int, k: float, sigma_floor: float) -> t
     return best, best_start, best_at
 
 
-@detector(ID, revision=2, severity="high", channel="portal")
+REVISION = 3
+
+
+def _since_last_move(weeks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The account's weeks in the unit it works in now (its last run of weeks in one unit): a move to
+    another desk is a step, not a climb, and the baseline is the first weeks at the new desk."""
+    i = len(weeks)
+    while i > 0 and weeks[i - 1]["unit"] == weeks[-1]["unit"]:
+        i -= 1
+    return weeks[i:]
+
+
+@detector(ID, revision=REVISION, severity="high", channel="portal")
 def ramp_up(ctx: DetectionContext) -> list[Finding]:
     """Weekly volume relative to peers, rising against the account's own baseline (upper CUSUM)."""
     if ctx.now is None:
@@ -66,17 +86,30 @@ def ramp_up(ctx: DetectionContext) -> list[Finding]:
     baseline, k, h = int(p.get("baseline_weeks", 4)), float(p.get("k", 0.5)), float(p.get("h", 6.0))
     min_rise, min_people = float(p.get("min_rise", 2.5)), int(p.get("min_people", 20))
     sigma_floor, recent = float(p.get("sigma_floor", 0.25)), int(p.get("recent_weeks", 3))
-    per = named(weekly(ctx), ctx).select("aid", "actor", "org", "role", "week", people="u_people")
-    peer = per.group_by(["org", "role", "week"]).aggregate(peer_med=per.people.median())
+    min_group = int(p.get("min_group", 4))
+    w = weekly(ctx)
+    # Peers are the accounts of the unit the account worked in *that week* (officers move desks: a move
+    # into a verification cell is a new desk, not a ramp), with the same role.
+    per = w.join(actors(ctx).select("aid", "actor", "role"), "aid").select(
+        "aid", "actor", "role", "week", unit="w_oid", people="u_people")
+    # A (unit, role) group smaller than ``min_group`` that week falls back to the whole unit, as in
+    # :mod:`.peers` (a moved officer is often the only one of its role in its old unit).
+    fine = per.group_by(["unit", "role", "week"]).aggregate(g_med=per.people.median(), g_n=per.count())
+    coarse = per.group_by(["unit", "week"]).aggregate(f_med=per.people.median())
+    peer = fine.join(coarse, ["unit", "week"])
+    peer = peer.select("unit", "role", "week",
+                       peer_med=ibis.ifelse(peer.g_n >= min_group, peer.g_med, peer.f_med).cast("float64"))
+    names = unit_names(ctx)
     series: dict[str, list[dict[str, Any]]] = defaultdict(list)
     # Whole weeks only: a week cut by the start or end of the data would look like a jump or a drop.
     first_week = rows(per.aggregate(w=per.week.min()))[0]["w"]
     whole = per.filter((per.week > first_week) & (per.week + ibis.interval(days=7) <= ctx.now))
-    for r in rows(whole.join(peer, ["org", "role", "week"]).order_by(["actor", "week"])):
+    for r in rows(whole.join(peer, ["unit", "role", "week"]).order_by(["actor", "week"])):
         series[r["actor"]].append(r)
     ev = evidence(ctx)
     out: list[Finding] = []
     for actor, weeks in series.items():
+        weeks = _since_last_move(weeks)
         if len(weeks) < baseline + 3:
             continue
         ratios = [math.log((w["people"] + 1) / (max(w["peer_med"], 1.0) + 1)) for w in weeks]
@@ -93,12 +126,12 @@ def ramp_up(ctx: DetectionContext) -> list[Finding]:
         score = squash(peak / h - 1 + math.log(rise), 1.5)
         base_people = statistics.median(w["people"] for w in weeks[:baseline])
         out.append(ev.want(Finding(
-            detector=ID, revision=2, actor=actor, subjects=[], window_start=start, window_end=end,
+            detector=ID, revision=REVISION, actor=actor, subjects=[], window_start=start, window_end=end,
             score=score, severity=severity_for(score, "high"),
             summary=(f"weekly unexplained lookups climbed from {base_people:.0f} people (first {baseline} weeks) "
                      f"to {late['people']} in the week of {late['week']:%Y-%m-%d}, {rise:.1f}× its own baseline "
-                     f"relative to peers in {first['org']}/{first['role']}; CUSUM {peak:.1f} ≥ {h:.0f} over "
-                     f"{peak_at - run_start + 1} weeks"),
+                     f"relative to peers in {names.get(late['unit'], '?')}/{late['role']}; CUSUM {peak:.1f} ≥ "
+                     f"{h:.0f} over {peak_at - run_start + 1} weeks"),
             event_ids=[],
             details={"cusum": peak, "rise": rise, "baseline_people": base_people,
                      "peak_people": late["people"], "weeks": peak_at - run_start + 1},

@@ -12,6 +12,12 @@ nights are not rare) or hours in which the account itself makes under ``own_rare
 within 17 days"), while an associate of a long case comes back now and then over months, so the strength
 is multiplied by 2 × days / (span in days + 1), capped at 1.
 
+An obsession is pursued apart from work: the victim is looked up in hours in which the account works no
+case, while an associate of a suspect whom no case lists is looked up in the middle of the suspect's
+casework, between lookups that a case explains. The strength is multiplied by ``apart_floor`` + (1 -
+``apart_floor``) × the share of the person's lookups made in an hour (of that day) with no explained lookup
+by the account (revision 3): all of them apart keeps the strength, none of them halves it.
+
 It is divided by 1 + the other accounts that also looked the person up on two days or more, and a pair
 with ``max_returning`` or more such accounts is no finding at all: several officers returning to the same
 person is a case file that is missing, not one person's obsession, while a public figure looked up once
@@ -24,7 +30,9 @@ works; an informant handled outside the case system.
 
 Tunables (``ctx.params["insider.stalking"]``): ``min_days`` (4) distinct days with an unexplained lookup
 of the person, ``min_lookups`` (5), ``max_returning`` (2) other accounts returning to the person,
-``own_rare_share`` (0.05) of the account's lookups in an hour of the week.
+``own_rare_share`` (0.05) of the account's lookups in an hour of the week, ``apart_floor`` (0.5) the
+factor left to a person looked up only in the middle of casework (half: being looked up beside casework
+makes an associate likelier, it does not prove one).
 """
 
 from __future__ import annotations
@@ -47,7 +55,7 @@ from custodiet.detect.insider.off_hours import cells, rare_slots
 from custodiet.detect.registry import detector
 
 ID = "insider.stalking"
-REVISION = 2
+REVISION = 3
 
 
 @detector(ID, revision=REVISION, severity="high", channel="portal")
@@ -57,6 +65,7 @@ def stalking(ctx: DetectionContext) -> list[Finding]:
     min_days, min_lookups = int(p.get("min_days", 4)), int(p.get("min_lookups", 5))
     max_returning = int(p.get("max_returning", 2))
     own_rare_share = float(p.get("own_rare_share", 0.05))
+    apart_floor = float(p.get("apart_floor", 0.5))
     pair = pairs(ctx)
     cand = pair.filter(pair.u_n >= min_lookups).select("aid", "skey")
     # Distinct days, span, location and rare-hour lookups only for the few candidate pairs (over every pair,
@@ -69,11 +78,16 @@ def stalking(ctx: DetectionContext) -> list[Finding]:
     own_rare = mine.filter(mine.share < own_rare_share).select("aid", "slot")
     rare = unit_rare.union(own_rare, distinct=True).mutate(rare=ibis.literal(1))
     u = a.filter(a.unexpl).join(cand, ["aid", "skey"])
-    u = u.left_join(rare, ["aid", "slot"]).select("aid", "skey", "ts", "day", "kind",
+    u = u.left_join(rare, ["aid", "slot"]).select("aid", "skey", "ts", "day", "slot", "kind",
                                                   rare=ibis._.rare.fill_null(0))
+    # Casework hours: (day, hour) cells in which the account made an explained lookup.
+    work = c.group_by(["aid", "day", "slot"]).aggregate(cased=(c.n - c.unexpl).sum())
+    work = work.filter(work.cased > 0).select("aid", "day", "slot", worked=ibis.literal(1))
+    u = u.left_join(work, ["aid", "day", "slot"]).select(
+        "aid", "skey", "ts", "day", "kind", "rare", apart=(1 - ibis._.worked.fill_null(0)))
     days = u.group_by(["aid", "skey"]).aggregate(
         days=u.day.nunique(), lookups=u.count(), u_first=u.ts.min(), u_last=u.ts.max(),
-        u_loc=u.count(where=u.kind == kind_code("location")), u_rare=u.rare.sum())
+        u_loc=u.count(where=u.kind == kind_code("location")), u_rare=u.rare.sum(), u_apart=u.apart.sum())
     days = days.filter(days.days >= min_days)
     # Other accounts that came back to the same person on two days or more (explained or not).
     people = days.select("skey").distinct()
@@ -81,7 +95,7 @@ def stalking(ctx: DetectionContext) -> list[Finding]:
     seen = seen.group_by(["aid", "skey"]).aggregate(d=seen.day.nunique())
     returning = seen.filter(seen.d >= 2).group_by("skey").aggregate(returning=ibis._.count())
     hits = days.left_join(returning, "skey").select(
-        "aid", "skey", "days", "lookups", "u_first", "u_last", "u_loc", "u_rare",
+        "aid", "skey", "days", "lookups", "u_first", "u_last", "u_loc", "u_rare", "u_apart",
         others=(ibis._.returning.fill_null(1) - 1))
     hits = named(hits.filter(hits.others < max_returning), ctx)
     ev = evidence(ctx)
@@ -89,16 +103,20 @@ def stalking(ctx: DetectionContext) -> list[Finding]:
     for r in rows(hits.order_by(["actor", hits.days.desc(), "u_first"])):
         span_days = max((r["u_last"] - r["u_first"]).days, 1)
         loc, rare = r["u_loc"] / r["lookups"], r["u_rare"] / r["lookups"]
+        apart = r["u_apart"] / r["lookups"]
         dense = min(1.0, 2 * r["days"] / (span_days + 1))
-        score = squash(r["days"] / min_days * (1 + loc) * (1 + rare) * dense, 1.0) / (1 + r["others"])
+        strength = r["days"] / min_days * (1 + loc) * (1 + rare) * dense * (apart_floor + (1 - apart_floor) * apart)
+        score = squash(strength, 1.0) / (1 + r["others"])
         out.append(ev.want(Finding(
             detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=r["u_first"],
             window_end=r["u_last"], score=score, severity=severity_for(score, "high"),
             summary=(f"looked up one person on no case of {r['org']} {r['lookups']} times on {r['days']} "
                      f"days over {span_days} days ({loc:.0%} location, {rare:.0%} at hours the unit or the account "
-                     f"hardly works); {r['others']} other account(s) came back to that person on two days or more"),
+                     f"hardly works, {apart:.0%} in hours with no casework); {r['others']} other account(s) came "
+                     f"back to that person on two days or more"),
             event_ids=[],
             details={"lookups": r["lookups"], "days": r["days"], "span_days": span_days,
-                     "location_share": loc, "rare_hours_share": rare, "returning_accounts": r["others"]},
+                     "location_share": loc, "rare_hours_share": rare, "apart_from_casework_share": apart,
+                     "returning_accounts": r["others"]},
         ), r["u_first"], r["u_last"], [r["skey"]]))
     return out
