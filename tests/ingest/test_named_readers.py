@@ -26,11 +26,12 @@ def _both(tmp_path, path, monkeypatch):
     return fast, exact, _snapshot(fast_store), _snapshot(exact_store)
 
 
-def _objects(seed: int) -> list[dict]:
-    """Random records as JSON objects: keys in any case, numbers as numbers, some values nested, an extra key."""
+def _objects(seed: int, upper: bool = True) -> list[dict]:
+    """Random records as JSON objects: keys in any case (unless not ``upper``), numbers as numbers, some values
+    nested, an extra key."""
     objects = []
     for i, row in enumerate(_random_rows(seed, 300)):
-        record = {(h.upper() if i % 5 == 0 else h): v for h, v in zip(HEADER, row, strict=True) if v or i % 3}
+        record = {(h.upper() if upper and i % 5 == 0 else h): v for h, v in zip(HEADER, row, strict=True) if v or i % 3}
         if i % 7 == 0 and record.get("records", "").isdigit():
             record["records"] = int(record["records"])
         if i % 11 == 0:
@@ -52,6 +53,27 @@ def test_json_lines_are_judged_alike_on_both_paths(tmp_path, monkeypatch, shared
     reasons = {line: reason for line, reason, _ in fast_rows[1]}
     assert reasons[12] == "not a JSON object"
     assert "control characters" in reasons[15]
+
+
+def test_clean_json_lines_take_the_engines_json_reader(tmp_path, monkeypatch, shared_key):  # noqa: F811
+    """Every non-blank line an object: read by the engine's JSON reader, judged as the line-by-line path judges
+    them (blank lines, a control character behind an escape, an over-long value, bad fields)."""
+    planned = []
+    original = readers._jsonl_plan
+    monkeypatch.setattr(readers, "_jsonl_plan", lambda *a: planned.append(original(*a)) or planned[-1])
+    objects = _objects(6, upper=False)
+    objects[7]["actor"] = "a\u0007b"
+    objects[9]["operation"] = "x" * 5000
+    lines = [json.dumps(o) for o in objects]
+    lines[20:20] = ["", "   ", ""]
+    path = tmp_path / "clean.jsonl"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    fast, exact, fast_rows, exact_rows = _both(tmp_path, path, monkeypatch)
+    assert planned and planned[0] is not None
+    assert (fast, fast_rows) == (exact, exact_rows)
+    assert fast["blank_lines"] == 3
+    reasons = {line: reason for line, reason, _ in fast_rows[1]}
+    assert "control characters" in reasons[8] and "over the limit" in reasons[10]
 
 
 def test_json_lines_in_several_chunks(tmp_path, monkeypatch, shared_key):  # noqa: F811

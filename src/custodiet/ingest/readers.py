@@ -24,8 +24,9 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from custodiet.arrow_columns import from_numpy
+from custodiet.arrow_columns import from_numpy, string_array
 from custodiet.events import sql_text
 from custodiet.ingest import fastcsv
 from custodiet.ingest.bytescan import is_gzip
@@ -48,6 +49,7 @@ from custodiet.ingest.tabular import (
 FAST_PATH = True  # the line-by-line path for every file when False (the differential tests compare both)
 ROWS_PER_CHUNK = 2_000_000  # JSON lines and Parquet records per chunk: about 0.4 GB in Arrow
 _CONTROLS = r"[\x00-\x1f\x7f]"
+_EMPTY, _NULL = string_array([""])[0], string_array([None])[0]
 
 
 def stagings(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
@@ -61,7 +63,11 @@ def stagings(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list
         yield from _parquet_chunks(con, path, name, fields, required)
         return
     if FAST_PATH and fmt == "jsonl":
-        yield from _jsonl_chunks(con, stage(con, path, name, fields, required))
+        fast = _jsonl_plan(con, path, fields, required)
+        if fast is not None:
+            yield from _jsonl_read(con, path, name, fields, *fast)
+        else:
+            yield from _jsonl_chunks(con, stage(con, path, name, fields, required))
         return
     plan = _fast_plan(path, fields, required) if FAST_PATH and fmt == "csv" else None
     if plan is None:
@@ -146,18 +152,118 @@ def _jsonl_chunks(con: duckdb.DuckDBPyConnection, staged: Staged) -> Iterator[St
     for first in range(1, last + 1, ROWS_PER_CHUNK):
         window = f"line BETWEEN {first} AND {first + ROWS_PER_CHUNK - 1}"
         blanks = con.execute(f"SELECT count(*) FROM {objects} WHERE {window} AND {blank}").fetchall()[0][0]
+        # A value can hold a control character only when its line escapes one (a backslash) or holds a DEL,
+        # and a field can pass the limit only on a line that does: the costly checks run on those lines.
         table = con.execute(
             f"SELECT line, {cols}, CASE WHEN j IS NULL THEN -1 END AS ncols, longest, "
-            f"CASE WHEN j IS NULL OR longest > {FIELD_LIMIT} OR {control} THEN raw END AS raw "
-            f"FROM (SELECT line, raw, j, f, list_max(list_transform(f, x -> coalesce(length(x), 0))) AS longest "
+            f"CASE WHEN j IS NULL OR longest > {FIELD_LIMIT} OR ((contains(raw, '\\') OR contains(raw, chr(127))) "
+            f"AND {control}) THEN raw END AS raw "
+            f"FROM (SELECT line, raw, j, f, CASE WHEN length(raw) > {FIELD_LIMIT} "
+            f"THEN list_max(list_transform(f, x -> coalesce(length(x), 0))) ELSE 0 END AS longest "
             f"FROM (SELECT line, raw, j, json_extract_string(j, {paths}) AS f FROM {objects} "
-            f"WHERE {window} AND NOT {blank})) ORDER BY line"
+            f"WHERE {window} AND NOT {blank}))"  # the table's order is the file's: no sort
         ).to_arrow_table()
         if not table.num_rows and not blanks:
             continue
         yield _chunk_staged(staged.path, name, "jsonl", table, staged.fields, staged.extra_columns, positions,
                             None, cut_line=staged.cut_line, incomplete=staged.incomplete,
                             raw_of=_raw_by_line(con, f"SELECT line, raw FROM {objects}"), blank_lines=blanks)
+
+
+def _jsonl_plan(con: duckdb.DuckDBPyConnection, path: Path, fields: list[str],
+                required: list[str]) -> tuple[dict[str, str], bytes, np.ndarray, int] | None:
+    """For a plain JSON-lines file whose every non-blank line is a JSON object (the engine's JSON reader can
+    then read it whole, in columns): the columns to read (``tabular.named_columns``), the file's bytes, the
+    line of each record (the non-blank lines) and the number of blank lines. None for anything else, which
+    the line-by-line staging reads and judges line by line."""
+    if is_gzip(path):
+        return None
+    data = path.read_bytes()
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    source = f"read_ndjson_objects({sql_text(str(path))})"
+    try:
+        objects, others = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE json_type(json) <> 'OBJECT') FROM {source}").fetchall()[0]
+        if others or not objects:
+            return None
+        keys = [k for (k,) in con.execute(
+            f"SELECT DISTINCT unnest(json_keys(json)) AS k FROM {source} ORDER BY k").fetchall()]
+    except duckdb.Error:
+        return None
+    lines, blank = _record_lines(data)
+    if len(lines) != objects or len({k.lower() for k in keys}) != len(keys):  # keys differing only in case
+        return None
+    return named_columns(path, keys, fields, required), data, lines, blank
+
+
+def _record_lines(data: bytes) -> tuple[np.ndarray, int]:
+    """The 1-based lines that are not blank (empty, or spaces only, before a carriage return), and how many
+    are blank."""
+    view = np.frombuffer(data, np.uint8)
+    feeds = np.flatnonzero(view == 10)
+    ends = feeds if data.endswith(b"\n") else np.append(feeds, len(data))
+    starts = np.concatenate(([0], feeds[: len(ends) - 1] + 1))
+    blank = ends - starts == 0
+    for i in np.flatnonzero(~blank & np.isin(view[np.minimum(starts, max(len(view) - 1, 0))], (13, 32))):
+        text = data[int(starts[i]) : int(ends[i])]
+        blank[i] = not text.removesuffix(b"\r").strip(b" ")
+    return np.flatnonzero(~blank).astype(np.int64) + 1, int(np.count_nonzero(blank))
+
+
+def _jsonl_read(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str], keys: dict[str, str],
+                data: bytes, lines: np.ndarray, blank: int) -> Iterator[Staged]:
+    """The records of a JSON-lines file read by the engine's JSON reader, in chunks of ``ROWS_PER_CHUNK``:
+    every key as text, the n-th record on the n-th non-blank line. A record whose line escapes a character
+    (a value may then hold a control character) or is longer than the field limit is checked for both, as
+    the line-by-line path checks every record."""
+    present = [f for f in fields if f in keys]
+    extras = [k for k in keys if k not in present]
+    positions = {n: i + 1 for i, n in enumerate(keys)}
+    columns = "{" + ", ".join(f"{sql_text(keys[n])}: 'VARCHAR'" for n in keys) + "}"
+    reader = con.execute(
+        f"SELECT * FROM read_json({sql_text(str(path))}, format = 'newline_delimited', columns = {columns})"
+    ).to_arrow_reader(ROWS_PER_CHUNK)
+    view = np.frombuffer(data, np.uint8)
+    feeds = np.flatnonzero(view == 10)
+    starts = np.concatenate(([0], feeds + 1))
+    ends = np.append(feeds, len(data))
+    lengths = (ends - starts)[lines - 1]
+    escapes = data.find(b"\\") >= 0 or data.find(b"\x7f") >= 0
+
+    def raw_of(wanted: list[int]) -> list[str]:
+        return [data[int(starts[n - 1]) : int(ends[n - 1])].decode("utf-8").rstrip("\r") for n in wanted]
+
+    done = 0
+    for batch in reader:
+        n = batch.num_rows
+        given = {n_: batch.column(keys[n_]) for n_ in keys}
+        here = lines[done : done + n]
+        suspect = lengths[done : done + n] > FIELD_LIMIT
+        longest = np.zeros(n, np.int64)
+        if suspect.any():
+            longest = np.max([np.asarray(pc.fill_null(pc.utf8_length(c), 0)) for c in given.values()], axis=0)
+        if escapes:
+            for f in present:
+                suspect |= np.asarray(pc.fill_null(pc.match_substring_regex(given[f], _CONTROLS), False), bool)
+        raw = pa.nulls(n, pa.string())
+        if suspect.any():
+            texts = dict(zip(here[suspect].tolist(), raw_of(here[suspect].tolist()), strict=True))
+            raw = string_array([texts.get(int(line)) for line in here])
+        chunk = pa.table({**{f"c{positions[k]}": _trimmed(c) for k, c in given.items()}, "line": from_numpy(here),
+                          "raw": raw, "ncols": pa.nulls(n, pa.int32()), "longest": from_numpy(longest)})
+        yield _chunk_staged(path, name, "jsonl", chunk, present, extras, positions, None, raw_of=raw_of,
+                            blank_lines=blank if not done else 0)
+        done += n
+
+
+def _trimmed(column: pa.Array) -> pa.Array:
+    """Spaces cut from both ends (as the engine's ``trim``), and a value left empty made null."""
+    cut = pc.utf8_trim(column, characters=" ")
+    return pc.if_else(pc.equal(cut, _EMPTY), _NULL, cut)
 
 
 def _parquet_chunks(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
