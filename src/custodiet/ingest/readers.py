@@ -171,7 +171,8 @@ def _jsonl_chunks(con: duckdb.DuckDBPyConnection, staged: Staged) -> Iterator[St
 
 
 def _jsonl_plan(con: duckdb.DuckDBPyConnection, path: Path, fields: list[str],
-                required: list[str]) -> tuple[dict[str, str], bytes, np.ndarray, int] | None:
+                required: list[str]) -> tuple[dict[str, str], bytes, tuple[np.ndarray, np.ndarray], np.ndarray,
+                                              int] | None:
     """For a plain JSON-lines file whose every non-blank line is a JSON object (the engine's JSON reader can
     then read it whole, in columns): the columns to read (``tabular.named_columns``), the file's bytes, the
     line of each record (the non-blank lines) and the number of blank lines. None for anything else, which
@@ -194,28 +195,32 @@ def _jsonl_plan(con: duckdb.DuckDBPyConnection, path: Path, fields: list[str],
             f"SELECT DISTINCT unnest(json_keys(json)) AS k FROM {source} ORDER BY k").fetchall()]
     except duckdb.Error:
         return None
-    lines, blank = _record_lines(data)
+    starts, ends = _line_bounds(data)
+    lines, blank = _record_lines(data, starts, ends)
     if len(lines) != objects or len({k.lower() for k in keys}) != len(keys):  # keys differing only in case
         return None
-    return named_columns(path, keys, fields, required), data, lines, blank
+    return named_columns(path, keys, fields, required), data, (starts, ends), lines, blank
 
 
-def _record_lines(data: bytes) -> tuple[np.ndarray, int]:
-    """The 1-based lines that are not blank (empty, or spaces only, before a carriage return), and how many
-    are blank."""
-    view = np.frombuffer(data, np.uint8)
-    feeds = np.flatnonzero(view == 10)
+def _line_bounds(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Where each line of ``data`` starts and ends (its line feed left out; a last line without one too)."""
+    feeds = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
     ends = feeds if data.endswith(b"\n") else np.append(feeds, len(data))
-    starts = np.concatenate(([0], feeds[: len(ends) - 1] + 1))
-    blank = ends - starts == 0
-    for i in np.flatnonzero(~blank & np.isin(view[np.minimum(starts, max(len(view) - 1, 0))], (13, 32))):
-        text = data[int(starts[i]) : int(ends[i])]
-        blank[i] = not text.removesuffix(b"\r").strip(b" ")
+    return np.concatenate(([0], feeds[: len(ends) - 1] + 1)), ends
+
+
+def _record_lines(data: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, int]:
+    """The 1-based lines that are not blank (empty, or spaces only, before a carriage return), and how many
+    are blank. A line that starts with ``{`` is not: only the others are looked at."""
+    view = np.frombuffer(data, np.uint8)
+    blank = ends == starts
+    for i in np.flatnonzero(~blank & (view[np.minimum(starts, max(len(view) - 1, 0))] != ord("{"))):
+        blank[i] = not data[int(starts[i]) : int(ends[i])].removesuffix(b"\r").strip(b" ")
     return np.flatnonzero(~blank).astype(np.int64) + 1, int(np.count_nonzero(blank))
 
 
 def _jsonl_read(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str], keys: dict[str, str],
-                data: bytes, lines: np.ndarray, blank: int) -> Iterator[Staged]:
+                data: bytes, bounds: tuple[np.ndarray, np.ndarray], lines: np.ndarray, blank: int) -> Iterator[Staged]:
     """The records of a JSON-lines file read by the engine's JSON reader, in chunks of ``ROWS_PER_CHUNK``:
     every key as text, the n-th record on the n-th non-blank line. A record whose line escapes a character
     (a value may then hold a control character) or is longer than the field limit is checked for both, as
@@ -227,10 +232,7 @@ def _jsonl_read(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: l
     reader = con.execute(
         f"SELECT * FROM read_json({sql_text(str(path))}, format = 'newline_delimited', columns = {columns})"
     ).to_arrow_reader(ROWS_PER_CHUNK)
-    view = np.frombuffer(data, np.uint8)
-    feeds = np.flatnonzero(view == 10)
-    starts = np.concatenate(([0], feeds + 1))
-    ends = np.append(feeds, len(data))
+    starts, ends = bounds
     lengths = (ends - starts)[lines - 1]
     escapes = data.find(b"\\") >= 0 or data.find(b"\x7f") >= 0
 
