@@ -1,12 +1,15 @@
 """GSMA FS.11 / FS.19 category 3, operations only the subscriber's serving network may send.
 
-What it catches: purgeMS, restoreData, readyForSM and noteMM-Event (MAP), Purge-UE and Notify (Diameter)
+What it catches: purgeMS, restoreData, readyForSM, noteMM-Event and the subscriber's own supplementary-service
+requests relayed by its VLR (registerSS, eraseSS, activateSS, deactivateSS, interrogateSS, registerPassword,
+processUnstructuredSS-Request; keyed by IMSI) (MAP), Purge-UE and Notify (Diameter)
 about a subscriber from a network that does not serve it at that moment: the sender of its latest
 *successful* registration (see ``state``; a subscriber of ours with no registration seen is served by
 the home network, unless a roaming partner already authenticated it successfully, or our own HLR
 addressed the subscriber's PRN / ISD / PSI / cancelLocation to the sender with no registration elsewhere in
 between: a stay that began before the capture). A forged purge marks the subscriber absent (calls and SMS
-fail: denial of service).
+fail: denial of service); a forged registerSS / activateSS of call forwarding diverts the subscriber's calls
+(interception).
 Also sendIdentification about a TMSI our VLR allocated, from a network the subscriber cannot just have
 moved to: a roaming partner in a neighbouring country (or an international maritime / aeronautical
 network) may ask, anyone else is harvesting IMSIs from TMSIs.
@@ -51,8 +54,12 @@ from custodiet.detect.signalling.state import serving_explained, serving_registr
 from custodiet.geo import INTERNATIONAL, adjacent
 
 ID = "signalling.serving"
-REVISION = 1
-MAP_SERVING_ONLY = [PURGE, RESTORE, READYSM, NOTEMM]
+REVISION = 2
+# Supplementary-service and USSD operations the MS starts: its serving VLR relays them to our HLR
+# (3GPP TS 24.010 / 29.002 section 11-12; FS.11 places them in category 3 with purgeMS).
+REGISTER_SS, ERASE_SS, ACTIVATE_SS, DEACTIVATE_SS, INTERROGATE_SS, REGISTER_PASSWORD, PUSSR = 10, 11, 12, 13, 14, 17, 59
+SS_OPS = [REGISTER_SS, ERASE_SS, ACTIVATE_SS, DEACTIVATE_SS, INTERROGATE_SS, REGISTER_PASSWORD, PUSSR]
+MAP_SERVING_ONLY = [PURGE, RESTORE, READYSM, NOTEMM, *SS_OPS]
 DIAMETER_SERVING_ONLY = [PUR, NOR]
 
 WHY_MAP = "FS.11 category 3: only the network serving the subscriber may send this, and the sender does not serve it"
@@ -96,6 +103,8 @@ def flagged(ctx: DetectionContext) -> ir.Table:
     ext = r.filter(~r.src_home)
     cand = ext.filter(((ext.proto == "map") & ext.code.isin(MAP_SERVING_ONLY))
                       | ((ext.proto == "diameter") & ext.code.isin(DIAMETER_SERVING_ONLY)))
+    # the serving state is kept per IMSI: an SS / USSD request keyed by MSISDN cannot be checked against it
+    cand = cand.filter(~cand.code.isin(SS_OPS) | (cand.subject_kind == "imsi"))
     implausible = _implausible(ctx)
     ok = ibis.union(serving_explained(r, cand, implausible), _previous_serving(r, cand, grace, implausible),
                     _stay_before_capture(r, cand, implausible), distinct=True)
