@@ -50,7 +50,7 @@ from custodiet.detect.signalling.base import (
     requests,
     rows,
 )
-from custodiet.detect.signalling.state import serving_explained, serving_registrations
+from custodiet.detect.signalling.state import registrations, serving_explained, serving_registrations
 from custodiet.geo import INTERNATIONAL, adjacent
 
 ID = "signalling.serving"
@@ -127,7 +127,8 @@ HLR_VIEW_TABLE = "custodiet_signalling_hlr_view"
 def _hlr_view(ctx: DetectionContext, r: ir.Table, bad: ir.Table, implausible: ir.Table) -> ir.Table:
     """Event ids of ``bad`` sent by a network our own HLR treated as serving the subject: it sent the
     subject's PRN / ISD / PSI / cancelLocation to that network with no registration elsewhere in between
-    (the registration itself may predate the capture)."""
+    (the registration itself predates the capture: messages that follow a registration attempt by that
+    network in the capture are its echo, and our HLR answers a forged registration like any other)."""
     import pyarrow as pa
 
     c = rows(bad.select("event_id", "ts", "subject", "src"))
@@ -143,8 +144,14 @@ def _hlr_view(ctx: DetectionContext, r: ir.Table, bad: ir.Table, implausible: ir
         moves: dict[str, list[tuple[Any, str]]] = defaultdict(list)
         for x in rows(reg.filter(reg.subject.isin(subjects)).select("subject", "ts", "src")):
             moves[x["subject"]].append((x["ts"], x["src"]))
+        tried: dict[str, list[tuple[Any, str]]] = defaultdict(list)  # every registration attempt, any outcome
+        att = registrations(r).filter(registrations(r).subject.isin(subjects))
+        for x in rows(att.select("subject", "ts", "src")):
+            tried[x["subject"]].append((x["ts"], x["src"]))
         for x in c:
             for ts, key in told.get(x["subject"], ()):
+                if any(t <= ts and k == key for t, k in tried.get(x["subject"], ())):
+                    continue  # the echo of a registration in the capture (judged on its own), not an older stay
                 lo, hi = min(ts, x["ts"]), max(ts, x["ts"])
                 if key == x["src"] and not any(lo < t < hi and k != key for t, k in moves.get(x["subject"], ())):
                     found.append(x["event_id"])
