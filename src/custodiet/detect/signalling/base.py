@@ -11,11 +11,12 @@ E.214 mobile global title of one of our IMSIs), ``dst_key``
 (Visited-PLMN-Id belongs to the sender; null when absent or the sender is unknown), ``subject_kind``,
 ``error_code`` (MAP error of the answer, if any), ``ok`` (the request succeeded: not rejected by
 ReturnError, TCAP abort, refused dialogue or a non-2xxx Diameter result; an unanswered request counts
-as succeeded), ``calling_gt``, ``tcap_type``, ``dst_partner`` (the destination is a partner of the profile), ``link`` (the pseudonym of the other identity the request
-carries: the MSISDN of an IMSI-keyed request or the reverse), ``node_gt`` (the VLR / SGSN / MSC number
+as succeeded), ``calling_gt``, ``tcap_type``, ``dst_partner`` (the destination is a partner of the profile),
+``link`` (the pseudonym of the other identity the request carries: the MSISDN of an IMSI-keyed request or
+the reverse, or the IMSI its answer gave), ``node_gt`` (the VLR / SGSN / MSC number
 inside the argument), and the optional transport attributes
 ``opc``, ``dpc``, ``routing_context``, ``calling_pc``, ``src_ip``, ``imsi_plmn`` (null when the decoder
-did not give them).
+did not give them; read the way the profile writes the PLMN, see ``_profile_plmn_reading``).
 
 A MAP request without a calling global title (routed on point code and SSN) is home-internal: interconnect
 traffic is always routed on global title. International networks (+881/+882/+883, MCC 901) get the pseudo
@@ -256,6 +257,7 @@ def requests(ctx: DetectionContext) -> ir.Table:
         )
         sql = ibis.to_sql(e, dialect="duckdb")
         ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE {BASE_TABLE} AS {sql}")
+        _profile_plmn_reading(ctx, nets)
         _mgt_to_home(ctx, nets)
         # Visited-PLMN-Id ("208-95", "20895") against the sender's PLMNs ("208-95;208-96", MNC as a number)
         ctx.con.execute(f"ALTER TABLE {BASE_TABLE} ADD COLUMN visited_ok BOOLEAN")
@@ -263,6 +265,30 @@ def requests(ctx: DetectionContext) -> ir.Table:
                                regexp_replace(visited_plmn, '^(\\d{{3}})-?0*(\\d+)$', '\\1-\\2'))
                             WHERE visited_plmn IS NOT NULL AND coalesce(src_plmns, '') <> ''""")
     return ctx.ibis.table(BASE_TABLE)
+
+
+def _profile_plmn_reading(ctx: DetectionContext, nets: Networks) -> None:
+    """Read each IMSI's MCC-MNC the way the profile writes it.
+
+    The MNC's length is not in the IMSI (3GPP TS 23.003): 310860… is MNC 86 for a network the profile lists
+    as "310-86" even if the bundled registry knows a "310-860". The profile is the operator's own data
+    (IR.21), so a decoded 3-digit MNC whose first two digits are a profile network's 2-digit MNC in the
+    same MCC is that network's."""
+    if nets.profile is None:
+        return
+    written = [(k.group(1), k.group(2)) for net in nets.profile.networks for x in net.mcc_mnc
+               if (k := _PLMN.match(x.strip()))]
+    two_digit = {p for p in written if len(p[1]) == 2}
+    three_digit = {p for p in written if len(p[1]) == 3}
+    if not two_digit:
+        return
+    found = ctx.con.execute(f"SELECT DISTINCT imsi_plmn FROM {BASE_TABLE} WHERE imsi_plmn IS NOT NULL").fetchall()
+    for (value,) in found:
+        m = _PLMN.match(str(value))
+        if m and len(m.group(2)) == 3 and (m.group(1), m.group(2)[:2]) in two_digit \
+                and (m.group(1), m.group(2)) not in three_digit:  # a profile network with that 3-digit MNC wins
+            ctx.con.execute(f"UPDATE {BASE_TABLE} SET imsi_plmn = ? WHERE imsi_plmn = ?",
+                            [f"{m.group(1)}-{m.group(2)[:2]}", value])
 
 
 def _mgt_to_home(ctx: DetectionContext, nets: Networks) -> None:
