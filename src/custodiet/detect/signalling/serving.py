@@ -37,6 +37,9 @@ from custodiet.detect.registry import detector
 from custodiet.detect.signalling.base import (
     AIR,
     CL,
+    CLR,
+    DSR,
+    IDR,
     NOR,
     NOTEMM,
     PUR,
@@ -126,7 +129,8 @@ HLR_VIEW_TABLE = "custodiet_signalling_hlr_view"
 
 def _hlr_view(ctx: DetectionContext, r: ir.Table, bad: ir.Table, implausible: ir.Table) -> ir.Table:
     """Event ids of ``bad`` sent by a network our own HLR treated as serving the subject: it sent the
-    subject's PRN / ISD / PSI / cancelLocation to that network with no registration elsewhere in between
+    subject's PRN / ISD / PSI / cancelLocation (Diameter: IDR / DSR / CLR) to that network with no
+    registration elsewhere in between
     (the registration itself predates the capture: messages that follow a registration attempt by that
     network in the capture are its echo, and our HLR answers a forged registration like any other)."""
     import pyarrow as pa
@@ -135,11 +139,13 @@ def _hlr_view(ctx: DetectionContext, r: ir.Table, bad: ir.Table, implausible: ir
     subjects = sorted({x["subject"] for x in c})
     found: list[str] = []
     if subjects:
-        hlr = r.filter(r.src_home & ~r.dst_home & r.ok & (r.proto == "map") & r.subject.isin(subjects))
+        hlr = r.filter(r.src_home & ~r.dst_home & r.ok & r.subject.isin(subjects)
+                       & ((r.proto == "map") | r.code.isin([CLR, IDR, DSR])))
         told: dict[str, list[tuple[Any, str]]] = defaultdict(list)
-        for x in rows(hlr.select("subject", "ts", "dst_key", "code")):
+        for x in rows(hlr.select("subject", "ts", "dst_key", "code", "proto")):
             # a cancelLocation follows the registration that replaced the network: it served until just before
-            told[x["subject"]].append((x["ts"] - timedelta(minutes=1) if x["code"] == CL else x["ts"], x["dst_key"]))
+            cancel = x["code"] == (CL if x["proto"] == "map" else CLR)
+            told[x["subject"]].append((x["ts"] - timedelta(minutes=1) if cancel else x["ts"], x["dst_key"]))
         reg = serving_registrations(r, implausible)
         moves: dict[str, list[tuple[Any, str]]] = defaultdict(list)
         for x in rows(reg.filter(reg.subject.isin(subjects)).select("subject", "ts", "src")):
