@@ -131,8 +131,9 @@ def _hlr_view(ctx: DetectionContext, r: ir.Table, bad: ir.Table, implausible: ir
     """Event ids of ``bad`` sent by a network our own HLR treated as serving the subject: it sent the
     subject's PRN / ISD / PSI / cancelLocation (Diameter: IDR / DSR / CLR) to that network with no
     registration elsewhere in between
-    (the registration itself predates the capture: messages that follow a registration attempt by that
-    network in the capture are its echo, and our HLR answers a forged registration like any other)."""
+    (the registration itself may predate the capture). Messages that follow a forged registration attempt
+    by that network (one without a roaming agreement, or an impossible journey) prove nothing: our HLR
+    answers a forged registration like any other."""
     import pyarrow as pa
 
     c = rows(bad.select("event_id", "ts", "subject", "src"))
@@ -150,14 +151,19 @@ def _hlr_view(ctx: DetectionContext, r: ir.Table, bad: ir.Table, implausible: ir
         moves: dict[str, list[tuple[Any, str]]] = defaultdict(list)
         for x in rows(reg.filter(reg.subject.isin(subjects)).select("subject", "ts", "src")):
             moves[x["subject"]].append((x["ts"], x["src"]))
-        tried: dict[str, list[tuple[Any, str]]] = defaultdict(list)  # every registration attempt, any outcome
-        att = registrations(r).filter(registrations(r).subject.isin(subjects))
-        for x in rows(att.select("subject", "ts", "src")):
+        # forged registration attempts (any outcome): from a network that may not register our subscribers,
+        # or judged an impossible journey
+        tried: dict[str, list[tuple[Any, str]]] = defaultdict(list)
+        att = registrations(r)
+        att = att.filter(att.subject.isin(subjects) & ~att.src_home)
+        forged = att.filter(~att.src_roaming).select("subject", "ts", "src")
+        forged = ibis.union(forged, att.semi_join(implausible, "event_id").select("subject", "ts", "src"))
+        for x in rows(forged):
             tried[x["subject"]].append((x["ts"], x["src"]))
         for x in c:
             for ts, key in told.get(x["subject"], ()):
                 if any(t <= ts and k == key for t, k in tried.get(x["subject"], ())):
-                    continue  # the echo of a registration in the capture (judged on its own), not an older stay
+                    continue  # our HLR answering a forged registration in the capture, not an older stay
                 lo, hi = min(ts, x["ts"]), max(ts, x["ts"])
                 if key == x["src"] and not any(lo < t < hi and k != key for t, k in moves.get(x["subject"], ())):
                     found.append(x["event_id"])

@@ -1,7 +1,8 @@
 """Per-subscriber state from what the networks *did*, not what they claimed, shared by the checks of
 operations that only a subscriber's home network or its serving network may send (MAP and Diameter).
 
-- *serving network* at time t: the sender of the subscriber's latest **successful** registration
+- *serving network* at time t, per domain (circuit-switched: updateLocation; packet-switched:
+  updateGprsLocation, Diameter Update-Location): the sender of the subscriber's latest **successful** registration
   (updateLocation, updateGprsLocation, Diameter Update-Location) at or before t, counting only senders
   allowed to register (the home network and roaming partners). A registration that was rejected (MAP
   ReturnError, TCAP abort, refused dialogue; Diameter Result-Code / Experimental-Result outside 2xxx) does
@@ -41,13 +42,19 @@ def serving_registrations(r: ir.Table, implausible: ir.Table | None = None) -> i
 
 
 def serving_explained(r: ir.Table, candidates: ir.Table, implausible: ir.Table | None = None) -> ir.Table:
-    """Event ids among ``candidates`` sent by the network serving the subject at that time (by outcome)."""
+    """Event ids among ``candidates`` sent by a network serving the subject at that time (by outcome), in
+    either domain: a subscriber is registered at once in a VLR (circuit-switched: updateLocation) and in an
+    SGSN or MME (packet-switched: updateGprsLocation, Diameter Update-Location), often of different
+    networks, and a registration in one domain does not end the other (3GPP TS 23.012, TS 23.401)."""
     reg = serving_registrations(r, implausible)
-    serving = reg.select(
-        s_subject=reg.subject, s_ts=reg.ts, serving=reg.src)
-    c = candidates.select("event_id", "ts", "subject", "src")
-    by_serving = c.asof_join(serving, on=c.ts >= serving.s_ts, predicates=c.subject == serving.s_subject)
-    return by_serving.filter(by_serving.serving == by_serving.src).select("event_id")
+    cs = (reg.proto == "map") & (reg.code == UL)
+    out = []
+    for domain in (reg.filter(cs), reg.filter(~cs)):
+        serving = domain.select(s_subject=domain.subject, s_ts=domain.ts, serving=domain.src)
+        c = candidates.select("event_id", "ts", "subject", "src")
+        by_serving = c.asof_join(serving, on=c.ts >= serving.s_ts, predicates=c.subject == serving.s_subject)
+        out.append(by_serving.filter(by_serving.serving == by_serving.src).select("event_id"))
+    return ibis.union(*out, distinct=True)
 
 
 def _homes(r: ir.Table) -> ir.Table:
