@@ -15,6 +15,7 @@ from .sigdet_helpers import (
     FR_HLR,
     FR_VLR,
     HOME_HLR,
+    HOME_VLR,
     UNKNOWN,
     UNKNOWN2,
     flagged_ids,
@@ -112,3 +113,14 @@ def test_campaign_network_with_two_global_titles_is_one_member(tmp_path):
     found = run(store_with(tmp_path, events + other), campaigns)
     assert len(found) == 1
     assert sorted(found[0].actors) == sorted([lookup_a, locate_a, lookup_b, locate_b])
+
+
+def test_hlr_message_after_a_later_registration_does_not_excuse_an_earlier_purge(tmp_path):
+    """France purges a subscriber our own network serves, and registers it properly hours later: our HLR's
+    insertSubscriberData and provideRoamingNumber to France after that show the later stay, not one at the
+    time of the purge."""
+    events = [map_event(0, HOME_VLR, 2, "m"), map_event(10, FR_VLR, 67, "m"),
+              map_event(600, FR_VLR, 2, "m"), map_event(600.01, HOME_HLR, 7, "m", called=FR_VLR),
+              map_event(700, HOME_HLR, 4, "m", called=FR_VLR), map_event(800, FR_VLR, 67, "m")]
+    found = run(store_with(tmp_path, events), serving_only)
+    assert flagged_ids(found) == {events[1]["event_id"]}

@@ -57,7 +57,7 @@ from custodiet.detect.signalling.state import registrations, serving_explained, 
 from custodiet.geo import INTERNATIONAL, adjacent
 
 ID = "signalling.serving"
-REVISION = 2
+REVISION = 3
 # Supplementary-service and USSD operations the MS starts: its serving VLR relays them to our HLR
 # (3GPP TS 24.010 / 29.002 section 11-12; FS.11 places them in category 3 with purgeMS).
 REGISTER_SS, ERASE_SS, ACTIVATE_SS, DEACTIVATE_SS, INTERROGATE_SS, REGISTER_PASSWORD, PUSSR = 10, 11, 12, 13, 14, 17, 59
@@ -124,6 +124,9 @@ def flagged(ctx: DetectionContext) -> ir.Table:
 
 
 IMPLAUSIBLE_TABLE = "custodiet_signalling_implausible"
+# Our HLR's messages this soon after a network's registration attempt are its answer inside that dialogue
+# (insertSubscriberData before the updateLocation result; MAP's operation timers are at most 30 s for it).
+ECHO_SECONDS = 60
 HLR_VIEW_TABLE = "custodiet_signalling_hlr_view"
 
 
@@ -133,7 +136,8 @@ def _hlr_view(ctx: DetectionContext, r: ir.Table, bad: ir.Table, implausible: ir
     registration elsewhere in between
     (the registration itself may predate the capture). Messages that follow a forged registration attempt
     by that network (one without a roaming agreement, or an impossible journey) prove nothing: our HLR
-    answers a forged registration like any other."""
+    answers a forged registration like any other; nor do its answers inside a registration's dialogue
+    (within ``ECHO_SECONDS``), which show that registration and not an earlier stay."""
     import pyarrow as pa
 
     c = rows(bad.select("event_id", "ts", "subject", "src"))
@@ -160,11 +164,20 @@ def _hlr_view(ctx: DetectionContext, r: ir.Table, bad: ir.Table, implausible: ir
         forged = ibis.union(forged, att.semi_join(implausible, "event_id").select("subject", "ts", "src"))
         for x in rows(forged):
             tried[x["subject"]].append((x["ts"], x["src"]))
+        # every attempt: our HLR's insertSubscriberData inside that registration's dialogue is its answer
+        attempts: dict[str, list[tuple[Any, str]]] = defaultdict(list)
+        for x in rows(att.select("subject", "ts", "src")):
+            attempts[x["subject"]].append((x["ts"], x["src"]))
+        echo = timedelta(seconds=ECHO_SECONDS)
         for x in c:
             for ts, key in told.get(x["subject"], ()):
                 if any(t <= ts and k == key for t, k in tried.get(x["subject"], ())):
                     continue  # our HLR answering a forged registration in the capture, not an older stay
+                if any(t <= ts <= t + echo and k == key for t, k in attempts.get(x["subject"], ())):
+                    continue  # the answer to a registration in the capture, which is judged on its own
                 lo, hi = min(ts, x["ts"]), max(ts, x["ts"])
+                if ts > x["ts"] and any(lo < t < hi for t, _ in attempts.get(x["subject"], ())):
+                    continue  # a later message follows a later registration: it shows that one, not this time
                 if key == x["src"] and not any(lo < t < hi and k != key for t, k in moves.get(x["subject"], ())):
                     found.append(x["event_id"])
                     break
