@@ -8,6 +8,7 @@ from custodiet.detect.signalling.campaign import campaigns
 from custodiet.detect.signalling.fs11_cat2 import fs11_category2
 from custodiet.detect.signalling.location import location_plausibility
 from custodiet.detect.signalling.serving import serving_only
+from custodiet.detect.signalling.spoofing import spoofing
 
 from .sigdet_helpers import (
     BR_VLR,
@@ -93,8 +94,9 @@ def test_imsi_plmn_read_as_the_profile_writes_it(tmp_path):
     France's own subscriber, so its HLR may update its profile. Brazil's subscriber it may not."""
     own = map_event(0, FR_HLR, 7, "j", called=DE_VLR, imsi_plmn="208-950")
     other = map_event(1, FR_HLR, 7, "k", called=DE_VLR, imsi_plmn="724-950")
-    found = run(store_with(tmp_path, [own, other]), fs11_category2)
-    assert flagged_ids(found) == {other["event_id"]}
+    store = store_with(tmp_path, [own, other])
+    assert flagged_ids(run(store, fs11_category2)) == {other["event_id"]}
+    assert flagged_ids(run(store, spoofing)) == {other["event_id"]}  # the IMSI's home is not the sender
 
 
 def test_campaign_network_with_two_global_titles_is_one_member(tmp_path):

@@ -55,7 +55,7 @@ from custodiet.detect.signalling.base import (
 )
 
 ID = "signalling.spoofing"
-REVISION = 1
+REVISION = 2
 LINK_ATTRS = ("opc", "routing_context", "calling_pc", "src_ip")
 LINK_NAMES = {"opc": "MTP3 OPC", "routing_context": "M3UA routing context", "calling_pc": "SCCP calling PC",
               "src_ip": "source IP"}
