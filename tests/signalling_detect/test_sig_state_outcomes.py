@@ -126,3 +126,15 @@ def test_hlr_message_after_a_later_registration_does_not_excuse_an_earlier_purge
               map_event(700, HOME_HLR, 4, "m", called=FR_VLR), map_event(800, FR_VLR, 67, "m")]
     found = run(store_with(tmp_path, events), serving_only)
     assert flagged_ids(found) == {events[1]["event_id"]}
+
+
+def test_spoofing_source_ip_of_the_networks_own_endpoint_is_not_a_mismatch(tmp_path):
+    """France's traffic comes from 10.20.0.1 and 10.20.0.2; a request from 10.20.0.3 (no other network's
+    address, same subnet: another address of its multi-homed SCTP endpoint) is its own. One from Zambia's
+    usual address is France's GT over another carrier's link."""
+    usual = [map_event(i, FR_VLR, 56, f"p{i}", src_ip=f"10.20.0.{1 + i % 2}") for i in range(60)]
+    usual += [map_event(i, UNKNOWN, 56, f"q{i}", src_ip="10.90.0.7") for i in range(60)]
+    own = map_event(70, FR_VLR, 56, "p1", src_ip="10.20.0.3")
+    foreign = map_event(71, FR_VLR, 56, "p2", src_ip="10.90.0.7")
+    found = run(store_with(tmp_path, [*usual, own, foreign]), spoofing)
+    assert flagged_ids(found) == {foreign["event_id"]}
