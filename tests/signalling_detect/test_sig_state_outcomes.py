@@ -138,3 +138,18 @@ def test_spoofing_source_ip_of_the_networks_own_endpoint_is_not_a_mismatch(tmp_p
     foreign = map_event(71, FR_VLR, 56, "p2", src_ip="10.90.0.7")
     found = run(store_with(tmp_path, [*usual, own, foreign]), spoofing)
     assert flagged_ids(found) == {foreign["event_id"]}
+
+
+def test_location_knows_every_country_a_network_may_be_in(tmp_path):
+    """Tanzania 90 minutes after Germany is impossible; Kenya to Tanzania in minutes is a border flip. The
+    geography covers the countries of every ITU country code, so neither is silently skipped."""
+    from custodiet.geo import adjacent, country_centroids
+
+    assert {"TZ", "KE", "GA", "TJ", "LR", "BT", "VU"} <= set(country_centroids())
+    assert adjacent("TZ", "KE")
+    tz, ke = "255990000011", "254990000011"  # not in the profile: attributed by country code
+    events = [map_event(0, DE_VLR, 2, "n"), map_event(90, tz, 56, "n"),
+              map_event(0, ke, 56, "o"), map_event(5, tz, 56, "o"),
+              map_event(-1000, HOME_VLR, 56, "z")]  # the capture began long before
+    found = run(store_with(tmp_path, events), location_plausibility)
+    assert flagged_ids(found) == {events[1]["event_id"]}
