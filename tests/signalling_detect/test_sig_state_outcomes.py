@@ -153,3 +153,18 @@ def test_location_knows_every_country_a_network_may_be_in(tmp_path):
               map_event(-1000, HOME_VLR, 56, "z")]  # the capture began long before
     found = run(store_with(tmp_path, events), location_plausibility)
     assert flagged_ids(found) == {events[1]["event_id"]}
+
+
+def test_campaign_includes_lookups_flagged_as_tracking(tmp_path):
+    """Two SMS partners each look numbers up (allowed alone) and locate them with anyTimeInterrogation from
+    another of their GTs: the look-ups are flagged as tracking, and the campaign lists both GTs of each."""
+    fr_look, fr_locate = "339900000021", "339900000051"
+    de_look, de_locate = "499900000021", "499900000051"
+    events = []
+    for i in range(4):
+        for k, (look, loc) in enumerate(((fr_look, fr_locate), (de_look, de_locate))):
+            events.append(map_event(30 * i + 10 * k, look, 45, f"num-{i}", kind="msisdn"))
+            events.append(map_event(30 * i + 10 * k + 0.2, loc, 71, f"num-{i}", kind="msisdn"))
+    found = run(store_with(tmp_path, events), campaigns)
+    assert len(found) == 1
+    assert sorted(found[0].actors) == sorted([fr_look, fr_locate, de_look, de_locate])

@@ -1,10 +1,10 @@
 """Coordinated campaigns: several networks attacking overlapping subscribers the same way at the same time.
 
-What it catches: groups of two or more sending networks whose *flagged* requests (categories 1-3,
-FS.19, serving-only operations, sender identity mismatches) target overlapping sets of subscribers with
-similar sequences of operations, in overlapping time windows: one actor renting several networks' global
-titles, or several actors sharing target lists. Emits one finding with every member network's senders in
-``actors``.
+What it catches: groups of two or more sending networks whose *flagged* requests (categories 1-3, FS.19,
+serving-only operations, sender identity mismatches, look-ups followed by tracking) target overlapping sets
+of subscribers with similar sequences of operations, in overlapping time windows: one actor renting several
+networks' global titles, or several actors sharing target lists. Emits one finding with every member
+network's senders in ``actors``.
 
 How: for each network (a network of the profile, or the GT block of an unknown sender: the first
 ``gt_block_digits`` digits of its global title), its flagged events give a subject set, the sequence of
@@ -33,7 +33,7 @@ from typing import Any
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.registry import detector
-from custodiet.detect.signalling import fs11_cat1, fs11_cat2, fs19, location, serving, spoofing
+from custodiet.detect.signalling import fs11_cat1, fs11_cat2, fs19, location, probing, serving, spoofing
 from custodiet.detect.signalling.base import describe, flagged_rows, plural, requests, rows, span_text
 
 ID = "signalling.campaign"
@@ -44,9 +44,13 @@ DEFAULT_BLOCK_DIGITS = 7  # country code, national destination code and the oper
 def flagged_union(ctx: DetectionContext) -> list[dict[str, Any]]:
     """Every event flagged by the per-message signalling detectors, each once."""
     seen: dict[str, dict[str, Any]] = {}
+    # the look-ups of the tracking pattern (a look-up its sender followed with a location request) are
+    # flagged requests too; a sweep's are not campaign evidence (they touch everyone)
+    tracking = [{**x, "category": "probing", "reason": "look-up followed by tracking"}
+                for ep in probing.episodes(ctx) if "tracking" in ep for x in ep["events"]]
     for rows_ in (flagged_rows(fs11_cat1.flagged(ctx)), flagged_rows(fs11_cat2.flagged(ctx)),
                   flagged_rows(fs19.flagged(ctx)), flagged_rows(serving.flagged(ctx)),
-                  location.flagged_events(ctx), spoofing.flagged_events(ctx)):
+                  location.flagged_events(ctx), spoofing.flagged_events(ctx), tracking):
         for r in rows_:
             seen.setdefault(r["event_id"], r)
     return sorted(seen.values(), key=lambda r: (r["ts"], r["event_id"]))
