@@ -9,8 +9,10 @@ operation,
 
 - our own network's word: a request from a home VLR/MSC (or routed on point code inside the home
   network), our HLR's provideRoamingNumber / insertSubscriberData / provideSubscriberInfo to a VLR, our
-  SMSC's mt-forwardSM to an MSC abroad (the subscriber is where that VLR/MSC is; not when that network's
-  own registration was judged forged), a foreign SMSC's mt-forwardSM delivered to our MSC (at home),
+  SMSC's mt-forwardSM to an MSC abroad (the subscriber is where that VLR/MSC is), only while that network
+  has not tried to register the subscriber earlier in the capture: after a registration attempt they are
+  our HLR's echo of it (a forged updateLocation is answered like any other) and the registration itself is
+  judged; a foreign SMSC's mt-forwardSM delivered to our MSC (at home),
   unless more than ``home_routing_share`` of those deliveries reach us while the subscriber is registered
   abroad: then SMS home routing sends every delivery to our SMS router and they place nobody;
 - a successful registration or authentication by a roaming partner (whose Visited-PLMN-Id, if any, is
