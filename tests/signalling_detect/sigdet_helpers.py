@@ -77,6 +77,7 @@ sms = true
 """
 
 OP_NAMES = {55: "sendIdentification", 57: "restoreData", 67: "purgeMS", 8: "deleteSubscriberData",
+            10: "registerSS", 12: "activateSS",
             85: "sendRoutingInfoForLCS",
             2: "updateLocation", 3: "cancelLocation", 4: "provideRoamingNumber", 7: "insertSubscriberData",
             22: "sendRoutingInfo", 23: "updateGprsLocation", 44: "mt-ForwardSM", 45: "sendRoutingInfoForSM",

@@ -64,3 +64,16 @@ def test_campaign_needs_shared_subjects(tmp_path):
     events = [e for i in range(6) for e in _attack(i, UNKNOWN, f"a{i}")]
     events += [e for i in range(6) for e in _attack(i, UNKNOWN2, f"b{i}")]
     assert run(store_with(tmp_path, events), campaigns) == []
+
+
+def test_probing_bulk_sms_to_a_stale_list_is_not_a_sweep(tmp_path):
+    """A partner's bulk SMS in one hour: 24 of 60 numbers are live and delivered, 36 are dead. Two in five
+    delivered is a campaign to a stale list; a sweep delivers (almost) nothing."""
+    events = []
+    for i in range(60):
+        events.append(map_event(i, SMSC, 45, f"msisdn-{i}"))
+        if i % 5 < 2:
+            events.append(map_event(i + 0.05, SMSC, 44, f"imsi-{i}"))
+    assert run(store_with(tmp_path, events), probing) == []
+    sweep = [map_event(100 + i, SMSC, 45, f"other-{i}") for i in range(60)] + [map_event(100.05, SMSC, 44, "x")]
+    assert len(run(store_with(tmp_path / "sweep", sweep), probing)) == 1

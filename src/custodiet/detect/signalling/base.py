@@ -5,16 +5,18 @@ Columns of :func:`requests` (one row per MAP invoke / Diameter request event):
 ``event_id, ts, actor, subject, operation, outcome, proto ("map"|"diameter"), code`` (MAP opcode or
 Diameter command code), ``src`` (the sender's network key: profile name, else the calling GT / Origin-Host),
 ``src_network`` (profile name or registry operator, may be null), ``src_country``, ``src_home``,
-``src_partner``, ``src_roaming``, ``src_sms``, ``dst_home`` (addressed to a home node), ``dst_key``
+``src_partner``, ``src_roaming``, ``src_sms``, ``dst_home`` (addressed to a home node, by its GT or by the
+E.214 mobile global title of one of our IMSIs), ``dst_key``
 (network key of the called GT / destination), ``dst_country``, ``visited_plmn``, ``visited_ok``
 (Visited-PLMN-Id belongs to the sender; null when absent or the sender is unknown), ``subject_kind``,
 ``error_code`` (MAP error of the answer, if any), ``ok`` (the request succeeded: not rejected by
 ReturnError, TCAP abort, refused dialogue or a non-2xxx Diameter result; an unanswered request counts
-as succeeded), ``calling_gt``, ``tcap_type``, ``link`` (the pseudonym of the other identity the request
-carries: the MSISDN of an IMSI-keyed request or the reverse), ``node_gt`` (the VLR / SGSN / MSC number
+as succeeded), ``calling_gt``, ``tcap_type``, ``dst_partner`` (the destination is a partner of the profile),
+``link`` (the pseudonym of the other identity the request carries: the MSISDN of an IMSI-keyed request or
+the reverse, or the IMSI its answer gave), ``node_gt`` (the VLR / SGSN / MSC number
 inside the argument), and the optional transport attributes
 ``opc``, ``dpc``, ``routing_context``, ``calling_pc``, ``src_ip``, ``imsi_plmn`` (null when the decoder
-did not give them).
+did not give them; read the way the profile writes the PLMN, see ``_profile_plmn_reading``).
 
 A MAP request without a calling global title (routed on point code and SSN) is home-internal: interconnect
 traffic is always routed on global title. International networks (+881/+882/+883, MCC 901) get the pseudo
@@ -236,7 +238,8 @@ def requests(ctx: DetectionContext) -> ir.Table:
         s = nodes.select(src_node=nodes.node, src=nodes.key, src_network=nodes.network,
                          src_country_n=nodes.country, src_home=nodes.home, src_partner=nodes.partner,
                          src_roaming=nodes.roaming, src_sms=nodes.sms, src_plmns=nodes.plmns)
-        d = nodes.select(dst_node=nodes.node, dst_key=nodes.key, dst_home_n=nodes.home, dst_country=nodes.country)
+        d = nodes.select(dst_node=nodes.node, dst_key=nodes.key, dst_home_n=nodes.home, dst_country=nodes.country,
+                         dst_partner=nodes.partner)
         e = raw.left_join(s, "src_node").drop("src_node_right").view()
         e = e.left_join(d, "dst_node").drop("dst_node_right")
         e = e.select(
@@ -249,17 +252,61 @@ def requests(ctx: DetectionContext) -> ir.Table:
             src_home=e.src_home.fill_null(False), src_partner=e.src_partner.fill_null(False),
             src_roaming=e.src_roaming.fill_null(False), src_sms=e.src_sms.fill_null(False),
             src_plmns=e.src_plmns, dst_key=e.dst_key, dst_home=e.dst_home_n.fill_null(False),
-            dst_country=e.dst_country,
+            dst_country=e.dst_country, dst_partner=e.dst_partner.fill_null(False),
             visited_plmn=e.visited_plmn,
         )
         sql = ibis.to_sql(e, dialect="duckdb")
         ctx.con.execute(f"CREATE OR REPLACE TEMP TABLE {BASE_TABLE} AS {sql}")
+        _profile_plmn_reading(ctx, nets)
+        _mgt_to_home(ctx, nets)
         # Visited-PLMN-Id ("208-95", "20895") against the sender's PLMNs ("208-95;208-96", MNC as a number)
         ctx.con.execute(f"ALTER TABLE {BASE_TABLE} ADD COLUMN visited_ok BOOLEAN")
         ctx.con.execute(f"""UPDATE {BASE_TABLE} SET visited_ok = list_contains(string_split(src_plmns, ';'),
                                regexp_replace(visited_plmn, '^(\\d{{3}})-?0*(\\d+)$', '\\1-\\2'))
                             WHERE visited_plmn IS NOT NULL AND coalesce(src_plmns, '') <> ''""")
     return ctx.ibis.table(BASE_TABLE)
+
+
+def _profile_plmn_reading(ctx: DetectionContext, nets: Networks) -> None:
+    """Read each IMSI's MCC-MNC the way the profile writes it.
+
+    The MNC's length is not in the IMSI (3GPP TS 23.003): 310860… is MNC 86 for a network the profile lists
+    as "310-86" even if the bundled registry knows a "310-860". The profile is the operator's own data
+    (IR.21), so a decoded 3-digit MNC whose first two digits are a profile network's 2-digit MNC in the
+    same MCC is that network's."""
+    if nets.profile is None:
+        return
+    written = [(k.group(1), k.group(2)) for net in nets.profile.networks for x in net.mcc_mnc
+               if (k := _PLMN.match(x.strip()))]
+    two_digit = {p for p in written if len(p[1]) == 2}
+    three_digit = {p for p in written if len(p[1]) == 3}
+    if not two_digit:
+        return
+    found = ctx.con.execute(f"SELECT DISTINCT imsi_plmn FROM {BASE_TABLE} WHERE imsi_plmn IS NOT NULL").fetchall()
+    for (value,) in found:
+        m = _PLMN.match(str(value))
+        if m and len(m.group(2)) == 3 and (m.group(1), m.group(2)[:2]) in two_digit \
+                and (m.group(1), m.group(2)) not in three_digit:  # a profile network with that 3-digit MNC wins
+            ctx.con.execute(f"UPDATE {BASE_TABLE} SET imsi_plmn = ? WHERE imsi_plmn = ?",
+                            [f"{m.group(1)}-{m.group(2)[:2]}", value])
+
+
+def _mgt_to_home(ctx: DetectionContext, nets: Networks) -> None:
+    """Mark as addressed to us the MAP requests routed on an E.214 mobile global title to our HLR.
+
+    A VLR that first meets a roamer knows only its IMSI, so it addresses updateLocation / sendAuthentication
+    Info to the mobile global title derived from the IMSI (ITU-T E.214: the home country code and network
+    code, then the MSIN), not to the HLR's own GT. Such a called GT belongs to no network of the profile; it
+    is ours when the IMSI's MCC-MNC is ours and the GT's country code is our country's."""
+    if nets.profile is None:
+        return
+    plmns = [f"{k[0]}-{k[1]}" for k in (_plmn_key(x) for x in nets.profile.home.mcc_mnc) if k is not None]
+    if not plmns or not nets.profile.home.country:
+        return
+    ctx.con.execute(f"""UPDATE {BASE_TABLE} SET dst_home = true
+                        WHERE proto = 'map' AND NOT dst_home AND NOT dst_partner AND dst_country = ?
+                          AND list_contains(?, regexp_replace(imsi_plmn, '^(\\d{{3}})-?0*(\\d+)$', '\\1-\\2'))""",
+                    [nets.profile.home.country, plmns])
 
 
 def _exists(ctx: DetectionContext, name: str) -> bool:

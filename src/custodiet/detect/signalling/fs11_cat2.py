@@ -57,7 +57,7 @@ from custodiet.detect.signalling.base import (
 from custodiet.detect.signalling.state import home_explained
 
 ID = "signalling.fs11_cat2"
-REVISION = 3
+REVISION = 4
 STATEFUL = [PSI, ISD, DSD, CL, PRN]
 ROAMING_ONLY = [UL, UGL, SAI, PURGE]
 

@@ -9,8 +9,10 @@ operation,
 
 - our own network's word: a request from a home VLR/MSC (or routed on point code inside the home
   network), our HLR's provideRoamingNumber / insertSubscriberData / provideSubscriberInfo to a VLR, our
-  SMSC's mt-forwardSM to an MSC abroad (the subscriber is where that VLR/MSC is; not when that network's
-  own registration was judged forged), a foreign SMSC's mt-forwardSM delivered to our MSC (at home),
+  SMSC's mt-forwardSM to an MSC abroad (the subscriber is where that VLR/MSC is), only while that network
+  has not tried to register the subscriber earlier in the capture: after a registration attempt they are
+  our HLR's echo of it (a forged updateLocation is answered like any other) and the registration itself is
+  judged; a foreign SMSC's mt-forwardSM delivered to our MSC (at home),
   unless more than ``home_routing_share`` of those deliveries reach us while the subscriber is registered
   abroad: then SMS home routing sends every delivery to our SMS router and they place nobody;
 - a successful registration or authentication by a roaming partner (whose Visited-PLMN-Id, if any, is
@@ -69,7 +71,7 @@ from custodiet.detect.signalling.base import (
 from custodiet.geo import INTERNATIONAL, adjacent, country_centroids, distance_km, radius_km
 
 ID = "signalling.location"
-REVISION = 2
+REVISION = 3
 JUDGED_MAP, JUDGED_DIAMETER = [UL, UGL, SAI], [ULR, AIR]
 HOME_POINTS_TO = [PRN, ISD, PSI, MTFSM]  # home requests whose destination is where the subscriber is
 
@@ -105,12 +107,13 @@ def _events(ctx: DetectionContext, mtfsm_evidence: bool) -> dict[str, list[Any]]
     delivered_here = ~r.src_home & r.dst_home & r.ok & (r.proto == "map") & (r.code == MTFSM)
     if not mtfsm_evidence:
         delivered_here = ibis.literal(False)
-    registered = r.ok & (((r.proto == "map") & r.code.isin([UL, UGL])) | ((r.proto == "diameter") & (r.code == ULR)))
+    attempt = ((r.proto == "map") & r.code.isin([UL, UGL])) | ((r.proto == "diameter") & (r.code == ULR))
+    registered = r.ok & attempt
     sel = r.filter(judged | home_here | home_there | delivered_here)
-    sel = sel.mutate(registered=registered, delivery=delivered_here)
+    sel = sel.mutate(registered=registered, delivery=delivered_here, attempt=attempt, told=home_there)
     sel = sel.select(
         "event_id", "ts", "actor", "subject", "operation", "src", "src_network", "src_country", "proto",
-        "dst_home", "ok", "dst_key", "code", "registered", "delivery",
+        "dst_home", "ok", "dst_key", "code", "registered", "delivery", "attempt", "told",
         role=ibis.ifelse(judged, "judge", "evidence"),
         where=ibis.ifelse(home_there, sel.dst_country, ibis.ifelse(judged, sel.src_country, ibis.null("string"))),
         trusted=sel.src_home | (sel.src_roaming & sel.visited_ok.fill_null(True)),
@@ -146,6 +149,24 @@ def _groups(subjects: list[str]) -> list[tuple[int, int]]:
     return out
 
 
+def _echoes(cols: dict[str, list[Any]], lo: int, hi: int) -> set[int]:
+    """Indexes of our HLR's / SMSC's messages to a network that registered the subject earlier in the capture.
+
+    Our HLR sends insertSubscriberData, provideRoamingNumber and provideSubscriberInfo to the VLR its last
+    registration named, and our SMSC delivers to the MSC the HLR gave it: they repeat what the registration
+    claimed and place the subscriber only when that registration lies before the capture. After a
+    registration in the capture they are its echo (a forged updateLocation is answered with
+    insertSubscriberData like any other), and the registration itself is what gets judged."""
+    out: set[int] = set()
+    registered: set[str] = set()
+    for i in range(lo, hi):
+        if cols["attempt"][i]:
+            registered.add(cols["src"][i])
+        elif cols["told"][i] and cols["dst_key"][i] in registered:
+            out.add(i)
+    return out
+
+
 def flagged_events(ctx: DetectionContext) -> list[dict[str, Any]]:
     """Implausible location events (FLAGGED_COLUMNS plus the journey's numbers)."""
     p = _params(ctx)
@@ -161,12 +182,13 @@ def flagged_events(ctx: DetectionContext) -> list[dict[str, Any]]:
                 for i in range(n)]
     usable = [w is not None and (w in known or w == INTERNATIONAL) for w in where_of]
     for lo, hi in _groups(cols["subject"]):
-        anchors = [i for i in range(lo, hi) if usable[i] and cols["role"][i] == "evidence"]
+        echoes = _echoes(cols, lo, hi)
+        anchors = [i for i in range(lo, hi) if usable[i] and cols["role"][i] == "evidence" and i not in echoes]
         anchor_ts = [cols["ts"][i] for i in anchors]
         last: tuple[datetime, str] | None = None
         forged: set[str] = set()  # networks whose registrations for this subject were implausible
         for i in range(lo, hi):
-            if not usable[i]:
+            if not usable[i] or i in echoes:
                 continue
             ts, where = cols["ts"][i], str(where_of[i])
             if cols["role"][i] == "evidence":

@@ -27,18 +27,21 @@ at least ``min_subjects`` such subscribers and under ``max_delivery_share`` of i
 followed. Call routing (SRI then PRN, call set-up over ISUP/SIP, never an SMS), failed deliveries, SMS
 home routing and HLR-lookup services under agreement are the network's baseline, not a sweep.
 
-Known false positives: the sweeping network's own ordinary look-ups that fall inside the sweep's run
-(they look the same: roamers' SMS are delivered past our border); a bulk SMS campaign to many inactive
-numbers from a partner that is otherwise quiet; an HLR-lookup service's first day (no baseline: its
-peers' applies). Known misses: a sweep no faster than the network's own baseline (low and slow; the
-per-message categories may still catch it); a sweep by a network whose baseline is itself a sweep.
+Known false positives: the sweeping network's own ordinary look-ups that fall inside the sweep's run (they
+look the same: roamers' SMS are delivered past our border); a bulk SMS campaign to a list on which fewer
+than ``max_delivery_share`` of the numbers are live, from a partner that is otherwise quiet; an HLR-lookup
+service's first day (no baseline: its peers' applies). Known misses: a sweep no faster than the network's
+own baseline (low and slow; the per-message categories may still catch it); a sweep by a network whose
+baseline is itself a sweep.
 
 Tunables: ``grace_minutes`` (10), ``retry_hours`` (12: SMSC retry schedules give up within hours),
 ``min_subjects`` (30), ``min_per_hour`` (10), ``baseline_quantile`` (0.9: a sweep shorter than a tenth of
-the capture stays out of the baseline), ``baseline_hours`` (24: a shorter capture has no own baseline,
-its sweep would be its baseline; peers' and ``min_per_hour`` apply), ``factor`` (3: above the busy hour
-of a diurnal pattern), ``max_delivery_share`` (0.5), ``tracking_hours`` (6), ``chain_minutes`` (10: a
-sweep's cadence is minutes, a quiet partner's ordinary look-ups are further apart),
+the capture stays out of the baseline), ``baseline_hours`` (24: a shorter capture has no own baseline, its
+sweep would be its baseline; peers' and ``min_per_hour`` apply), ``factor`` (3: above the busy hour of a
+diurnal pattern), ``max_delivery_share`` (0.2: a sweep wants the IMSI and the serving MSC, not the SMS, and
+delivers almost nothing; a bulk SMS campaign to a stale list still delivers to its live numbers, and a list
+on which fewer than one number in five is live is not one anyone pays to send to), ``tracking_hours`` (6),
+``chain_minutes`` (10: a sweep's cadence is minutes, a quiet partner's ordinary look-ups are further apart),
 ``tracking_other_minutes`` (2: a tracked subscriber's ordinary undelivered SMS look-ups by others are not
 the pattern; tooling chains an accomplice's look-up and the location request within seconds), ``allowed``
 (network names or GTs never reported as sweeps), ``sri_allowed`` (as ``signalling.fs11_cat2``).
@@ -80,7 +83,7 @@ from custodiet.detect.signalling.base import (
 from custodiet.detect.signalling.state import home_explained
 
 ID = "signalling.probing"
-REVISION = 2
+REVISION = 3
 MAP_LOOKUPS = [SRISM, SRI, ATI, PSI, SENDIMSI, SRILCS, PSL]
 DIAMETER_LOOKUPS = [UDR, RIR, PLR]
 TRACKING = [PSI, ATI, SRILCS, PSL]
@@ -91,7 +94,7 @@ ABSENT = frozenset({6, 27, 31, 32})
 
 def _p(ctx: DetectionContext) -> dict[str, Any]:
     d = {"grace_minutes": 10, "min_subjects": 30, "min_per_hour": 10, "baseline_quantile": 0.9, "factor": 3,
-         "max_delivery_share": 0.5, "tracking_hours": 6, "baseline_hours": 24, "retry_hours": 12,
+         "max_delivery_share": 0.2, "tracking_hours": 6, "baseline_hours": 24, "retry_hours": 12,
          "tracking_other_minutes": 2, "chain_minutes": 10}
     out: dict[str, Any] = {k: float(ctx.param(ID, k, v)) for k, v in d.items()}
     out["allowed"] = {str(a) for a in ctx.param(ID, "allowed", [])}

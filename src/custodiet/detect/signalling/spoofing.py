@@ -24,7 +24,9 @@ shorter than ``min_share`` of its traffic); roaming hubs that put their own GT o
 updateLocation (list the hub's GT prefixes under the visited partner); IMSI ranges shared by MVNOs.
 
 Tunables: ``min_share`` (0.02: links that carry less than 2% of a network's requests are not its own),
-``min_history`` (50: below it a network has no established links and nothing of it is judged).
+``min_history`` (50: below it a network has no established links and nothing of it is judged),
+``subnet_bits`` (24: a source IP that no other network uses, in the same /24 (IPv6: /96) as one of the
+network's usual addresses, is another address of its own multi-homed SCTP endpoint, RFC 4960).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ from custodiet.detect.signalling.base import (
 )
 
 ID = "signalling.spoofing"
-REVISION = 1
+REVISION = 3
 LINK_ATTRS = ("opc", "routing_context", "calling_pc", "src_ip")
 LINK_NAMES = {"opc": "MTP3 OPC", "routing_context": "M3UA routing context", "calling_pc": "SCCP calling PC",
               "src_ip": "source IP"}
@@ -84,12 +86,25 @@ def _link_findings(evs: list[dict[str, Any]], p: dict[str, float]) -> list[dict[
             if sum(counts.values()) < p["min_history"] or str(v) in usual[e["src"]]:
                 continue
             others = sorted(n for n in users[str(v)] if n != e["src"] and str(v) in usual.get(n, set()))
+            if attr == "src_ip" and not others and _same_subnet(str(v), usual[e["src"]], int(p["subnet_bits"])):
+                continue  # another address of its own SCTP endpoint (multi-homing), not another carrier's link
             whose = f", which carries {', '.join(others[:3])}" if others else ""
             mine = ", ".join(sorted(usual[e["src"]]))
             out.append({**e, "category": "spoofing",
                         "reason": (f"sender identity: its {LINK_NAMES[attr]} {v}{whose} is not one this network's "
                                    f"{sum(counts.values()):,} requests use ({mine})")})
     return out
+
+
+def _same_subnet(ip: str, usual: set[str], bits: int) -> bool:
+    """Is ``ip`` in the same /``bits`` network as one of ``usual``?"""
+    import ipaddress
+
+    try:
+        net = ipaddress.ip_network(f"{ip}/{bits if ':' not in ip else min(bits * 4, 128)}", strict=False)
+        return any(ipaddress.ip_address(u) in net for u in usual)
+    except ValueError:
+        return False
 
 
 def _node_findings(evs: list[dict[str, Any]], nets: Networks) -> list[dict[str, Any]]:
@@ -137,7 +152,8 @@ def _norm(plmn: str | None) -> str | None:
 
 def flagged_events(ctx: DetectionContext) -> list[dict[str, Any]]:
     """Event-level identity mismatches (FLAGGED_COLUMNS and the mismatch)."""
-    p = {"min_share": float(ctx.param(ID, "min_share", 0.02)), "min_history": float(ctx.param(ID, "min_history", 50))}
+    p = {"min_share": float(ctx.param(ID, "min_share", 0.02)), "min_history": float(ctx.param(ID, "min_history", 50)),
+         "subnet_bits": float(ctx.param(ID, "subnet_bits", 24))}
     r = requests(ctx)
     evs = rows(r.select(*COLUMNS).order_by(["ts", "event_id"]))
     nets = Networks.from_store(ctx)

@@ -1,7 +1,8 @@
 """Per-subscriber state from what the networks *did*, not what they claimed, shared by the checks of
 operations that only a subscriber's home network or its serving network may send (MAP and Diameter).
 
-- *serving network* at time t: the sender of the subscriber's latest **successful** registration
+- *serving network* at time t, per domain (circuit-switched: updateLocation; packet-switched:
+  updateGprsLocation, Diameter Update-Location): the sender of the subscriber's latest **successful** registration
   (updateLocation, updateGprsLocation, Diameter Update-Location) at or before t, counting only senders
   allowed to register (the home network and roaming partners). A registration that was rejected (MAP
   ReturnError, TCAP abort, refused dialogue; Diameter Result-Code / Experimental-Result outside 2xxx) does
@@ -23,9 +24,12 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from custodiet.detect.signalling.base import UGL, UL, ULR
+from custodiet.detect.signalling.base import CL, CLR, UGL, UL, ULR
 
 UNKNOWN_HOME = "?"
+# A cancelLocation this soon after the same network's registration is for its previous VLR / MME (a move
+# inside that network): the HLR cancels the old node right after the new one registers.
+CANCEL_GRACE_SECONDS = 300
 
 
 def registrations(r: ir.Table) -> ir.Table:
@@ -41,13 +45,31 @@ def serving_registrations(r: ir.Table, implausible: ir.Table | None = None) -> i
 
 
 def serving_explained(r: ir.Table, candidates: ir.Table, implausible: ir.Table | None = None) -> ir.Table:
-    """Event ids among ``candidates`` sent by the network serving the subject at that time (by outcome)."""
+    """Event ids among ``candidates`` sent by a network serving the subject at that time (by outcome), in
+    either domain: a subscriber is registered at once in a VLR (circuit-switched: updateLocation) and in an
+    SGSN or MME (packet-switched: updateGprsLocation, Diameter Update-Location), often of different
+    networks, and a registration in one domain does not end the other (3GPP TS 23.012, TS 23.401). A
+    cancelLocation / Cancel-Location from our HLR / HSS to that network after its registration ends it (in
+    both domains: the subscriber has left it), unless it came within ``CANCEL_GRACE_SECONDS`` of that
+    registration (the old node of a move inside the network)."""
     reg = serving_registrations(r, implausible)
-    serving = reg.select(
-        s_subject=reg.subject, s_ts=reg.ts, serving=reg.src)
-    c = candidates.select("event_id", "ts", "subject", "src")
-    by_serving = c.asof_join(serving, on=c.ts >= serving.s_ts, predicates=c.subject == serving.s_subject)
-    return by_serving.filter(by_serving.serving == by_serving.src).select("event_id")
+    cs = (reg.proto == "map") & (reg.code == UL)
+    cancel = r.filter(r.src_home & ~r.dst_home & r.ok & (((r.proto == "map") & (r.code == CL))
+                                                         | ((r.proto == "diameter") & (r.code == CLR))))
+    cancel = cancel.select(k_subject=cancel.subject, k_ts=cancel.ts, k_dst=cancel.dst_key)
+    grace = ibis.interval(seconds=CANCEL_GRACE_SECONDS)
+    out = []
+    for domain in (reg.filter(cs), reg.filter(~cs)):
+        serving = domain.select(s_subject=domain.subject, s_ts=domain.ts, serving=domain.src)
+        c = candidates.select("event_id", "ts", "subject", "src")
+        by_serving = c.asof_join(serving, on=c.ts >= serving.s_ts, predicates=c.subject == serving.s_subject)
+        hit = by_serving.filter(by_serving.serving == by_serving.src)
+        hit = hit.select("event_id", "ts", "subject", "src", "s_ts")
+        # our HLR / HSS cancelled that network since (in either domain): it serves no longer
+        ended = hit.join(cancel, (hit.subject == cancel.k_subject) & (hit.src == cancel.k_dst)
+                         & (cancel.k_ts > hit.s_ts + grace) & (cancel.k_ts <= hit.ts)).select("event_id")
+        out.append(hit.select("event_id").anti_join(ended, "event_id"))
+    return ibis.union(*out, distinct=True)
 
 
 def _homes(r: ir.Table) -> ir.Table:

@@ -143,6 +143,12 @@ PARAMETERS: dict[int, dict[str, list[Path]]] = {
     89: {"imsi": [((0x81, 0),)], "msisdn": [((0x82, 0),)]},
 }
 KNOWN_PARAMETERS = frozenset(PARAMETERS)
+# Identities in a result: sendRoutingInfoForSM's RoutingInfoForSM-Res starts with the subscriber's IMSI,
+# sendIMSI's result is the IMSI itself (3GPP TS 29.002). They tie the MSISDN asked about to its IMSI.
+RESULT_PARAMETERS: dict[int, dict[str, list[Path]]] = {
+    45: {"imsi": [((0x04, 0),)]},
+    58: {"imsi": [BARE]},
+}
 IDENTIFIER_FIELDS = ("imsi", "msisdn", "imei", "tmsi")  # the subscriber identities, in order of preference
 TBCD_FIELDS = frozenset({"imsi", "imei"})  # TBCD-STRING; other addresses are AddressString
 HEX_FIELDS = frozenset({"tmsi", "ss_code"})  # OCTET STRINGs kept as hex
@@ -153,7 +159,15 @@ def extract(opcode: int | None, parameter: bytes | None) -> dict[str, str]:
 
     Raises ``ber.BerError`` when the argument is not well-formed BER.
     """
-    spec = PARAMETERS.get(opcode) if opcode is not None else None
+    return _extract(PARAMETERS.get(opcode) if opcode is not None else None, parameter)
+
+
+def extract_result(opcode: int | None, parameter: bytes | None) -> dict[str, str]:
+    """Digits of the identities in a result's parameter (``RESULT_PARAMETERS``); raises ``ber.BerError``."""
+    return _extract(RESULT_PARAMETERS.get(opcode) if opcode is not None else None, parameter)
+
+
+def _extract(spec: dict[str, list[Path]] | None, parameter: bytes | None) -> dict[str, str]:
     if not spec or not parameter:
         return {}
     tag, vs, ve, _ = ber.tlv(parameter, 0, len(parameter))

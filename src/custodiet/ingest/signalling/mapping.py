@@ -21,7 +21,7 @@ from typing import Any
 
 from custodiet.context.network import Attribution, Registry
 from custodiet.identifiers import InvalidIdentifier, normalise
-from custodiet.ingest.signalling import diameter, map_ops
+from custodiet.ingest.signalling import ber, diameter, map_ops
 from custodiet.ingest.signalling.decoder import DiameterRecord, MapRecord
 from custodiet.ingest.signalling.tcap import Component, TcapMessage
 
@@ -270,7 +270,7 @@ class EventMapper:
         if not by_id:
             del self._pending_map[dtid]
         if comp.kind == "result":
-            outcome, extra = "allowed", {}
+            outcome, extra = "allowed", self._result_identities(opcode, comp.parameter, live)
         elif comp.kind == "error":
             code = comp.error_code
             outcome = "denied" if code in map_ops.DENIAL_ERRORS else "error"
@@ -280,6 +280,22 @@ class EventMapper:
         for ev in live:
             ev.outcome = outcome
             ev.attrs.update(answered=True, answer=comp.kind, answer_frame=frame, **extra)
+
+    def _result_identities(self, opcode: int | None, parameter: bytes | None,
+                           live: list[PendingEvent]) -> dict[str, Any]:
+        """The IMSI an answer gives for an MSISDN-keyed invoke (sendRoutingInfoForSM, sendIMSI), as the
+        invoke's ``imsi_normalised`` (pseudonymised with the subjects): it links the look-up to what is
+        later sent about the IMSI. A result that is not well-formed BER adds nothing (its outcome stands)."""
+        if not parameter or opcode not in map_ops.RESULT_PARAMETERS:
+            return {}
+        try:
+            fields = map_ops.extract_result(opcode, parameter)
+        except ber.BerError:
+            return {}
+        imsi = self._norm("imsi", fields["imsi"]) if "imsi" in fields else None
+        if imsi is None or any(ev.subject_kind != "msisdn" for ev in live):
+            return {}
+        return {"imsi_normalised": imsi}
 
     def _returned(self, t: TcapMessage, rec: MapRecord) -> None:
         self._count("sccp returned messages")
