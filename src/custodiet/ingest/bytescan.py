@@ -1,9 +1,9 @@
 """One cheap pass over a plain file's bytes, so that staging can leave costly per-record SQL out.
 
 Counting bytes with numpy runs at about 1 GB/s; the regular expressions it replaces (control characters,
-padded fields) cost about a second per 2M lines each. The scan also measures the record lines (every
-line after the first): whether one is empty and how long the longest is, which decides whether a CSV
-can take the engine's own CSV reader (``tabular``'s simple-CSV path). The scan is conservative: a gzip
+padded fields) cost about a second per 2M lines each. What it finds decides how the line-by-line path
+reads lines (``lines``) and which checks it writes. It also measures the record lines (every line after
+the first): whether one is empty and how long the longest is. The scan is conservative: a gzip
 file is not scanned and reports everything as possibly present, so its records get the full checks.
 """
 

@@ -1,4 +1,4 @@
-"""The candidate events of a simple CSV chunk, built in Arrow around the chunk's own columns.
+"""The candidate events of a chunk (CSV, JSON lines, Parquet), built in Arrow around the chunk's own columns.
 
 The engine's checks (``portal``) build a list of reasons for every record, which costs about half a
 microsecond a record even when nothing is wrong. Here the engine computes only what needs its semantics:
@@ -42,7 +42,7 @@ _FALSE = _numpy_scalar(False, "bool")
 
 def chunk_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, typed_sql: str, reasons_sql: str,
                      future: datetime) -> pa.Table:
-    """``cand_base`` of a simple CSV chunk (see ``portal._build_candidates``). ``typed_sql`` selects the staged
+    """``cand_base`` of a chunk (see ``portal._build_candidates``). ``typed_sql`` selects the staged
     records (alias ``k``) with ``t_ts`` and ``t_records``; ``reasons_sql`` is the reasons expression over
     it; a record after ``future`` lies in the future."""
     columns = staged.columns

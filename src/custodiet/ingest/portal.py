@@ -194,7 +194,7 @@ def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: s
     tenth of the run). The subject stays the identifier as given; ``cand_rows`` is the view of its
     non-blank records.
 
-    A simple CSV chunk's ``cand_base`` is an Arrow table, returned: the engine computes only the typed and
+    A chunk's ``cand_base`` is an Arrow table, returned: the engine computes only the typed and
     checked columns, and the text fields are the chunk's own Arrow columns, untouched. Any other input's
     is an engine table (None is returned). Either keeps the input's order: the query has no join
     (vocabularies are ``list_contains``, pseudonyms come after normalisation), so the events can later be

@@ -19,6 +19,7 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -48,6 +49,7 @@ from custodiet.ingest.tabular import (
 
 FAST_PATH = True  # the line-by-line path for every file when False (the differential tests compare both)
 ROWS_PER_CHUNK = 2_000_000  # JSON lines and Parquet records per chunk: about 0.4 GB in Arrow
+_SCAN_BYTES = 64 << 20  # JSON-lines text looked at per step
 _CONTROLS = r"[\x00-\x1f\x7f]"
 _EMPTY, _NULL = string_array([""])[0], string_array([None])[0]
 
@@ -170,21 +172,74 @@ def _jsonl_chunks(con: duckdb.DuckDBPyConnection, staged: Staged) -> Iterator[St
                             raw_of=_raw_by_line(con, f"SELECT line, raw FROM {objects}"), blank_lines=blanks)
 
 
+@dataclass
+class _JsonLines:
+    """A plain JSON-lines file's lines, found by one streamed pass: where each starts and ends (its line end
+    left out), the 1-based lines that are not blank (empty, or spaces only), how many are blank, and
+    whether any line escapes a character or holds a DEL (only then can a value hold a control character)."""
+
+    path: Path
+    starts: np.ndarray
+    ends: np.ndarray
+    lines: np.ndarray
+    blank: int
+    escapes: bool
+
+    def raw_of(self, wanted: list[int]) -> list[str]:
+        """The text of some lines (1-based), read back from the file."""
+        with open(self.path, "rb") as fh:
+            texts = []
+            for n in wanted:
+                fh.seek(int(self.starts[n - 1]))
+                texts.append(fh.read(int(self.ends[n - 1] - self.starts[n - 1])).decode("utf-8").rstrip("\r"))
+            return texts
+
+
+def _scan_json_lines(path: Path) -> _JsonLines | None:
+    """The lines of a JSON-lines file, streamed in blocks (memory stays bounded); None when the text is not
+    UTF-8 (the line-by-line staging names where)."""
+    starts, ends, blank_at = [], [], []
+    offset, escapes, pending = 0, False, b""
+    with open(path, "rb") as fh:
+        while True:
+            piece = fh.read(_SCAN_BYTES)
+            block = pending + piece
+            cut = len(block) if not piece else block.rfind(b"\n") + 1
+            block, pending = block[:cut], block[cut:]
+            if block:
+                if not block.isascii():
+                    try:
+                        block.decode("utf-8")
+                    except UnicodeDecodeError:
+                        return None
+                escapes = escapes or block.find(b"\\") >= 0 or block.find(b"\x7f") >= 0
+                view = np.frombuffer(block, np.uint8)
+                feeds = np.flatnonzero(view == 10)
+                line_ends = feeds if block.endswith(b"\n") else np.append(feeds, len(block))
+                line_starts = np.concatenate(([0], feeds[: len(line_ends) - 1] + 1))
+                empty = line_ends == line_starts
+                for i in np.flatnonzero(~empty & (view[np.minimum(line_starts, len(view) - 1)] != ord("{"))):
+                    empty[i] = not block[int(line_starts[i]) : int(line_ends[i])].removesuffix(b"\r").strip(b" ")
+                starts.append(line_starts + offset)
+                ends.append(line_ends + offset)
+                blank_at.append(empty)
+                offset += len(block)
+            if not piece:
+                break
+    if not starts:
+        return _JsonLines(path, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), 0, False)
+    blank = np.concatenate(blank_at)
+    return _JsonLines(path, np.concatenate(starts), np.concatenate(ends),
+                      np.flatnonzero(~blank).astype(np.int64) + 1, int(np.count_nonzero(blank)), escapes)
+
+
 def _jsonl_plan(con: duckdb.DuckDBPyConnection, path: Path, fields: list[str],
-                required: list[str]) -> tuple[dict[str, str], bytes, tuple[np.ndarray, np.ndarray], np.ndarray,
-                                              int] | None:
+                required: list[str]) -> tuple[dict[str, str], _JsonLines] | None:
     """For a plain JSON-lines file whose every non-blank line is a JSON object (the engine's JSON reader can
-    then read it whole, in columns): the columns to read (``tabular.named_columns``), the file's bytes, the
-    line of each record (the non-blank lines) and the number of blank lines. None for anything else, which
-    the line-by-line staging reads and judges line by line."""
+    then read it whole, in columns): the columns to read (``tabular.named_columns``) and its lines. None for
+    anything else, which the line-by-line staging reads and judges line by line."""
     if is_gzip(path):
         return None
-    data = path.read_bytes()
-    if not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
     source = f"read_ndjson_objects({sql_text(str(path))})"
     try:
         objects, others = con.execute(
@@ -195,32 +250,14 @@ def _jsonl_plan(con: duckdb.DuckDBPyConnection, path: Path, fields: list[str],
             f"SELECT DISTINCT unnest(json_keys(json)) AS k FROM {source} ORDER BY k").fetchall()]
     except duckdb.Error:
         return None
-    starts, ends = _line_bounds(data)
-    lines, blank = _record_lines(data, starts, ends)
-    if len(lines) != objects or len({k.lower() for k in keys}) != len(keys):  # keys differing only in case
-        return None
-    return named_columns(path, keys, fields, required), data, (starts, ends), lines, blank
-
-
-def _line_bounds(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Where each line of ``data`` starts and ends (its line feed left out; a last line without one too)."""
-    feeds = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
-    ends = feeds if data.endswith(b"\n") else np.append(feeds, len(data))
-    return np.concatenate(([0], feeds[: len(ends) - 1] + 1)), ends
-
-
-def _record_lines(data: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, int]:
-    """The 1-based lines that are not blank (empty, or spaces only, before a carriage return), and how many
-    are blank. A line that starts with ``{`` is not: only the others are looked at."""
-    view = np.frombuffer(data, np.uint8)
-    blank = ends == starts
-    for i in np.flatnonzero(~blank & (view[np.minimum(starts, max(len(view) - 1, 0))] != ord("{"))):
-        blank[i] = not data[int(starts[i]) : int(ends[i])].removesuffix(b"\r").strip(b" ")
-    return np.flatnonzero(~blank).astype(np.int64) + 1, int(np.count_nonzero(blank))
+    found = _scan_json_lines(path)
+    if found is None or len(found.lines) != objects or len({k.lower() for k in keys}) != len(keys):
+        return None  # not UTF-8, lines the engine counts otherwise, or keys differing only in case
+    return named_columns(path, keys, fields, required), found
 
 
 def _jsonl_read(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str], keys: dict[str, str],
-                data: bytes, bounds: tuple[np.ndarray, np.ndarray], lines: np.ndarray, blank: int) -> Iterator[Staged]:
+                found: _JsonLines) -> Iterator[Staged]:
     """The records of a JSON-lines file read by the engine's JSON reader, in chunks of ``ROWS_PER_CHUNK``:
     every key as text, the n-th record on the n-th non-blank line. A record whose line escapes a character
     (a value may then hold a control character) or is longer than the field limit is checked for both, as
@@ -232,13 +269,8 @@ def _jsonl_read(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: l
     reader = con.execute(
         f"SELECT * FROM read_json({sql_text(str(path))}, format = 'newline_delimited', columns = {columns})"
     ).to_arrow_reader(ROWS_PER_CHUNK)
-    starts, ends = bounds
-    lengths = (ends - starts)[lines - 1]
-    escapes = data.find(b"\\") >= 0 or data.find(b"\x7f") >= 0
-
-    def raw_of(wanted: list[int]) -> list[str]:
-        return [data[int(starts[n - 1]) : int(ends[n - 1])].decode("utf-8").rstrip("\r") for n in wanted]
-
+    lines, raw_of = found.lines, found.raw_of
+    lengths = (found.ends - found.starts)[lines - 1]
     done = 0
     for batch in reader:
         n = batch.num_rows
@@ -248,7 +280,7 @@ def _jsonl_read(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: l
         longest = np.zeros(n, np.int64)
         if suspect.any():
             longest = np.max([np.asarray(pc.fill_null(pc.utf8_length(c), 0)) for c in given.values()], axis=0)
-        if escapes:
+        if found.escapes:
             for f in present:
                 suspect |= np.asarray(pc.fill_null(pc.match_substring_regex(given[f], _CONTROLS), False), bool)
         raw = pa.nulls(n, pa.string())
@@ -258,7 +290,7 @@ def _jsonl_read(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: l
         chunk = pa.table({**{f"c{positions[k]}": _trimmed(c) for k, c in given.items()}, "line": from_numpy(here),
                           "raw": raw, "ncols": pa.nulls(n, pa.int32()), "longest": from_numpy(longest)})
         yield _chunk_staged(path, name, "jsonl", chunk, present, extras, positions, None, raw_of=raw_of,
-                            blank_lines=blank if not done else 0)
+                            blank_lines=found.blank if not done else 0)
         done += n
 
 

@@ -58,8 +58,8 @@ _CSV_FIELD = r',("(?:[^"]|"")*"|[^,]*)'
 
 @dataclass
 class Staged:
-    """A staged input: view or table ``name`` has (line, raw, ncols, blank, <fields...>, extras JSON); a simple
-    CSV chunk's view (no ``line``) is defined per connection by ``define_view``."""
+    """A staged input: view or table ``name`` has (line, raw, ncols, blank, <fields...>, extras JSON); a
+    chunk's view over its Arrow columns is defined per connection by ``define_view``."""
 
     name: str
     path: Path
@@ -70,7 +70,7 @@ class Staged:
     clean: bool = False  # proven free of control characters (CSV only): the per-record check is skipped
     columns: pa.Table | None = None  # a fast CSV chunk (``fastcsv.Chunk.columns``): ``c<position>``, line, …
     positions: dict[str, int] = field(default_factory=dict)  # field or extra column -> its position
-    view_sql: str | None = None  # a simple CSV chunk's view over its Arrow columns, ``<name>_arrow``
+    view_sql: str | None = None  # a chunk's view over its Arrow columns, ``<name>_arrow``
     records: str | None = None  # a staged CSV's relation of records ``(line, raw)``
     keys: list[str] = field(default_factory=list)  # JSON lines and Parquet: every key or column read
     cut_line: int | None = None  # the last record, cut short where the file ends (rejected as such)
