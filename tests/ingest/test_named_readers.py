@@ -87,13 +87,17 @@ def test_json_lines_in_several_chunks(tmp_path, monkeypatch, shared_key):  # noq
     assert [(line, raw) for line, _, raw in fast_rows[1]] == [(line, raw) for line, _, raw in exact_rows[1]]
 
 
-@pytest.mark.parametrize("chunk", [None, 50])
-def test_parquet_is_judged_alike_on_both_paths(tmp_path, monkeypatch, shared_key, chunk):  # noqa: F811
+@pytest.mark.parametrize(("chunk", "typed"), [(None, False), (50, False), (None, True), (70, True)])
+def test_parquet_is_judged_alike_on_both_paths(tmp_path, monkeypatch, shared_key, chunk, typed):  # noqa: F811
+    """Text and whole numbers are read by Arrow, other types (here a timestamp) as the engine writes them."""
     if chunk:
         monkeypatch.setattr(readers, "ROWS_PER_CHUNK", chunk)
     rows = _random_rows(5, 300)
     table = pa.table({h: [r[i] or None for r in rows] for i, h in enumerate(HEADER)})
     table = table.append_column("seen_at", pa.array(list(range(300)), pa.int64()))
+    if typed:
+        table = table.append_column("checked_at", pa.array([1_700_000_000_000_000 + i for i in range(300)],
+                                                           pa.timestamp("us", tz="UTC")))
     path = tmp_path / "log.parquet"
     pq.write_table(table, path, row_group_size=64)
     fast, exact, fast_rows, exact_rows = _both(tmp_path, path, monkeypatch)

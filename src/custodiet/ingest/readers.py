@@ -26,6 +26,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from custodiet.arrow_columns import from_numpy, string_array
 from custodiet.events import sql_text
@@ -319,19 +320,66 @@ def _parquet_chunks(con: duckdb.DuckDBPyConnection, path: Path, name: str, field
     cols, control = _named_select(present, positions, values)
     longest = "greatest(" + ", ".join(f"coalesce(length({values[n]}), 0)" for n in keys) + ")"
     raw = "CAST(to_json(struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in columns) + ")) AS VARCHAR)"
-    reader = con.execute(
-        f"SELECT file_row_number + 1 AS line, {cols}, CAST(NULL AS INTEGER) AS ncols, {longest} AS longest, "
-        f"CASE WHEN {longest} > {FIELD_LIMIT} OR {control} THEN {raw} END AS raw FROM {source}"
-    ).to_arrow_reader(ROWS_PER_CHUNK)
     raw_of = _raw_by_line(con, f"SELECT file_row_number + 1 AS line, {raw} AS raw FROM {source}")
-    pending: list[pa.RecordBatch] = []
-    for batch in [*reader, None]:
-        if batch is not None:
-            pending.append(batch)
-        if pending and (batch is None or sum(b.num_rows for b in pending) >= ROWS_PER_CHUNK):
-            table = pa.Table.from_batches(pending)
-            pending = []
-            yield _chunk_staged(path, name, "parquet", table, present, extras, positions, None, raw_of=raw_of)
+    schema = pq.read_schema(path)
+    if all(_text_as_is(schema.field(keys[n]).type) for n in keys) and len(set(schema.names)) == len(schema.names):
+        tables = _parquet_as_text(path, keys, present, raw_of)
+    else:  # other types are written as the engine writes them
+        reader = con.execute(
+            f"SELECT file_row_number + 1 AS line, {cols}, CAST(NULL AS INTEGER) AS ncols, {longest} AS longest, "
+            f"CASE WHEN {longest} > {FIELD_LIMIT} OR {control} THEN {raw} END AS raw FROM {source}"
+        ).to_arrow_reader(ROWS_PER_CHUNK)
+        tables = (pa.Table.from_batches([b]) for b in reader)
+    for table in _in_chunks(tables):
+        yield _chunk_staged(path, name, "parquet", table, present, extras, positions, None, raw_of=raw_of)
+
+
+def _text_as_is(kind: pa.DataType) -> bool:
+    """Types whose Arrow text is the engine's (``CAST(x AS VARCHAR)``): text and whole numbers."""
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)
+
+
+def _parquet_as_text(path: Path, keys: dict[str, str], present: list[str],
+                     raw_of: Callable[[list[int]], list[str]]) -> Iterator[pa.Table]:
+    """A Parquet file of text and whole numbers read by Arrow, batch by batch, as chunk columns."""
+    positions = {n: i + 1 for i, n in enumerate(keys)}
+    done = 0
+    try:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=ROWS_PER_CHUNK, columns=sorted(set(keys.values())))
+        for batch in batches:
+            n = batch.num_rows
+            given = {k: batch.column(keys[k]).cast(pa.string()) for k in keys}
+            lines = np.arange(done + 1, done + n + 1, dtype=np.int64)
+            longest = np.zeros(n, np.int64)
+            if any((pc.max(pc.utf8_length(c)).as_py() or 0) > FIELD_LIMIT for c in given.values()):
+                longest = np.max([np.asarray(pc.fill_null(pc.utf8_length(c), 0)) for c in given.values()], axis=0)
+            suspect = longest > FIELD_LIMIT
+            for f in present:
+                suspect |= np.asarray(pc.fill_null(pc.match_substring_regex(given[f], _CONTROLS), False), bool)
+            raw = pa.nulls(n, pa.string())
+            if suspect.any():
+                texts = dict(zip(lines[suspect].tolist(), raw_of(lines[suspect].tolist()), strict=True))
+                raw = string_array([texts.get(int(line)) for line in lines])
+            yield pa.table({**{f"c{positions[k]}": _trimmed(c) for k, c in given.items()},
+                            "line": from_numpy(lines), "raw": raw, "ncols": pa.nulls(n, pa.int32()),
+                            "longest": from_numpy(longest)})
+            done += n
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path.name}: cannot be read: {str(exc).splitlines()[0]}") from exc
+
+
+def _in_chunks(tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    """Tables joined into chunks of about ``ROWS_PER_CHUNK`` rows, one chunk in memory at a time."""
+    pending: list[pa.Table] = []
+    rows = 0
+    for table in tables:
+        pending.append(table)
+        rows += table.num_rows
+        if rows >= ROWS_PER_CHUNK:
+            yield pa.concat_tables(pending)
+            pending, rows = [], 0
+    if pending:
+        yield pa.concat_tables(pending)
 
 
 def _raw_by_line(con: duckdb.DuckDBPyConnection, relation: str) -> Callable[[list[int]], list[str]]:
