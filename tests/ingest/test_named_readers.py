@@ -23,7 +23,7 @@ def _both(tmp_path, path, monkeypatch):
     with monkeypatch.context() as m:
         m.setattr(readers, "FAST_PATH", False)
         exact = ingest_portal(exact_store, path, now=NOW).as_dict()
-    return fast, exact, _snapshot(fast_store), _snapshot(exact_store)
+    return fast, exact, list(_snapshot(fast_store)), list(_snapshot(exact_store))
 
 
 def _objects(seed: int, upper: bool = True) -> list[dict]:
@@ -55,9 +55,12 @@ def test_json_lines_are_judged_alike_on_both_paths(tmp_path, monkeypatch, shared
     assert "control characters" in reasons[15]
 
 
-def test_clean_json_lines_take_the_engines_json_reader(tmp_path, monkeypatch, shared_key):  # noqa: F811
+@pytest.mark.parametrize("chunk", [None, 40])
+def test_clean_json_lines_take_the_engines_json_reader(tmp_path, monkeypatch, shared_key, chunk):  # noqa: F811
     """Every non-blank line an object: read by the engine's JSON reader, judged as the line-by-line path judges
     them (blank lines, a control character behind an escape, an over-long value, bad fields)."""
+    if chunk:
+        monkeypatch.setattr(readers, "ROWS_PER_CHUNK", chunk)
     planned = []
     original = readers._jsonl_plan
     monkeypatch.setattr(readers, "_jsonl_plan", lambda *a: planned.append(original(*a)) or planned[-1])
@@ -69,11 +72,18 @@ def test_clean_json_lines_take_the_engines_json_reader(tmp_path, monkeypatch, sh
     path = tmp_path / "clean.jsonl"
     path.write_bytes(("\r\n".join(lines) + "\r\n").encode())
     fast, exact, fast_rows, exact_rows = _both(tmp_path, path, monkeypatch)
-    assert planned and planned[0] is not None
+    assert planned
+    assert planned[0] is not None
+    assert (len(fast.pop("segments")) > 1) == bool(chunk)
+    exact.pop("segments")
+    if chunk:  # an id met in an earlier chunk is "already stored", within one "already used at line N"
+        fast_rows[1], exact_rows[1] = ([(line, reason.split(" already ")[0], raw) for line, reason, raw in rows]
+                                       for rows in (fast_rows[1], exact_rows[1]))
     assert (fast, fast_rows) == (exact, exact_rows)
     assert fast["blank_lines"] == 3
     reasons = {line: reason for line, reason, _ in fast_rows[1]}
-    assert "control characters" in reasons[8] and "over the limit" in reasons[10]
+    assert "control characters" in reasons[8]
+    assert "over the limit" in reasons[10]
 
 
 def test_json_lines_in_several_chunks(tmp_path, monkeypatch, shared_key):  # noqa: F811

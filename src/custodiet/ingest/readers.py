@@ -267,7 +267,9 @@ def _jsonl_read(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: l
     extras = [k for k in keys if k not in present]
     positions = {n: i + 1 for i, n in enumerate(keys)}
     columns = "{" + ", ".join(f"{sql_text(keys[n])}: 'VARCHAR'" for n in keys) + "}"
-    reader = con.execute(
+    # On a cursor of its own: the caller's connection runs other queries between two chunks.
+    cursor = con.cursor()
+    reader = cursor.execute(
         f"SELECT * FROM read_json({sql_text(str(path))}, format = 'newline_delimited', columns = {columns})"
     ).to_arrow_reader(ROWS_PER_CHUNK)
     lines, raw_of = found.lines, found.raw_of
@@ -293,6 +295,7 @@ def _jsonl_read(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: l
         yield _chunk_staged(path, name, "jsonl", chunk, present, extras, positions, None, raw_of=raw_of,
                             blank_lines=found.blank if not done else 0)
         done += n
+    cursor.close()
 
 
 def _trimmed(column: pa.Array) -> pa.Array:
@@ -325,7 +328,8 @@ def _parquet_chunks(con: duckdb.DuckDBPyConnection, path: Path, name: str, field
     if all(_text_as_is(schema.field(keys[n]).type) for n in keys) and len(set(schema.names)) == len(schema.names):
         tables = _parquet_as_text(path, keys, present, raw_of)
     else:  # other types are written as the engine writes them
-        reader = con.execute(
+        cursor = con.cursor()  # its own: the caller's connection runs other queries between two chunks
+        reader = cursor.execute(
             f"SELECT file_row_number + 1 AS line, {cols}, CAST(NULL AS INTEGER) AS ncols, {longest} AS longest, "
             f"CASE WHEN {longest} > {FIELD_LIMIT} OR {control} THEN {raw} END AS raw FROM {source}"
         ).to_arrow_reader(ROWS_PER_CHUNK)
