@@ -13,7 +13,7 @@ BENCH = Path(__file__).parents[1] / "bench"
 
 
 @pytest.mark.parametrize(("script", "args", "expect"), [
-    ("ingest.py", ["--rows", "3000"], "ratio:"),
+    ("ingest.py", ["--rows", "3000"], "crlf-quoted"),
     ("ledger.py", ["--events", "3000", "--batch", "1000", "--proof-leaves", "4096", "--verify-events", "3000",
                    "--pymerkle", "500"], "pymerkle"),
 ])
