@@ -280,17 +280,35 @@ static inline void put_be32(unsigned char *p, uint32_t v) {
     p[3] = (unsigned char)v;
 }
 
+/* A row function's scratch buffer and hash context; 0 when out of memory. */
+static int work_open(unsigned char **buf, size_t *cap, Sha *sha) {
+    *cap = 4096;
+    *buf = malloc(*cap);
+    if (*buf == NULL) return 0;
+    if (!sha_open(sha)) {
+        free(*buf);
+        return 0;
+    }
+    return 1;
+}
+
+/* Grows the buffer to hold `want` bytes (its content kept); 0 when out of memory. */
+static int work_fit(unsigned char **buf, size_t *cap, size_t want) {
+    if (want <= *cap) return 1;
+    unsigned char *bigger = realloc(*buf, want * 2);
+    if (bigger == NULL) return 0;
+    *buf = bigger;
+    *cap = want * 2;
+    return 1;
+}
+
 static Py_ssize_t record_rows(const Job *job, Py_ssize_t lo, Py_ssize_t hi) {
     const Py_ssize_t head_len = job->prefix_len + 4 * job->ncolumns;
-    size_t cap = 4096;
-    unsigned char *buf = malloc(cap);
+    size_t cap;
+    unsigned char *buf;
     Sha sha;
     Py_ssize_t bad = -1;
-    if (buf == NULL) return -2;
-    if (!sha_open(&sha)) {
-        free(buf);
-        return -2;
-    }
+    if (!work_open(&buf, &cap, &sha)) return -2;
     memcpy(buf, job->prefix, (size_t)job->prefix_len);
     for (Py_ssize_t i = lo; i < hi && bad == -1; i++) {
         size_t body = 0;
@@ -314,15 +332,9 @@ static Py_ssize_t record_rows(const Job *job, Py_ssize_t lo, Py_ssize_t hi) {
             put_be32(buf + job->prefix_len + 4 * k, len);
         }
         if (bad != -1) break;
-        if ((size_t)head_len + body > cap) {
-            size_t want = (size_t)head_len + body;
-            unsigned char *bigger = realloc(buf, want * 2);
-            if (bigger == NULL) {
-                bad = -2;
-                break;
-            }
-            buf = bigger;
-            cap = want * 2;
+        if (!work_fit(&buf, &cap, (size_t)head_len + body)) {
+            bad = -2;
+            break;
         }
         /* pass 2: the values */
         unsigned char *p = buf + head_len;
@@ -351,15 +363,11 @@ static Py_ssize_t record_rows(const Job *job, Py_ssize_t lo, Py_ssize_t hi) {
 /* ---- content_hashes: ingest's content digest ----------------------------------------------------- */
 
 static Py_ssize_t content_rows(const Job *job, Py_ssize_t lo, Py_ssize_t hi) {
-    size_t cap = 4096;
-    unsigned char *buf = malloc(cap);
+    size_t cap;
+    unsigned char *buf;
     Sha sha;
     Py_ssize_t bad = -1;
-    if (buf == NULL) return -2;
-    if (!sha_open(&sha)) {
-        free(buf);
-        return -2;
-    }
+    if (!work_open(&buf, &cap, &sha)) return -2;
     for (Py_ssize_t i = lo; i < hi && bad == -1; i++) {
         size_t want = 0;
         for (int k = 0; k < job->ncolumns; k++) {
@@ -376,14 +384,9 @@ static Py_ssize_t content_rows(const Job *job, Py_ssize_t lo, Py_ssize_t hi) {
             want += (size_t)(b - a) + 22;
         }
         if (bad != -1) break;
-        if (want > cap) {
-            unsigned char *bigger = realloc(buf, want * 2);
-            if (bigger == NULL) {
-                bad = -2;
-                break;
-            }
-            buf = bigger;
-            cap = want * 2;
+        if (!work_fit(&buf, &cap, want)) {
+            bad = -2;
+            break;
         }
         unsigned char *p = buf;
         for (int k = 0; k < job->ncolumns; k++) {
