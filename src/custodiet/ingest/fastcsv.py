@@ -136,7 +136,7 @@ def _read(block: bytes, records: Records, names: list[str], keep: list[str], col
     return Chunk(both.take(from_numpy(order)), first, blank)
 
 
-def _arrow(data: bytes | bytes | pa.Buffer, names: list[str], keep: list[str],
+def _arrow(data: bytes | pa.Buffer, names: list[str], keep: list[str],
            multiline: bool) -> tuple[pa.Table, int]:
     """Arrow's parse of whole records (quotes honoured; line breaks inside fields only when ``multiline``):
     the wanted columns, and how many rows it found with a wrong field count (skipped)."""
