@@ -103,6 +103,7 @@ def test_parquet_is_judged_alike_on_both_paths(tmp_path, monkeypatch, shared_key
     if chunk:
         monkeypatch.setattr(readers, "ROWS_PER_CHUNK", chunk)
     rows = _random_rows(5, 300)
+    rows[3][1] = "a\x07b"  # a control character: quarantined as such on both paths
     table = pa.table({h: [r[i] or None for r in rows] for i, h in enumerate(HEADER)})
     table = table.append_column("seen_at", pa.array(list(range(300)), pa.int64()))
     if typed:
@@ -117,3 +118,4 @@ def test_parquet_is_judged_alike_on_both_paths(tmp_path, monkeypatch, shared_key
     assert [(line, raw) for line, _, raw in fast_rows[1]] == [(line, raw) for line, _, raw in exact_rows[1]]
     if not chunk:
         assert fast_rows[1] == exact_rows[1]
+    assert "control characters" in {line: reason for line, reason, _ in fast_rows[1]}[4]
