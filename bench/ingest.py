@@ -36,7 +36,6 @@ from custodiet.events import sql_text
 from custodiet.ingest.portal import IngestSummary, ingest_portal
 from custodiet.store import Store
 
-
 FORMS = ("lf-noid", "lf", "crlf", "crlf-quoted", "jsonl", "parquet", "csv-gz")
 
 
