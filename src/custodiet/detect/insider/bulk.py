@@ -22,6 +22,16 @@ sale kind is subtracted (revision 5: a border desk checks travel all day, an inv
 records and locations on its suspects, so half of a busy day there being "what sells" is the routine, not a
 harvest).
 
+Empty answers are judged against the unit's routine too (revision 6): most people have no criminal record,
+so a day of record checks is a third empty without anyone enumerating, while a script walking a range of
+national ids that all exist in part hits few empty answers in absolute terms (a quarter) but many times what
+the same kinds of lookup return empty in the unit. The day's *expected* empty answers are the sum over its
+lookups of the unit's empty share for that data kind; the day counts as an enumeration when at least
+``min_empty_share`` of its people came back empty and that is ``min_empty_ratio`` times the expected share.
+A burst that is an enumeration or a harvest is then as strong as the larger of its two ratios (peers' busiest
+day, the account's own usual day): a script run once by an officer of a busy unit is as far from his own
+routine as a harvest in a quiet one.
+
 Peers and the account's own usual day are taken in the unit it worked in that week (the events' unit;
 revision 5): an officer who moved from a verification cell to an investigation unit is judged on his
 verification days against the cell, not against his new unit.
@@ -31,7 +41,9 @@ so the peer comparison absorbs the routine), data-quality sweeps.
 
 Tunables (``ctx.params["insider.bulk"]``): ``min_people`` (40) in one day, ``min_ratio`` (4.0) times the
 peers' median busiest day (plus one), ``min_self_ratio`` (4.0) times the account's own usual day,
-``min_sale_or_empty`` (0.3) share of the day's people.
+``min_sale_or_empty`` (0.3) share of the day's people; ``min_empty_share`` (0.1: one person in ten belonging
+to nobody is no typing slip) and ``min_empty_ratio`` (5.0: five times what the unit's lookups of the same kinds
+return empty; routine variation between officers of one unit stays within a factor of two or three).
 """
 
 from __future__ import annotations
@@ -40,6 +52,7 @@ from collections import Counter
 from datetime import timedelta
 
 import ibis
+import ibis.expr.types as ir
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
@@ -68,7 +81,7 @@ from custodiet.detect.registry import detector
 ID = "insider.bulk"
 
 
-REVISION = 5
+REVISION = 6
 
 
 @detector(ID, revision=REVISION, severity="high", channel="portal")
@@ -78,6 +91,7 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
     min_people, min_ratio = int(p.get("min_people", 40)), float(p.get("min_ratio", 4.0))
     min_self = float(p.get("min_self_ratio", 4.0))
     min_sale_or_empty = float(p.get("min_sale_or_empty", 0.3))
+    min_empty_share, min_empty_ratio = float(p.get("min_empty_share", 0.1)), float(p.get("min_empty_ratio", 5.0))
     pair = pairs(ctx)
     once = pair.filter((pair.n == 1) & ~pair.expl)
     # ``day``: the epoch day of the one lookup (an integer: cheaper to group than truncated timestamps)
@@ -108,6 +122,7 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
         n=u.count(), sale=u.count(where=u.kind.isin([kind_code(k) for k in SALE_KINDS]))))}
     picked = ibis.memtable([{"aid": r["aid"], "day": r["day"]} for r in best])
     picked = picked.mutate(day=picked.day.cast(once.day.type()))
+    expected = _expected_empty(a, u, once, picked)
     listed = first_subjects(once.join(picked, ["aid", "day"]).select("aid", "skey", "first"))
     out: list[Finding] = []
     for r in best:
@@ -119,20 +134,48 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
         self_ratio = r["people"] / max(float(r["usual"]), 1.0)
         sale_share = r["sale"] / r["people"]
         unit_sale = routine.get(r["oid"], 0.0)
-        harvest = max(sale_share - unit_sale, empty_share) >= min_sale_or_empty
-        score = squash(ratio * n_days ** 0.5 * (1 + empty_share), 10.0) * (0.5 + 0.5 * min(self_ratio / min_self, 1))
+        routine_empty = expected.get((r["aid"], r["day"]), 0.0) / r["people"]
+        enumeration = empty_share >= max(min_empty_share, min_empty_ratio * routine_empty)
+        harvest = enumeration or max(sale_share - unit_sale, empty_share) >= min_sale_or_empty
+        burst = max(ratio, self_ratio) if harvest and self_ratio >= min_self else ratio
+        score = squash(burst * n_days ** 0.5 * (1 + empty_share), 10.0) * (0.5 + 0.5 * min(self_ratio / min_self, 1))
         out.append(ev.want(Finding(
             detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=start, window_end=end,
             score=score, severity=severity_for(score, "high" if self_ratio >= min_self and harvest else "medium"),
             summary=(f"looked up {fmt_int(r['people'])} people once each on {start:%Y-%m-%d} with no "
                      f"covering case ({sale_share:.0%} for kinds that sell against {unit_sale:.0%} in the unit's "
-                     f"lookups, {empty_share:.0%} empty answers), "
+                     f"lookups, {empty_share:.0%} empty answers against {routine_empty:.0%} for the same kinds "
+                     f"in the unit), "
                      f"{ratio:.1f}× the busiest "
                      f"day of peers in {names.get(r['oid'], '?')} and {self_ratio:.1f}× its own usual day; "
                      f"{n_days} such day(s) in all"),
             event_ids=[],
             details={"people": r["people"], "empty": r["empty"], "peer_median_top": r["peer_med"],
                      "days": n_days, "self_ratio": self_ratio, "sale_share": sale_share,
-                     "unit_sale_share": unit_sale},
+                     "unit_sale_share": unit_sale, "routine_empty_share": routine_empty,
+                     "enumeration": enumeration},
         ), start, end, skeys))
     return out
+
+
+def _expected_empty(a: ir.Table, unit_accesses: ir.Table, once: ir.Table,
+                    picked: ir.Table) -> dict[tuple[int, int], float]:
+    """Per picked (aid, day): the empty answers its one-off people would get at the rate of the same kinds for
+    the *other* accounts of the unit (an enumerator in a small unit would otherwise set its routine himself)."""
+    u = unit_accesses
+    per = rows(u.group_by(["oid", "aid", "kind"]).aggregate(n=u.count(), e=u.count(where=u.empty)))
+    unit: dict[tuple[int, int], list[int]] = {}
+    own: dict[tuple[int, int, int], tuple[int, int]] = {}
+    for r in per:
+        tot = unit.setdefault((r["oid"], r["kind"]), [0, 0])
+        tot[0] += r["n"]
+        tot[1] += r["e"]
+        own[(r["oid"], r["aid"], r["kind"])] = (r["n"], r["e"])
+    day = a.join(picked, ["aid", "day"]).join(once.select("aid", "skey"), ["aid", "skey"])
+    got: dict[tuple[int, int], float] = {}
+    for r in rows(day.group_by(["aid", "day", "oid", "kind"]).aggregate(n=day.count())):
+        n_all, e_all = unit.get((r["oid"], r["kind"]), (0, 0))
+        n_own, e_own = own.get((r["oid"], r["aid"], r["kind"]), (0, 0))
+        rate = (e_all - e_own) / (n_all - n_own) if n_all > n_own else 0.0
+        got[(r["aid"], r["day"])] = got.get((r["aid"], r["day"]), 0.0) + r["n"] * rate
+    return got
