@@ -27,7 +27,9 @@ so a day of record checks is a third empty without anyone enumerating, while a s
 national ids that all exist in part hits few empty answers in absolute terms (a quarter) but many times what
 the same kinds of lookup return empty in the unit. The day's *expected* empty answers are the sum over its
 lookups of the unit's empty share for that data kind; the day counts as an enumeration when at least
-``min_empty_share`` of its people came back empty and that is ``min_empty_ratio`` times the expected share.
+``min_empty_share`` of its people came back empty and that is ``min_empty_ratio`` times the expected share
+(empty answers no longer count towards ``min_sale_or_empty``: a day of record checks on strangers, mostly
+empty as every such day in the unit, is no enumeration).
 A burst that is an enumeration or a harvest is then as strong as the larger of its two ratios (peers' busiest
 day, the account's own usual day): a script run once by an officer of a busy unit is as far from his own
 routine as a harvest in a quiet one.
@@ -50,6 +52,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from statistics import median
 
 import ibis
 import ibis.expr.types as ir
@@ -79,6 +82,9 @@ from custodiet.detect.insider.peers import peer_median_at
 from custodiet.detect.registry import detector
 
 ID = "insider.bulk"
+# A colleague's empty share of a kind counts towards the unit's routine from this many lookups of it on (from
+# fewer, the share moves in steps of 20% or more).
+_MIN_KIND_LOOKUPS = 5
 
 
 REVISION = 6
@@ -136,7 +142,7 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
         unit_sale = routine.get(r["oid"], 0.0)
         routine_empty = expected.get((r["aid"], r["day"]), 0.0) / r["people"]
         enumeration = empty_share >= max(min_empty_share, min_empty_ratio * routine_empty)
-        harvest = enumeration or max(sale_share - unit_sale, empty_share) >= min_sale_or_empty
+        harvest = enumeration or sale_share - unit_sale >= min_sale_or_empty
         burst = max(ratio, self_ratio) if harvest and self_ratio >= min_self else ratio
         score = squash(burst * n_days ** 0.5 * (1 + empty_share), 10.0) * (0.5 + 0.5 * min(self_ratio / min_self, 1))
         out.append(ev.want(Finding(
@@ -160,22 +166,20 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
 
 def _expected_empty(a: ir.Table, unit_accesses: ir.Table, once: ir.Table,
                     picked: ir.Table) -> dict[tuple[int, int], float]:
-    """Per picked (aid, day): the empty answers its one-off people would get at the rate of the same kinds for
-    the *other* accounts of the unit (an enumerator in a small unit would otherwise set its routine himself)."""
+    """Per picked (aid, day): the empty answers its one-off people would get at the unit's routine rate for each
+    kind: the median of the empty shares of the unit's *other* accounts with at least ``_MIN_KIND_LOOKUPS``
+    lookups of that kind (an enumerator would otherwise set his unit's routine himself, and two enumerators
+    in one unit each other's; a typical colleague is the routine)."""
     u = unit_accesses
     per = rows(u.group_by(["oid", "aid", "kind"]).aggregate(n=u.count(), e=u.count(where=u.empty)))
-    unit: dict[tuple[int, int], list[int]] = {}
-    own: dict[tuple[int, int, int], tuple[int, int]] = {}
+    shares: dict[tuple[int, int], list[tuple[int, float]]] = {}
     for r in per:
-        tot = unit.setdefault((r["oid"], r["kind"]), [0, 0])
-        tot[0] += r["n"]
-        tot[1] += r["e"]
-        own[(r["oid"], r["aid"], r["kind"])] = (r["n"], r["e"])
+        if r["n"] >= _MIN_KIND_LOOKUPS:
+            shares.setdefault((r["oid"], r["kind"]), []).append((r["aid"], r["e"] / r["n"]))
     day = a.join(picked, ["aid", "day"]).join(once.select("aid", "skey"), ["aid", "skey"])
     got: dict[tuple[int, int], float] = {}
     for r in rows(day.group_by(["aid", "day", "oid", "kind"]).aggregate(n=day.count())):
-        n_all, e_all = unit.get((r["oid"], r["kind"]), (0, 0))
-        n_own, e_own = own.get((r["oid"], r["aid"], r["kind"]), (0, 0))
-        rate = (e_all - e_own) / (n_all - n_own) if n_all > n_own else 0.0
+        others = [share for aid, share in shares.get((r["oid"], r["kind"]), []) if aid != r["aid"]]
+        rate = float(median(others)) if others else 0.0
         got[(r["aid"], r["day"])] = got.get((r["aid"], r["day"]), 0.0) + r["n"] * rate
     return got
