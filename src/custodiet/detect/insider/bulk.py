@@ -15,12 +15,12 @@ far above their peers' median every day. Revision 3 also measures the busiest da
 only a busiest day at least ``min_self_ratio`` times the usual one can be high; a habit stays medium. And
 a harvest is of something: what sells (location, call records, IMEI, travel) or, when a script walks
 through a range, numbers that belong to nobody (empty answers). A day of identity checks on strangers
-that all exist is a verification desk's day (or an officer's from the desk he came from): medium at most
-unless ``min_sale_or_empty`` of its people came back empty or were pulled for a sale kind *beyond the
-unit's routine*: the share of the unit's lookups (in the unit the account worked in that day) that are of a
-sale kind is subtracted (revision 5: a border desk checks travel all day, an investigation unit pulls call
-records and locations on its suspects, so half of a busy day there being "what sells" is the routine, not a
-harvest).
+that all exist is a verification desk's day (or an officer's from the desk he came from): low at most
+(revision 6; medium before) unless it is an enumeration (below) or ``min_sale_or_empty`` of its people were
+pulled for a sale kind *beyond the unit's routine*: the share of the unit's lookups (in the unit the account
+worked in that day) that are of a sale kind is subtracted (revision 5: a border desk checks travel all day,
+an investigation unit pulls call records and locations on its suspects, so half of a busy day there being
+"what sells" is the routine, not a harvest).
 
 Empty answers are judged against the unit's routine too (revision 6): most people have no criminal record,
 so a day of record checks is a third empty without anyone enumerating, while a script walking a range of
@@ -30,7 +30,10 @@ lookups of the unit's empty share for that data kind; the day counts as an enume
 ``min_empty_share`` of its people came back empty and that is ``min_empty_ratio`` times the expected share
 (empty answers no longer count towards ``min_sale_or_empty``: a day of record checks on strangers, mostly
 empty as every such day in the unit, is no enumeration).
-A burst that is an enumeration or a harvest is then as strong as the larger of its two ratios (peers' busiest
+A day of one-off strangers that is neither (the unit's own kinds, as empty as the unit's) is the unit's routine
+at a higher pace, the mark of a heavy worker in a heavy-tailed desk: low at most (revision 6; it was medium,
+and a verification desk's busiest operators outranked targeted abuse). A burst that is an enumeration or a
+harvest is then as strong as the larger of its two ratios (peers' busiest
 day, the account's own usual day): a script run once by an officer of a busy unit is as far from his own
 routine as a harvest in a quiet one.
 
@@ -144,10 +147,12 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
         enumeration = empty_share >= max(min_empty_share, min_empty_ratio * routine_empty)
         harvest = enumeration or sale_share - unit_sale >= min_sale_or_empty
         burst = max(ratio, self_ratio) if harvest and self_ratio >= min_self else ratio
+        # A burst of harvest is high; a habit of harvesting medium; strangers of the unit's own kinds low.
+        ceiling = ("high" if self_ratio >= min_self else "medium") if harvest else "low"
         score = squash(burst * n_days ** 0.5 * (1 + empty_share), 10.0) * (0.5 + 0.5 * min(self_ratio / min_self, 1))
         out.append(ev.want(Finding(
             detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=start, window_end=end,
-            score=score, severity=severity_for(score, "high" if self_ratio >= min_self and harvest else "medium"),
+            score=score, severity=severity_for(score, ceiling),
             summary=(f"looked up {fmt_int(r['people'])} people once each on {start:%Y-%m-%d} with no "
                      f"covering case ({sale_share:.0%} for kinds that sell against {unit_sale:.0%} in the unit's "
                      f"lookups, {empty_share:.0%} empty answers against {routine_empty:.0%} for the same kinds "
