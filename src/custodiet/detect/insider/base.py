@@ -294,7 +294,9 @@ def pairs(ctx: DetectionContext) -> ir.Table:
 
 def weekly(ctx: DetectionContext) -> ir.Table:
     """Per (aid, week): lookups, distinct people, distinct unexplained people (week = Monday 00:00 UTC), and
-    ``w_oid``, the unit the account worked in that week (in the week of a desk move, the higher unit id)."""
+    ``w_oid``, the unit the account worked in that week: in the week of a desk move, the unit of most of its
+    lookups (the higher unit id before: a move on a Friday judged the week's verification strangers of the
+    new desk against the investigation unit left behind)."""
     def build() -> ir.Table:
         a = accesses(ctx)
         w = a.mutate(wk=week_of_day(a.day))  # integer weeks: grouping on them is cheaper than on timestamps
@@ -302,7 +304,7 @@ def weekly(ctx: DetectionContext) -> ir.Table:
         # it feeds) would change with the pseudonym key.
         g = w.group_by(["aid", "wk"]).aggregate(lookups=w.count(), people=w.skey.nunique(),
                                                  u_people=w.skey.nunique(where=w.unexpl),
-                                                 first=w.ts.min(), last=w.ts.max(), w_oid=w.oid.max())
+                                                 first=w.ts.min(), last=w.ts.max(), w_oid=w.oid.mode())
         return g.select("aid", "lookups", "people", "u_people", "first", "last", "w_oid", "wk",
                         week=day_start(g.wk, a.ts))
     return materialise(ctx, "weekly", build)
