@@ -136,8 +136,8 @@ def test_a_workhorse_busy_as_usual_on_its_cases_is_low_at_most(store) -> None:
 
 def test_a_heavy_verifier_at_its_usual_pace_is_not_a_high_harvest(store) -> None:
     found = _findings(store, "insider.bulk")
-    assert "V.o1" in found
-    assert found["V.o1"]["severity"] in ("low", "medium")
+    assert "V.o1" in found  # still said, for the record: low at most since bulk revision 6 (no harvest)
+    assert found["V.o1"]["severity"] in ("info", "low")
     assert found["V.o1"]["details"]["self_ratio"] < 2.0
 
 

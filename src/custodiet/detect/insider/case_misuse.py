@@ -14,6 +14,14 @@ kinds of evidence, counted in distinct people per account:
   and a misuser among busy colleagues stayed under their median). It counts only well above peers, and
   only when most of the account's unlisted people are private.
 
+Misuse borrows *one* case: revision 7 also counts the private unlisted people per cited case, and an
+account whose busiest case in that sense has ``min_unlisted`` private people, most of the unlisted people it
+cited that case for, is judged on that case alone, against the same count of its peers (their own busiest
+case). An officer whose casework on his other cases is shared
+with busy colleagues (associates of suspects checked by the whole team, each unlisted and shared) would
+otherwise hide the one case he lends to strangers behind those shared people: most of his unlisted people
+overall are shared, while all of the borrowed case's are private.
+
 Each count is compared with the median of the account's peers (same unit and role, or the whole unit
 when that group is small).
 
@@ -36,11 +44,11 @@ Known false positives: context tables out of date (a case re-opened, a subject a
 operations where officers of several units work one case, typing errors in case ids.
 
 Tunables (``ctx.params["insider.case_misuse"]``): ``min_wrong`` (4) people under a wrong case,
-``min_unlisted_ratio`` (3.0) times the peers' median of people under a case not listing them,
-``min_unlisted`` (10) private unlisted people (fewer than the 20 unlisted ones of revision 5: a person
-nobody else looked up is stronger evidence), ``min_private_share`` (0.5): most of the account's unlisted
-people must be private (casework leaves most of them shared), ``standing_accounts`` (5) accounts of a unit citing one id
-that is on no case: more than a small team (a collusion ring or a shared borrowed id is two or three
+``min_unlisted_ratio`` (3.0) times the peers' median of people under a case not listing them, ``min_unlisted`` (10)
+private unlisted people (fewer than the 20 unlisted ones of revision 5: a person nobody else looked up is stronger
+evidence), ``min_private_share`` (0.5): most of the account's unlisted people, or of those under the one case
+counted, must be private (casework leaves most of them shared), ``standing_accounts`` (5) accounts of a unit citing
+one id that is on no case: more than a small team (a collusion ring or a shared borrowed id is two or three
 officers), fewer than a unit.
 """
 
@@ -73,7 +81,7 @@ from custodiet.events import sql_list
 ID = "insider.case_misuse"
 
 
-REVISION = 6
+REVISION = 7
 
 
 def _typos(ctx: DetectionContext) -> ibis.Table:
@@ -140,14 +148,27 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
         cases=bad.case.nunique(where=~bad.cited_ok), unknown=bad.count(where=~bad.cited_known),
         start=bad.ts.min(where=~bad.cited_ok), end=bad.ts.max(where=~bad.cited_ok),
         u_start=bad.ts.min(), u_end=bad.ts.max())
+    # Misuse borrows one case: per cited open case, its private unlisted people, when they are most of the
+    # unlisted people the account cited that case for; the account's largest such case counts too.
+    bc = bad.filter(bad.cited_ok)
+    per_case = bc.group_by(["aid", "oid", "case"]).aggregate(c_priv=bc.skey.nunique(where=bc.accounts <= 1),
+                                                             c_all=bc.skey.nunique())
+    per_case = per_case.filter(per_case.c_priv >= min_private_share * per_case.c_all)
+    best_case = per_case.group_by(["aid", "oid"]).aggregate(case_priv=per_case.c_priv.max())
+    per = per.left_join(best_case, ["aid", "oid"]).select(
+        *[c for c in per.columns], case_priv=ibis._.case_priv.fill_null(0))
     dim = actors(ctx)
     there = presence(ctx)
     wrong_peer = peer_median_at(per, there, dim, "wrong").select("aid", "oid", w_med="peer_med")
     unl_peer = peer_median_at(per, there, dim, "unlisted").select("aid", "oid", u_med="peer_med")
+    case_peer = peer_median_at(per, there, dim, "case_priv").select("aid", "oid", c_med="peer_med")
     hits = per.join(dim.select("aid", "actor"), "aid").join(wrong_peer, ["aid", "oid"]).join(unl_peer, ["aid", "oid"])
+    hits = hits.join(case_peer, ["aid", "oid"])
     is_wrong = (hits.wrong >= min_wrong) & (hits.wrong >= 3 * (hits.w_med + 1))
     is_unlisted = ((hits.unlisted >= min_unlisted) & (hits.unlisted >= min_ratio * (hits.u_med + 1))
                    & (hits.unlisted >= min_private_share * hits.unlisted_all))
+    one_case = (hits.case_priv >= min_unlisted) & (hits.case_priv >= min_ratio * (hits.c_med + 1))
+    is_unlisted = is_unlisted | one_case
     hits = hits.filter(is_wrong | is_unlisted).mutate(is_wrong=is_wrong)
     ev = evidence(ctx)
     found = rows(hits.order_by(["actor", hits.is_wrong.desc(), hits.wrong.desc(), hits.unlisted.desc(), "oid"]))
@@ -174,18 +195,21 @@ def case_misuse(ctx: DetectionContext) -> list[Finding]:
                        f"{r['w_med']:.0f}")
             start, end = r["start"], r["end"]
         else:
-            score = squash(r["unlisted"] / (r["u_med"] + 1), 6.0)
+            ratio = max(r["unlisted"] / (r["u_med"] + 1), r["case_priv"] / (r["c_med"] + 1))
+            score = squash(ratio, 6.0)
             summary = (f"cited open cases of {org} for {fmt_int(r['unlisted'])} people those cases do not "
                        f"list and no other account looked up ({r['unlisted'] / max(r['unlisted_all'], 1):.0%} of "
-                       f"the {fmt_int(r['unlisted_all'])} unlisted people it cited them for), "
-                       f"{r['unlisted'] / (r['u_med'] + 1):.1f}× the peers' median ({r['u_med']:.0f})")
+                       f"the {fmt_int(r['unlisted_all'])} unlisted people it cited them for; "
+                       f"{fmt_int(r['case_priv'])} of them under one case, most of those it cited that case for), "
+                       f"{ratio:.1f}× the peers' median ({r['u_med']:.0f} in all, {r['c_med']:.0f} under one case)")
             start, end = r["u_start"], r["u_end"]
         out.append(ev.want(Finding(
             detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=start, window_end=end,
             score=score, severity=severity_for(score, "high"), summary=summary, event_ids=[],
             details={"unit": org, "wrong_case_people": r["wrong"], "unlisted_people": r["unlisted"],
-                     "unlisted_people_all": r["unlisted_all"],
+                     "unlisted_people_all": r["unlisted_all"], "one_case_private_people": r["case_priv"],
                      "wrong_case_ids": r["cases"], "unknown_case_lookups": r["unknown"],
-                     "peer_median_wrong": r["w_med"], "peer_median_unlisted": r["u_med"]},
+                     "peer_median_wrong": r["w_med"], "peer_median_unlisted": r["u_med"],
+                     "peer_median_one_case": r["c_med"]},
         ), start, end, skeys))
     return out

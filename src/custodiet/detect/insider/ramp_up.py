@@ -16,13 +16,19 @@ with the whole unit. A desk move is a step, not a climb: only the weeks since th
 count, and their first ``baseline_weeks`` are its baseline (an account that moved too recently to have a
 baseline at its new desk is left to the peer comparisons of :mod:`.volume` and :mod:`.bulk`).
 
+A seller's ramp is a climb in what sells. A verification cell's heaviest operators check ever more strangers'
+identities as their workload grows (volumes there are heavy-tailed and every lookup is on no case), which is
+no ramp of abuse: revision 4 rates a climb low at most when under ``min_sale_share`` of the account's
+unexplained lookups during the climb are of a kind that sells (location, call records, IMEI, travel).
+
 Known false positives: a new officer whose first weeks were training (a low baseline); a move to a busier
 desk with the same unit name (a new role inside the unit that the actors table does not show).
 
 Tunables (``ctx.params["insider.ramp_up"]``): ``baseline_weeks`` (4), ``k`` (0.5), ``h`` (6.0),
 ``min_rise`` (2.5), ``min_people`` (20) in the peak week, ``sigma_floor`` (0.25, log scale),
 ``recent_weeks`` (3), ``min_group`` (4) accounts of a role in a unit that week, else the whole unit is
-the peer group (the same rule as :mod:`.peers`).
+the peer group (the same rule as :mod:`.peers`), ``min_sale_share`` (0.1: one lookup in ten of a kind that sells
+is far below any seller's share and above a desk that never pulls them).
 
 The weekly counts are computed in the engine (Ibis); the recursion of CUSUM has no SQL window form, so
 it runs over the small per-account weekly series in Python.
@@ -40,7 +46,18 @@ import ibis
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.insider.base import actors, evidence, rows, severity_for, squash, unit_names, weekly
+from custodiet.detect.insider.base import (
+    SALE_KINDS,
+    accesses,
+    actors,
+    evidence,
+    kind_code,
+    rows,
+    severity_for,
+    squash,
+    unit_names,
+    weekly,
+)
 from custodiet.detect.insider.peers import MAD_TO_SIGMA
 from custodiet.detect.registry import detector
 
@@ -65,7 +82,7 @@ def cusum(values: list[float], baseline: int, k: float, sigma_floor: float) -> t
     return best, best_start, best_at
 
 
-REVISION = 3
+REVISION = 4
 
 
 def _since_last_move(weeks: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -87,6 +104,7 @@ def ramp_up(ctx: DetectionContext) -> list[Finding]:
     min_rise, min_people = float(p.get("min_rise", 2.5)), int(p.get("min_people", 20))
     sigma_floor, recent = float(p.get("sigma_floor", 0.25)), int(p.get("recent_weeks", 3))
     min_group = int(p.get("min_group", 4))
+    min_sale_share = float(p.get("min_sale_share", 0.1))
     w = weekly(ctx)
     # Peers are the accounts of the unit the account worked in *that week* (officers move desks: a move
     # into a verification cell is a new desk, not a ramp), with the same role.
@@ -106,8 +124,7 @@ def ramp_up(ctx: DetectionContext) -> list[Finding]:
     whole = per.filter((per.week > first_week) & (per.week + ibis.interval(days=7) <= ctx.now))
     for r in rows(whole.join(peer, ["unit", "role", "week"]).order_by(["actor", "week"])):
         series[r["actor"]].append(r)
-    ev = evidence(ctx)
-    out: list[Finding] = []
+    found: list[dict[str, Any]] = []
     for actor, weeks in series.items():
         weeks = _since_last_move(weeks)
         if len(weeks) < baseline + 3:
@@ -121,19 +138,41 @@ def ramp_up(ctx: DetectionContext) -> list[Finding]:
         if peak < h or rise < min_rise or late["people"] < min_people or peak_at == run_start \
                 or now_rise < min_rise:
             continue
-        first = weeks[run_start]
-        start, end = first["week"], late["week"] + timedelta(days=7)
+        found.append({"aid": late["aid"], "actor": actor, "late": late, "start": weeks[run_start]["week"],
+                      "end": late["week"] + timedelta(days=7), "peak": peak, "rise": rise,
+                      "weeks": peak_at - run_start + 1,
+                      "base_people": statistics.median(w["people"] for w in weeks[:baseline])})
+    sale = _sale_shares(ctx, found)
+    ev = evidence(ctx)
+    out: list[Finding] = []
+    for r in found:
+        late, start, end, peak, rise = r["late"], r["start"], r["end"], r["peak"], r["rise"]
+        sale_share = sale.get(r["aid"], 0.0)
         score = squash(peak / h - 1 + math.log(rise), 1.5)
-        base_people = statistics.median(w["people"] for w in weeks[:baseline])
         out.append(ev.want(Finding(
-            detector=ID, revision=REVISION, actor=actor, subjects=[], window_start=start, window_end=end,
-            score=score, severity=severity_for(score, "high"),
-            summary=(f"weekly unexplained lookups climbed from {base_people:.0f} people (first {baseline} weeks) "
-                     f"to {late['people']} in the week of {late['week']:%Y-%m-%d}, {rise:.1f}× its own baseline "
-                     f"relative to peers in {names.get(late['unit'], '?')}/{late['role']}; CUSUM {peak:.1f} ≥ "
-                     f"{h:.0f} over {peak_at - run_start + 1} weeks"),
+            detector=ID, revision=REVISION, actor=r["actor"], subjects=[], window_start=start, window_end=end,
+            score=score, severity=severity_for(score, "high" if sale_share >= min_sale_share else "low"),
+            summary=(f"weekly unexplained lookups climbed from {r['base_people']:.0f} people (first {baseline} "
+                     f"weeks) to {late['people']} in the week of {late['week']:%Y-%m-%d}, {rise:.1f}× its own "
+                     f"baseline relative to peers in {names.get(late['unit'], '?')}/{late['role']}; CUSUM "
+                     f"{peak:.1f} ≥ {h:.0f} over {r['weeks']} weeks; {sale_share:.0%} of the unexplained lookups "
+                     f"of the climb for kinds that sell"),
             event_ids=[],
-            details={"cusum": peak, "rise": rise, "baseline_people": base_people,
-                     "peak_people": late["people"], "weeks": peak_at - run_start + 1},
+            details={"cusum": peak, "rise": rise, "baseline_people": r["base_people"],
+                     "peak_people": late["people"], "weeks": r["weeks"], "sale_share": sale_share},
         ), late["week"], end))
     return out
+
+
+def _sale_shares(ctx: DetectionContext, found: list[dict[str, Any]]) -> dict[int, float]:
+    """Per climbing account: the share of its unexplained lookups during the climb that are of a kind that
+    sells (location, call records, IMEI, travel)."""
+    if not found:
+        return {}
+    a = accesses(ctx)
+    span = ibis.memtable([{"aid": r["aid"], "s": r["start"], "e": r["end"]} for r in found],
+                         schema={"aid": "int32", "s": "timestamp('UTC')", "e": "timestamp('UTC')"})
+    u = a.filter(a.unexpl).join(span, "aid")
+    u = u.filter((u.ts >= u.s) & (u.ts < u.e))
+    got = u.group_by("aid").aggregate(n=u.count(), sale=u.count(where=u.kind.isin([kind_code(k) for k in SALE_KINDS])))
+    return {r["aid"]: r["sale"] / r["n"] for r in rows(got) if r["n"]}

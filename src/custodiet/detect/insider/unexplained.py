@@ -9,6 +9,9 @@ its baseline) using a binomial z: (u - n·p0) / sqrt(n·p0·(1 - p0)), p0 clippe
 Each week is judged in the unit the account worked in that week (the events' unit), and the whole history
 is the whole time in one unit (revision 2): officers move desks, and a moved officer's weeks in a
 verification cell are compared with the cell, not with the investigation unit the actors table lists now.
+The week of the move itself belongs to the unit of most of its lookups (revision 3; it went to the unit
+with the higher id, so a verifier who moved to an investigation unit on a Friday had the week's strangers
+judged against investigators).
 
 Known false positives: case files not loaded or out of date in the context tables; an officer who works
 for another unit's case; links through contacts (k hops) are not yet modelled, so a suspect's relatives
@@ -48,7 +51,7 @@ ID = "insider.unexplained"
 ALL = "whole history"
 
 
-REVISION = 2
+REVISION = 3
 
 
 @detector(ID, revision=REVISION, severity="high", channel="portal")
