@@ -1,11 +1,9 @@
-"""An obsession has few objects (stalking revision 4).
+"""A stalker returns to the people around the victim too (stalking revision 5, which takes back revision 4).
 
-On the shared background world:
-
-- ``U2.o2`` looks up one person on 8 evenings within 10 days, location each time: a stalker, high;
-- ``U1.o1`` looks up each of eight people (the associates of a suspect whose case is not loaded) on 8 evenings
-  within 10 days, location each time: one account returning to eight people is working an unlisted case
-  (revision 3 rated every one of those pairs high, like eight obsessions).
+On the shared background world, ``U2.o2`` looks up the victim on 5 evenings within 9 days, location each
+time, and comes back to four people around her (a new partner, two relatives, a colleague) on the same
+evenings. Revision 4 weighed each pair by three over the five people returned to, so the victim's pair fell
+below high; revision 5 rates it high again.
 """
 
 from __future__ import annotations
@@ -21,27 +19,19 @@ from custodiet.store import Store
 def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     store = Store(tmp_path_factory.mktemp("stalking-breadth"))
     w = background(store)
-    for d in range(8):
-        w.access("U2.o2", subj("ex-partner"), day(30 + (d * 10) // 8, 20, 10), "location")
-        for i in range(8):
-            w.access("U1.o1", subj(f"associate-{i}"), day(30 + (d * 10) // 8, 20, 5 * i), "location")
+    around = ["new-partner", "mother", "sister", "colleague"]
+    for d in range(5):
+        w.access("U2.o2", subj("victim"), day(30 + d * 2, 20, 10), "location")
+        for i, who in enumerate(around):
+            w.access("U2.o2", subj(who), day(30 + d * 2, 21, 5 * i), "location")
     w.commit()
     run_detectors(store, channel="portal", only=["insider.stalking"])
     return store
 
 
-def _pairs(store: Store, actor: str) -> list[dict]:
-    return [f for f in load_findings(store) if f["detector"] == "insider.stalking" and f["actor"] == actor]
-
-
-def test_one_person_followed_on_eight_evenings_is_high(store) -> None:
-    (found,) = _pairs(store, "U2.o2")
-    assert found["severity"] == "high"
-    assert found["details"]["people_returned_to"] == 1
-
-
-def test_eight_people_returned_to_alike_are_no_obsession_each(store) -> None:
-    found = _pairs(store, "U1.o1")
-    assert len(found) == 8
-    assert all(f["details"]["people_returned_to"] == 8 for f in found)
-    assert all(f["severity"] != "high" for f in found)
+def test_the_victim_stays_high_beside_the_people_around_her(store) -> None:
+    found = {f["subjects"][0]: f for f in load_findings(store)
+             if f["detector"] == "insider.stalking" and f["actor"] == "U2.o2"}
+    assert len(found) == 5
+    assert all(f["severity"] == "high" for f in found.values())
+    assert all(f["revision"] == 5 for f in found.values())
