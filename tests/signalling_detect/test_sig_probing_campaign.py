@@ -147,3 +147,21 @@ def test_campaign_takes_in_a_members_allowed_lookups_on_its_targets(tmp_path):
     ids = set(found[0].event_ids)
     assert {e["event_id"] for e in partner_lookups} <= ids
     assert elsewhere["event_id"] not in ids
+
+
+def test_sms_lookup_then_call_routing_by_the_same_partner_is_tracking(tmp_path):
+    """An SMS partner looks a number up (SRI-SM, allowed alone) and no delivery follows; seconds later its other
+    GT asks call routing for the same number (sendRoutingInfo without an optimal-routing agreement, FS.11
+    category 2): together they locate the subscriber, so the SRI-SM is flagged as tracking. An SRI-SM followed
+    by its delivery is not, nor one followed by call routing under an agreement."""
+    fr_routing = "339900000051"
+    tracked = map_event(0, SMSC, 45, "m1", kind="msisdn")
+    delivered = map_event(100, SMSC, 45, "m2", kind="msisdn")
+    events = [tracked, map_event(0.3, fr_routing, 22, "m1", kind="msisdn"),
+              delivered, map_event(100.05, SMSC, 44, "i2"), map_event(100.3, fr_routing, 22, "m2", kind="msisdn")]
+    store = store_with(tmp_path, events)
+    found = [f for f in run(store, probing) if f.details.get("pattern") == "tracking"]
+    assert flagged_ids(found) == {tracked["event_id"]}
+    assert found[0].details["then"] == ["sendRoutingInfo"]
+    allowed = run(store, probing, {"signalling.fs11_cat2": {"sri_allowed": [fr_routing]}})
+    assert [f for f in allowed if f.details.get("pattern") == "tracking"] == []
