@@ -5,7 +5,7 @@ from __future__ import annotations
 from custodiet.detect.signalling.campaign import campaigns
 from custodiet.detect.signalling.probing import probing
 
-from .sigdet_helpers import UNKNOWN, UNKNOWN2, UNKNOWN3, flagged_ids, map_event, run, store_with
+from .sigdet_helpers import DE_VLR, UNKNOWN, UNKNOWN2, UNKNOWN3, flagged_ids, map_event, run, store_with
 
 SMSC = "339900000021"  # Lutetia Mobile's SMSC: an SMS partner, so each SRI-SM alone is allowed
 
@@ -77,3 +77,91 @@ def test_probing_bulk_sms_to_a_stale_list_is_not_a_sweep(tmp_path):
     assert run(store_with(tmp_path, events), probing) == []
     sweep = [map_event(100 + i, SMSC, 45, f"other-{i}") for i in range(60)] + [map_event(100.05, SMSC, 44, "x")]
     assert len(run(store_with(tmp_path / "sweep", sweep), probing)) == 1
+
+
+def test_two_campaigns_renting_gts_of_one_operator_stay_apart(tmp_path):
+    """Two campaigns at once: each rents a different GT of the same operator's block and works its own target
+    list with a second network. They are two findings, each with its own GTs; the operator's block is not one
+    member tying both together."""
+    first_gt, second_gt = UNKNOWN, UNKNOWN[:-4] + "5031"
+    events = []
+    for i in range(6):
+        for k, gt in enumerate((first_gt, UNKNOWN2)):
+            events += _attack(10 * i + k, gt, f"c1-{i}")
+        for k, gt in enumerate((second_gt, UNKNOWN3)):
+            events += _attack(10 * i + 5 + k, gt, f"c2-{i}")
+    found = run(store_with(tmp_path, events), campaigns)
+    assert sorted(sorted(f.actors) for f in found) == sorted([sorted([first_gt, UNKNOWN2]),
+                                                              sorted([second_gt, UNKNOWN3])])
+    assert all("2 networks acted together" in f.summary for f in found)
+
+
+def test_one_operator_alone_with_two_gts_is_no_campaign(tmp_path):
+    """One operator attacking from two GTs of its block on different people is one network, not a campaign."""
+    events = [e for i in range(6) for e in _attack(i, UNKNOWN, f"a{i}")]
+    events += [e for i in range(6) for e in _attack(i, UNKNOWN[:-4] + "5031", f"a{i}")]
+    events += [e for i in range(6) for e in _attack(i, UNKNOWN[:-4] + "6031", f"b{i}")]
+    assert run(store_with(tmp_path, events), campaigns) == []
+
+
+def test_campaigns_of_look_up_and_location_gts_sharing_one_operator(tmp_path):
+    """Two campaigns at once, each of two operators that look numbers up (anyTimeInterrogation on the MSISDN)
+    from one GT and locate the IMSIs (provideSubscriberInfo) from another GT of their block; nothing ties the
+    numbers to the IMSIs. The first operator rents other GTs to the second campaign. Each campaign is one
+    finding with both GTs of each of its operators."""
+    def gt(base: str, last: str) -> str:
+        return base[:-4] + last
+
+    first = [(gt(UNKNOWN, "1031"), gt(UNKNOWN, "5031")), (gt(UNKNOWN2, "1031"), gt(UNKNOWN2, "5031"))]
+    second = [(gt(UNKNOWN, "2031"), gt(UNKNOWN, "7031")), (gt(UNKNOWN3, "2031"), gt(UNKNOWN3, "7031"))]
+    events = []
+    for i in range(6):
+        for c, (tag, nets) in enumerate((("c1", first), ("c2", second))):
+            for k, (look, locate) in enumerate(nets):
+                minute = 20 * i + 10 * c + 2 * k
+                events += [map_event(minute, look, 71, f"msisdn-{tag}-{i}", kind="msisdn"),
+                           map_event(minute + 1, locate, 70, f"{tag}-{i}")]
+    found = run(store_with(tmp_path, events), campaigns)
+    assert sorted(sorted(f.actors) for f in found) == sorted([sorted(g for pair in first for g in pair),
+                                                              sorted(g for pair in second for g in pair)])
+
+
+def test_campaign_takes_in_a_members_allowed_lookups_on_its_targets(tmp_path):
+    """Two unknown networks look six numbers up (sendRoutingInfo) from one GT and locate the IMSIs
+    (anyTimeInterrogation) from another; a roaming partner locates the same IMSIs and looks the same numbers up
+    from its one GT. The partner's sendRoutingInfo is allowed call routing alone (optimal routing), but on the
+    campaign's people, in its window, from a GT that sent the campaign's flagged requests, it is the campaign's
+    look-up. The partner's look-up of someone else is not."""
+    partner = DE_VLR
+    events, partner_lookups = [], []
+    for i in range(6):
+        for k, net in enumerate((UNKNOWN, UNKNOWN2)):
+            events += [map_event(10 * i + k, net, 22, f"m{i}", kind="msisdn"),
+                       map_event(10 * i + k + 0.5, net[:-4] + "5031", 71, f"t{i}")]
+        partner_lookups.append(map_event(10 * i + 3, partner, 22, f"m{i}", kind="msisdn"))
+        events += [partner_lookups[-1], map_event(10 * i + 4, partner, 71, f"t{i}")]
+    elsewhere = map_event(30, partner, 22, "someone-else", kind="msisdn")
+    found = run(store_with(tmp_path, [*events, elsewhere]), campaigns,
+                {"signalling.fs11_cat2": {"sri_allowed": [partner]}})  # an optimal-routing agreement
+    assert len(found) == 1
+    ids = set(found[0].event_ids)
+    assert {e["event_id"] for e in partner_lookups} <= ids
+    assert elsewhere["event_id"] not in ids
+
+
+def test_sms_lookup_then_call_routing_by_the_same_partner_is_tracking(tmp_path):
+    """An SMS partner looks a number up (SRI-SM, allowed alone) and no delivery follows; seconds later its other
+    GT asks call routing for the same number (sendRoutingInfo without an optimal-routing agreement, FS.11
+    category 2): together they locate the subscriber, so the SRI-SM is flagged as tracking. An SRI-SM followed
+    by its delivery is not, nor one followed by call routing under an agreement."""
+    fr_routing = "339900000051"
+    tracked = map_event(0, SMSC, 45, "m1", kind="msisdn")
+    delivered = map_event(100, SMSC, 45, "m2", kind="msisdn")
+    events = [tracked, map_event(0.3, fr_routing, 22, "m1", kind="msisdn"),
+              delivered, map_event(100.05, SMSC, 44, "i2"), map_event(100.3, fr_routing, 22, "m2", kind="msisdn")]
+    store = store_with(tmp_path, events)
+    found = [f for f in run(store, probing) if f.details.get("pattern") == "tracking"]
+    assert flagged_ids(found) == {tracked["event_id"]}
+    assert found[0].details["then"] == ["sendRoutingInfo"]
+    allowed = run(store, probing, {"signalling.fs11_cat2": {"sri_allowed": [fr_routing]}})
+    assert [f for f in allowed if f.details.get("pattern") == "tracking"] == []

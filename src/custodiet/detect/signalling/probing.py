@@ -16,7 +16,9 @@ What it catches:
   usually followed, i.e. not an HLR-lookup service) by
   provideSubscriberInfo, anyTimeInterrogation or LCS from abroad that its home network did not send, or
   by an updateLocation from a network without a roaming agreement (the IMSI of an SRI-SM's subscriber is
-  matched through requests that carry both identities).
+  matched through requests that carry both identities), or, for an SRI-SM, by the same network's
+  sendRoutingInfo that FS.11 category 2 flags (call routing without an agreement returns the serving
+  MSC/VLR: the SMS look-up and the call-routing look-up together locate the subscriber; revision 4).
 
 How: per network, each hour's distinct subscribers looked up without a legitimate follow-up (U). The
 network's baseline is the ``baseline_quantile`` of its U over every hour of the capture (zeros included),
@@ -59,6 +61,7 @@ import ibis
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.registry import detector
+from custodiet.detect.signalling import fs11_cat2
 from custodiet.detect.signalling.base import (
     ATI,
     MTFSM,
@@ -75,6 +78,7 @@ from custodiet.detect.signalling.base import (
     UGL,
     UL,
     describe,
+    flagged_rows,
     plural,
     requests,
     rows,
@@ -83,7 +87,7 @@ from custodiet.detect.signalling.base import (
 from custodiet.detect.signalling.state import home_explained
 
 ID = "signalling.probing"
-REVISION = 3
+REVISION = 4
 MAP_LOOKUPS = [SRISM, SRI, ATI, PSI, SENDIMSI, SRILCS, PSL]
 DIAMETER_LOOKUPS = [UDR, RIR, PLR]
 TRACKING = [PSI, ATI, SRILCS, PSL]
@@ -174,13 +178,17 @@ def _tracking(ctx: DetectionContext, looks: list[dict[str, Any]], followed: set[
     loc = loc.anti_join(home_explained(r, loc), "event_id")
     ul = ext.filter((ext.proto == "map") & ext.code.isin([UL, UGL]) & ~ext.src_roaming)
     follow = rows(ibis.union(loc, ul).select("subject", "ts", "operation", "src").order_by("ts"))
+    # call routing asked from outside the home network without an agreement (FS.11 category 2, flagged
+    # there) returns the serving MSC/VLR: after an SRI-SM that no delivery followed it is the location step
+    routing = [{k: x[k] for k in ("subject", "ts", "operation", "src")}
+               for x in flagged_rows(fs11_cat2.flagged(ctx)) if x["operation"] == "sendRoutingInfo"]
     pairs = rows(r.filter(r.link.notnull()).select("subject", "link").distinct())
     alias: dict[str, set[str]] = defaultdict(set)
     for x in pairs:
         alias[x["subject"]].add(x["link"])
         alias[x["link"]].add(x["subject"])
     after: dict[str, list[tuple[datetime, str, str]]] = defaultdict(list)
-    for x in follow:
+    for x in sorted([*follow, *routing], key=lambda x: x["ts"]):
         for s in {x["subject"], *alias.get(x["subject"], ())}:
             after[s].append((x["ts"], x["operation"], x["src"]))
     window = timedelta(hours=p["tracking_hours"])
@@ -193,6 +201,8 @@ def _tracking(ctx: DetectionContext, looks: list[dict[str, Any]], followed: set[
         if (x["code"] in TRACKING and x["proto"] == "map") or x["event_id"] in followed:
             continue  # the follow-up itself, or a look-up that led to a delivery
         for ts, op, src in after.get(x["subject"], []):
+            if op == "sendRoutingInfo" and (x["code"] != SRISM or src != x["src"]):
+                continue  # call routing is the location step of the same network's SMS look-up only
             if src != x["src"] and x["src"] not in delivers:
                 continue  # an HLR-lookup service's look-up says nothing about someone else's location request
             if x["ts"] < ts <= x["ts"] + (window if src == x["src"] else others):
