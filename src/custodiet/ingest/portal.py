@@ -156,14 +156,13 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged,
     _define_cand(con, channel)
     step("deduplicating")
     idless = con.execute("SELECT count(*) FROM cand_rows WHERE event_id IS NULL").fetchall()[0][0]
-    settled = False
-    if not idless:  # nothing waits for the map: look for id collisions while it is built
-        colliding = find_collisions(con, "cand")
-        settled = not subjects.has_errors
-    if not settled:  # reasons (identifiers that fail) or content ids depend on the map
+    if idless:  # content ids: Arrow candidates need the map as Arrow, the engine's its engine copy
+        if candidates is None:
+            subjects.load()
+        candidates = _fill_content_ids(con, channel, candidates, subjects)
+    colliding = find_collisions(con, "cand")  # with ids given, while the map is still being built
+    if subjects.has_errors:  # an identifier that fails is a reason: the engine copy of the map gives it
         subjects.load()
-        if idless:
-            candidates = _fill_content_ids(con, channel, candidates, subjects)
         colliding = find_collisions(con, "cand")
     if colliding:
         subjects.load()
