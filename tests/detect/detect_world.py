@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pyarrow as pa
 
+from custodiet.detect.run import load_findings
 from custodiet.events import EVENT_SCHEMA, canonical_json
 from custodiet.ledger import append_events
 from custodiet.store import CONTEXT_SCHEMAS, Store
@@ -169,3 +170,8 @@ def plant(w: World) -> None:
     for i in range(60):  # a hijacked account: nights, a new address
         w.access("U1.o5", subj(f"night{i}"), day(50 + i % 3, 2 + i % 3, i % 60), "identity",
                  client_ip="203.0.113.9")
+
+
+def by_actor(store: Store, detector: str) -> dict[str, dict]:
+    """The stored findings of one detector, by actor (the last one of an actor wins)."""
+    return {f["actor"]: f for f in load_findings(store) if f["detector"] == detector}

@@ -13,9 +13,9 @@ look up a couple of one-off strangers on ordinary days. Then:
 from __future__ import annotations
 
 import pytest
-from detect_world import background, day, subj
+from detect_world import background, by_actor, day, subj
 
-from custodiet.detect.run import load_findings, run_detectors
+from custodiet.detect.run import run_detectors
 from custodiet.store import Store
 
 
@@ -46,7 +46,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 
 def _found(store: Store) -> dict[str, dict]:
-    return {f["actor"]: f for f in load_findings(store) if f["detector"] == "insider.bulk"}
+    return by_actor(store, "insider.bulk")
 
 
 def test_an_enumeration_of_ids_that_mostly_exist_is_high(store) -> None:

@@ -11,9 +11,9 @@ Border desk ``B`` (five officers) checks travellers every weekday: travel histor
 from __future__ import annotations
 
 import pytest
-from detect_world import background, day, subj
+from detect_world import background, by_actor, day, subj
 
-from custodiet.detect.run import load_findings, run_detectors
+from custodiet.detect.run import run_detectors
 from custodiet.store import Store
 
 
@@ -42,7 +42,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 
 def _found(store: Store) -> dict[str, dict]:
-    return {f["actor"]: f for f in load_findings(store) if f["detector"] == "insider.bulk"}
+    return by_actor(store, "insider.bulk")
 
 
 def test_a_busy_day_of_the_desks_own_kind_is_not_a_high_harvest(store) -> None:

@@ -14,9 +14,9 @@ works ``CASE/2026/0415`` and ``CASE/2026/0452``. On top of the shared background
 from __future__ import annotations
 
 import pytest
-from detect_world import background, day, subj
+from detect_world import background, by_actor, day, subj
 
-from custodiet.detect.run import load_findings, run_detectors
+from custodiet.detect.run import run_detectors
 from custodiet.store import Store
 
 
@@ -42,7 +42,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 
 def _found(store: Store) -> dict[str, dict]:
-    return {f["actor"]: f for f in load_findings(store) if f["detector"] == "insider.case_misuse"}
+    return by_actor(store, "insider.case_misuse")
 
 
 def test_separators_do_not_make_another_case(store) -> None:

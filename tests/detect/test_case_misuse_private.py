@@ -10,9 +10,9 @@ colleagues' sixty was nothing).
 from __future__ import annotations
 
 import pytest
-from detect_world import background, day, subj
+from detect_world import background, by_actor, day, subj
 
-from custodiet.detect.run import load_findings, run_detectors
+from custodiet.detect.run import run_detectors
 from custodiet.store import Store
 
 TEAM = [f"T.o{o}" for o in range(5)]
@@ -41,7 +41,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 
 def _found(store: Store) -> dict[str, dict]:
-    return {f["actor"]: f for f in load_findings(store) if f["detector"] == "insider.case_misuse"}
+    return by_actor(store, "insider.case_misuse")
 
 
 def test_private_lookups_under_the_officers_own_case_are_misuse(store) -> None:

@@ -24,9 +24,9 @@ now. On top of the shared background world:
 from __future__ import annotations
 
 import pytest
-from detect_world import WEEKS, background, day, subj
+from detect_world import WEEKS, background, by_actor, day, subj
 
-from custodiet.detect.run import load_findings, run_detectors
+from custodiet.detect.run import run_detectors
 from custodiet.store import Store
 
 
@@ -89,7 +89,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 
 def _found(store: Store, detector: str) -> dict[str, dict]:
-    return {f["actor"]: f for f in load_findings(store) if f["detector"] == detector}
+    return by_actor(store, detector)
 
 
 def test_a_units_standing_authority_is_not_misuse_before_or_after_a_move(store) -> None:

@@ -12,9 +12,9 @@ On top of the shared background world (every investigator works from ``10.0.0.1`
 from __future__ import annotations
 
 import pytest
-from detect_world import background, day, subj
+from detect_world import background, by_actor, day, subj
 
-from custodiet.detect.run import load_findings, run_detectors
+from custodiet.detect.run import run_detectors
 from custodiet.store import Store
 
 
@@ -33,7 +33,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 
 def _found(store: Store) -> dict[str, dict]:
-    return {f["actor"]: f for f in load_findings(store) if f["detector"] == "insider.new_client"}
+    return by_actor(store, "insider.new_client")
 
 
 def test_an_internet_address_for_an_intranet_account_is_a_takeover(store) -> None:

@@ -11,9 +11,9 @@ fifth week on:
 from __future__ import annotations
 
 import pytest
-from detect_world import background, day, subj
+from detect_world import background, by_actor, day, subj
 
-from custodiet.detect.run import load_findings, run_detectors
+from custodiet.detect.run import run_detectors
 from custodiet.store import Store
 
 
@@ -34,7 +34,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 
 def _found(store: Store) -> dict[str, dict]:
-    return {f["actor"]: f for f in load_findings(store) if f["detector"] == "insider.ramp_up"}
+    return by_actor(store, "insider.ramp_up")
 
 
 def test_a_climb_in_what_sells_is_a_ramp_up(store) -> None:

@@ -15,9 +15,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from detect_world import background, day, subj
+from detect_world import background, by_actor, day, subj
 
-from custodiet.detect.run import load_findings, run_detectors
+from custodiet.detect.run import run_detectors
 from custodiet.store import Store
 
 SALE = ("location", "cdr", "imei", "travel")
@@ -61,7 +61,7 @@ def bundle_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 
 
 def _found(store: Store) -> dict[str, dict]:
-    return {f["actor"]: f for f in load_findings(store) if f["detector"] == "insider.sale_bundle"}
+    return by_actor(store, "insider.sale_bundle")
 
 
 def test_scattered_lookups_in_one_hour_are_not_a_package(bundle_store: Store) -> None:
