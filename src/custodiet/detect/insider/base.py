@@ -248,7 +248,7 @@ def pairs(ctx: DetectionContext) -> ir.Table:
         return a.group_by(["aid", "skey"]).aggregate(
             n=a.count(), first=a.ts.min(), last=a.ts.max(), day=a.day.min(), expl=a.explained.any(),
             u_n=a.count(where=a.unexpl), empty=a.empty.any(),
-            sale=a.kind.isin([kind_code(k) for k in SALE_KINDS]).any())
+            sale=is_sale(a.kind).any())
     return materialise(ctx, "pairs", build)
 
 
@@ -300,6 +300,17 @@ def named(t: ir.Table, ctx: DetectionContext) -> ir.Table:
     """``t`` (with an ``aid`` column) with the account's name, unit and role added."""
     dim = actors(ctx)
     return t.join(dim, "aid")
+
+
+def is_sale(kind: ir.IntegerValue) -> ir.BooleanValue:
+    """Whether an access's ``kind`` code is one of the kinds that sell (``SALE_KINDS``)."""
+    return kind.isin([kind_code(k) for k in SALE_KINDS])
+
+
+def unexplained_sales(ctx: DetectionContext) -> ir.Table:
+    """The accesses no case explains, of the kinds that sell: what a seller's lookups look like."""
+    a = accesses(ctx)
+    return a.filter(a.unexpl & is_sale(a.kind))
 
 
 def sale_kinds(t: ir.Table, keys: list[str], only: ir.BooleanValue | None = None, **extra: ir.Value) -> ir.Table:

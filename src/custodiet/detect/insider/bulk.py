@@ -63,7 +63,6 @@ import ibis.expr.types as ir
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import (
-    SALE_KINDS,
     accesses,
     actors,
     day_start,
@@ -71,7 +70,7 @@ from custodiet.detect.insider.base import (
     first_per_actor,
     first_subjects,
     fmt_int,
-    kind_code,
+    is_sale,
     pairs,
     presence,
     rows,
@@ -128,7 +127,7 @@ def bulk_harvesting(ctx: DetectionContext) -> list[Finding]:
     picked_units = ibis.memtable({"oid": sorted({r["oid"] for r in best})}, schema={"oid": "int32"})
     u = a.join(picked_units, "oid")
     routine = {r["oid"]: r["sale"] / r["n"] for r in rows(u.group_by("oid").aggregate(
-        n=u.count(), sale=u.count(where=u.kind.isin([kind_code(k) for k in SALE_KINDS]))))}
+        n=u.count(), sale=u.count(where=is_sale(u.kind))))}
     picked = ibis.memtable([{"aid": r["aid"], "day": r["day"]} for r in best])
     picked = picked.mutate(day=picked.day.cast(once.day.type()))
     expected = _expected_empty(a, u, once, picked)

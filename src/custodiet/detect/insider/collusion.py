@@ -43,17 +43,16 @@ from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import (
     SALE_KINDS,
-    accesses,
     actors,
     evidence,
     first_subjects,
     fmt_int,
-    kind_code,
     popularity,
     rows,
     sale_kinds,
     severity_for,
     squash,
+    unexplained_sales,
 )
 from custodiet.detect.registry import detector
 
@@ -68,8 +67,7 @@ def collusion(ctx: DetectionContext) -> list[Finding]:
     min_shared = int(p.get("min_shared", 6))
     pop = popularity(ctx)
     two = pop.filter((pop.accounts == 2) & (pop.u_accounts == 2)).select("skey")
-    a = accesses(ctx)
-    sale = a.filter(a.unexpl & a.kind.isin([kind_code(k) for k in SALE_KINDS])).join(two, "skey")
+    sale = unexplained_sales(ctx).join(two, "skey")
     held = sale_kinds(sale, ["aid", "skey"], first=sale.ts.min(), last=sale.ts.max())
     other = held.view()
     both = held.join(other, [held.skey == other.skey, held.aid < other.aid])
@@ -113,8 +111,7 @@ def _split_by_people(ctx: DetectionContext, p: dict[str, Any]) -> list[Finding]:
     max_ratio = float(p.get("max_half_ratio", 2.0))
     pop = popularity(ctx)
     alone = pop.filter(pop.accounts == 1).select("skey")
-    a = accesses(ctx)
-    sale = a.filter(a.unexpl & a.kind.isin([kind_code(k) for k in SALE_KINDS])).join(alone, "skey")
+    sale = unexplained_sales(ctx).join(alone, "skey")
     held = sale_kinds(sale, ["aid", "skey"], day=sale.day.min(), first=sale.ts.min(), last=sale.ts.max())
     package = held.filter(held.kinds >= 2)
     days: dict[int, list[int]] = defaultdict(list)

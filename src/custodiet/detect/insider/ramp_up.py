@@ -47,11 +47,10 @@ import ibis
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import (
-    SALE_KINDS,
     accesses,
     actors,
     evidence,
-    kind_code,
+    is_sale,
     rows,
     severity_for,
     squash,
@@ -174,5 +173,5 @@ def _sale_shares(ctx: DetectionContext, found: list[dict[str, Any]]) -> dict[int
                          schema={"aid": "int32", "s": "timestamp('UTC')", "e": "timestamp('UTC')"})
     u = a.filter(a.unexpl).join(span, "aid")
     u = u.filter((u.ts >= u.s) & (u.ts < u.e))
-    got = u.group_by("aid").aggregate(n=u.count(), sale=u.count(where=u.kind.isin([kind_code(k) for k in SALE_KINDS])))
+    got = u.group_by("aid").aggregate(n=u.count(), sale=u.count(where=is_sale(u.kind)))
     return {r["aid"]: r["sale"] / r["n"] for r in rows(got) if r["n"]}

@@ -38,19 +38,18 @@ from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import (
     SALE_KINDS,
-    accesses,
     actors,
     epoch_us,
     evidence,
     first_subjects,
     fmt_int,
-    kind_code,
     named,
     popularity,
     rows,
     sale_kinds,
     severity_for,
     squash,
+    unexplained_sales,
 )
 from custodiet.detect.insider.peers import peer_median
 from custodiet.detect.registry import detector
@@ -77,8 +76,7 @@ def sale_bundles(ctx: DetectionContext) -> list[Finding]:
     min_kinds, min_sessions = int(p.get("min_kinds", 4)), int(p.get("min_sessions", 3))
     min_ratio = float(p.get("min_ratio", 3.0))
     gap_us = int(float(p.get("gap_minutes", 10.0)) * 60_000_000)
-    a = accesses(ctx)
-    sale = a.filter(a.unexpl & a.kind.isin([kind_code(k) for k in SALE_KINDS]))
+    sale = unexplained_sales(ctx)
     sale = sale.mutate(hour=sale.day.cast("int64") * 24 + sale.slot % 24)  # hours since 1970 (UTC)
     # Only hours in which the account pulled ``min_kinds`` kinds can hold a bundle (a sitting never spans two
     # hours): the popularity of the identifiers and the window functions that number sittings are then

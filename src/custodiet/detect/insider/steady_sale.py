@@ -40,12 +40,10 @@ from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.detect.insider.base import (
     SALE_KINDS,
-    accesses,
     actors,
     evidence,
     first_subjects,
     fmt_int,
-    kind_code,
     named,
     pairs,
     popularity,
@@ -53,6 +51,7 @@ from custodiet.detect.insider.base import (
     sale_kinds,
     severity_for,
     squash,
+    unexplained_sales,
 )
 from custodiet.detect.insider.off_hours import cells, rare_slots
 from custodiet.detect.insider.peers import peer_median
@@ -68,8 +67,7 @@ def steady_sale(ctx: DetectionContext) -> list[Finding]:
     p = ctx.params.get(ID, {})
     min_kinds, min_people = int(p.get("min_kinds", 2)), float(p.get("min_people", 8.0))
     min_days, min_ratio = int(p.get("min_days", 5)), float(p.get("min_ratio", 3.0))
-    a = accesses(ctx)
-    sale = a.filter(a.unexpl & a.kind.isin([kind_code(k) for k in SALE_KINDS]))
+    sale = unexplained_sales(ctx)
     # The pairs join only for the few people with enough kinds: those the account never looked up under
     # cover of a case (the shared pairs table knows).
     per_person = sale_kinds(sale, ["aid", "skey"], first=sale.ts.min(), day=sale.day.min())
