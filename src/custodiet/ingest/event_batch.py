@@ -67,7 +67,7 @@ class EventRows:
         return cls(
             channel=channel, event_id=[e.event_id for e in events], ts_us=[e.ts_us for e in events],
             actor=[e.actor for e in events], actor_org=[e.actor_org for e in events],
-            subject=[pseudonym(e.subject_kind, e.subject_value) for e in events],
+            subject=[e.subject_pseudonym or pseudonym(e.subject_kind, e.subject_value) for e in events],
             subject_kind=[e.subject_kind for e in events], data_kind=[e.data_kind for e in events],
             operation=[e.operation for e in events], outcome=[e.outcome for e in events], attrs=attrs_text,
             source=[prefix + str(e.frame) for e in events], authority=[e.authority for e in events],

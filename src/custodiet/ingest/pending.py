@@ -23,3 +23,4 @@ class PendingEvent:
     attrs: dict[str, Any]
     outcome: str = "allowed"
     authority: str | None = None  # the case or warrant the source names
+    subject_pseudonym: str | None = None  # set when the subject is known only by its pseudonym (from the store)
