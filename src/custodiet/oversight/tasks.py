@@ -64,11 +64,11 @@ class Task:
     def targets(self) -> frozenset[tuple[str, str]]:
         return frozenset(t for m in self.messages for t in m.targets)
 
-    def in_force(self, moment: datetime) -> Message | None:
-        """The task's details at ``moment``: its latest Activate/Modify at or before it."""
+    def in_force_before(self, moment: datetime) -> Message | None:
+        """The task's details in force just before ``moment``: its latest Activate/Modify before it."""
         found = None
         for m in self.messages:
-            if m.ts > moment:
+            if m.ts >= moment:
                 break
             if m.provisions:
                 found = m

@@ -10,6 +10,7 @@ from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
 from custodiet.oversight.judge import GRACE, STRETCH_FACTOR, Verdict, Warrant, agency_of, judge, read_warrants
 from custodiet.oversight.tasks import Task, build_tasks, read_messages
+from custodiet.store import Store
 
 SHARED = "interception.judged"
 
@@ -25,17 +26,35 @@ class Judged:
 
 
 def judged(ctx: DetectionContext) -> Judged:
-    """The run's verdicts. Tunables are read under ``interception`` (``grace_seconds``, ``stretch_factor``),
-    so every detector judges with the same ones."""
+    """The run's verdicts. The tunables ``grace_seconds`` and ``stretch_factor`` are shared by every
+    interception detector: given to the run under ``interception``, else the deployment's settings
+    (``[interception]`` in ``config.toml``), else the defaults."""
     def compute() -> Judged:
-        grace = timedelta(seconds=float(ctx.param("interception", "grace_seconds", GRACE.total_seconds())))
-        factor = float(ctx.param("interception", "stretch_factor", STRETCH_FACTOR))
+        grace, factor = settings(ctx)
         tasks = build_tasks(read_messages(ctx.con))
         warrants = read_warrants(ctx.con)
         return Judged(tasks, warrants, judge(tasks, warrants, grace, factor))
 
     result: Judged = ctx.once(SHARED, compute)
     return result
+
+
+def judge_store(store: Store) -> Judged:
+    """The verdicts over the newest signed state of ``store``, outside a detection run (reports, evaluation)."""
+    ctx = DetectionContext.open(store)
+    try:
+        return judged(ctx)
+    finally:
+        ctx.con.close()
+
+
+def settings(ctx: DetectionContext) -> tuple[timedelta, float]:
+    """(grace, stretch factor) for this run."""
+    config = ctx.store.config()
+    grace = ctx.param("interception", "grace_seconds", config.number("interception", "grace_seconds"))
+    factor = ctx.param("interception", "stretch_factor", config.number("interception", "stretch_factor"))
+    return (timedelta(seconds=float(grace)) if grace is not None else GRACE,
+            float(factor) if factor is not None else STRETCH_FACTOR)
 
 
 def task_finding(detector_id: str, revision: int, severity: str, score: float, verdict: Verdict,

@@ -14,9 +14,9 @@ from collections import defaultdict
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.detect.interception.base import judged
+from custodiet.detect.interception.base import judged, settings
 from custodiet.detect.registry import detector
-from custodiet.oversight.judge import STRETCH_FACTOR, Verdict, agency_of
+from custodiet.oversight.judge import Verdict, agency_of
 
 ID = "interception.warrant_stretched"
 REVISION = 1
@@ -27,6 +27,7 @@ CLASS = "stretched"
 def warrant_stretched(ctx: DetectionContext) -> list[Finding]:
     """One finding per warrant, listing the tasks beyond its allowance."""
     j = judged(ctx)
+    factor = settings(ctx)[1]
     by_warrant: dict[str, list[Verdict]] = defaultdict(list)
     for v in j.of_class(CLASS):
         assert v.error is not None
@@ -41,7 +42,7 @@ def warrant_stretched(ctx: DetectionContext) -> list[Finding]:
             ID, REVISION, agency_of(vs[0], j.warrants), sorted({s for v in vs for _, s in v.task.targets}),
             min(e.stretch.start for e in errors), max(e.stretch.end for e in errors), 0.75, "medium",
             f"warrant {wid} lists {len(w.targets)} target(s) but {named} tasks named it: {len(vs)} beyond the "
-            f"allowance of {int(float(ctx.param('interception', 'stretch_factor', STRETCH_FACTOR)) * len(w.targets))}", ids,
+            f"allowance of {int(factor * len(w.targets))}", ids,
             details={"xIds": sorted(v.task.xid for v in vs), "warrant": wid, "class": CLASS, "tasks": named,
                      "targets": len(w.targets)}))
     return found
