@@ -13,7 +13,7 @@ rules as Custodiet reads them gets the reason why, which goes to quarantine with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from custodiet.identifiers import IdentifierRules, InvalidIdentifier, normalise
@@ -25,6 +25,9 @@ DELIVERY_KINDS = {"X2Only": ("metadata",), "X3Only": ("content",), "X2andX3": ("
 LOCATION_SERVICE = "LALS"  # lawful access location services
 # The data kind an event carries: the most intrusive its message asks for.
 INTRUSION_ORDER = ("content", "location", "metadata")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class NotATask(Exception):
@@ -46,7 +49,7 @@ class X1Message:
     delivery: str | None = None
     services: list[str] = field(default_factory=list)
     liid: str | None = None
-    start: str | None = None  # the mediation detail's times, recorded as given
+    start: str | None = None  # the mediation detail's times, recorded (in UTC when they read as ISO 8601)
     end: str | None = None
 
     @property
@@ -73,7 +76,7 @@ def _timestamp_us(text: str) -> int:
     value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+    delta = value - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
@@ -141,6 +144,18 @@ def read_message(obj: dict[str, Any], line: int, rules: IdentifierRules) -> X1Me
         raise ValueError("listOfServiceTypes is not a list of strings")
     message.services = sorted({s.strip() for s in services if s.strip()})
     detail = _mediation(obj)
-    message.liid, message.start, message.end = _text(detail, "lIID"), _text(detail, "startTime"), \
-        _text(detail, "endTime")
+    message.liid = _text(detail, "lIID")
+    message.start, message.end = _recorded_time(_text(detail, "startTime")), _recorded_time(_text(detail, "endTime"))
     return message
+
+
+def _recorded_time(text: str | None) -> str | None:
+    """A mediation time in one spelling (UTC, microseconds), so that both X1 forms give the same event; text
+    that is no timestamp is kept as given (it bounds nothing)."""
+    if text is None:
+        return None
+    try:
+        us = _timestamp_us(text)
+    except ValueError:
+        return text
+    return (_EPOCH + timedelta(microseconds=us)).isoformat(timespec="microseconds")
