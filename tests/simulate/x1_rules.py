@@ -128,3 +128,46 @@ def stretches(msgs: list[dict[str, Any]], last: datetime) -> list[tuple[str, dat
     if liid is not None:
         out.append((liid, since, last))
     return out
+
+
+def report_counts(warrants: dict[str, W], messages: list[dict[str, Any]], start: datetime,
+                  end: datetime) -> dict[str, dict[str, int]]:
+    """Per agency row of one quarter [start, end): tasks, started, ended and distinct targets."""
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for m in messages:
+        by_task.setdefault(m["xId"], []).append(m)
+    last = max(ts(m["messageTimestamp"]) for m in messages)
+    rows: dict[str, dict[str, int]] = {}
+    targets: dict[str, set[tuple[str, str]]] = {}
+    for msgs in by_task.values():
+        active_since: datetime | None = None
+        overlaps = False
+        for m in msgs:
+            t = ts(m["messageTimestamp"])
+            if m["messageType"] == "ActivateTaskRequest" and active_since is None:
+                active_since = t
+            elif m["messageType"] == "DeactivateTaskRequest" and active_since is not None:
+                overlaps |= active_since < end and t > start
+                active_since = None
+        if active_since is not None:
+            overlaps |= active_since < end and last >= start
+        if not overlaps:
+            continue
+        in_force = [m for m in msgs if m["messageType"] != "DeactivateTaskRequest"
+                    and ts(m["messageTimestamp"]) <= end][-1]
+        w = warrants.get(in_force["listOfMediationDetails"][0]["lIID"])
+        agency = w.agency if w else "unknown"
+        row = rows.setdefault(agency, {"tasks": 0, "started": 0, "ended": 0})
+        row["tasks"] += 1
+        row["started"] += any(m["messageType"] == "ActivateTaskRequest"
+                              and start <= ts(m["messageTimestamp"]) < end for m in msgs)
+        row["ended"] += any(m["messageType"] == "DeactivateTaskRequest"
+                            and start <= ts(m["messageTimestamp"]) < end for m in msgs)
+        seen = targets.setdefault(agency, set())
+        for m in msgs:
+            for target in m.get("targetIdentifiers", []):
+                ((k, v),) = target.items()
+                seen.add(norm(KIND[k], v))
+    for agency, row in rows.items():
+        row["targets"] = len(targets[agency])
+    return rows

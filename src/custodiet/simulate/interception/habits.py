@@ -34,7 +34,7 @@ class Habits:
     reactivate: float  # chance that a task is paused and activated again within its warrant
     change_delivery: float  # chance of a Modify changing the delivery
     plus: float  # chance that warrants.csv writes an msisdn with +
-    imei15: bool  # whether warrants.csv writes imeis with their check digit
+    imei15: float  # chance that warrants.csv writes an imei with its check digit
     zone: str  # how warrants.csv writes times: "Z", "+00:00", "" (UTC without a zone) or "+01:00"
 
 
@@ -65,8 +65,8 @@ def draw_habits(rng: random.Random, n: int) -> list[Habits]:
             renew=rng.uniform(0.3, 0.7),
             reactivate=rng.uniform(0.02, 0.1),
             change_delivery=rng.uniform(0.03, 0.15),
-            plus=rng.choice((0.0, 0.5, 1.0)),
-            imei15=rng.random() < 0.5,
+            plus=rng.choice((0.05, 0.5, 0.95)),
+            imei15=rng.choice((0.05, 0.5, 0.95)),
             zone=rng.choice(("Z", "Z", "+00:00", "", "+01:00")),
         ))
     total = sum(h.weight for h in out)

@@ -68,11 +68,11 @@ class IdentifierPool:
                 return wrong
 
 
-def csv_text(target: Target, plus: bool, imei15: bool) -> str:
-    """How a warrant writes a target: msisdn with or without ``+``, imei with or without its check digit."""
+def csv_text(target: Target, long: bool) -> str:
+    """How a warrant writes a target: the long form is an msisdn with ``+``, an imei with its check digit."""
     kind, value = target
-    if kind == "msisdn" and plus:
+    if kind == "msisdn" and long:
         return "+" + value
-    if kind == "imei" and imei15:
+    if kind == "imei" and long:
         return value + luhn_digit(value)
     return value

@@ -42,9 +42,9 @@ def _time(t: int, zone: str) -> str:
     return d.strftime("%Y-%m-%dT%H:%M:%S") + zone
 
 
-def warrants_csv(warrants: list[Warrant], habits: list[Habits], plus: list[list[bool]]) -> str:
-    """One row per (warrant, target), warrants in the order they start. ``plus[i][j]``: whether warrant i
-    writes its target j's msisdn with ``+``."""
+def warrants_csv(warrants: list[Warrant], habits: list[Habits], forms: list[list[bool]]) -> str:
+    """One row per (warrant, target), warrants in the order they start. ``forms[i][j]``: whether warrant i
+    writes its target j in the long form (an msisdn with ``+``, an imei with its check digit)."""
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator="\n")
     out.writerow(WARRANT_COLUMNS)
@@ -52,7 +52,7 @@ def warrants_csv(warrants: list[Warrant], habits: list[Habits], plus: list[list[
         h = habits[w.agency]
         kinds = ";".join(k for k in ("content", "metadata", "location") if k in w.kinds)
         for j, target in enumerate(w.targets):
-            out.writerow((w.warrant_id, h.name, w.issuer, w.level, csv_text(target, plus[i][j], h.imei15),
+            out.writerow((w.warrant_id, h.name, w.issuer, w.level, csv_text(target, forms[i][j]),
                           target[0], kinds, _time(w.valid_from, h.zone), _time(w.valid_to, h.zone)))
     return buf.getvalue()
 

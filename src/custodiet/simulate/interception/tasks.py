@@ -136,7 +136,7 @@ class TaskBuilder:
                 events.append((seg_start + int(span * rng.uniform(0.05, 0.3)), CHANGE, w))
             pauses = 1 if rng.random() < h.reactivate else 0
             if g > 0:
-                pauses += min(8, int(rng.expovariate(1 / (0.2 + 5 * g * g))))
+                pauses += min(10, int(rng.expovariate(1 / (0.1 + 8 * g * g))))
             if span > HOUR and pauses:
                 times = sorted(seg_start + int(span * rng.uniform(0.35, 0.95)) for _ in range(2 * pauses))
                 events += [(tp, PAUSE if i % 2 == 0 else RESUME, w) for i, tp in enumerate(times)]
@@ -157,7 +157,7 @@ class TaskBuilder:
         out = [Role(core[0], False, rng.choice(prefs), not separate)]
         if separate:
             out.append(Role(rng.choice(LOC_NES), True, "full", False))
-        extra = (rng.random() < h.second_ne) + int(rng.random() < 1.6 * self.growth(w)) * 2
+        extra = (rng.random() < h.second_ne) + int(rng.random() < 2 * self.growth(w)) * 2
         for ne in core[1:1 + extra]:
             out.append(Role(ne, False, out[0].pref, out[0].lals))
         return out[: self.cfg.stretch_factor]

@@ -21,6 +21,7 @@ def _validity(rng: random.Random, level: str, start: int) -> tuple[str, int]:
 
 
 def _fresh(rng: random.Random, agency: int, h: Habits, pool: IdentifierPool, start: int) -> Warrant:
+    start -= start % MINUTE  # warrants are signed to the minute
     level = pick(rng, LEVELS, h.level_mix)
     issuer, valid_to = _validity(rng, level, start)
     n = 1 + min(5, int(rng.expovariate(1 / h.extra_targets))) if h.extra_targets > 0 else 1
@@ -33,6 +34,7 @@ def _renewal(rng: random.Random, w: Warrant, h: Habits, pool: IdentifierPool) ->
     level = "judicial" if w.level == "urgent" else w.level
     overlap = min(w.valid_to - w.valid_from - HOUR, int(rng.uniform(0.5, 6) * DAY))
     start = w.valid_to - overlap
+    start -= start % MINUTE
     issuer, valid_to = _validity(rng, level, start)
     targets = list(w.targets)
     if rng.random() < 0.15 and len(targets) < 6:

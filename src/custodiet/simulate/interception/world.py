@@ -93,6 +93,10 @@ def ordered_messages(world: World, r: random.Random) -> list[dict[str, Any]]:
     return out
 
 
+def _long_form(h: Habits, kind: str) -> float:
+    return h.plus if kind == "msisdn" else h.imei15 if kind == "imei" else 0.0
+
+
 def _check(world: World, last: int, grace: int) -> None:
     """Planted facts that depend on the world's last message, checked once it is known."""
     ids = {w.warrant_id: w for w in world.warrants}
@@ -113,9 +117,10 @@ def generate(cfg: InterceptionConfig, out: Path) -> dict[str, Any]:
     names = [h.name for h in world.habits]
     ids = {w.warrant_id: w for w in world.warrants}
     r = random.Random(f"interception:{cfg.seed}:forms")
-    plus = [[r.random() < world.habits[w.agency].plus for _ in w.targets] for w in world.warrants]
+    forms = [[r.random() < _long_form(world.habits[w.agency], kind) for kind, _ in w.targets]
+             for w in world.warrants]
 
-    write_text(out / "warrants.csv", warrants_csv(world.warrants, world.habits, plus))
+    write_text(out / "warrants.csv", warrants_csv(world.warrants, world.habits, forms))
     write_text(out / "x1.jsonl", jsonl(messages))
     write_text(out / "x1.xml", xml(messages))
     classes = {c: 0 for c in ("covered", *ERROR_CLASSES)}
