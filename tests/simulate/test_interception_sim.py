@@ -7,6 +7,7 @@ import json
 import statistics
 import xml.etree.ElementTree as ET
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ def test_same_seed_same_bytes_other_seed_other_world(world: Path, tmp_path: Path
     generate(SMALL, tmp_path / "again")
     for name in FILES:
         assert (tmp_path / "again" / name).read_bytes() == (world / name).read_bytes(), name
-    other = InterceptionConfig(**{**SMALL.__dict__, "seed": 4})
+    other = replace(SMALL, seed=4)
     generate(other, tmp_path / "other")
     assert (tmp_path / "other" / "x1.jsonl").read_bytes() != (world / "x1.jsonl").read_bytes()
 
@@ -95,7 +96,7 @@ def test_truth_follows_the_rules(world: Path, truth: dict[str, Any], messages: l
 
 @pytest.mark.parametrize("seed", [1, 2, 5])
 def test_every_class_planted_and_judged_so(tmp_path: Path, seed: int) -> None:
-    cfg = InterceptionConfig(**{**SMALL.__dict__, "seed": seed})
+    cfg = replace(SMALL, seed=seed)
     truth = generate(cfg, tmp_path)
     classes = Counter(entry["class"] for entry in truth["tasks"].values())
     assert all(classes[cls] > 0 for cls in ERRORS), classes
@@ -188,7 +189,7 @@ def test_agency_out_of_line_stands_out(tmp_path: Path) -> None:
     """Seeds 2 and 6 plant one agency out of line, each in one of the two ways."""
     seen = set()
     for seed in (2, 6):
-        cfg = InterceptionConfig(**{**SMALL.__dict__, "seed": seed})
+        cfg = replace(SMALL, seed=seed)
         truth = generate(cfg, tmp_path / str(seed))
         ((agency, how),) = truth["out_of_line_how"].items()
         assert truth["agencies_out_of_line"] == [agency]

@@ -16,11 +16,12 @@ from custodiet.simulate.interception.config import ERROR_CLASSES, InterceptionCo
 from custodiet.simulate.interception.habits import Habits, draw_habits
 from custodiet.simulate.interception.idents import IdentifierPool
 from custodiet.simulate.interception.messages import message_dict
-from custodiet.simulate.interception.model import MINUTE, SECOND, Task, Warrant, as_datetime, instant, new_uuid
+from custodiet.simulate.interception.model import SECOND, Task, Warrant, as_datetime, instant, new_uuid
 from custodiet.simulate.interception.output import jsonl, warrants_csv, write_json, write_text, xml
 from custodiet.simulate.interception.planting import Planter, plant_errors
 from custodiet.simulate.interception.tasks import TaskBuilder
 from custodiet.simulate.interception.truth import reports, task_agency
+from custodiet.simulate.interception.warrants import issue_warrants
 
 GENERATOR = "custodiet.simulate.interception"
 RETRANSMIT = 0.01  # share of requests the ADMF sent twice, identically
@@ -56,19 +57,12 @@ def build(cfg: InterceptionConfig) -> World:
     uncovered = next((a for a, how in out_of_line.items() if how == "uncovered"), None)
 
     pool = IdentifierPool(rng("identifiers"))
-    warrants = _issue(rng("warrants"), habits, pool, cfg, start, end)
+    warrants = sorted(issue_warrants(rng("warrants"), habits, pool, cfg.warrants, start, end),
+                      key=lambda w: (w.valid_from, w.warrant_id))
     tasks = TaskBuilder(rng("tasks"), cfg, habits, start, end, growth).build(warrants)
     plant_errors(Planter(rng("errors"), cfg, habits, pool, warrants, tasks, start, end), uncovered)
     _retransmit(rng("retransmit"), tasks)
     return World(habits, warrants, tasks, out_of_line, start, end)
-
-
-def _issue(r: random.Random, habits: list[Habits], pool: IdentifierPool, cfg: InterceptionConfig, start: int,
-           end: int) -> list[Warrant]:
-    from custodiet.simulate.interception.warrants import issue_warrants
-
-    warrants = issue_warrants(r, habits, pool, cfg.warrants, start, end)
-    return sorted(warrants, key=lambda w: (w.valid_from, w.warrant_id))
 
 
 def _retransmit(r: random.Random, tasks: list[Task]) -> None:
@@ -152,4 +146,4 @@ def generate(cfg: InterceptionConfig, out: Path) -> dict[str, Any]:
     return truth
 
 
-__all__ = ["GENERATOR", "MINUTE", "World", "build", "generate"]
+__all__ = ["GENERATOR", "World", "build", "generate"]
