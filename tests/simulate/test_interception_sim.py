@@ -100,6 +100,8 @@ def test_every_class_planted_and_judged_so(tmp_path: Path, seed: int) -> None:
     truth = generate(cfg, tmp_path)
     classes = Counter(entry["class"] for entry in truth["tasks"].values())
     assert all(classes[cls] > 0 for cls in ERRORS), classes
+    variants = {entry.get("variant") for entry in truth["tasks"].values()} - {None}
+    assert len(variants) >= 11, variants  # most ways of each class (13 in all)
     errors = sum(classes[cls] for cls in ERRORS)
     assert 0.015 < errors / len(truth["tasks"]) < 0.1  # a few percent
     judged = judge(read_warrants(tmp_path / "warrants.csv"), read_messages(tmp_path / "x1.jsonl"),
@@ -128,7 +130,11 @@ def test_reports_are_consistent_and_count_as_defined(world: Path, truth: dict[st
             else:
                 assert total == sum(r[key] for r in rows), (period, key)
         counted = report_counts(warrants, messages, ts(rep["start"]), ts(rep["end"]))
-        assert {r["agency"]: {k: r[k] for k in ("tasks", "started", "ended", "targets")} for r in rows} == counted
+        keys = ("tasks", "started", "ended", "targets", "by_authority_level")
+        assert {r["agency"]: {k: r[k] for k in keys} for r in rows} == {
+            agency: {k: row[k] for k in keys} for agency, row in counted.items()}
+        for r in rows:
+            assert {k: n for k, n in r["by_data_kind"].items() if n} == counted[r["agency"]]["by_data_kind"]
     unknown = reports["2026-Q3"]["agencies"][-1]
     assert unknown["agency"] == "unknown"
     assert unknown["errors"]["no_warrant"] == unknown["tasks"]

@@ -131,13 +131,14 @@ def stretches(msgs: list[dict[str, Any]], last: datetime) -> list[tuple[str, dat
 
 
 def report_counts(warrants: dict[str, W], messages: list[dict[str, Any]], start: datetime,
-                  end: datetime) -> dict[str, dict[str, int]]:
-    """Per agency row of one quarter [start, end): tasks, started, ended and distinct targets."""
+                  end: datetime) -> dict[str, dict[str, Any]]:
+    """Per agency row of one quarter [start, end): tasks, started, ended, distinct targets, and the tasks by
+    the data kinds and authority level of the details in force at the quarter's end."""
     by_task: dict[str, list[dict[str, Any]]] = {}
     for m in messages:
         by_task.setdefault(m["xId"], []).append(m)
     last = max(ts(m["messageTimestamp"]) for m in messages)
-    rows: dict[str, dict[str, int]] = {}
+    rows: dict[str, dict[str, Any]] = {}
     targets: dict[str, set[tuple[str, str]]] = {}
     for msgs in by_task.values():
         active_since: datetime | None = None
@@ -157,8 +158,13 @@ def report_counts(warrants: dict[str, W], messages: list[dict[str, Any]], start:
                     and ts(m["messageTimestamp"]) <= end][-1]
         w = warrants.get(in_force["listOfMediationDetails"][0]["lIID"])
         agency = w.agency if w else "unknown"
-        row = rows.setdefault(agency, {"tasks": 0, "started": 0, "ended": 0})
+        row = rows.setdefault(agency, {"tasks": 0, "started": 0, "ended": 0, "by_data_kind": {},
+                                       "by_authority_level": {}})
         row["tasks"] += 1
+        for kind in asks(in_force):
+            row["by_data_kind"][kind] = row["by_data_kind"].get(kind, 0) + 1
+        level = w.level if w else "unknown"
+        row["by_authority_level"][level] = row["by_authority_level"].get(level, 0) + 1
         row["started"] += any(m["messageType"] == "ActivateTaskRequest"
                               and start <= ts(m["messageTimestamp"]) < end for m in msgs)
         row["ended"] += any(m["messageType"] == "DeactivateTaskRequest"

@@ -106,12 +106,12 @@ class Planter:
 
     # -- class 2 ---------------------------------------------------------------------------------------
 
-    def wrong_identifier(self, task: Task) -> bool:
+    def wrong_identifier(self, task: Task, variant: str) -> bool:
         w = self._first_warrant(task)
         if w is None:
             return False
         listed = set(w.targets)
-        if self.rng.random() < 0.7:
+        if variant == "typo":
             d0 = task.msgs[0].details
             assert d0 is not None
             i = self.rng.randrange(len(d0.targets))
@@ -127,9 +127,7 @@ class Planter:
 
     # -- class 3 ---------------------------------------------------------------------------------------
 
-    def wrong_period(self, task: Task) -> bool:
-        variant = self.rng.choice(("early_activation", "early_activation", "late_deactivation",
-                                   "late_deactivation", "reactivated_after_expiry", "never_deactivated"))
+    def wrong_period(self, task: Task, variant: str) -> bool:
         rng, end = self.rng, self.end
         if variant == "early_activation":
             w = self._first_warrant(task)
@@ -157,32 +155,32 @@ class Planter:
             t2 = t + int(rng.uniform(HOUR, 5 * DAY))
             if t2 < end:
                 task.msgs.append(Msg(t2, DEACTIVATE))
-        else:
+        elif variant == "never_deactivated":
             if w.valid_to + self.grace >= end - 2 * DAY:
                 return False
             task.msgs.pop()
+        else:
+            raise ValueError(f"unknown wrong_period variant {variant!r}")
         return self._mark(task, "wrong_period", variant)
 
     # -- class 4 ---------------------------------------------------------------------------------------
 
-    def wrong_data_type(self, task: Task) -> bool:
+    def wrong_data_type(self, task: Task, variant: str) -> bool:
         w = self._first_warrant(task)
         if w is None:
             return False
-        kinds = set(w.kinds)
-        if "content" not in kinds and self.rng.random() < 0.3:
-            ok = self._insert_modify(task, lambda d: replace(d, delivery="X2andX3"))
-            return ok and self._mark(task, "wrong_data_type", "modify_asks_more")
-        if "content" not in kinds:
-            self._rewrite_first_warrant(task, lambda d: replace(d, delivery="X2andX3"))
-            return self._mark(task, "wrong_data_type", "content_not_granted")
-        if "metadata" not in kinds:
-            self._rewrite_first_warrant(task, lambda d: replace(d, delivery="X2andX3"))
-            return self._mark(task, "wrong_data_type", "metadata_not_granted")
-        if "location" not in kinds:
+        lacks = {"content_not_granted": "content", "modify_asks_more": "content",
+                 "metadata_not_granted": "metadata", "location_not_granted": "location"}[variant]
+        if lacks in w.kinds:
+            return False
+        if variant == "modify_asks_more":
+            if not self._insert_modify(task, lambda d: replace(d, delivery="X2andX3")):
+                return False
+        elif variant == "location_not_granted":
             self._rewrite_first_warrant(task, lambda d: replace(d, lals=True))
-            return self._mark(task, "wrong_data_type", "location_not_granted")
-        return False
+        else:
+            self._rewrite_first_warrant(task, lambda d: replace(d, delivery="X2andX3"))
+        return self._mark(task, "wrong_data_type", variant)
 
     # -- class 1 ---------------------------------------------------------------------------------------
 
@@ -216,7 +214,7 @@ class Planter:
         self._mark(task, "no_warrant", "unissued_reference")
         return task
 
-    def renewal_never_issued(self, task: Task) -> bool:
+    def renewal_never_issued(self, task: Task, variant: str = "renewal_never_issued") -> bool:
         stop = self._last_stop(task)
         if stop is None:
             return False
@@ -291,6 +289,15 @@ def first_naming(tasks: list[Task]) -> dict[str, list[tuple[int, Task]]]:
     return out
 
 
+# The variants of each class, taken in turn (a repeated name is planted more often).
+VARIANTS = {
+    "wrong_identifier": ("typo", "typo", "unlisted_added"),
+    "wrong_period": ("early_activation", "late_deactivation", "reactivated_after_expiry", "never_deactivated",
+                     "early_activation", "late_deactivation"),
+    "wrong_data_type": ("content_not_granted", "location_not_granted", "modify_asks_more", "metadata_not_granted"),
+}
+
+
 def plant_errors(planter: Planter, uncovered_agency: int | None) -> None:
     """Every class 1-5 at the configured share; the agency whose uncovered share stands out gets about
     ``out_of_line_errors`` of its tasks wrong on top."""
@@ -302,25 +309,28 @@ def plant_errors(planter: Planter, uncovered_agency: int | None) -> None:
         if not added:
             break
         stretched += sum(t.cls == "stretched" for t in added)
-    for _ in range(counts["no_warrant"] - counts["no_warrant"] // 3):
+    switched = counts["no_warrant"] // 2
+    for _ in range(counts["no_warrant"] - switched):
         planter.no_warrant_task()
-    _apply(planter, planter.renewal_never_issued, counts["no_warrant"] // 3, None)
+    _apply(planter, planter.renewal_never_issued, ("renewal_never_issued",), switched, None)
     makers = {"wrong_identifier": planter.wrong_identifier, "wrong_period": planter.wrong_period,
               "wrong_data_type": planter.wrong_data_type}
     for cls, make in makers.items():
-        _apply(planter, make, counts[cls], None)
+        _apply(planter, make, VARIANTS[cls], counts[cls], None)
     if uncovered_agency is not None:
         mine = sum(t.agency == uncovered_agency for t in planter.tasks)
         extra = round(planter.cfg.out_of_line_errors * mine)
         for cls, make in makers.items():
             share = ERROR_MIX[cls] / sum(ERROR_MIX[c] for c in makers)
-            _apply(planter, make, max(1, round(extra * share)), uncovered_agency)
+            _apply(planter, make, VARIANTS[cls], max(1, round(extra * share)), uncovered_agency)
 
 
-def _apply(planter: Planter, make: Callable[[Task], bool], n: int, agency: int | None) -> None:
-    done = 0
-    for task in planter._free(agency):
-        if done >= n:
-            return
-        if make(task):
-            done += 1
+def _apply(planter: Planter, make: Callable[[Task, str], bool], variants: tuple[str, ...], n: int,
+           agency: int | None) -> None:
+    """``n`` tasks changed by ``make``, the variants in turn; a variant no task fits gives way to the next."""
+    free = planter._free(agency)
+    for i in range(n):
+        k = i % len(variants)
+        for variant in variants[k:] + variants[:k]:
+            if any(t.cls == "covered" and make(t, variant) for t in free):
+                break

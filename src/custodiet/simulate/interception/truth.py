@@ -131,14 +131,16 @@ def report(lives: list[Life], warrants: dict[str, Warrant], names: list[str], ye
 
 
 def reports(tasks: list[Task], warrants: dict[str, Warrant], names: list[str], last: int) -> dict[str, Any]:
-    """One report per calendar quarter from the first activation's to the last message's."""
+    """One report per calendar quarter that any task is active in."""
     lives = [life(t) for t in tasks]
     first = min(a for lf in lives for a in lf.activates)
     y, q = quarter_of(first)
     end = quarter_of(last)
     out = {}
     while (y, q) <= end:
-        out[f"{y}-Q{q}"] = report(lives, warrants, names, y, q, last)
+        rep = report(lives, warrants, names, y, q, last)
+        if rep["agencies"]:
+            out[rep["period"]] = rep
         y, q = (y + 1, 1) if q == 4 else (y, q + 1)
     return out
 
