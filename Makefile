@@ -46,6 +46,7 @@ test: lint typecheck pytest
 CLI := $(BIN)/custodiet --home $(DEMO_HOME)
 PORTAL := $(DEMO_WORLD)/portal
 SIGNALLING := $(DEMO_WORLD)/signalling
+INTERCEPTION := $(DEMO_WORLD)/interception
 
 demo: install
 	rm -rf $(DEMO_HOME) $(DEMO_WORLD)
@@ -71,6 +72,13 @@ demo: install
 	$(CLI) ingest signalling $(SIGNALLING)/*.pcap
 	$(CLI) signalling report --format md
 	$(CLI) evaluate --truth $(SIGNALLING)/truth.json
+	@echo "== interception oversight: every task held against its warrant"
+	$(BIN)/custodiet simulate interception --out $(INTERCEPTION) --seed 7
+	$(CLI) context load warrants $(INTERCEPTION)/warrants.csv
+	$(CLI) ingest interception $(INTERCEPTION)/x1.jsonl $(INTERCEPTION)/x1.xml
+	$(CLI) detect --channel interception
+	$(CLI) transparency report --period 2026-Q3 --format md
+	$(CLI) evaluate --truth $(INTERCEPTION)/truth.json
 	@echo "== the ledger: every event under a signed Merkle tree head"
 	$(CLI) verify
 	$(CLI) head --format json

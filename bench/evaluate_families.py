@@ -7,8 +7,10 @@ independent generator written from a description of real behaviour without readi
     python bench/evaluate_families.py --channel portal --generator own --worlds 20
     python bench/evaluate_families.py --channel portal --generator independent --worlds 20
     python bench/evaluate_families.py --channel signalling --generator independent --worlds 20
+    python bench/evaluate_families.py --channel interception --generator independent --worlds 20
 
-Each world gets randomised sizes (own simulator: accounts and days, or subscribers and days; the independent
+Each world gets randomised sizes (own simulator: accounts and days, subscribers and days, or agencies,
+warrants and days; the independent
 generators randomise sizes, unit mixes, noise and intensities from the seed themselves), is loaded into its
 own store with the ordinary CLI, and scored with ``custodiet evaluate --family``. Worlds already built
 are kept (delete the folder to rebuild).
@@ -40,6 +42,10 @@ def generate(channel: str, generator: str, seed: int, out: Path) -> None:
     if generator == "own" and channel == "portal":
         run(CLI, "simulate", "portal", "--out", str(out), "--seed", str(seed),
             "--actors", str(rng.randint(120, 500)), "--days", str(rng.randint(45, 90)))
+    elif generator == "own" and channel == "interception":
+        run(CLI, "simulate", "interception", "--out", str(out), "--seed", str(seed),
+            "--agencies", str(rng.randint(3, 9)), "--warrants", str(rng.randint(200, 3000)),
+            "--days", str(rng.randint(60, 400)))
     elif generator == "own":
         run(CLI, "simulate", "signalling", "--out", str(out), "--seed", str(seed),
             "--subscribers", str(rng.randint(200, 1000)), "--days", str(rng.randint(3, 7)))
@@ -55,6 +61,10 @@ def load(channel: str, world: Path) -> None:
                            ("protected", "protected")):
             run(CLI, *home, "context", "load", kind, str(world / f"{name}.csv"))
         run(CLI, *home, "ingest", "portal", str(world / "access_log.csv"))
+    elif channel == "interception":  # both forms: the same messages, so the second adds nothing
+        run(CLI, *home, "context", "load", "warrants", str(world / "warrants.csv"))
+        run(CLI, *home, "ingest", "interception", *sorted(str(p) for p in world.glob("x1*.jsonl*")))
+        run(CLI, *home, "ingest", "interception", *sorted(str(p) for p in world.glob("x1*.xml*")))
     else:
         run(CLI, *home, "context", "load", "network", str(world / "network.toml"))
         run(CLI, *home, "ingest", "signalling", *sorted(str(p) for p in world.glob("*.pcap*")))
@@ -72,7 +82,7 @@ def build(channel: str, generator: str, seed: int, family: Path) -> tuple[str, f
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--channel", choices=("portal", "signalling"), default="portal")
+    ap.add_argument("--channel", choices=("portal", "signalling", "interception"), default="portal")
     ap.add_argument("--generator", choices=("own", "independent"), default="independent")
     ap.add_argument("--worlds", type=int, default=20)
     ap.add_argument("--first-seed", type=int, default=1)

@@ -26,9 +26,9 @@ BD = IdentifierRules()
     ("msisdn", "41791234567", "41791234567"),
     ("imsi", "470010123456789", "470010123456789"),
     ("imsi", "47001012345678", "47001012345678"),
-    ("imei", "490154203237518", "490154203237518"),  # 15 digits, Luhn-valid
-    ("imei", "49015420323751", "49015420323751"),  # 14 digits: no check digit
-    ("imei", "4901542032375180", "4901542032375180"),  # 16 digits (IMEISV)
+    ("imei", "490154203237518", "49015420323751"),  # 15 digits, Luhn-valid: the check digit is dropped
+    ("imei", "49015420323751", "49015420323751"),  # 14 digits: TAC and serial number, the device's identity
+    ("imei", "4901542032375180", "49015420323751"),  # 16 digits (IMEISV): the software version is dropped
     ("nid", "1234567890", "1234567890"),
     ("nid", "1234567890123", "1234567890123"),
     ("nid", "12345678901234567", "12345678901234567"),

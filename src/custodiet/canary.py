@@ -74,7 +74,8 @@ def _luhn_digit(body: str) -> str:
 
 
 def draw(kind: str, prefix: str) -> str:
-    """One random identifier of ``kind`` in the reserved block ``prefix`` (normalised form)."""
+    """One random identifier of ``kind`` in the reserved block ``prefix``, in the form to plant (an IMEI with
+    its check digit); ``normalise`` gives the form it is pseudonymised in."""
     if kind not in KINDS:
         raise ValueError(f"canaries of kind {kind!r} are not supported (use {', '.join(KINDS)})")
     if not prefix or not prefix.isdigit():
@@ -86,7 +87,7 @@ def draw(kind: str, prefix: str) -> str:
         raise ValueError(f"prefix {prefix!r} must be digits leaving at least 4 random digits for a {kind}")
     body = prefix + _digits(free)
     if kind == "imei":
-        body += _luhn_digit(body)
+        return body + _luhn_digit(body)
     return normalise(kind, body)
 
 
@@ -143,7 +144,7 @@ def issue(store: Store, actor: str | None = None, org: str | None = None, count:
             issued: list[IssuedCanary] = []
             while len(issued) < count:
                 clear = draw(kind, prefix)
-                subject = ps.of_normalised(kind, clear)
+                subject = ps.of_normalised(kind, normalise(kind, clear))
                 seen = con.execute("SELECT count(*) FROM events WHERE subject = ?", [subject]).fetchall()[0][0]
                 if subject in taken or seen:
                     continue  # someone real (or an earlier canary): draw again

@@ -17,6 +17,10 @@ Everything here can also be given by an environment variable, which wins over th
     nid = "…"
     imei = "…"
 
+    [interception]                                           # how interception oversight judges tasks
+    grace_seconds = 3600                                     # a Deactivate this late after valid_to is no error
+    stretch_factor = 4                                       # tasks a warrant may carry per listed target
+
 The trust file must lie outside the store: a key pinned inside it is one its operators could replace.
 """
 
@@ -54,6 +58,14 @@ class Config:
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{self.path}: [{section}] {key} must be a string, found {value!r}")
         return value
+
+    def number(self, section: str, key: str) -> float | None:
+        """A numeric setting ``[section] key``, or None when it is not set."""
+        table = self.data.get(section, {})
+        value = table.get(key) if isinstance(table, dict) else None
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+            raise ConfigError(f"{self.path}: [{section}] {key} must be a number >= 0, found {value!r}")
+        return None if value is None else float(value)
 
     def path_setting(self, section: str, key: str, env: str | None = None) -> Path | None:
         """A file setting; a relative path is taken from the config file's folder."""

@@ -2,7 +2,8 @@
 
 ``truth["world"]`` chooses the evaluation: "portal" is evaluated here (the risk ranking of accounts:
 precision and recall at k overall and per kind of abuser, and leak tracing: is the seller ranked first);
-"signalling" is handed to ``custodiet.detect.signalling.evaluate.evaluate_signalling``.
+"signalling" is handed to ``custodiet.detect.signalling.evaluate.evaluate_signalling``, "interception" to
+``custodiet.oversight.evaluate.evaluate_interception``.
 """
 
 from __future__ import annotations
@@ -29,8 +30,13 @@ def evaluate(store: Store, truth_path: Path) -> dict[str, Any]:
         from custodiet.detect.signalling.evaluate import evaluate_signalling
 
         return evaluate_signalling(store, truth)
+    if world == "interception":
+        from custodiet.oversight.evaluate import evaluate_interception
+
+        return evaluate_interception(store, truth)
     if world != "portal":
-        raise ValueError(f"{truth_path}: unknown world {world!r} (expected 'portal' or 'signalling')")
+        raise ValueError(f"{truth_path}: unknown world {world!r} (expected 'portal', 'signalling' or "
+                         "'interception')")
     return evaluate_portal(store, truth, Path(truth_path).parent)
 
 

@@ -12,7 +12,9 @@ Figures per world (the targets of the detection issue):
   each one is in the top 10; listings of six records or more whose seller is ranked first; smaller
   listings whose seller is in the top 3;
 - signalling: share of planted attacks in a finding; legitimate messages in any finding per 100,000; the
-  best Jaccard overlap of a campaign's networks with one campaign finding's.
+  best Jaccard overlap of a campaign's networks with one campaign finding's;
+- interception: share of planted error tasks found in their class; covered tasks flagged per 10,000;
+  quarters whose transparency report equals the truth exactly; planted agencies out of line found.
 """
 
 from __future__ import annotations
@@ -38,6 +40,14 @@ SIGNALLING_FIGURES: tuple[tuple[str, str, float | None], ...] = (
     ("legit_in_findings_per_100k", "lower", 1.0),
     ("campaign_jaccard", "higher", 0.75),
 )
+INTERCEPTION_FIGURES: tuple[tuple[str, str, float | None], ...] = (
+    ("found_share", "higher", 0.99),
+    ("covered_flagged_per_10k", "lower", 1.0),
+    ("reports_exact_share", "higher", 1.0),
+    ("agencies_found_share", "higher", None),
+    ("agencies_false", "lower", None),
+)
+FIGURES = {"portal": PORTAL_FIGURES, "signalling": SIGNALLING_FIGURES, "interception": INTERCEPTION_FIGURES}
 # Quiet sellers and stalkers must each be in the top 10 in at least this share of the worlds.
 TARGETED_SHARE = 0.9
 
@@ -92,6 +102,19 @@ def signalling_figures(result: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def interception_figures(result: dict[str, Any]) -> dict[str, Any]:
+    """The key figures of one interception world's evaluation."""
+    reports, planted = result["reports"], result["agencies_planted"]
+    return {
+        "errors": result["planted_errors"],
+        "found_share": result["found_share"],
+        "covered_flagged_per_10k": result["covered_flagged_per_10k"],
+        "reports_exact_share": result["reports_exact"] / len(reports) if reports else None,
+        "agencies_found_share": len(result["agencies_found"]) / len(planted) if planted else None,
+        "agencies_false": len(result["agencies_false"]),
+    }
+
+
 def summarise(rows: list[dict[str, Any]], figures: tuple[tuple[str, str, float | None], ...]) -> dict[str, Any]:
     """Mean and worst of each figure over the worlds (worlds without the figure are left out of it)."""
     out: dict[str, Any] = {}
@@ -127,10 +150,11 @@ def evaluate_family(family: Path, evaluate_one: Callable[[Store, Path], dict[str
         result = evaluate_one(Store(world / "home"), world / "truth.json")
         kind = truth.get("world")
         kinds.add(str(kind))
-        figures = portal_figures(result) if kind == "portal" else signalling_figures(result)
+        figures = {"portal": portal_figures, "signalling": signalling_figures,
+                   "interception": interception_figures}[str(kind)](result)
         rows.append({"world": world.name, "generator": truth.get("generator", "custodiet"), **figures})
     if len(kinds) != 1:
         raise ValueError(f"{family}: a family holds worlds of one channel (found {sorted(kinds)})")
     kind = kinds.pop()
-    summary = summarise(rows, PORTAL_FIGURES if kind == "portal" else SIGNALLING_FIGURES)
+    summary = summarise(rows, FIGURES[kind])
     return {"family": family.name, "channel": kind, "worlds": rows, "summary": summary}

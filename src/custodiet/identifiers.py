@@ -155,7 +155,9 @@ def _imei(value: str, rules: IdentifierRules) -> str:
         raise InvalidIdentifier("imei must be 14 to 16 digits")
     if len(text) == 15 and not luhn_ok(text):
         raise InvalidIdentifier("imei fails its Luhn check digit")
-    return text
+    # The device's identity is its TAC and serial number (3GPP TS 23.003): the check digit is derived from
+    # them and the IMEISV's last two digits name a software version, so all three forms are one device.
+    return text[:14]
 
 
 def _nid(value: str, rules: IdentifierRules) -> str:

@@ -64,11 +64,16 @@ CONTEXT_SCHEMAS: dict[str, pa.Schema] = {
                                 ("subject_kind", pa.string())]),
     "protected": pa.schema([("subject", pa.string()), ("subject_kind", pa.string()),
                             ("category", pa.string())]),
+    "warrants": pa.schema([("warrant_id", pa.string()), ("agency", pa.string()), ("issuer", pa.string()),
+                           ("authority_level", pa.string()), ("target", pa.string()), ("target_kind", pa.string()),
+                           ("data_kinds", pa.string()), ("valid_from", pa.timestamp("us", tz="UTC")),
+                           ("valid_to", pa.timestamp("us", tz="UTC"))]),
     "canaries": pa.schema([("subject", pa.string()), ("subject_kind", pa.string()), ("actor", pa.string()),
                            ("org", pa.string()), ("issued_at", pa.timestamp("us", tz="UTC"))]),
 }
 
-PSEUDONYMISED_CONTEXT = ("case_subjects", "protected", "canaries")  # context tables whose subjects are pseudonyms
+# context tables whose subjects are pseudonyms
+PSEUDONYMISED_CONTEXT = ("case_subjects", "protected", "canaries", "warrants")
 
 _DUCKDB_TYPES = {"string": "VARCHAR", "int64": "BIGINT", "binary": "BLOB", "timestamp[us, tz=UTC]": "TIMESTAMPTZ"}
 

@@ -23,6 +23,8 @@ DATA_KINDS = (
     "sms",  # short message delivery / submission
     "service",  # USSD and supplementary services
     "registration",  # location registration / cancellation / purge (mobility management)
+    "content",  # interception of communications content (X3)
+    "metadata",  # interception of communications data: who, when, where from (X2)
 )
 
 # What sells: the listing sites price phone location, call records, travel and IMEI details.

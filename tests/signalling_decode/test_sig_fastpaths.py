@@ -13,8 +13,8 @@ import pytest
 
 from custodiet.arrow_columns import binary_array, int64_array, string_array
 from custodiet.events import canonical_json
+from custodiet.ingest.event_batch import EventRows, fresh_rows
 from custodiet.ingest.signalling import ber, tcap
-from custodiet.ingest.signalling.batch import EventRows, fresh_rows
 from custodiet.ingest.signalling.decoder import CaptureDecoder, MapRecord
 from custodiet.ingest.signalling.transport import DecodeError, Transport
 from custodiet.store import Store
@@ -97,9 +97,10 @@ def test_string_and_int_columns_equal_pyarrow() -> None:
 
 def rows(ids: list[str], ts: list[int], frames: list[int]) -> EventRows:
     n = len(ids)
-    return EventRows(event_id=ids, ts_us=ts, actor=["a"] * n, actor_org=[None] * n, subject=["s"] * n,
-                     subject_kind=["imsi"] * n, data_kind=["location"] * n, operation=["op"] * n,
-                     outcome=["allowed"] * n, attrs=["{}"] * n, source=[f"c.pcap:{f}" for f in frames])
+    return EventRows(channel="signalling", event_id=ids, ts_us=ts, actor=["a"] * n, actor_org=[None] * n,
+                     subject=["s"] * n, subject_kind=["imsi"] * n, data_kind=["location"] * n, operation=["op"] * n,
+                     outcome=["allowed"] * n, attrs=["{}"] * n, source=[f"c.pcap:{f}" for f in frames],
+                     authority=[None] * n)
 
 
 def test_fresh_rows_order_dedupe_and_stored(tmp_path: Path) -> None:

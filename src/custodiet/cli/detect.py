@@ -33,6 +33,7 @@ app.add_typer(canary_app, name="canary")
 class Channel(StrEnum):
     portal = "portal"
     signalling = "signalling"
+    interception = "interception"
 
 
 @app.command()
@@ -91,7 +92,8 @@ def findings(
 @app.command()
 def rank(
     fmt: RowFormat = typer.Option(RowFormat.table, "--format", help="jsonl or table."),
-    channel: Channel = typer.Option(Channel.portal, help="portal: accounts; signalling: foreign networks."),
+    channel: Channel = typer.Option(Channel.portal,
+                                    help="portal: accounts; signalling: foreign networks; interception: agencies."),
     limit: int | None = typer.Option(None, help="Show only the first N."),
 ) -> None:
     """Actors in descending order of risk, each with its findings' sentences."""

@@ -1,4 +1,4 @@
-"""Loading context tables (actors, cases, case subjects, protected subjects) from CSV, JSON lines or Parquet.
+"""Loading context tables (actors, cases, case subjects, protected subjects, warrants) from CSV, JSON lines or Parquet.
 
 Subjects are pseudonymised on load; bad records go to quarantine (channel ``context``) like any other
 input, with ``file:line`` and the reason: fields that fail a check, a case closed before it was opened,
@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from custodiet import atomic
-from custodiet.context.specs import SPECS, ContextSpec
+from custodiet.context.specs import SPECS, WARRANT_DATA_KINDS, WARRANT_TARGET_KINDS, ContextSpec
 from custodiet.events import SUBJECT_KINDS, sql_list
 from custodiet.ingest.limits import FIELD_LIMIT
 from custodiet.ingest.record_checks import col, missing_check, reasons_sql, timestamp_check, vocabulary_check
@@ -61,28 +61,46 @@ class LoadSummary:
 
 
 def _checks(spec: ContextSpec, staged: Staged, a: str) -> list[str]:
-    checks = [missing_check(staged, a, f) for f in spec.required if f != "subject_kind"]
-    if "subject_kind" in spec.fields:
-        checks.append(vocabulary_check(staged, a, "subject_kind", sql_list(SUBJECT_KINDS)))
+    kind_field = spec.subject[1] if spec.subject else None
+    checks = [missing_check(staged, a, f) for f in spec.required if f != kind_field]
+    if spec.subject:
+        allowed = WARRANT_TARGET_KINDS if spec.table == "warrants" else SUBJECT_KINDS
+        checks.append(vocabulary_check(staged, a, spec.subject[1], sql_list(allowed)))
         checks.append("CASE WHEN m.error IS NOT NULL THEN m.error END")
-    if spec.table == "cases":
-        opened, closed = col(staged, "opened", a), col(staged, "closed", a)
-        checks += [timestamp_check(staged, a, "opened"), timestamp_check(staged, a, "closed"),
-                   f"CASE WHEN try_cast({closed} AS TIMESTAMPTZ) < try_cast({opened} AS TIMESTAMPTZ) "
-                   f"THEN format('closed {{}} before it was opened {{}}', {closed}, {opened}) END"]
+    if spec.times:
+        start, end = (col(staged, f, a) for f in spec.times)
+        checks += [timestamp_check(staged, a, spec.times[0]), timestamp_check(staged, a, spec.times[1]),
+                   f"CASE WHEN try_cast({end} AS TIMESTAMPTZ) < try_cast({start} AS TIMESTAMPTZ) "
+                   f"THEN format('{spec.times[1]} {{}} before {_STARTS.get(spec.times[0], spec.times[0])} {{}}', "
+                   f"{end}, {start}) END"]
+    if "data_kinds" in spec.fields:
+        kinds = col(staged, "data_kinds", a)
+        checks.append(f"CASE WHEN {kinds} IS NOT NULL AND (len({_KINDS_LIST.format(kinds)}) = 0 OR "
+                      f"len(list_filter({_KINDS_LIST.format(kinds)}, k -> NOT list_contains("
+                      f"[{sql_list(WARRANT_DATA_KINDS)[1:-1]}], k))) > 0) "
+                      f"THEN format('data_kinds {{}} is not a ;-separated subset of "
+                      f"{', '.join(WARRANT_DATA_KINDS)}', {kinds}) END")
     return checks
+
+
+_STARTS = {"opened": "it was opened"}  # how a reason names a start field
+
+# The kinds of a ``;``-separated list, trimmed, lower case, blanks dropped (``{}``: the SQL of the field).
+_KINDS_LIST = "list_filter(list_transform(string_split({}, ';'), k -> lower(trim(k))), k -> k <> '')"
 
 
 def _projection(spec: ContextSpec, staged: Staged, a: str) -> str:
     c = lambda n: col(staged, n, a)  # noqa: E731
     parts = []
     for name in CONTEXT_SCHEMAS[spec.table].names:
-        if name == "subject":
-            parts.append("m.pseudonym AS subject")
-        elif name == "subject_kind":
-            parts.append(f"lower({c('subject_kind')}) AS subject_kind")
-        elif name in ("opened", "closed"):
+        if spec.subject and name == spec.subject[0]:
+            parts.append(f"m.pseudonym AS {name}")
+        elif spec.subject and name == spec.subject[1]:
+            parts.append(f"lower({c(name)}) AS {name}")
+        elif spec.times and name in spec.times:
             parts.append(f"try_cast({c(name)} AS TIMESTAMPTZ) AS {name}")
+        elif name == "data_kinds":  # one spelling: sorted, distinct, lower case
+            parts.append(f"array_to_string(list_sort(list_distinct({_KINDS_LIST.format(c(name))})), ';') AS {name}")
         else:
             parts.append(f"{c(name)} AS {name}")
     return ", ".join(parts)
@@ -90,7 +108,7 @@ def _projection(spec: ContextSpec, staged: Staged, a: str) -> str:
 
 def _shown(spec: ContextSpec) -> list[str]:
     """The key columns a message may show (a subject is a pseudonym: not worth showing)."""
-    return [k for k in spec.key if k != "subject"]
+    return [k for k in spec.key if not spec.subject or k != spec.subject[0]]
 
 
 def _reject_conflicts(con: duckdb.DuckDBPyConnection, spec: ContextSpec, names: list[str]) -> None:
@@ -105,6 +123,20 @@ def _reject_conflicts(con: duckdb.DuckDBPyConnection, spec: ContextSpec, names: 
         f"FROM (SELECT {', '.join(key)}, list(line ORDER BY line) AS lines FROM checked WHERE len(reasons) = 0 "
         f"GROUP BY ALL HAVING count(DISTINCT row({', '.join(names)})) > 1) g "
         f"WHERE {on} AND len(checked.reasons) = 0"
+    )
+
+
+def _reject_disagreements(con: duckdb.DuckDBPyConnection, spec: ContextSpec) -> None:
+    """Reject every record of a ``key[0]`` (a warrant) whose records disagree on ``same_within`` (its agency,
+    data kinds, validity...): which of them is right cannot be told."""
+    owner = spec.key[0]
+    fields = ", ".join(spec.same_within)
+    con.execute(
+        f"UPDATE checked SET reasons = [format('{owner} {{}} has records that disagree on "
+        f"{'/'.join(spec.same_within)} (lines {{}})', g.{owner}, array_to_string(g.lines, ', '))] "
+        f"FROM (SELECT {owner}, list(line ORDER BY line) AS lines FROM checked WHERE len(reasons) = 0 "
+        f"GROUP BY {owner} HAVING count(DISTINCT row({fields})) > 1) g "
+        f"WHERE checked.{owner} = g.{owner} AND len(checked.reasons) = 0"
     )
 
 
@@ -145,9 +177,12 @@ def load_context(store: Store, kind: str, path: Path, *, append: bool = False, m
             if staged.incomplete:
                 raise IncompleteInput(f"{staged.incomplete}; nothing loaded: a partial {kind} table would "
                                       "replace a whole one", path.stat().st_size)
-            if "subject" in spec.fields:
-                pseudonymise_subjects(con, store, "st")
-                join = "LEFT JOIN subject_map m ON m.subject_kind = lower(k.subject_kind) AND m.subject = k.subject"
+            if spec.subject:
+                value, kind = spec.subject
+                con.execute(f"CREATE TEMP VIEW st_subjects AS SELECT \"{value}\" AS subject, "
+                            f"\"{kind}\" AS subject_kind FROM st")
+                pseudonymise_subjects(con, store, "st_subjects")
+                join = f"LEFT JOIN subject_map m ON m.subject_kind = lower(k.\"{kind}\") AND m.subject = k.\"{value}\""
             else:
                 join = "LEFT JOIN (SELECT NULL AS error) m ON true"
             reasons = reasons_sql(staged, "k", _checks(spec, staged, "k"), FIELD_LIMIT)
@@ -156,6 +191,8 @@ def load_context(store: Store, kind: str, path: Path, *, append: bool = False, m
                 f"{_projection(spec, staged, 'k')} FROM st k {join} WHERE NOT k.blank"
             )
             _reject_conflicts(con, spec, names)
+            if spec.same_within:
+                _reject_disagreements(con, spec)
             rejected = con.execute(
                 "SELECT line, array_to_string(reasons, '; '), raw FROM checked WHERE len(reasons) > 0 ORDER BY line"
             ).fetchall()

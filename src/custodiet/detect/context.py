@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ class DetectionContext:
     # number) locates an event without carrying its id through the shared tables.
     segments: list[Path] = field(default_factory=list)
     snapshot: Snapshot | None = None  # the signed state of the ledger the views show
+    shared: dict[str, Any] = field(default_factory=dict)  # results several detectors of one run share, by name
 
     @classmethod
     def open(cls, store: Store, params: dict[str, dict[str, Any]] | None = None,
@@ -37,6 +39,12 @@ class DetectionContext:
         backend = ibis.duckdb.from_connection(con)
         now = con.execute("SELECT max(ts) FROM events").fetchall()[0][0]
         return cls(store, con, backend, now, params or {}, snapshot.segments, snapshot)
+
+    def once(self, name: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` the first time ``name`` is asked for in this run, the same result afterwards."""
+        if name not in self.shared:
+            self.shared[name] = compute()
+        return self.shared[name]
 
     def param(self, detector_id: str, name: str, default: Any) -> Any:
         return self.params.get(detector_id, {}).get(name, default)

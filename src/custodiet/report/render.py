@@ -6,10 +6,10 @@ per day or hour, one colour per category). Markdown shows the same series as a t
 
 from __future__ import annotations
 
-import json
 from html import escape
 from typing import Any
 
+from custodiet.report.common import html_page, html_table, md_table, to_json
 from custodiet.report.signalling import CATEGORY_LABELS, CATEGORY_ORDER
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -17,21 +17,11 @@ COLOURS = {"fs11-cat1": "#b2182b", "fs11-cat2": "#ef8a62", "fs11-cat3": "#fddbc7
            "fs19-cat2": "#67a9cf", "fs19-cat3": "#d1e5f0", "spoofing": "#762a83", "probing": "#999999"}
 
 
-def to_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-
-
 def sparkline(values: list[int]) -> str:
     top = max(values, default=0)
     if top == 0:
         return SPARK[0] * len(values)
     return "".join(SPARK[min(len(SPARK) - 1, (v * (len(SPARK) - 1) + top - 1) // top)] for v in values)
-
-
-def _md_table(headers: list[str], rows: list[list[Any]]) -> list[str]:
-    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return out
 
 
 def _tables(r: dict[str, Any], subject: Any) -> dict[str, tuple[list[str], list[list[Any]]]]:
@@ -57,7 +47,7 @@ def to_markdown(r: dict[str, Any]) -> str:
              f"against {t['subjects']:,} subscriber identities, {w['start'] or '-'} to {w['end'] or '-'}; "
              f"{t['findings']:,} findings, {t['campaigns']:,} campaign(s)."]
     for title, (headers, rows) in _tables(r, lambda s: f"`{s}`").items():
-        lines += ["", f"## {title}", "", *_md_table(headers, rows)]
+        lines += ["", f"## {title}", "", *md_table(headers, rows)]
     lines += ["", "## Campaigns", ""]
     if not r["campaigns"]:
         lines.append("None found.")
@@ -67,7 +57,7 @@ def to_markdown(r: dict[str, Any]) -> str:
     tl = r["timeline"]
     counts = [b["attacks"] for b in tl["buckets"]]
     lines += ["", f"## Attacks per {tl['bucket']}", "", f"`{sparkline(counts)}` (max {max(counts, default=0)})", ""]
-    lines += _md_table([tl["bucket"] + " (UTC)", "attacks", "by category"],
+    lines += md_table([tl["bucket"] + " (UTC)", "attacks", "by category"],
                        [[b["start"], b["attacks"], ", ".join(f"{k} {v}" for k, v in b["by_category"].items())]
                         for b in tl["buckets"]])
     return "\n".join(lines) + "\n"
@@ -103,12 +93,6 @@ def chart_svg(timeline: dict[str, Any], width: int = 760, height: int = 220) -> 
     return "".join(parts)
 
 
-def _html_table(headers: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def to_html(r: dict[str, Any]) -> str:
     t, w = r["totals"], r["window"]
     legend = " ".join(f'<span style="background:{COLOURS[c]};padding:0 .6em">&nbsp;</span> {escape(CATEGORY_LABELS[c])}'
@@ -120,15 +104,11 @@ def to_html(r: dict[str, Any]) -> str:
         f"{t['countries']:,} countries against {t['subjects']:,} subscriber identities, "
         f"{escape(w['start'] or '-')} to {escape(w['end'] or '-')}; {t['findings']:,} findings.</p>",
         f"<h2>Attacks per {escape(r['timeline']['bucket'])}</h2>{chart_svg(r['timeline'])}<p>{legend}</p>",
-        *(f"<h2>{escape(title)}</h2>" + _html_table(headers, rows)
+        *(f"<h2>{escape(title)}</h2>" + html_table(headers, rows)
           for title, (headers, rows) in _tables(r, str).items()),
         f"<h2>Campaigns</h2><ol>{campaigns}</ol>",
     ]
-    style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
-             "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .6em;"
-             "text-align:left}th{background:#eee}")
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Signalling report</title>'
-            f"<style>{style}</style></head><body>{''.join(sections)}</body></html>\n")
+    return html_page("Signalling report", sections)
 
 
 RENDERERS = {"json": to_json, "md": to_markdown, "html": to_html}

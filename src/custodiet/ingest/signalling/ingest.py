@@ -76,7 +76,7 @@ def ingest_capture(path: Path, opener: Opener, progress: Callable[[int], None] |
         return summary
     try:
         store, registry = opener()
-        from custodiet.ingest.signalling.batch import EventRows, store_batch
+        from custodiet.ingest.event_batch import EventRows, store_batch
         from custodiet.ingest.signalling.mapping import EventMapper
     except BaseException:
         if forked is not None:
@@ -108,7 +108,7 @@ def ingest_capture(path: Path, opener: Opener, progress: Callable[[int], None] |
     summary.frames = decoder.frames
     summary.skipped = dict(decoder.skipped)
     summary.counts = dict(mapper.counts)
-    rows = EventRows.of(mapper.events, path.name, store.pseudonymiser)
+    rows = EventRows.of(mapper.events, path.name, store.pseudonymiser, "signalling")
     summary.events = len(rows)
     rejected = [(f.frame, f.reason, f.raw) for f in decoder.failures] + list(mapper.rejects)
     summary.stored, summary.duplicates, summary.quarantined = store_batch(store, path.name, rows, rejected)

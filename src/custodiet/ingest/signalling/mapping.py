@@ -21,6 +21,7 @@ from typing import Any
 
 from custodiet.context.network import Attribution, Registry
 from custodiet.identifiers import InvalidIdentifier, normalise
+from custodiet.ingest.pending import PendingEvent
 from custodiet.ingest.signalling import ber, diameter, map_ops
 from custodiet.ingest.signalling.decoder import DiameterRecord, MapRecord
 from custodiet.ingest.signalling.tcap import Component, TcapMessage
@@ -52,23 +53,6 @@ def _ac_version(ac: str | None) -> int | None:
     """The version (last arc) of an application context such as ``0.4.0.0.1.0.20.3``, or None."""
     last = ac.rsplit(".", 1)[1] if ac else ""
     return int(last) if last.isdigit() else None
-
-
-@dataclass(slots=True)
-class PendingEvent:
-    """An event under construction; the outcome is filled in when (if) its answer is seen."""
-
-    event_id: str
-    ts_us: int
-    actor: str
-    actor_org: str | None
-    subject_kind: str
-    subject_value: str  # normalised; pseudonymised in bulk at the end
-    data_kind: str
-    operation: str
-    frame: int
-    attrs: dict[str, Any]
-    outcome: str = "allowed"
 
 
 @dataclass

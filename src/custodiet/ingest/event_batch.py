@@ -1,10 +1,10 @@
-"""The events of one capture as columns: pseudonymised, deduplicated against the batch and the store,
-then appended to the ledger with the capture's rejections in quarantine.
+"""The events of one file (a capture, an X1 message log) as columns: pseudonymised, deduplicated against the
+batch and the store, then appended to the ledger with the file's rejections in quarantine.
 
 Event ids are content hashes, checked within the batch and against the store's segments (Arrow's
 ``is_in``, one segment's ids at a time). Columns go to Arrow from buffers (``arrow_columns``): no pandas.
-Imported by ``ingest`` only once the decoding child is forked: these imports (Arrow, the ledger, the
-store) are most of the CLI's start-up, and the child decodes meanwhile.
+The signalling ingest imports it only once the decoding child is forked: these imports (Arrow, the ledger,
+the store) are most of the CLI's start-up, and the child decodes meanwhile.
 """
 
 from __future__ import annotations
@@ -17,20 +17,19 @@ import pyarrow.parquet as pq
 
 from custodiet.arrow_columns import int64_array, string_array
 from custodiet.events import EVENT_SCHEMA, canonical_json
-from custodiet.ingest.signalling.mapping import PendingEvent
+from custodiet.ingest.pending import PendingEvent
 from custodiet.ledger import append_events, heal
 from custodiet.ledger.snapshot import take
 from custodiet.pseudonym import Pseudonymiser
 from custodiet.quarantine import write_quarantine
 from custodiet.store import Store
 
-CHANNEL = "signalling"
-
 
 @dataclass
 class EventRows:
-    """The events of one capture as columns (Python lists), pseudonymised, in mapping order."""
+    """The events of one file as columns (Python lists), pseudonymised, in mapping order."""
 
+    channel: str
     event_id: list[str]
     ts_us: list[int]
     actor: list[str]
@@ -42,9 +41,10 @@ class EventRows:
     outcome: list[str]
     attrs: list[str]
     source: list[str]
+    authority: list[str | None]
 
     @classmethod
-    def of(cls, events: list[PendingEvent], source_name: str, pseudo: Pseudonymiser) -> EventRows:
+    def of(cls, events: list[PendingEvent], source_name: str, pseudo: Pseudonymiser, channel: str) -> EventRows:
         """Columns of the events; each distinct identifier is pseudonymised once."""
         pseudonyms: dict[tuple[str, str], str] = {}
 
@@ -65,12 +65,12 @@ class EventRows:
             attrs_text.append(canonical_json(attrs))
         prefix = source_name + ":"
         return cls(
-            event_id=[e.event_id for e in events], ts_us=[e.ts_us for e in events],
+            channel=channel, event_id=[e.event_id for e in events], ts_us=[e.ts_us for e in events],
             actor=[e.actor for e in events], actor_org=[e.actor_org for e in events],
-            subject=[pseudonym(e.subject_kind, e.subject_value) for e in events],
+            subject=[e.subject_pseudonym or pseudonym(e.subject_kind, e.subject_value) for e in events],
             subject_kind=[e.subject_kind for e in events], data_kind=[e.data_kind for e in events],
             operation=[e.operation for e in events], outcome=[e.outcome for e in events], attrs=attrs_text,
-            source=[prefix + str(e.frame) for e in events],
+            source=[prefix + str(e.frame) for e in events], authority=[e.authority for e in events],
         )
 
     def __len__(self) -> int:
@@ -87,14 +87,14 @@ class EventRows:
             [
                 string_array(pick(self.event_id)),
                 int64_array(pick(self.ts_us), pa.timestamp("us", tz="UTC")),
-                string_array([CHANNEL] * n),
+                string_array([self.channel] * n),
                 string_array(pick(self.actor)),
                 string_array(pick(self.actor_org)),
                 string_array(pick(self.subject)),
                 string_array(pick(self.subject_kind)),
                 string_array(pick(self.data_kind)),
                 string_array(pick(self.operation)),
-                pa.nulls(n, pa.string()),
+                string_array(pick(self.authority)),
                 string_array(pick(self.outcome)),
                 pa.nulls(n, pa.int64()),
                 string_array(pick(self.attrs)),
@@ -137,9 +137,9 @@ def _stored_ids(store: Store, ids: list[str], segments: list[Path] | None = None
     return found
 
 
-def _not_yet_quarantined(store: Store, name: str, rejected: list[tuple[int, str, str | None]]
+def _not_yet_quarantined(store: Store, name: str, channel: str, rejected: list[tuple[int, str, str | None]]
                          ) -> list[tuple[int, str, str | None]]:
-    """Rejections of this capture not already in quarantine (re-ingesting adds nothing twice)."""
+    """Rejections of this file not already in quarantine (re-ingesting adds nothing twice)."""
     paths = store.quarantine_paths()
     if not rejected or not paths:
         return rejected
@@ -148,20 +148,20 @@ def _not_yet_quarantined(store: Store, name: str, rejected: list[tuple[int, str,
     seen: set[tuple[int, str]] = set()
     for path in paths:
         q = pq.read_table(path, columns=["source", "line", "reason", "channel"])
-        mine = q.filter(pc.and_(pc.equal(q.column("channel"), CHANNEL), pc.equal(q.column("source"), name)))
+        mine = q.filter(pc.and_(pc.equal(q.column("channel"), channel), pc.equal(q.column("source"), name)))
         seen.update(zip(mine.column("line").to_pylist(), mine.column("reason").to_pylist(), strict=True))
     return [r for r in rejected if (r[0], r[1]) not in seen]
 
 
 def store_batch(store: Store, name: str, rows: EventRows, rejected: list[tuple[int, str, str | None]]
                 ) -> tuple[int, int, int]:
-    """Append the capture's new events and new rejections (one ledger batch, one quarantine file);
+    """Append the file's new events and new rejections (one ledger batch, one quarantine file);
     returns (stored, duplicates, quarantined)."""
     quarantined = 0
     before = take(store)
     keep = fresh_rows(store, rows, before.segments)  # the long part, outside the lock
     with store.writer(f"ingest {name}"):
-        rejected = _not_yet_quarantined(store, name, rejected)
+        rejected = _not_yet_quarantined(store, name, rows.channel, rejected)
         heal(store)
         since = [e for e in take(store).entries if e.end_leaf > before.size]  # other writers' commits since
         if since:
@@ -177,6 +177,6 @@ def store_batch(store: Store, name: str, rows: EventRows, rejected: list[tuple[i
                 lines=[frame for frame, _, _ in rejected],
                 reasons=[reason for _, reason, _ in rejected],
                 raws=[raw for _, _, raw in rejected],
-                channel=CHANNEL,
+                channel=rows.channel,
             )
     return len(keep), len(rows) - len(keep), quarantined

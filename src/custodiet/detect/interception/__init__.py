@@ -1,0 +1,1 @@
+"""Interception oversight detectors: each task's error class (``custodiet.oversight.judge``) as findings."""
