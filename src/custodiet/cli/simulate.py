@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from custodiet.cli.app import fail, simulate_app
-from custodiet.simulate.interception.config import InterceptionConfig
+from custodiet.simulate.interception.config import MAX_AGENCIES, MIN_AGENCIES, InterceptionConfig
 from custodiet.simulate.portal.config import PortalConfig
 
 
@@ -54,7 +54,8 @@ def simulate_portal(
 def simulate_interception(
     out: Path = typer.Option(..., "--out", help="Folder to write the world into (created if missing)."),
     seed: int = typer.Option(..., "--seed", help="Random seed; the same seed gives byte-identical files."),
-    agencies: int = typer.Option(InterceptionConfig.agencies, "--agencies", help="Number of agencies (3 to 8)."),
+    agencies: int = typer.Option(InterceptionConfig.agencies, "--agencies",
+                                 help=f"Number of agencies ({MIN_AGENCIES} to {MAX_AGENCIES})."),
     warrants: int = typer.Option(InterceptionConfig.warrants, "--warrants",
                                  help="Warrant numbers issued, renewals included."),
     days: int = typer.Option(InterceptionConfig.days, "--days", help="Length of the world in days."),

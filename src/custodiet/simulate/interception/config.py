@@ -20,6 +20,8 @@ AGENCIES: tuple[tuple[str, str], ...] = (
     ("Harbour Police", "HBP"),
     ("Serious Fraud Office", "SFO"),
     ("Northern Constabulary", "NTH"),
+    ("Transport Police", "TRP"),
+    ("Maritime Guard", "MAR"),
 )
 
 # Authority level -> (issuers, validity in days). Urgent warrants last five days and are usually followed
