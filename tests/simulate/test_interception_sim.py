@@ -217,3 +217,22 @@ def test_cli_writes_a_world_and_refuses_bad_settings(tmp_path: Path) -> None:
     assert bad.exit_code == 2
     assert "--agencies must be between" in bad.output
     assert not (tmp_path / "x").exists()
+
+
+def test_the_checker_finds_what_was_planted(world: Path, truth: dict[str, Any], tmp_path: Path) -> None:
+    """End to end: the world through the oversight checker (ingest of both forms, detect, evaluate)."""
+    home = ["--home", str(tmp_path / "store")]
+    for args in (["context", "load", "warrants", str(world / "warrants.csv")],
+                 ["ingest", "interception", str(world / "x1.jsonl"), str(world / "x1.xml")],
+                 ["detect", "--channel", "interception"]):
+        result = runner.invoke(app, [*home, *args])
+        assert result.exit_code == 0, result.output
+    result = runner.invoke(app, [*home, "evaluate", "--truth", str(world / "truth.json")])
+    assert result.exit_code == 0, result.output
+    ev = json.loads(result.output[result.output.index("{"):])
+    assert ev["planted_errors"] == sum(e["class"] != "covered" for e in truth["tasks"].values())
+    assert ev["missed_or_misclassified"] == 0
+    assert ev["covered_flagged"] == 0
+    assert ev["agencies_found"] == truth["agencies_out_of_line"]
+    assert ev["agencies_false"] == []
+    assert ev["reports_exact"] == len(truth["reports"])
