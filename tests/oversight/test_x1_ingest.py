@@ -105,3 +105,16 @@ def test_cli_warrants_then_messages_and_the_report(tmp_path: Path) -> None:
     missing = run_cli("ingest", "interception", str(tmp_path / "nope.jsonl"), home=home, check=False)
     assert missing.returncode == 2
     assert "no such file" in missing.stderr
+
+
+def test_the_same_messages_as_xml_are_the_same_events(tmp_path: Path) -> None:
+    from custodiet.ingest.interception.x1xml import write_x1_xml
+
+    store = Store(tmp_path / "home")
+    messages = [*GOOD, activate("t2", "2026-07-03T10:00:00.250Z", "W1", [A], delivery="X2andX3")]
+    messages[-1]["listOfMediationDetails"][0]["startTime"] = "2026-07-03T10:00:00.250000+00:00"
+    write(tmp_path / "x1.jsonl", [json.dumps(m) for m in messages])
+    (tmp_path / "x1.xml").write_text(write_x1_xml(messages, per_document=2, prefix="ns1"))
+    first = ingest_x1(store, tmp_path / "x1.jsonl")
+    second = ingest_x1(store, tmp_path / "x1.xml")
+    assert (first.stored, second.form, second.stored, second.duplicates) == (5, "xml", 0, 5)

@@ -16,8 +16,9 @@ from pathlib import Path
 from custodiet.ingest.event_batch import EventRows, store_batch
 from custodiet.ingest.guard import InputError, check_file
 from custodiet.ingest.interception.events import CHANNEL, build_events
+from custodiet.ingest.interception.items import X1Item
 from custodiet.ingest.interception.messages import NotATask, X1Message, read_message
-from custodiet.ingest.interception.x1json import X1Item, open_text, read_x1_json
+from custodiet.ingest.interception.x1json import open_text, read_x1_json
 from custodiet.store import Store
 
 

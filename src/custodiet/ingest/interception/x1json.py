@@ -12,20 +12,9 @@ import json
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-RAW_LIMIT = 2_000  # characters of a rejected record kept in quarantine
-
-
-class X1Item(NamedTuple):
-    """One X1 message as read: its 1-based physical line, the message (X1's JSON form) or why there is
-    none, and its text as read."""
-
-    line: int
-    message: dict[str, Any] | None
-    error: str | None
-    raw: str
-    cut: bool = False  # the file ends inside this record
+from custodiet.ingest.interception.items import RAW_LIMIT, X1Item
 
 
 def open_text(path: Path) -> Any:

@@ -26,16 +26,16 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterator
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO
 from zlib import error as ZlibError
 
 from lxml import etree
 
+from custodiet.ingest.interception.items import RAW_LIMIT, X1Item
 from custodiet.ingest.interception.x1write import X1_NS, X1_VERSION, XSI_NS, write_x1_xml
 
 __all__ = ["X1_NS", "X1_VERSION", "X1Item", "read_x1_xml", "write_x1_xml"]
 
-RAW_LIMIT = 2_000  # characters of a rejected message's XML kept for quarantine
 BLOCK_BYTES = 4 << 20
 MAX_PENDING = 64 << 20
 TASK_TYPES = ("ActivateTaskRequest", "ModifyTaskRequest")
@@ -61,17 +61,6 @@ _NAME_END = frozenset(b" \t\r\n/>")
 _START_TAG_REST = re.compile(rb"""(?:[^>"']|"[^"]*"|'[^']*')*?(/?)>""")
 _LINE_IN_MESSAGE = re.compile(r"\bline (\d+)")
 _BOM = b"\xef\xbb\xbf"
-
-
-class X1Item(NamedTuple):
-    """One X1 message as read: the 1-based physical line where its element starts (or where parsing
-    failed), the message in X1's JSON form or why there is none, and, for a rejected message, its XML."""
-
-    line: int
-    message: dict[str, Any] | None
-    error: str | None
-    raw: str
-    cut: bool = False  # the file ends inside this document
 
 
 class _Bad(Exception):

@@ -1,0 +1,67 @@
+"""Class 6: an agency whose uncovered share or activation growth stands out from its peers'."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from custodiet.oversight.agencies import binomial_tail, out_of_line
+from tests.oversight.helpers import World, activate, deactivate, warrant_rows
+
+DAY0 = datetime(2026, 7, 1, tzinfo=UTC)
+
+
+def _ts(day: float) -> str:
+    return (DAY0 + timedelta(days=day)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _agency(w: World, agency: str, tasks: int, bad: int, days: list[float] | None = None) -> None:
+    """``tasks`` one-target warrants of ``agency``, each with one task; ``bad`` of them intercept another
+    number than their warrant lists."""
+    for i in range(tasks):
+        phone = f"4477009{len(agency):02d}{i:03d}"
+        w.warrants += warrant_rows(f"{agency}-{i}", [(phone, "msisdn")], agency=agency, start="2026-07-01",
+                                   end="2026-12-31")
+        day = days[i] if days else 1 + i * 0.5
+        target = {"e164Number": phone if i >= bad else "447700999999"}
+        w.messages += [activate(f"{agency}-t{i}", _ts(day), f"{agency}-{i}", [target]),
+                       deactivate(f"{agency}-t{i}", _ts(day + 1))]
+
+
+def test_an_agency_far_less_covered_than_its_peers(tmp_path: Path) -> None:
+    w = World(tmp_path)
+    _agency(w, "Customs", 30, 9)
+    _agency(w, "Police", 60, 1)
+    _agency(w, "Intel", 60, 1)
+    j = w.judged()
+    hits = out_of_line(j.verdicts, j.warrants)
+    assert [h.agency for h in hits] == ["Customs"]
+    assert hits[0].numbers["uncovered"] == 9
+    assert len(hits[0].xids) == 9
+
+
+def test_peers_with_the_same_error_rate_are_not_out_of_line(tmp_path: Path) -> None:
+    w = World(tmp_path)
+    _agency(w, "Customs", 30, 2)
+    _agency(w, "Police", 60, 4)
+    _agency(w, "Intel", 60, 3)
+    j = w.judged()
+    assert out_of_line(j.verdicts, j.warrants) == []
+
+
+def test_activations_growing_faster_than_warrants(tmp_path: Path) -> None:
+    w = World(tmp_path)
+    _agency(w, "Police", 30, 0, days=[i * 3.0 for i in range(30)])  # steady over 90 days
+    _agency(w, "Intel", 30, 0, days=[i * 3.0 for i in range(30)])
+    _agency(w, "Customs", 34, 0, days=[1.0, 2.0] + [62 + i * 0.8 for i in range(32)])  # a late surge
+    # Customs' warrants were all issued before the period: the surge runs on old paper
+    j = w.judged()
+    hits = out_of_line(j.verdicts, j.warrants)
+    assert [h.agency for h in hits] == ["Customs"]
+    assert hits[0].numbers["activations_last"] >= 20
+
+
+def test_binomial_tail() -> None:
+    assert binomial_tail(0, 10, 0.5) == 1.0
+    assert abs(binomial_tail(10, 10, 0.5) - 0.5 ** 10) < 1e-12
+    assert abs(binomial_tail(1, 3, 0.5) - 7 / 8) < 1e-12
