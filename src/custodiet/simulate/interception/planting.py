@@ -68,7 +68,8 @@ class Planter:
         task.msgs.sort(key=lambda m: m.t)
         return True
 
-    def _free(self, agency: int | None) -> list[Task]:
+    def free_tasks(self, agency: int | None) -> list[Task]:
+        """Covered tasks open to a planted error (of one agency, or of all), in random order."""
         out = [t for t in self.tasks if t.cls == "covered" and not t.locked
                and (agency is None or t.agency == agency)]
         self.rng.shuffle(out)
@@ -328,7 +329,7 @@ def plant_errors(planter: Planter, uncovered_agency: int | None) -> None:
 def _apply(planter: Planter, make: Callable[[Task, str], bool], variants: tuple[str, ...], n: int,
            agency: int | None) -> None:
     """``n`` tasks changed by ``make``, the variants in turn; a variant no task fits gives way to the next."""
-    free = planter._free(agency)
+    free = planter.free_tasks(agency)
     for i in range(n):
         k = i % len(variants)
         for variant in variants[k:] + variants[:k]:
