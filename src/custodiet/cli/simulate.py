@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from custodiet.cli.app import fail, simulate_app
+from custodiet.simulate.interception.config import MAX_AGENCIES, MIN_AGENCIES, InterceptionConfig
 from custodiet.simulate.portal.config import PortalConfig
 
 
@@ -47,3 +48,41 @@ def simulate_portal(
     typer.echo(f"wrote {out}: {truth['events']:,} events, {actors} actors, {days} days "
                   f"({truth['start']} to {truth['end']}), {len(truth['abusers'])} planted abusers, "
                   f"{len(truth['leaks'])} leaks in {took:.1f} s")
+
+
+@simulate_app.command("interception")
+def simulate_interception(
+    out: Path = typer.Option(..., "--out", help="Folder to write the world into (created if missing)."),
+    seed: int = typer.Option(..., "--seed", help="Random seed; the same seed gives byte-identical files."),
+    agencies: int = typer.Option(InterceptionConfig.agencies, "--agencies",
+                                 help=f"Number of agencies ({MIN_AGENCIES} to {MAX_AGENCIES})."),
+    warrants: int = typer.Option(InterceptionConfig.warrants, "--warrants",
+                                 help="Warrant numbers issued, renewals included."),
+    days: int = typer.Option(InterceptionConfig.days, "--days", help="Length of the world in days."),
+    end: str = typer.Option(InterceptionConfig.end.isoformat(), "--end", help="Last (UTC) day of the world."),
+) -> None:
+    """Write an interception world: warrants.csv, the X1 requests as x1.jsonl and x1.xml, truth.json.
+
+    Agencies' warrants, renewed or not, and the X1 tasks an operator's ADMF provisions for them on its
+    network elements; most tasks are covered. Planted among them: tasks with no warrant, a wrong
+    identifier, a wrong period, a wrong data type, or beyond a warrant's allowance (stretched), and in
+    most seeds one agency out of line. truth.json names each task's class and holds the transparency
+    report of every quarter.
+    """
+    from custodiet.simulate.interception import generate
+
+    cfg = InterceptionConfig(seed=seed, agencies=agencies, warrants=warrants, days=days, end=_parse_date(end))
+    began = time.perf_counter()
+    try:
+        truth = generate(cfg, out)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{out}: cannot write the world there: {exc.strerror or exc}") from None
+    took = time.perf_counter() - began
+    classes = truth["classes"]
+    errors = sum(n for cls, n in classes.items() if cls != "covered")
+    lines = ", ".join(truth["agencies_out_of_line"]) or "none"
+    typer.echo(f"wrote {out}: {len(truth['tasks']):,} tasks, {truth['messages']:,} X1 messages, "
+               f"{truth['warrants']:,} warrants, {agencies} agencies, {days} days ({truth['start']} to "
+               f"{truth['end']}), {errors} planted task errors, out of line: {lines} in {took:.1f} s")
