@@ -110,7 +110,8 @@ class _Lookup:
         self.value = request.path_params["value"]
         self.authority = request.headers.get("x-custodiet-authority") or None
         self.break_glass = request.headers.get("x-custodiet-break-glass") or None
-        self.actor, self.org = "unknown", None
+        self.actor: str = "unknown"
+        self.org: str | None = None
         self.subject: tuple[str, str] | None = None
         self.attrs: dict[str, Any] = {"client_ip": self.ip, "break_glass": self.break_glass,
                                       "mode": "enforce" if state.settings.enforce else "warn"}
