@@ -65,3 +65,31 @@ def test_binomial_tail() -> None:
     assert binomial_tail(0, 10, 0.5) == 1.0
     assert abs(binomial_tail(10, 10, 0.5) - 0.5 ** 10) < 1e-12
     assert abs(binomial_tail(1, 3, 0.5) - 7 / 8) < 1e-12
+
+
+def test_activations_doubling_on_the_same_warrants(tmp_path: Path) -> None:
+    """Revision 1's first threshold (3x) missed an agency whose activations grew 2.5x on warrants issued at
+    an even pace, while its peers' tracked theirs."""
+    w = World(tmp_path)
+    for agency, per_third in (("Police", (10, 10, 10)), ("Intel", (10, 10, 10)), ("Customs", (9, 9, 27))):
+        phones = [f"44770091{len(agency):02d}{i:02d}" for i in range(12)]
+        for i, phone in enumerate(phones):  # 4 warrants issued in each third of the 90 days
+            start = (DAY0 + timedelta(days=7.5 * i)).strftime("%Y-%m-%d")
+            w.warrants += warrant_rows(f"{agency}-{i}", [(phone, "msisdn")], agency=agency, start=start,
+                                       end="2026-12-31")
+        n, uses = 0, [0] * 12
+        for third, count in enumerate(per_third):
+            for k in range(count):
+                day = 30 * third + 29 * k / count + 0.5
+                issued = range(min(int(day // 7.5), 11) + 1)
+                i = min(issued, key=lambda x: uses[x])  # the least used warrant already issued
+                uses[i] += 1
+                xid = f"{agency}-t{n}"
+                w.messages += [activate(xid, _ts(day), f"{agency}-{i}", [{"e164Number": phones[i]}]),
+                               deactivate(xid, _ts(day + 0.2))]
+                n += 1
+    j = w.judged()
+    assert all(v.klass == "covered" for v in j.verdicts.values())
+    hits = out_of_line(j.verdicts, j.warrants)
+    assert [h.agency for h in hits] == ["Customs"]
+    assert 2 <= hits[0].numbers["growth"] < 3

@@ -8,9 +8,11 @@ whose activations grow much faster than its warrants.
   A single error is an inspection's business; a rate that no peer comes near is a habit.
 - **Growth.** The input's time span is cut in thirds. Activations in the last third over the first, against
   the warrants the agency was issued (``valid_from``) in the same thirds (each count plus 2, so that small
-  numbers do not make large ratios). Out of line when activations grow ``growth_ratio`` (3) times faster
+  numbers do not make large ratios). Out of line when activations grow ``growth_ratio`` (2) times faster
   than warrants, twice as fast as the median peer's, with at least ``min_activations`` (20) in the last
-  third. More interception on the same paper is what the commissioner calls a warrant being stretched.
+  third: an agency's activations track the warrants it is issued (honest agencies sit near 1, and never
+  above 1.4 in the project's own worlds), so twice as many activations on the same paper is a habit, not
+  noise. More interception on the same paper is what the commissioner calls a warrant being stretched.
 
 Tasks whose lIID names no warrant belong to no agency (``unknown``) and are not judged here.
 Known false positives: an agency that starts a large, legitimately warranted operation late in the period,
@@ -28,7 +30,7 @@ from statistics import median
 from custodiet.ingest.interception.messages import ACTIVATE
 from custodiet.oversight.judge import UNKNOWN, Verdict, Warrant, agency_of
 
-DEFAULTS = {"share_ratio": 3.0, "share_margin": 0.05, "min_uncovered": 5, "p_value": 1e-3, "growth_ratio": 3.0,
+DEFAULTS = {"share_ratio": 3.0, "share_margin": 0.05, "min_uncovered": 5, "p_value": 1e-3, "growth_ratio": 2.0,
             "min_activations": 20}
 
 
