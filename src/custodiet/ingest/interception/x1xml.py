@@ -23,6 +23,7 @@ as are unknown elements. Element namespaces inside a message are not checked, on
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -41,6 +42,7 @@ MAX_PENDING = 64 << 20
 TASK_TYPES = ("ActivateTaskRequest", "ModifyTaskRequest")
 DEACTIVATE = "DeactivateTaskRequest"
 HEADER_KEYS = ("messageTimestamp", "admfIdentifier", "neIdentifier", "x1TransactionId")
+_HEADER_SET = frozenset(HEADER_KEYS)
 _XSI_TYPE = f"{{{XSI_NS}}}type"
 _PARSER_OPTIONS: dict[str, Any] = {
     "resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False,
@@ -53,12 +55,14 @@ _PARSER_OPTIONS: dict[str, Any] = {
 # these spans a "<", so a block cut just before a "<" never splits one.
 _PATTERNS = (b"<!", b"<?", b"X1Request", b"x1RequestMessage", b"&")
 _LT_BANG, _LT_QUESTION, _ROOT, _MESSAGE, _AMP = range(5)
+_MESSAGE_NAME = _PATTERNS[_MESSAGE]
+_MESSAGE_SIZE = len(_MESSAGE_NAME)
+_WINDOW = 2_000
 _PREFIX = re.compile(rb"[A-Za-z_][\w.\-]*:")
 _PI_NAME = re.compile(rb"<\?([A-Za-z_][\w.\-]*)")
 _ENTITY_OK = re.compile(rb"&(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9A-Fa-f]+);")
 _ENTITY_NAME = re.compile(rb"&([^;\s<&]{0,40});?")
 _NAME_END = frozenset(b" \t\r\n/>")
-_START_TAG_REST = re.compile(rb"""(?:[^>"']|"[^"]*"|'[^']*')*?(/?)>""")
 _LINE_IN_MESSAGE = re.compile(r"\bline (\d+)")
 _BOM = b"\xef\xbb\xbf"
 
@@ -108,13 +112,12 @@ def read_x1_xml(stream: BinaryIO, name: str) -> Iterator[X1Item]:
 
 
 class _Document:
-    """One X1Request document being parsed: its pull parser, where it starts, and what its prolog held."""
+    """One X1Request document being parsed: where it starts, what its prolog held, what was fed."""
 
-    def __init__(self, line: int) -> None:
+    def __init__(self, line: int, parser: Any) -> None:
         self.line = line  # the file line of the document's first byte
-        self.parser: Any = etree.XMLPullParser(
-            events=("start", "end"), tag="{*}x1RequestMessage", **_PARSER_OPTIONS
-        )
+        self.parser = parser  # the scanner's pull parser, fresh or reset by close()
+        self.fed = False
         self.blank = True  # nothing but white space (or a byte-order mark) so far
         self.clean_prolog = True  # nothing but white space, the declaration, comments and PIs before the root
         self.has_root = False
@@ -126,6 +129,7 @@ class _Document:
         # cut-short document it closes the elements still open, and those ends have no tag behind them.
         self.ends_fed = 0
         self.ends_taken = 0
+        self.root: Any = None  # the root element, once a message under it has been read
 
 
 class _Scanner:
@@ -134,9 +138,14 @@ class _Scanner:
     def __init__(self, name: str) -> None:
         self.name = name
         self.line = 1  # file line at the start of the next block
-        self.doc = _Document(1)
+        # One pull parser, reset by close() after each document: a new one per document would cost as
+        # much as parsing a short document.
+        self.parser: Any = etree.XMLPullParser(events=("start", "end"), tag="{*}x1RequestMessage",
+                                               **_PARSER_OPTIONS)
+        self.doc = _Document(1, self.parser)
         self.skip_until: bytes | None = None  # inside a comment, CDATA section or PI: its terminator
         self.first = True
+        self.prefix_tags = (b"<:", b"</:")  # how the last prefixed x1RequestMessage tags began
 
     def feed(self, data: bytes) -> Iterator[X1Item]:
         if self.first:
@@ -161,6 +170,50 @@ class _Scanner:
             if at >= end:
                 break
             which = found.index(at)
+            if which == _MESSAGE and doc.has_root and not doc.dead:
+                # The common case, twice a message: x1RequestMessage tags, up to the next rarer token.
+                rare = min(found[_LT_BANG], found[_LT_QUESTION], found[_ROOT], found[_AMP])
+                starts = doc.starts
+                ends = 0
+                open_tag, close_tag = self.prefix_tags
+                while at < rare:
+                    before = data[at - 1]
+                    if at + _MESSAGE_SIZE < end and data[at + _MESSAGE_SIZE] not in _NAME_END:
+                        kind = 0
+                    elif before == 60:  # "<"
+                        kind = 1
+                    elif before == 47 and data[at - 2] == 60:  # "</"
+                        kind = -1
+                    elif before != 58:  # not after a prefix's ":"
+                        kind = 0
+                    elif data.startswith(open_tag, at - len(open_tag)):
+                        kind = 1
+                    elif data.startswith(close_tag, at - len(close_tag)):
+                        kind = -1
+                    else:
+                        kind, tag_start = _tag_kind(data, at, _MESSAGE_SIZE)
+                        if kind:  # remember this prefix: the next tags most likely share it
+                            head = data[tag_start:at].lstrip(b"</")
+                            open_tag, close_tag = b"<" + head, b"</" + head
+                            self.prefix_tags = (open_tag, close_tag)
+                    if kind > 0:
+                        line += data.count(b"\n", pos, at)
+                        pos = at + _MESSAGE_SIZE
+                        starts.append(line)
+                        gt = data.find(b">", pos)
+                        if gt > 0 and data[gt - 1] == 47:  # <x1RequestMessage .../>
+                            ends += 1
+                    elif kind < 0:
+                        ends += 1
+                    after = at + 1
+                    at = data.find(_MESSAGE_NAME, after, after + _WINDOW)  # a short search is cheaper to start
+                    if at < 0:
+                        at = data.find(_MESSAGE_NAME, after)
+                        if at < 0:
+                            at = end
+                found[_MESSAGE] = at
+                doc.ends_fed += ends
+                continue
             kind, start = _tag_kind(data, at, len(_PATTERNS[which])) if which in (_ROOT, _MESSAGE) else (0, at)
             if not doc.has_root:
                 self._gap(doc, data, pos, start)
@@ -172,8 +225,8 @@ class _Scanner:
                 if kind and not doc.dead:
                     if kind > 0:
                         doc.starts.append(line)
-                        tag_end = _START_TAG_REST.match(data, pos)
-                        if tag_end is not None and tag_end.group(1):  # <x1RequestMessage .../>
+                        gt = data.find(b">", pos)
+                        if gt > 0 and data[gt - 1] == 47:  # <x1RequestMessage .../>
                             doc.ends_fed += 1
                     else:
                         doc.ends_fed += 1
@@ -207,7 +260,7 @@ class _Scanner:
             if new_doc:
                 yield from self._feed(doc, data[seg:start])
                 yield from self._close(doc, cut=False)
-                doc = self.doc = _Document(line)
+                doc = self.doc = _Document(line, self.parser)
                 doc.has_root = which == _ROOT
                 seg = start
             if which != _AMP and which != _MESSAGE:
@@ -249,6 +302,7 @@ class _Scanner:
         if doc.dead or not data:
             return
         error: etree.XMLSyntaxError | None = None
+        doc.fed = True
         try:
             doc.parser.feed(data)
         except etree.XMLSyntaxError as exc:
@@ -259,6 +313,11 @@ class _Scanner:
 
     def _close(self, doc: _Document, cut: bool) -> Iterator[X1Item]:
         if doc.dead or doc.blank:
+            if doc.fed:  # reset the parser for the next document, dropping whatever it still holds
+                with contextlib.suppress(etree.XMLSyntaxError):
+                    doc.parser.close()
+                for _ in doc.parser.read_events():
+                    pass
             return
         try:
             root = doc.parser.close()
@@ -283,6 +342,7 @@ class _Scanner:
     @staticmethod
     def _events(doc: _Document) -> Iterator[X1Item]:
         starts = doc.starts
+        root = doc.root
         for event, element in doc.parser.read_events():
             if event == "start":
                 doc.open.append(starts.popleft() if starts else doc.line + element.sourceline - 1)
@@ -297,10 +357,12 @@ class _Scanner:
                 raw = etree.tostring(element, encoding="unicode", with_tail=False)[:RAW_LIMIT]
                 yield X1Item(line, None, str(exc), raw)
             parent = element.getparent()
-            if parent is not None and parent.getparent() is None:  # a child of the root: drop what is read
+            if root is None and parent is not None and parent.getparent() is None:
+                root = doc.root = parent
+            if parent is root and root is not None:  # a child of the root: drop what is read
                 element.clear(keep_tail=False)
                 while element.getprevious() is not None:
-                    del parent[0]
+                    del root[0]
 
 
 _LOCALS: dict[Any, str] = {}  # qualified tag -> local name, for the few tags a file uses
@@ -310,6 +372,13 @@ def _tag_kind(data: bytes, at: int, size: int) -> tuple[int, int]:
     """Whether the name found at ``at`` is that of a start tag (1), an end tag (-1) or neither (0), and
     where its tag starts (its "<"; ``at`` when it is no tag)."""
     if at + size < len(data) and data[at + size] not in _NAME_END:
+        return 0, at
+    before = data[at - 1] if at else 0
+    if before == 60:  # "<"
+        return 1, at - 1
+    if before == 47 and at > 1 and data[at - 2] == 60:  # "</"
+        return -1, at - 2
+    if before != 58:  # ":"
         return 0, at
     lt = data.rfind(b"<", max(0, at - 128), at)
     if lt < 0:
@@ -330,16 +399,6 @@ def _local(tag: Any) -> str:
     return local
 
 
-def _children(element: Any) -> dict[str, Any]:
-    """The element's children by local name (the first of each name)."""
-    found: dict[str, Any] = {}
-    for child in element:
-        local = _LOCALS.get(child.tag) or _local(child.tag)
-        if local not in found:
-            found[local] = child
-    return found
-
-
 def _text(element: Any, what: str) -> str:
     text = element.text
     if text is None or not (text := text.strip()):
@@ -355,33 +414,65 @@ def _message(element: Any) -> dict[str, Any]:
     kind = declared.strip().rpartition(":")[2]
     if kind not in TASK_TYPES and kind != DEACTIVATE:
         return {"messageType": kind}
-    found = _children(element)
+    header: dict[str, Any] = {}
+    details = xid = None
+    for child in element:  # one pass, the first of each name counting
+        local = _LOCALS.get(child.tag) or _local(child.tag)
+        if local in _HEADER_SET:
+            if local not in header:
+                header[local] = child
+        elif local == "taskDetails":
+            if details is None:
+                details = child
+        elif local == "xId" and xid is None:
+            xid = child
     message: dict[str, Any] = {"messageType": kind}
     for key in HEADER_KEYS:
-        child = found.get(key)
+        child = header.get(key)
         if child is None:
             raise _Bad(f"{kind} has no <{key}>")
-        message[key] = _text(child, key)
+        text = child.text
+        if text is None or not (text := text.strip()):
+            raise _Bad(f"empty <{key}>")
+        message[key] = text
     if kind == DEACTIVATE:
-        child = found.get("xId")
-        if child is None:
+        if xid is None:
             raise _Bad(f"{kind} has no <xId>")
-        message["xId"] = _text(child, "xId")
+        message["xId"] = _text(xid, "xId")
         return message
-    details = found.get("taskDetails")
     if details is None:
         raise _Bad(f"{kind} has no <taskDetails>")
-    _task_details(_children(details), kind, message)
+    _task_details(details, kind, message)
     return message
 
 
-def _task_details(found: dict[str, Any], kind: str, message: dict[str, Any]) -> None:
-    for key in ("xId", "targetIdentifiers", "deliveryType"):
-        if key not in found:
-            raise _Bad(f"{kind} has no <taskDetails>/<{key}>")
-    message["xId"] = _text(found["xId"], "xId")
+def _task_details(details: Any, kind: str, message: dict[str, Any]) -> None:
+    xid = targets_list = delivery = services = mediation = None
+    for child in details:
+        local = _LOCALS.get(child.tag) or _local(child.tag)
+        if local == "xId":
+            if xid is None:
+                xid = child
+        elif local == "targetIdentifiers":
+            if targets_list is None:
+                targets_list = child
+        elif local == "deliveryType":
+            if delivery is None:
+                delivery = child
+        elif local == "listOfMediationDetails":
+            if mediation is None:
+                mediation = child
+        elif local == "listOfServiceTypes" and services is None:
+            services = child
+    if xid is None:
+        raise _Bad(f"{kind} has no <taskDetails>/<xId>")
+    if targets_list is None:
+        raise _Bad(f"{kind} has no <taskDetails>/<targetIdentifiers>")
+    if delivery is None:
+        raise _Bad(f"{kind} has no <taskDetails>/<deliveryType>")
+    message["xId"] = _text(xid, "xId")
     targets: list[dict[str, str]] = []
-    for holder in found["targetIdentifiers"]:
+    for holder in targets_list:
         if (_LOCALS.get(holder.tag) or _local(holder.tag)) != "targetIdentifier":
             continue
         for ident in holder:
@@ -393,13 +484,11 @@ def _task_details(found: dict[str, Any], kind: str, message: dict[str, Any]) -> 
     if not targets:
         raise _Bad(f"{kind} has no <targetIdentifier> in <targetIdentifiers>")
     message["targetIdentifiers"] = targets
-    message["deliveryType"] = _text(found["deliveryType"], "deliveryType")
-    services = found.get("listOfServiceTypes")
+    message["deliveryType"] = _text(delivery, "deliveryType")
     if services is not None:
         names = [_text(c, "serviceType") for c in services if (_LOCALS.get(c.tag) or _local(c.tag)) == "serviceType"]
         if names:
             message["listOfServiceTypes"] = names
-    mediation = found.get("listOfMediationDetails")
     if mediation is not None:
         message["listOfMediationDetails"] = [
             _mediation(c, kind) for c in mediation if (_LOCALS.get(c.tag) or _local(c.tag)) == "mediationDetails"
