@@ -309,7 +309,13 @@ def test_root_that_is_not_x1request() -> None:
 
 
 def test_byte_order_mark_and_blank_file() -> None:
-    assert [i.message for i in read(b"\xef\xbb\xbf" + write_x1_xml([DEACTIVATE]).encode())] == [DEACTIVATE]
+    one = write_x1_xml([DEACTIVATE]).encode()
+    assert [i.message for i in read(b"\xef\xbb\xbf" + one)] == [DEACTIVATE]
+    items = read(b"\xef\xbb\xbf" + one + b"\xef\xbb\xbf" + one)  # cat of two files, each with its mark
+    second = line_of(one.decode() * 2, "<x1RequestMessage", 2)
+    assert [(i.line, i.message) for i in items] == [(3, DEACTIVATE), (second, DEACTIVATE)]
+    items = read(b"\n\n" + one)  # blank lines before the declaration
+    assert [(i.line, i.message) for i in items] == [(5, DEACTIVATE)]
     assert read(b"") == []
     assert read(b"\n\n") == []
 

@@ -5,10 +5,11 @@ namespace prefixes vary (``ns1:``, ``x1:``, a default namespace) and so may the 
 The bytes are read block by block; a light scan (``_Scanner``) finds where each document starts (an XML
 declaration, or an ``X1Request`` start tag once the previous document has its root) and where each
 ``x1RequestMessage`` start tag is, so that every message gets its exact physical line whatever the file's
-length (libxml2's own line numbers drift past line 65,535). Each document goes to its own lxml pull
-parser, which never resolves entities, never loads a DTD, never touches the network and keeps libxml2's
-size limits; a document with a DOCTYPE is refused outright. Every message element is cleared once read,
-so memory stays bounded however large the file.
+length (libxml2's own line numbers drift past line 65,535). Each document is parsed by an lxml pull
+parser (one, reset between documents) that never resolves entities, never loads a DTD, never touches the
+network and keeps libxml2's size limits; a document with a DOCTYPE, or an entity reference other than the
+predefined ones, is refused outright. Every message element is cleared once read, so memory stays
+bounded however large the file.
 
 Bytes that are not well-formed XML give one error item at the line where parsing failed and the rest of
 that document is skipped; reading resumes at the next document. A document the file ends inside is an
@@ -247,7 +248,7 @@ class _Scanner:
                     doc.has_root = True
             elif which == _LT_QUESTION:
                 named = _PI_NAME.match(data, at)
-                if named is not None and named.group(1) == b"xml" and not doc.blank:
+                if named is not None and named.group(1) == b"xml":  # a declaration: a document starts here
                     new_doc = True
                 skip = b"?>"
             elif data.startswith(b"<!--", at):
@@ -258,7 +259,8 @@ class _Scanner:
                 doc.dead = doc.doctype = True
                 yield X1Item(line, None, "DOCTYPE not allowed: DTDs and entity declarations are refused", "")
             if new_doc:
-                yield from self._feed(doc, data[seg:start])
+                # what came before belongs to the previous document, less a byte-order mark (cat a.xml b.xml)
+                yield from self._feed(doc, data[seg:start - 3 if data.startswith(_BOM, start - 3) else start])
                 yield from self._close(doc, cut=False)
                 doc = self.doc = _Document(line, self.parser)
                 doc.has_root = which == _ROOT
