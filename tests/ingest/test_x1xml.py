@@ -400,7 +400,29 @@ def test_block_boundaries_do_not_split_tokens(monkeypatch: pytest.MonkeyPatch) -
     from custodiet.ingest.interception import x1xml
 
     monkeypatch.setattr(x1xml, "BLOCK_BYTES", 7)
-    text = write_x1_xml([ACTIVATE, DEACTIVATE], per_document=1, prefix="ns1") + "<!-- <x1RequestMessage> -->\n"
+    first, second = (write_x1_xml([m], prefix="ns1") for m in (ACTIVATE, DEACTIVATE))
+    text = first + "\ufeff" + second + "<!-- <x1RequestMessage> -->\n"
     items = read(text)
     assert [i.message for i in items] == [ACTIVATE, DEACTIVATE]
     assert [i.line for i in items] == [3, line_of(text, "<ns1:x1RequestMessage", 2)]
+
+
+def test_every_cut_point_is_reported_and_never_yields_a_partial_message() -> None:
+    messages = [ACTIVATE, MODIFY, DEACTIVATE, ACTIVATE]
+    text = write_x1_xml(messages, per_document=2, prefix="ns1").encode()
+    last_root_end = text.rindex(b"</ns1:X1Request>") + len(b"</ns1:X1Request>")
+    for cut in range(0, len(text), 7):
+        items = read(text[:cut])
+        got = [i.message for i in items if i.message is not None]
+        assert got == messages[: len(got)], cut  # whole messages, in order, never a part of one
+        whole = not text[:cut].strip() or text[:cut].rstrip().endswith(b"</ns1:X1Request>")
+        assert cut >= last_root_end or whole or items[-1].cut, cut  # a cut inside a document is reported
+
+
+def test_a_stray_markup_character_anywhere_never_raises_and_never_invents_a_message() -> None:
+    messages = [ACTIVATE, DEACTIVATE]
+    text = write_x1_xml(messages, per_document=1)
+    for at in range(0, len(text), 11):
+        for stray in ("<", "&"):
+            items = read(text[:at] + stray + text[at:])
+            assert all(i.message in messages for i in items if i.message is not None), (at, stray)

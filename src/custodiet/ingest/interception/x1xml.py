@@ -92,6 +92,8 @@ def read_x1_xml(stream: BinaryIO, name: str) -> Iterator[X1Item]:
         while block := stream.read(BLOCK_BYTES):
             data = pending + block if pending else block
             cut = data.rfind(b"<")
+            if cut >= 3 and data.startswith(_BOM, cut - 3):  # keep a mark with the document it precedes
+                cut -= 3
             if cut <= 0:
                 if len(data) < MAX_PENDING:
                     pending = data
@@ -260,7 +262,8 @@ class _Scanner:
                 yield X1Item(line, None, "DOCTYPE not allowed: DTDs and entity declarations are refused", "")
             if new_doc:
                 # what came before belongs to the previous document, less a byte-order mark (cat a.xml b.xml)
-                yield from self._feed(doc, data[seg:start - 3 if data.startswith(_BOM, start - 3) else start])
+                mark = 3 if start >= 3 and data.startswith(_BOM, start - 3) else 0
+                yield from self._feed(doc, data[seg:start - mark])
                 yield from self._close(doc, cut=False)
                 doc = self.doc = _Document(line, self.parser)
                 doc.has_root = which == _ROOT
