@@ -15,7 +15,7 @@ Bytes that are not well-formed XML give one error item at the line where parsing
 that document is skipped; reading resumes at the next document. A document the file ends inside is an
 error item with ``cut=True``: the file is incomplete, never read as if whole.
 
-Messages come out in X1's JSON form (see ``x1write`` for the element names): ``messageType`` (the
+Messages come out in X1's JSON form (``x1message``; ``x1write`` lists the element names): ``messageType`` (the
 ``xsi:type`` without its prefix), the header fields, ``xId`` and, for Activate and Modify, the task
 details. Other request types come out as ``{"messageType": type}`` only. The schema's ``version``,
 ``listOfDIDs`` and a mediation detail's ``deliveryType`` have no place in the JSON form and are dropped,
@@ -33,18 +33,14 @@ from zlib import error as ZlibError
 
 from lxml import etree
 
-from custodiet.ingest.interception.x1write import X1_NS, X1_VERSION, XSI_NS, write_x1_xml
+from custodiet.ingest.interception.x1message import Unmappable, local_name, message_of
+from custodiet.ingest.interception.x1write import X1_NS, X1_VERSION, write_x1_xml
 
 __all__ = ["X1_NS", "X1_VERSION", "X1Item", "read_x1_xml", "write_x1_xml"]
 
 RAW_LIMIT = 2_000  # characters of a rejected message's XML kept for quarantine
 BLOCK_BYTES = 4 << 20
 MAX_PENDING = 64 << 20
-TASK_TYPES = ("ActivateTaskRequest", "ModifyTaskRequest")
-DEACTIVATE = "DeactivateTaskRequest"
-HEADER_KEYS = ("messageTimestamp", "admfIdentifier", "neIdentifier", "x1TransactionId")
-_HEADER_SET = frozenset(HEADER_KEYS)
-_XSI_TYPE = f"{{{XSI_NS}}}type"
 _PARSER_OPTIONS: dict[str, Any] = {
     "resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False,
     "remove_comments": True, "remove_pis": True, "remove_blank_text": True, "collect_ids": False,
@@ -77,10 +73,6 @@ class X1Item(NamedTuple):
     error: str | None
     raw: str
     cut: bool = False  # the file ends inside this document
-
-
-class _Bad(Exception):
-    """A message element that cannot be mapped to the JSON form."""
 
 
 def read_x1_xml(stream: BinaryIO, name: str) -> Iterator[X1Item]:
@@ -331,7 +323,7 @@ class _Scanner:
             yield self._syntax_error(doc, exc, cut=cut)
             return
         yield from self._events(doc)
-        local = _local(root.tag)
+        local = local_name(root.tag)
         if local != "X1Request":
             yield X1Item(doc.line, None, f"document root is <{local}>, not <X1Request>", "")
 
@@ -357,8 +349,8 @@ class _Scanner:
                 continue  # closed by the parser giving up, not by an end tag: a message cut short
             doc.ends_taken += 1
             try:
-                yield X1Item(line, _message(element), None, "")
-            except _Bad as exc:
+                yield X1Item(line, message_of(element), None, "")
+            except Unmappable as exc:
                 raw = etree.tostring(element, encoding="unicode", with_tail=False)[:RAW_LIMIT]
                 yield X1Item(line, None, str(exc), raw)
             parent = element.getparent()
@@ -368,9 +360,6 @@ class _Scanner:
                 element.clear(keep_tail=False)
                 while element.getprevious() is not None:
                     del root[0]
-
-
-_LOCALS: dict[Any, str] = {}  # qualified tag -> local name, for the few tags a file uses
 
 
 def _tag_kind(data: bytes, at: int, size: int) -> tuple[int, int]:
@@ -393,134 +382,3 @@ def _tag_kind(data: bytes, at: int, size: int) -> tuple[int, int]:
     if head != at and not _PREFIX.fullmatch(data, head, at):
         return 0, at
     return (-1 if closing else 1), lt
-
-
-def _local(tag: Any) -> str:
-    local = _LOCALS.get(tag)
-    if local is None:
-        local = tag.rpartition("}")[2] if isinstance(tag, str) else ""
-        if len(_LOCALS) < 10_000:
-            _LOCALS[tag] = local
-    return local
-
-
-def _text(element: Any, what: str) -> str:
-    text = element.text
-    if text is None or not (text := text.strip()):
-        raise _Bad(f"empty <{what}>")
-    return text
-
-
-def _message(element: Any) -> dict[str, Any]:
-    """The JSON form of one x1RequestMessage element (``_Bad`` naming the element that is missing)."""
-    declared = element.get(_XSI_TYPE)
-    if not declared or not declared.strip():
-        raise _Bad("x1RequestMessage has no xsi:type")
-    kind = declared.strip().rpartition(":")[2]
-    if kind not in TASK_TYPES and kind != DEACTIVATE:
-        return {"messageType": kind}
-    header: dict[str, Any] = {}
-    details = xid = None
-    for child in element:  # one pass, the first of each name counting
-        local = _LOCALS.get(child.tag) or _local(child.tag)
-        if local in _HEADER_SET:
-            if local not in header:
-                header[local] = child
-        elif local == "taskDetails":
-            if details is None:
-                details = child
-        elif local == "xId" and xid is None:
-            xid = child
-    message: dict[str, Any] = {"messageType": kind}
-    for key in HEADER_KEYS:
-        child = header.get(key)
-        if child is None:
-            raise _Bad(f"{kind} has no <{key}>")
-        text = child.text
-        if text is None or not (text := text.strip()):
-            raise _Bad(f"empty <{key}>")
-        message[key] = text
-    if kind == DEACTIVATE:
-        if xid is None:
-            raise _Bad(f"{kind} has no <xId>")
-        message["xId"] = _text(xid, "xId")
-        return message
-    if details is None:
-        raise _Bad(f"{kind} has no <taskDetails>")
-    _task_details(details, kind, message)
-    return message
-
-
-def _task_details(details: Any, kind: str, message: dict[str, Any]) -> None:
-    xid = targets_list = delivery = services = mediation = None
-    for child in details:
-        local = _LOCALS.get(child.tag) or _local(child.tag)
-        if local == "xId":
-            if xid is None:
-                xid = child
-        elif local == "targetIdentifiers":
-            if targets_list is None:
-                targets_list = child
-        elif local == "deliveryType":
-            if delivery is None:
-                delivery = child
-        elif local == "listOfMediationDetails":
-            if mediation is None:
-                mediation = child
-        elif local == "listOfServiceTypes" and services is None:
-            services = child
-    if xid is None:
-        raise _Bad(f"{kind} has no <taskDetails>/<xId>")
-    if targets_list is None:
-        raise _Bad(f"{kind} has no <taskDetails>/<targetIdentifiers>")
-    if delivery is None:
-        raise _Bad(f"{kind} has no <taskDetails>/<deliveryType>")
-    message["xId"] = _text(xid, "xId")
-    targets: list[dict[str, str]] = []
-    for holder in targets_list:
-        if (_LOCALS.get(holder.tag) or _local(holder.tag)) != "targetIdentifier":
-            continue
-        for ident in holder:
-            local = _LOCALS.get(ident.tag) or _local(ident.tag)
-            targets.append({local: _identifier(ident, local)})
-            break
-        else:
-            raise _Bad(f"{kind} has an empty <targetIdentifier>")
-    if not targets:
-        raise _Bad(f"{kind} has no <targetIdentifier> in <targetIdentifiers>")
-    message["targetIdentifiers"] = targets
-    message["deliveryType"] = _text(delivery, "deliveryType")
-    if services is not None:
-        names = [_text(c, "serviceType") for c in services if (_LOCALS.get(c.tag) or _local(c.tag)) == "serviceType"]
-        if names:
-            message["listOfServiceTypes"] = names
-    if mediation is not None:
-        message["listOfMediationDetails"] = [
-            _mediation(c, kind) for c in mediation if (_LOCALS.get(c.tag) or _local(c.tag)) == "mediationDetails"
-        ]
-
-
-def _identifier(ident: Any, local: str) -> str:
-    """A target identifier's value: its text, or for a structured one (a port range, say) its parts as
-    ``name=value`` joined by commas."""
-    if len(ident) == 0:
-        return _text(ident, local)
-    return ",".join(f"{_local(c.tag)}={(c.text or '').strip()}" for c in ident)
-
-
-_MEDIATION_KEYS = {"LIID": "lIID", "lIID": "lIID", "StartTime": "startTime", "startTime": "startTime",
-                   "EndTime": "endTime", "endTime": "endTime"}
-
-
-def _mediation(detail: Any, kind: str) -> dict[str, str]:
-    """One mediation detail: the schema's LIID, StartTime and EndTime (lIID, startTime and endTime
-    accepted too) as lIID, startTime and endTime, each only when present, in document order."""
-    out: dict[str, str] = {}
-    for child in detail:
-        local = _LOCALS.get(child.tag) or _local(child.tag)
-        key = _MEDIATION_KEYS.get(local)
-        if key is not None and key not in out:
-            out[key] = _text(child, local)
-    if "lIID" not in out:
-        raise _Bad(f"{kind} has a <mediationDetails> without <LIID>")
-    return out
