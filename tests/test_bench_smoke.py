@@ -16,6 +16,7 @@ BENCH = Path(__file__).parents[1] / "bench"
     ("ingest.py", ["--rows", "3000"], "crlf-quoted"),
     ("ledger.py", ["--events", "3000", "--batch", "1000", "--proof-leaves", "4096", "--verify-events", "3000",
                    "--pymerkle", "500"], "pymerkle"),
+    ("x1xml.py", ["--messages", "300", "--per-document", "7", "--gzip"], "lxml iterparse"),
 ])
 def test_bench_runs_and_compares(script, args, expect):
     proc = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True,

@@ -309,7 +309,13 @@ def test_root_that_is_not_x1request() -> None:
 
 
 def test_byte_order_mark_and_blank_file() -> None:
-    assert [i.message for i in read(b"\xef\xbb\xbf" + write_x1_xml([DEACTIVATE]).encode())] == [DEACTIVATE]
+    one = write_x1_xml([DEACTIVATE]).encode()
+    assert [i.message for i in read(b"\xef\xbb\xbf" + one)] == [DEACTIVATE]
+    items = read(b"\xef\xbb\xbf" + one + b"\xef\xbb\xbf" + one)  # cat of two files, each with its mark
+    second = line_of(one.decode() * 2, "<x1RequestMessage", 2)
+    assert [(i.line, i.message) for i in items] == [(3, DEACTIVATE), (second, DEACTIVATE)]
+    items = read(b"\n\n" + one)  # blank lines before the declaration
+    assert [(i.line, i.message) for i in items] == [(5, DEACTIVATE)]
     assert read(b"") == []
     assert read(b"\n\n") == []
 
@@ -379,14 +385,16 @@ def test_writer_escapes_text_and_rejects_incomplete_messages() -> None:
 def test_large_file_streams_with_exact_lines_past_libxml2_line_limit() -> None:
     # libxml2 reports element lines above 65,535 approximately; the reader's own count must stay exact.
     messages = [{**DEACTIVATE, "xId": f"00000000-0000-0000-0000-{n:012d}"} for n in range(9_000)]
-    text = write_x1_xml(messages, per_document=3_000)
+    text = write_x1_xml(messages, per_document=len(messages))  # one document: libxml2 counts from its start
     assert text.count("\n") > 70_000
     items = read(text)
     assert [i.message for i in items] == messages
-    expected, at = [], -1
+    expected, at, line, counted = [], -1, 1, 0
     for _ in messages:
         at = text.index("<x1RequestMessage", at + 1)
-        expected.append(text.count("\n", 0, at) + 1)
+        line += text.count("\n", counted, at)
+        counted = at
+        expected.append(line)
     assert [i.line for i in items] == expected
 
 
@@ -394,7 +402,29 @@ def test_block_boundaries_do_not_split_tokens(monkeypatch: pytest.MonkeyPatch) -
     from custodiet.ingest.interception import x1xml
 
     monkeypatch.setattr(x1xml, "BLOCK_BYTES", 7)
-    text = write_x1_xml([ACTIVATE, DEACTIVATE], per_document=1, prefix="ns1") + "<!-- <x1RequestMessage> -->\n"
+    first, second = (write_x1_xml([m], prefix="ns1") for m in (ACTIVATE, DEACTIVATE))
+    text = first + "\ufeff" + second + "<!-- <x1RequestMessage> -->\n"
     items = read(text)
     assert [i.message for i in items] == [ACTIVATE, DEACTIVATE]
     assert [i.line for i in items] == [3, line_of(text, "<ns1:x1RequestMessage", 2)]
+
+
+def test_every_cut_point_is_reported_and_never_yields_a_partial_message() -> None:
+    messages = [ACTIVATE, MODIFY, DEACTIVATE, ACTIVATE]
+    text = write_x1_xml(messages, per_document=2, prefix="ns1").encode()
+    last_root_end = text.rindex(b"</ns1:X1Request>") + len(b"</ns1:X1Request>")
+    for cut in range(0, len(text), 7):
+        items = read(text[:cut])
+        got = [i.message for i in items if i.message is not None]
+        assert got == messages[: len(got)], cut  # whole messages, in order, never a part of one
+        whole = not text[:cut].strip() or text[:cut].rstrip().endswith(b"</ns1:X1Request>")
+        assert cut >= last_root_end or whole or items[-1].cut, cut  # a cut inside a document is reported
+
+
+def test_a_stray_markup_character_anywhere_never_raises_and_never_invents_a_message() -> None:
+    messages = [ACTIVATE, DEACTIVATE]
+    text = write_x1_xml(messages, per_document=1)
+    for at in range(0, len(text), 11):
+        for stray in ("<", "&"):
+            items = read(text[:at] + stray + text[at:])
+            assert all(i.message in messages for i in items if i.message is not None), (at, stray)

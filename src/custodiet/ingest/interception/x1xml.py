@@ -5,16 +5,17 @@ namespace prefixes vary (``ns1:``, ``x1:``, a default namespace) and so may the 
 The bytes are read block by block; a light scan (``_Scanner``) finds where each document starts (an XML
 declaration, or an ``X1Request`` start tag once the previous document has its root) and where each
 ``x1RequestMessage`` start tag is, so that every message gets its exact physical line whatever the file's
-length (libxml2's own line numbers drift past line 65,535). Each document goes to its own lxml pull
-parser, which never resolves entities, never loads a DTD, never touches the network and keeps libxml2's
-size limits; a document with a DOCTYPE is refused outright. Every message element is cleared once read,
-so memory stays bounded however large the file.
+length (libxml2's own line numbers drift past line 65,535). Each document is parsed by an lxml pull
+parser (one, reset between documents) that never resolves entities, never loads a DTD, never touches the
+network and keeps libxml2's size limits; a document with a DOCTYPE, or an entity reference other than the
+predefined ones, is refused outright. Every message element is cleared once read, so memory stays
+bounded however large the file.
 
 Bytes that are not well-formed XML give one error item at the line where parsing failed and the rest of
 that document is skipped; reading resumes at the next document. A document the file ends inside is an
 error item with ``cut=True``: the file is incomplete, never read as if whole.
 
-Messages come out in X1's JSON form (see ``x1write`` for the element names): ``messageType`` (the
+Messages come out in X1's JSON form (``x1message``; ``x1write`` lists the element names): ``messageType`` (the
 ``xsi:type`` without its prefix), the header fields, ``xId`` and, for Activate and Modify, the task
 details. Other request types come out as ``{"messageType": type}`` only. The schema's ``version``,
 ``listOfDIDs`` and a mediation detail's ``deliveryType`` have no place in the JSON form and are dropped,
@@ -23,6 +24,7 @@ as are unknown elements. Element namespaces inside a message are not checked, on
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -32,16 +34,13 @@ from zlib import error as ZlibError
 from lxml import etree
 
 from custodiet.ingest.interception.items import RAW_LIMIT, X1Item
-from custodiet.ingest.interception.x1write import X1_NS, X1_VERSION, XSI_NS, write_x1_xml
+from custodiet.ingest.interception.x1message import Unmappable, local_name, message_of
+from custodiet.ingest.interception.x1write import X1_NS, X1_VERSION, write_x1_xml
 
 __all__ = ["X1_NS", "X1_VERSION", "X1Item", "read_x1_xml", "write_x1_xml"]
 
 BLOCK_BYTES = 4 << 20
 MAX_PENDING = 64 << 20
-TASK_TYPES = ("ActivateTaskRequest", "ModifyTaskRequest")
-DEACTIVATE = "DeactivateTaskRequest"
-HEADER_KEYS = ("messageTimestamp", "admfIdentifier", "neIdentifier", "x1TransactionId")
-_XSI_TYPE = f"{{{XSI_NS}}}type"
 _PARSER_OPTIONS: dict[str, Any] = {
     "resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False,
     "remove_comments": True, "remove_pis": True, "remove_blank_text": True, "collect_ids": False,
@@ -53,18 +52,18 @@ _PARSER_OPTIONS: dict[str, Any] = {
 # these spans a "<", so a block cut just before a "<" never splits one.
 _PATTERNS = (b"<!", b"<?", b"X1Request", b"x1RequestMessage", b"&")
 _LT_BANG, _LT_QUESTION, _ROOT, _MESSAGE, _AMP = range(5)
+_MESSAGE_NAME = _PATTERNS[_MESSAGE]
+_MESSAGE_SIZE = len(_MESSAGE_NAME)
+_WINDOW = 2_000
 _PREFIX = re.compile(rb"[A-Za-z_][\w.\-]*:")
 _PI_NAME = re.compile(rb"<\?([A-Za-z_][\w.\-]*)")
 _ENTITY_OK = re.compile(rb"&(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9A-Fa-f]+);")
 _ENTITY_NAME = re.compile(rb"&([^;\s<&]{0,40});?")
 _NAME_END = frozenset(b" \t\r\n/>")
-_START_TAG_REST = re.compile(rb"""(?:[^>"']|"[^"]*"|'[^']*')*?(/?)>""")
 _LINE_IN_MESSAGE = re.compile(r"\bline (\d+)")
 _BOM = b"\xef\xbb\xbf"
 
 
-class _Bad(Exception):
-    """A message element that cannot be mapped to the JSON form."""
 
 
 def read_x1_xml(stream: BinaryIO, name: str) -> Iterator[X1Item]:
@@ -76,6 +75,8 @@ def read_x1_xml(stream: BinaryIO, name: str) -> Iterator[X1Item]:
         while block := stream.read(BLOCK_BYTES):
             data = pending + block if pending else block
             cut = data.rfind(b"<")
+            if cut >= 3 and data.startswith(_BOM, cut - 3):  # keep a mark with the document it precedes
+                cut -= 3
             if cut <= 0:
                 if len(data) < MAX_PENDING:
                     pending = data
@@ -97,13 +98,12 @@ def read_x1_xml(stream: BinaryIO, name: str) -> Iterator[X1Item]:
 
 
 class _Document:
-    """One X1Request document being parsed: its pull parser, where it starts, and what its prolog held."""
+    """One X1Request document being parsed: where it starts, what its prolog held, what was fed."""
 
-    def __init__(self, line: int) -> None:
+    def __init__(self, line: int, parser: Any) -> None:
         self.line = line  # the file line of the document's first byte
-        self.parser: Any = etree.XMLPullParser(
-            events=("start", "end"), tag="{*}x1RequestMessage", **_PARSER_OPTIONS
-        )
+        self.parser = parser  # the scanner's pull parser, fresh or reset by close()
+        self.fed = False
         self.blank = True  # nothing but white space (or a byte-order mark) so far
         self.clean_prolog = True  # nothing but white space, the declaration, comments and PIs before the root
         self.has_root = False
@@ -115,6 +115,7 @@ class _Document:
         # cut-short document it closes the elements still open, and those ends have no tag behind them.
         self.ends_fed = 0
         self.ends_taken = 0
+        self.root: Any = None  # the root element, once a message under it has been read
 
 
 class _Scanner:
@@ -123,9 +124,14 @@ class _Scanner:
     def __init__(self, name: str) -> None:
         self.name = name
         self.line = 1  # file line at the start of the next block
-        self.doc = _Document(1)
+        # One pull parser, reset by close() after each document: a new one per document would cost as
+        # much as parsing a short document.
+        self.parser: Any = etree.XMLPullParser(events=("start", "end"), tag="{*}x1RequestMessage",
+                                               **_PARSER_OPTIONS)
+        self.doc = _Document(1, self.parser)
         self.skip_until: bytes | None = None  # inside a comment, CDATA section or PI: its terminator
         self.first = True
+        self.prefix_tags = (b"<:", b"</:")  # how the last prefixed x1RequestMessage tags began
 
     def feed(self, data: bytes) -> Iterator[X1Item]:
         if self.first:
@@ -150,6 +156,50 @@ class _Scanner:
             if at >= end:
                 break
             which = found.index(at)
+            if which == _MESSAGE and doc.has_root and not doc.dead:
+                # The common case, twice a message: x1RequestMessage tags, up to the next rarer token.
+                rare = min(found[_LT_BANG], found[_LT_QUESTION], found[_ROOT], found[_AMP])
+                starts = doc.starts
+                ends = 0
+                open_tag, close_tag = self.prefix_tags
+                while at < rare:
+                    before = data[at - 1]
+                    if at + _MESSAGE_SIZE < end and data[at + _MESSAGE_SIZE] not in _NAME_END:
+                        kind = 0
+                    elif before == 60:  # "<"
+                        kind = 1
+                    elif before == 47 and data[at - 2] == 60:  # "</"
+                        kind = -1
+                    elif before != 58:  # not after a prefix's ":"
+                        kind = 0
+                    elif data.startswith(open_tag, at - len(open_tag)):
+                        kind = 1
+                    elif data.startswith(close_tag, at - len(close_tag)):
+                        kind = -1
+                    else:
+                        kind, tag_start = _tag_kind(data, at, _MESSAGE_SIZE)
+                        if kind:  # remember this prefix: the next tags most likely share it
+                            head = data[tag_start:at].lstrip(b"</")
+                            open_tag, close_tag = b"<" + head, b"</" + head
+                            self.prefix_tags = (open_tag, close_tag)
+                    if kind > 0:
+                        line += data.count(b"\n", pos, at)
+                        pos = at + _MESSAGE_SIZE
+                        starts.append(line)
+                        gt = data.find(b">", pos)
+                        if gt > 0 and data[gt - 1] == 47:  # <x1RequestMessage .../>
+                            ends += 1
+                    elif kind < 0:
+                        ends += 1
+                    after = at + 1
+                    at = data.find(_MESSAGE_NAME, after, after + _WINDOW)  # a short search is cheaper to start
+                    if at < 0:
+                        at = data.find(_MESSAGE_NAME, after)
+                        if at < 0:
+                            at = end
+                found[_MESSAGE] = at
+                doc.ends_fed += ends
+                continue
             kind, start = _tag_kind(data, at, len(_PATTERNS[which])) if which in (_ROOT, _MESSAGE) else (0, at)
             if not doc.has_root:
                 self._gap(doc, data, pos, start)
@@ -161,8 +211,8 @@ class _Scanner:
                 if kind and not doc.dead:
                     if kind > 0:
                         doc.starts.append(line)
-                        tag_end = _START_TAG_REST.match(data, pos)
-                        if tag_end is not None and tag_end.group(1):  # <x1RequestMessage .../>
+                        gt = data.find(b">", pos)
+                        if gt > 0 and data[gt - 1] == 47:  # <x1RequestMessage .../>
                             doc.ends_fed += 1
                     else:
                         doc.ends_fed += 1
@@ -183,7 +233,7 @@ class _Scanner:
                     doc.has_root = True
             elif which == _LT_QUESTION:
                 named = _PI_NAME.match(data, at)
-                if named is not None and named.group(1) == b"xml" and not doc.blank:
+                if named is not None and named.group(1) == b"xml":  # a declaration: a document starts here
                     new_doc = True
                 skip = b"?>"
             elif data.startswith(b"<!--", at):
@@ -194,9 +244,11 @@ class _Scanner:
                 doc.dead = doc.doctype = True
                 yield X1Item(line, None, "DOCTYPE not allowed: DTDs and entity declarations are refused", "")
             if new_doc:
-                yield from self._feed(doc, data[seg:start])
+                # what came before belongs to the previous document, less a byte-order mark (cat a.xml b.xml)
+                mark = 3 if start >= 3 and data.startswith(_BOM, start - 3) else 0
+                yield from self._feed(doc, data[seg:start - mark])
                 yield from self._close(doc, cut=False)
-                doc = self.doc = _Document(line)
+                doc = self.doc = _Document(line, self.parser)
                 doc.has_root = which == _ROOT
                 seg = start
             if which != _AMP and which != _MESSAGE:
@@ -238,6 +290,7 @@ class _Scanner:
         if doc.dead or not data:
             return
         error: etree.XMLSyntaxError | None = None
+        doc.fed = True
         try:
             doc.parser.feed(data)
         except etree.XMLSyntaxError as exc:
@@ -248,6 +301,11 @@ class _Scanner:
 
     def _close(self, doc: _Document, cut: bool) -> Iterator[X1Item]:
         if doc.dead or doc.blank:
+            if doc.fed:  # reset the parser for the next document, dropping whatever it still holds
+                with contextlib.suppress(etree.XMLSyntaxError):
+                    doc.parser.close()
+                for _ in doc.parser.read_events():
+                    pass
             return
         try:
             root = doc.parser.close()
@@ -256,7 +314,7 @@ class _Scanner:
             yield self._syntax_error(doc, exc, cut=cut)
             return
         yield from self._events(doc)
-        local = _local(root.tag)
+        local = local_name(root.tag)
         if local != "X1Request":
             yield X1Item(doc.line, None, f"document root is <{local}>, not <X1Request>", "")
 
@@ -272,6 +330,7 @@ class _Scanner:
     @staticmethod
     def _events(doc: _Document) -> Iterator[X1Item]:
         starts = doc.starts
+        root = doc.root
         for event, element in doc.parser.read_events():
             if event == "start":
                 doc.open.append(starts.popleft() if starts else doc.line + element.sourceline - 1)
@@ -281,24 +340,30 @@ class _Scanner:
                 continue  # closed by the parser giving up, not by an end tag: a message cut short
             doc.ends_taken += 1
             try:
-                yield X1Item(line, _message(element), None, "")
-            except _Bad as exc:
+                yield X1Item(line, message_of(element), None, "")
+            except Unmappable as exc:
                 raw = etree.tostring(element, encoding="unicode", with_tail=False)[:RAW_LIMIT]
                 yield X1Item(line, None, str(exc), raw)
             parent = element.getparent()
-            if parent is not None and parent.getparent() is None:  # a child of the root: drop what is read
+            if root is None and parent is not None and parent.getparent() is None:
+                root = doc.root = parent
+            if parent is root and root is not None:  # a child of the root: drop what is read
                 element.clear(keep_tail=False)
                 while element.getprevious() is not None:
-                    del parent[0]
-
-
-_LOCALS: dict[Any, str] = {}  # qualified tag -> local name, for the few tags a file uses
+                    del root[0]
 
 
 def _tag_kind(data: bytes, at: int, size: int) -> tuple[int, int]:
     """Whether the name found at ``at`` is that of a start tag (1), an end tag (-1) or neither (0), and
     where its tag starts (its "<"; ``at`` when it is no tag)."""
     if at + size < len(data) and data[at + size] not in _NAME_END:
+        return 0, at
+    before = data[at - 1] if at else 0
+    if before == 60:  # "<"
+        return 1, at - 1
+    if before == 47 and at > 1 and data[at - 2] == 60:  # "</"
+        return -1, at - 2
+    if before != 58:  # ":"
         return 0, at
     lt = data.rfind(b"<", max(0, at - 128), at)
     if lt < 0:
@@ -308,114 +373,3 @@ def _tag_kind(data: bytes, at: int, size: int) -> tuple[int, int]:
     if head != at and not _PREFIX.fullmatch(data, head, at):
         return 0, at
     return (-1 if closing else 1), lt
-
-
-def _local(tag: Any) -> str:
-    local = _LOCALS.get(tag)
-    if local is None:
-        local = tag.rpartition("}")[2] if isinstance(tag, str) else ""
-        if len(_LOCALS) < 10_000:
-            _LOCALS[tag] = local
-    return local
-
-
-def _children(element: Any) -> dict[str, Any]:
-    """The element's children by local name (the first of each name)."""
-    found: dict[str, Any] = {}
-    for child in element:
-        local = _LOCALS.get(child.tag) or _local(child.tag)
-        if local not in found:
-            found[local] = child
-    return found
-
-
-def _text(element: Any, what: str) -> str:
-    text = element.text
-    if text is None or not (text := text.strip()):
-        raise _Bad(f"empty <{what}>")
-    return text
-
-
-def _message(element: Any) -> dict[str, Any]:
-    """The JSON form of one x1RequestMessage element (``_Bad`` naming the element that is missing)."""
-    declared = element.get(_XSI_TYPE)
-    if not declared or not declared.strip():
-        raise _Bad("x1RequestMessage has no xsi:type")
-    kind = declared.strip().rpartition(":")[2]
-    if kind not in TASK_TYPES and kind != DEACTIVATE:
-        return {"messageType": kind}
-    found = _children(element)
-    message: dict[str, Any] = {"messageType": kind}
-    for key in HEADER_KEYS:
-        child = found.get(key)
-        if child is None:
-            raise _Bad(f"{kind} has no <{key}>")
-        message[key] = _text(child, key)
-    if kind == DEACTIVATE:
-        child = found.get("xId")
-        if child is None:
-            raise _Bad(f"{kind} has no <xId>")
-        message["xId"] = _text(child, "xId")
-        return message
-    details = found.get("taskDetails")
-    if details is None:
-        raise _Bad(f"{kind} has no <taskDetails>")
-    _task_details(_children(details), kind, message)
-    return message
-
-
-def _task_details(found: dict[str, Any], kind: str, message: dict[str, Any]) -> None:
-    for key in ("xId", "targetIdentifiers", "deliveryType"):
-        if key not in found:
-            raise _Bad(f"{kind} has no <taskDetails>/<{key}>")
-    message["xId"] = _text(found["xId"], "xId")
-    targets: list[dict[str, str]] = []
-    for holder in found["targetIdentifiers"]:
-        if (_LOCALS.get(holder.tag) or _local(holder.tag)) != "targetIdentifier":
-            continue
-        for ident in holder:
-            local = _LOCALS.get(ident.tag) or _local(ident.tag)
-            targets.append({local: _identifier(ident, local)})
-            break
-        else:
-            raise _Bad(f"{kind} has an empty <targetIdentifier>")
-    if not targets:
-        raise _Bad(f"{kind} has no <targetIdentifier> in <targetIdentifiers>")
-    message["targetIdentifiers"] = targets
-    message["deliveryType"] = _text(found["deliveryType"], "deliveryType")
-    services = found.get("listOfServiceTypes")
-    if services is not None:
-        names = [_text(c, "serviceType") for c in services if (_LOCALS.get(c.tag) or _local(c.tag)) == "serviceType"]
-        if names:
-            message["listOfServiceTypes"] = names
-    mediation = found.get("listOfMediationDetails")
-    if mediation is not None:
-        message["listOfMediationDetails"] = [
-            _mediation(c, kind) for c in mediation if (_LOCALS.get(c.tag) or _local(c.tag)) == "mediationDetails"
-        ]
-
-
-def _identifier(ident: Any, local: str) -> str:
-    """A target identifier's value: its text, or for a structured one (a port range, say) its parts as
-    ``name=value`` joined by commas."""
-    if len(ident) == 0:
-        return _text(ident, local)
-    return ",".join(f"{_local(c.tag)}={(c.text or '').strip()}" for c in ident)
-
-
-_MEDIATION_KEYS = {"LIID": "lIID", "lIID": "lIID", "StartTime": "startTime", "startTime": "startTime",
-                   "EndTime": "endTime", "endTime": "endTime"}
-
-
-def _mediation(detail: Any, kind: str) -> dict[str, str]:
-    """One mediation detail: the schema's LIID, StartTime and EndTime (lIID, startTime and endTime
-    accepted too) as lIID, startTime and endTime, each only when present, in document order."""
-    out: dict[str, str] = {}
-    for child in detail:
-        local = _LOCALS.get(child.tag) or _local(child.tag)
-        key = _MEDIATION_KEYS.get(local)
-        if key is not None and key not in out:
-            out[key] = _text(child, local)
-    if "lIID" not in out:
-        raise _Bad(f"{kind} has a <mediationDetails> without <LIID>")
-    return out
