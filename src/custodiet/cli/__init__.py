@@ -11,6 +11,7 @@ import sys
 from custodiet.cli import (  # noqa: F401  (importing registers the commands)
     core,
     detect,
+    gateway,
     interception,
     ledger,
     portal,
