@@ -1,0 +1,136 @@
+"""The simulated registry, served for real by uvicorn (``custodiet simulate registry``) and asked over HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from custodiet.registry.records import World
+from tests.gateway.servers import registry, uvicorn_app
+
+ACCESS_LOG = """\
+ts,actor,subject,subject_kind,data_kind,event_id,actor_org,operation,case_id,outcome,records,client_ip
+2026-06-01T02:22:12.197Z,inv-1,008801712345678,msisdn,cdr,r1,INV-1,/api/v2/cdr,C1,allowed,4,10.0.0.1
+2026-06-02T02:22:12.197Z,inv-1,+880 1712-345678,msisdn,cdr,r2,INV-1,/api/v2/cdr,C1,allowed,2,10.0.0.1
+2026-06-02T03:00:00.000Z,inv-1,1950003281,nid,identity,r3,INV-1,/api/v2/identity,C1,allowed,1,10.0.0.1
+2026-06-02T04:00:00.000Z,ver-1,12,nid,identity,r4,VER-1,/api/v2/identity,,error,0,10.0.0.2
+"""
+CASE_SUBJECTS = """\
+case_id,subject,subject_kind
+C1,008801712345678,msisdn
+C1,860006954838849,imei
+"""
+TRUTH = {"world": "portal", "end": "2026-06-30T18:00:00.000Z"}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("world")
+    (folder / "access_log.csv").write_text(ACCESS_LOG)
+    (folder / "case_subjects.csv").write_text(CASE_SUBJECTS)
+    (folder / "truth.json").write_text(json.dumps(TRUTH))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def url(world: Path) -> Iterator[str]:
+    with registry(world) as base:
+        yield base
+
+
+def lookup(url: str, path: str) -> httpx.Response:
+    return httpx.get(f"{url}/v1/lookup/{path}", timeout=10)
+
+
+def test_world_person_gets_the_records_the_portal_returned(url: str) -> None:
+    # the log wrote this number in two forms; the most records any lookup got was 4
+    for form in ("8801712345678", "008801712345678", "01712345678", "+8801712345678"):
+        r = lookup(url, f"cdr/msisdn/{form}")
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["subject"] == "8801712345678"
+        assert (body["subject_kind"], body["data_kind"]) == ("msisdn", "cdr")
+        assert len(body["records"]) == 4
+        assert all(rec["msisdn"] == "8801712345678" for rec in body["records"])
+    # a kind never looked up in the world: one record; a case subject never looked up: known, one record
+    assert len(lookup(url, "location/msisdn/8801712345678").json()["records"]) == 1
+    imei = lookup(url, "imei/imei/860006954838849").json()
+    assert imei["subject"] == "86000695483884"  # TAC + serial: the check digit is dropped
+    assert len(imei["records"]) == 1
+
+
+def test_strangers_get_the_same_synthetic_answer_every_time(url: str, world: Path) -> None:
+    first = lookup(url, "cdr/msisdn/8801811111111")
+    again = lookup(url, "cdr/msisdn/8801811111111")
+    assert first.status_code == 200
+    assert first.content == again.content
+    body = first.json()
+    assert 1 <= len(body["records"]) <= 3
+    person = lookup(url, "cdr/msisdn/8801712345678").json()
+    assert set(body["records"][0]) == set(person["records"][0])  # the same shape as a world person's
+    # another process, another hash seed: the same answer
+    assert body == World.load(world).answer("cdr", "msisdn", "8801811111111")
+    # different people get different answers
+    other = lookup(url, "cdr/msisdn/8801811111112").json()
+    assert other["records"] != body["records"]
+
+
+def test_records_of_one_identifier_agree_across_data_kinds(url: str) -> None:
+    identity = lookup(url, "identity/nid/1950003281").json()["records"][0]
+    criminal = lookup(url, "criminal/nid/1950003281").json()["records"][0]
+    assert identity["nid"] == criminal["nid"] == "1950003281"
+    assert identity["name"] == criminal["name"]
+
+
+@pytest.mark.parametrize(("path", "status", "says"), [
+    ("identity/nid/12", 400, "nid must be digits"),
+    ("cdr/msisdn/not-a-number", 400, "msisdn"),
+    ("imei/imei/860006954838848", 400, "Luhn"),
+    ("identity/ssn/123456789", 400, "unknown subject_kind"),
+    ("horoscope/nid/1950003281", 404, "unknown data_kind"),
+])
+def test_malformed_lookups_are_json_errors(url: str, path: str, status: int, says: str) -> None:
+    r = lookup(url, path)
+    assert r.status_code == status
+    assert r.headers["content-type"] == "application/json"
+    assert says in r.json()["error"]
+
+
+def test_stats_counts_lookups_not_itself(world: Path) -> None:
+    with uvicorn_app("custodiet.registry.app:from_env", env={"CUSTODIET_REGISTRY_WORLD": str(world)},
+                     ready_path="/stats") as base:
+        assert httpx.get(f"{base}/stats").json() == {"requests": 0, "rejected": 0}
+        for i in range(5):
+            assert lookup(base, f"identity/nid/19500032{i:02d}").status_code == 200
+        assert lookup(base, "identity/nid/1").status_code == 400
+        assert httpx.get(f"{base}/stats").json() == {"requests": 6, "rejected": 1}
+
+
+def test_a_folder_that_is_not_a_world_is_refused(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    proc = run_cli("simulate", "registry", "--world", str(tmp_path), "--port", "0", check=False)
+    assert proc.returncode == 2
+    assert "not a portal world" in proc.stderr
+
+
+def test_loads_a_generated_portal_world(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from custodiet.simulate.portal import generate
+    from custodiet.simulate.portal.config import PortalConfig
+
+    generate(PortalConfig(seed=5, actors=40, days=30), tmp_path)
+    w = World.load(tmp_path)
+    text = pacsv.ConvertOptions(column_types={"subject": pa.string()})
+    log = pacsv.read_csv(tmp_path / "access_log.csv", convert_options=text).to_pylist()
+    row = next(r for r in log if r["subject_kind"] == "nid" and r["outcome"] == "allowed" and r["records"] > 1)
+    body = w.answer(row["data_kind"], "nid", row["subject"])
+    assert w.knows("nid", body["subject"])
+    assert len(body["records"]) >= row["records"]
+    assert len(w.people) > 1000
