@@ -134,3 +134,15 @@ def test_loads_a_generated_portal_world(tmp_path: Path) -> None:
     assert w.knows("nid", body["subject"])
     assert len(body["records"]) >= row["records"]
     assert len(w.people) > 1000
+
+
+def test_the_registry_bench_still_runs_and_compares() -> None:
+    import subprocess
+    import sys
+
+    bench = Path(__file__).parents[2] / "bench" / "registry.py"
+    proc = subprocess.run([sys.executable, str(bench), "--seconds", "0.3", "--pool", "40", "--concurrency", "2"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "registry / reference" in proc.stdout
+    assert proc.stdout.count("(0 errors;") == 4
