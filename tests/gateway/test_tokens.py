@@ -117,10 +117,12 @@ def test_cli_issue_prints_the_token_alone_and_revoke_says_when_there_was_none(tm
     listing = run_cli("token", "list", "--format", "jsonl", home=home)
     assert token not in listing.stdout
     assert '"inv-7"' in listing.stdout
+    running = TokenBook(Store(home), every_s=0)  # as a gateway holds it while the CLI revokes
+    assert running.actor_of(token) == "inv-7"
     revoked = run_cli("token", "revoke", "inv-7", home=home)
     assert revoked.returncode == 0
     assert revoked.stdout == ""
-    assert TokenBook(Store(home)).actor_of(token) is None
+    assert running.actor_of(token) is None
     again = run_cli("token", "revoke", "inv-7", home=home, check=False)
     assert again.returncode == 1
     assert "holds no live gateway token" in again.stderr

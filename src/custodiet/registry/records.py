@@ -199,7 +199,7 @@ class World:
             rows = con.execute(" UNION ALL ".join(parts)).fetchall()
         finally:
             con.close()
-        pairs = sorted({(k, v) for v, k, _, _ in rows if k and v})
+        pairs = list({(k, v) for v, k, _, _ in rows if k and v})
         normal = dict(zip(pairs, normalise_many(pairs, rules), strict=True))
         people: dict[tuple[str, str], dict[str, int]] = {}
         for value, kind, data_kind, n in rows:
