@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,29 +10,12 @@ import pytest
 
 from custodiet.registry.records import World
 from tests.gateway.servers import registry, uvicorn_app
-
-ACCESS_LOG = """\
-ts,actor,subject,subject_kind,data_kind,event_id,actor_org,operation,case_id,outcome,records,client_ip
-2026-06-01T02:22:12.197Z,inv-1,008801712345678,msisdn,cdr,r1,INV-1,/api/v2/cdr,C1,allowed,4,10.0.0.1
-2026-06-02T02:22:12.197Z,inv-1,+880 1712-345678,msisdn,cdr,r2,INV-1,/api/v2/cdr,C1,allowed,2,10.0.0.1
-2026-06-02T03:00:00.000Z,inv-1,1950003281,nid,identity,r3,INV-1,/api/v2/identity,C1,allowed,1,10.0.0.1
-2026-06-02T04:00:00.000Z,ver-1,12,nid,identity,r4,VER-1,/api/v2/identity,,error,0,10.0.0.2
-"""
-CASE_SUBJECTS = """\
-case_id,subject,subject_kind
-C1,008801712345678,msisdn
-C1,860006954838849,imei
-"""
-TRUTH = {"world": "portal", "end": "2026-06-30T18:00:00.000Z"}
+from tests.gateway.world import IMEI, MSISDN, MSISDN_CDR_RECORDS, NID, STRANGER, write_world
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("world")
-    (folder / "access_log.csv").write_text(ACCESS_LOG)
-    (folder / "case_subjects.csv").write_text(CASE_SUBJECTS)
-    (folder / "truth.json").write_text(json.dumps(TRUTH))
-    return folder
+    return write_world(tmp_path_factory.mktemp("world"))
 
 
 @pytest.fixture(scope="module")
@@ -48,41 +30,43 @@ def lookup(url: str, path: str) -> httpx.Response:
 
 def test_world_person_gets_the_records_the_portal_returned(url: str) -> None:
     # the log wrote this number in two forms; the most records any lookup got was 4
-    for form in ("8801712345678", "008801712345678", "01712345678", "+8801712345678"):
+    assert MSISDN_CDR_RECORDS == 4
+    for form in (MSISDN, "00" + MSISDN, "0" + MSISDN[3:], "+" + MSISDN):
         r = lookup(url, f"cdr/msisdn/{form}")
         assert r.status_code == 200, r.text
         body = r.json()
-        assert body["subject"] == "8801712345678"
+        assert body["subject"] == MSISDN
         assert (body["subject_kind"], body["data_kind"]) == ("msisdn", "cdr")
         assert len(body["records"]) == 4
-        assert all(rec["msisdn"] == "8801712345678" for rec in body["records"])
+        assert all(rec["msisdn"] == MSISDN for rec in body["records"])
     # a kind never looked up in the world: one record; a case subject never looked up: known, one record
-    assert len(lookup(url, "location/msisdn/8801712345678").json()["records"]) == 1
-    imei = lookup(url, "imei/imei/860006954838849").json()
-    assert imei["subject"] == "86000695483884"  # TAC + serial: the check digit is dropped
+    assert len(lookup(url, f"location/msisdn/{MSISDN}").json()["records"]) == 1
+    imei = lookup(url, f"imei/imei/{IMEI}").json()
+    assert imei["subject"] == IMEI[:14]  # TAC + serial: the check digit is dropped
     assert len(imei["records"]) == 1
 
 
 def test_strangers_get_the_same_synthetic_answer_every_time(url: str, world: Path) -> None:
-    first = lookup(url, "cdr/msisdn/8801811111111")
-    again = lookup(url, "cdr/msisdn/8801811111111")
+    first = lookup(url, f"cdr/msisdn/{STRANGER}")
+    again = lookup(url, f"cdr/msisdn/{STRANGER}")
     assert first.status_code == 200
     assert first.content == again.content
     body = first.json()
     assert 1 <= len(body["records"]) <= 3
-    person = lookup(url, "cdr/msisdn/8801712345678").json()
+    person = lookup(url, f"cdr/msisdn/{MSISDN}").json()
     assert set(body["records"][0]) == set(person["records"][0])  # the same shape as a world person's
     # another process, another hash seed: the same answer
-    assert body == World.load(world).answer("cdr", "msisdn", "8801811111111")
+    assert body == World.load(world).answer("cdr", "msisdn", STRANGER)
+    assert not World.load(world).knows("msisdn", STRANGER)
     # different people get different answers
     other = lookup(url, "cdr/msisdn/8801811111112").json()
     assert other["records"] != body["records"]
 
 
 def test_records_of_one_identifier_agree_across_data_kinds(url: str) -> None:
-    identity = lookup(url, "identity/nid/1950003281").json()["records"][0]
-    criminal = lookup(url, "criminal/nid/1950003281").json()["records"][0]
-    assert identity["nid"] == criminal["nid"] == "1950003281"
+    identity = lookup(url, f"identity/nid/{NID}").json()["records"][0]
+    criminal = lookup(url, f"criminal/nid/{NID}").json()["records"][0]
+    assert identity["nid"] == criminal["nid"] == NID
     assert identity["name"] == criminal["name"]
 
 
@@ -91,7 +75,7 @@ def test_records_of_one_identifier_agree_across_data_kinds(url: str) -> None:
     ("cdr/msisdn/not-a-number", 400, "msisdn"),
     ("imei/imei/860006954838848", 400, "Luhn"),
     ("identity/ssn/123456789", 400, "unknown subject_kind"),
-    ("horoscope/nid/1950003281", 404, "unknown data_kind"),
+    (f"horoscope/nid/{NID}", 404, "unknown data_kind"),
 ])
 def test_malformed_lookups_are_json_errors(url: str, path: str, status: int, says: str) -> None:
     r = lookup(url, path)
