@@ -108,3 +108,17 @@ def test_settings_are_checked() -> None:
         BadTokenThrottle(slow_after=50, refuse_after=20)
     with pytest.raises(ValueError, match="positive"):
         BadTokenThrottle(window_s=0)
+
+
+def test_an_ipv6_host_cannot_rotate_through_its_own_network() -> None:
+    clock = FakeClock()
+    th = BadTokenThrottle(clock=clock)
+    for i in range(60):
+        attempt(th, f"2001:db8:1:2::{i:x}")  # one /64, a new address every time
+    assert th.check("2001:db8:1:2::ffff")[0] == "refuse"
+    assert th.check("2001:db8:1:3::1") == ("ok", 0.0)  # the next /64 is someone else
+    assert th.check("::ffff:10.0.0.9") == ("ok", 0.0)
+    for _ in range(60):
+        attempt(th, "::ffff:10.0.0.9")  # an IPv4 client seen through an IPv6 socket is that IPv4 address
+    assert th.check("10.0.0.9")[0] == "refuse"
+    assert th.check("10.0.0.8") == ("ok", 0.0)

@@ -20,6 +20,11 @@ The throttle does not hide whether a token is good: tokens carry 256 random bits
 of reach at any speed; what it bounds is the work and the log noise of stuffing lists of stolen or
 made-up tokens, and it turns a brute-force attempt into something an alert can name.
 
+Addresses are counted as ``client_key`` says: IPv4 one by one, IPv6 by /64 network. Behind a reverse
+proxy the gateway must pass the client's address (from the proxy's header, trusted only from the proxy),
+not the proxy's. Many addresses acting together (a botnet) are beyond a per-address throttle: the gateway's
+alerts on the rate of bad tokens overall are the answer to that.
+
 Memory is bounded: an address is forgotten once it has been idle for a window (and any refusal is
 over), and at most ``max_ips`` addresses are tracked (the least recently seen is dropped first). Each
 address keeps at most ``refuse_after`` timestamps. Not thread-safe: the gateway calls it from its one
@@ -28,12 +33,28 @@ asyncio loop.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 OK, SLOW, REFUSE = "ok", "slow", "refuse"
+
+
+def client_key(ip: str) -> str:
+    """What failures are counted against: an IPv4 address as it is, an IPv6 address by its /64 network
+    (one host usually holds a whole /64, so counting single IPv6 addresses would let it rotate forever).
+    Text that is not an address (e.g. a test client's name) is its own key."""
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.IPv6Network((addr, 64), strict=False))
+    return str(addr)
 
 
 @dataclass
@@ -73,7 +94,7 @@ class BadTokenThrottle:
         ``("refuse", seconds until it may try again)``. Does not count the token: call ``failed``."""
         now = self.clock()
         self._evict(now)
-        client = self._clients.get(ip)
+        client = self._clients.get(client_key(ip))
         if client is None:
             return OK, 0.0
         if client.refused_until > now:
@@ -89,6 +110,7 @@ class BadTokenThrottle:
     def failed(self, ip: str) -> None:
         """Count one bad token from ``ip`` (not counted while ``ip`` is refused)."""
         now = self.clock()
+        ip = client_key(ip)
         client = self._clients.get(ip)
         if client is None:
             client = self._clients[ip] = _Client()
