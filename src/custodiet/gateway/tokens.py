@@ -6,8 +6,10 @@ was revoked, in ``<home>/gateway/tokens.jsonl`` (one JSON object per token, mode
 enough: with 256 random bits nobody can guess a token or invert its digest, so a slow password hash
 would only slow the gateway down.
 
-Writers (``issue``, ``revoke``) hold the store's writers' lock and replace the file atomically (temp file,
-fsync, rename), so the gateway, which reads it with ``TokenBook`` while it runs, never sees half a file.
+Writers (``issue``, ``revoke``) take turns on ``tokens.lock`` beside the file (not the store's writers'
+lock, which the gateway's ledger appends hold: issuing a token never waits for the ledger) and replace
+the file atomically (temp file, fsync, rename), so the gateway, which reads it with ``TokenBook`` while
+it runs, never sees half a file.
 An actor may hold several tokens; ``revoke`` ends all of them.
 """
 
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from custodiet import atomic
 from custodiet.store import Store
+from custodiet.writelock import file_lock
 
 PREFIX = "cgw_"
 _SHAPE = re.compile(r"cgw_[A-Za-z0-9_-]{43}")  # token_urlsafe(32): 43 base64url characters
@@ -105,7 +108,7 @@ def issue(store: Store, actor: str) -> str:
     check_actor(actor)
     token = PREFIX + secrets.token_urlsafe(32)
     path = tokens_path(store)
-    with store.writer("issue a gateway token", catalog=False):
+    with file_lock(path.with_name("tokens.lock")):
         records = read_records(path)
         records.append(TokenRecord(digest(token), actor, _now()))
         _write_records(path, records)
@@ -115,7 +118,7 @@ def issue(store: Store, actor: str) -> str:
 def revoke(store: Store, actor: str) -> int:
     """Revoke every live token of ``actor``; returns how many were revoked (0: it held none)."""
     path = tokens_path(store)
-    with store.writer("revoke gateway tokens", catalog=False):
+    with file_lock(path.with_name("tokens.lock")):
         records = read_records(path)
         when = _now()
         count = 0
