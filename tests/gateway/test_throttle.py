@@ -92,15 +92,17 @@ def test_memory_is_bounded() -> None:
     assert len(th) == 0
 
 
-def test_a_refused_address_reaching_the_limit_between_check_and_failed() -> None:
-    # two bad tokens in flight at once: both asked before either was counted
+def test_bad_tokens_in_flight_together_reach_the_limit_once() -> None:
+    # several bad tokens asked about before any was counted (requests overlapping in the loop)
     clock = FakeClock()
     th = BadTokenThrottle(slow_after=1, refuse_after=3, clock=clock)
-    for _ in range(2):
-        attempt(th, "10.0.0.9")
-    assert th.check("10.0.0.9")[0] == "slow"
-    th.failed("10.0.0.9")
-    assert th.check("10.0.0.9")[0] == "refuse"
+    attempt(th, "10.0.0.9")
+    assert [th.check("10.0.0.9")[0] for _ in range(3)] == ["slow"] * 3
+    for _ in range(3):
+        th.failed("10.0.0.9")
+    verdict, retry = th.check("10.0.0.9")
+    assert verdict == "refuse"
+    assert retry == pytest.approx(300)  # the failures past the limit did not extend it
 
 
 def test_settings_are_checked() -> None:

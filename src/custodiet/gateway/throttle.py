@@ -99,10 +99,7 @@ class BadTokenThrottle:
             return OK, 0.0
         if client.refused_until > now:
             return REFUSE, client.refused_until - now
-        count = self._prune(client, now)
-        if count >= self.refuse_after:  # reached between check and failed: refuse from now on
-            client.refused_until = now + self.refuse_for_s
-            return REFUSE, self.refuse_for_s
+        count = self._prune(client, now)  # below refuse_after: reaching it refuses (in ``failed``)
         if count >= self.slow_after:
             return SLOW, min(self.max_delay_s, self.step_s * (count - self.slow_after + 1))
         return OK, 0.0
