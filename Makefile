@@ -92,6 +92,7 @@ bench: install sysdeps
 	$(BIN)/python bench/signalling.py
 	$(BIN)/python bench/signalling_world.py
 	$(BIN)/python bench/simulate_portal.py
+	$(BIN)/python bench/registry.py
 	$(BIN)/python bench/detect.py --work bench/out/detect
 	@if [ -d $(DEMO_HOME) ]; then $(BIN)/python bench/baseline_iforest.py --home $(DEMO_HOME) \
 	  --truth $(PORTAL)/truth.json; else echo "run make demo first for the IsolationForest baseline"; fi

@@ -10,6 +10,7 @@
     <home>/context/        actors, cases, case_subjects, protected, canaries (Parquet), network.toml
     <home>/findings/       findings per detector, each with the signed tree size it covers
     <home>/index/          the leak-trace access index (rebuilt when the ledger changes)
+    <home>/gateway/        tokens.jsonl: the gateway's bearer tokens as SHA-256 digests (``gateway.tokens``)
     <home>/tmp/            DuckDB spill space and detectors' scratch tables (one folder per process)
     <home>/catalog.duckdb  views over the tables above, for ad-hoc SQL (replaced after every write)
     <home>/lock            the writers' lock (``writelock``); it names the process holding it

@@ -11,7 +11,7 @@ import sys
 from custodiet.cli import (  # noqa: F401  (importing registers the commands)
     core,
     detect,
-    gateway_serve,
+    gateway,
     interception,
     ledger,
     portal,

@@ -86,3 +86,32 @@ def simulate_interception(
     typer.echo(f"wrote {out}: {len(truth['tasks']):,} tasks, {truth['messages']:,} X1 messages, "
                f"{truth['warrants']:,} warrants, {agencies} agencies, {days} days ({truth['start']} to "
                f"{truth['end']}), {errors} planted task errors, out of line: {lines} in {took:.1f} s")
+
+
+@simulate_app.command("registry")
+def simulate_registry(
+    world: Path = typer.Option(..., "--world", help="A portal world folder (from `custodiet simulate portal`)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8090, "--port", min=0, max=65535, help="Port to listen on."),
+) -> None:
+    """Serve a simulated citizen-data registry over a portal world, as the gateway's upstream.
+
+    GET /v1/lookup/{data_kind}/{subject_kind}/{value} answers every well-formed identifier: the world's
+    people with their records, anyone else with a synthetic record of the same shape (the same every
+    time); a malformed identifier is a 400. GET /stats counts the lookups served.
+    """
+    import uvicorn
+
+    from custodiet.registry.app import create_app
+    from custodiet.registry.records import World
+
+    if not world.is_dir():
+        raise fail(f"--world {world}: no such folder")
+    began = time.perf_counter()
+    try:
+        loaded = World.load(world)
+    except (OSError, ValueError) as exc:  # duckdb's errors for a broken CSV are ValueErrors too
+        raise fail(f"--world {world}: {exc}") from None
+    typer.echo(f"registry over {world}: {len(loaded.people):,} people loaded in {time.perf_counter() - began:.1f} s; "
+               f"listening on http://{host}:{port}", err=True)
+    uvicorn.run(create_app(loaded), host=host, port=port, log_level="warning", access_log=False)
