@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -105,3 +106,28 @@ def test_cli_prints_changes_and_refuses_with_one_line(loaded: Store, tmp_path: P
     result = runner.invoke(app, [*home, "context", "load", "cases", str(half), "--allow-shrink", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert '"removed": 50' in result.output
+
+
+def test_warrants_are_checked_and_their_targets_pseudonymised(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "warrants.csv"
+    path.write_text(
+        "warrant_id,agency,issuer,authority_level,target,target_kind,data_kinds,valid_from,valid_to\n"
+        "W1,Police,Judge,judicial,+447700900001,msisdn,Metadata; location,2026-07-01,2026-09-01\n"
+        "W1,Police,Judge,judicial,352099001761481,imei,location;metadata,2026-07-01,2026-09-01\n"
+        "W2,Police,Judge,judicial,234150000000001,imsi,video,2026-07-01,2026-09-01\n"
+        "W3,Police,Judge,judicial,234150000000002,imsi,content,2026-09-01,2026-07-01\n"
+        "W4,Police,Judge,judicial,234150000000003,imsi,content,2026-07-01,2026-09-01\n"
+        "W4,Intel,Judge,judicial,234150000000004,imsi,content,2026-07-01,2026-09-01\n"
+        "W5,Police,Judge,judicial,234150000000005,nid,content,2026-07-01,2026-09-01\n")
+    summary = load_context(store, "warrants", path)
+    assert (summary.loaded, summary.quarantined) == (2, 5)
+    reasons = {r["line"]: r["reason"] for r in list_quarantine(store)}
+    assert "data_kinds video is not a ;-separated subset" in reasons[4]
+    assert reasons[5].startswith("warrants: valid_to 2026-07-01 before valid_from 2026-09-01")
+    assert "W4 has records that disagree" in reasons[6]
+    assert reasons[6] == reasons[7]
+    assert "unknown target_kind nid" in reasons[8]
+    rows = pq.read_table(store.context_path("warrants")).to_pylist()
+    assert {r["data_kinds"] for r in rows} == {"location;metadata"}
+    assert {r["target"] for r in rows} == {store.pseudonymiser.of_normalised("msisdn", "447700900001"),
+                                           store.pseudonymiser.of_normalised("imei", "35209900176148")}

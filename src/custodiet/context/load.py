@@ -178,11 +178,12 @@ def load_context(store: Store, kind: str, path: Path, *, append: bool = False, m
                 raise IncompleteInput(f"{staged.incomplete}; nothing loaded: a partial {kind} table would "
                                       "replace a whole one", path.stat().st_size)
             if spec.subject:
-                value, kind = spec.subject
-                con.execute(f"CREATE TEMP VIEW st_subjects AS SELECT \"{value}\" AS subject, "
-                            f"\"{kind}\" AS subject_kind FROM st")
+                value_field, kind_field = spec.subject
+                con.execute(f"CREATE TEMP VIEW st_subjects AS SELECT \"{value_field}\" AS subject, "
+                            f"\"{kind_field}\" AS subject_kind FROM st")
                 pseudonymise_subjects(con, store, "st_subjects")
-                join = f"LEFT JOIN subject_map m ON m.subject_kind = lower(k.\"{kind}\") AND m.subject = k.\"{value}\""
+                join = (f"LEFT JOIN subject_map m ON m.subject_kind = lower(k.\"{kind_field}\") "
+                        f"AND m.subject = k.\"{value_field}\"")
             else:
                 join = "LEFT JOIN (SELECT NULL AS error) m ON true"
             reasons = reasons_sql(staged, "k", _checks(spec, staged, "k"), FIELD_LIMIT)
