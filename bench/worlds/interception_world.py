@@ -97,7 +97,9 @@ REGIMES = {
               "renew_to": "court_order"},
 }
 NES = ["ne-msc-1", "ne-msc-2", "ne-ims-1", "ne-ims-2", "ne-pgw-1", "ne-smf-1", "ne-amf-1", "ne-sgsn-1"]
-MSISDN_PREFIXES = ["447", "447", "447", "447", "336", "4915", "4917", "393", "3584", "467"]
+# international mobile prefixes and the full length of a number behind them (UK, FR, DE, IT, FI, SE)
+MSISDN_PREFIXES = [("447", 12), ("447", 12), ("447", 12), ("447", 12), ("336", 11), ("4915", 13), ("4917", 12),
+                   ("393", 12), ("3584", 12), ("467", 11)]
 IMSI_PREFIXES = ["23410", "23415", "23420", "23430", "23433", "20801", "26201", "24201"]
 TACS = ["35209900", "35391110", "35875410", "86012345", "35332811", "49015420", "01332700"]
 
@@ -225,9 +227,9 @@ class World:
 
     def person(self) -> dict[str, str]:
         r = self.r
-        p = r.choice(MSISDN_PREFIXES)
+        p, n = r.choice(MSISDN_PREFIXES)
         tac = r.choice(TACS)
-        person = {"msisdn": p + "".join(r.choice("0123456789") for _ in range(12 - len(p) + (p == "447"))),
+        person = {"msisdn": p + "".join(r.choice("0123456789") for _ in range(n - len(p))),
                   "imsi": r.choice(IMSI_PREFIXES) + "".join(r.choice("0123456789") for _ in range(10)),
                   "imei": tac + "".join(r.choice("0123456789") for _ in range(6))}
         self.people.append(person)
@@ -601,7 +603,11 @@ class World:
                     self.mark(t, klass, how)
                     return True
             kind, val = r.choice(t.evs[0].targets)
-            new = self.slip(kind, val) if how == "digit slip" else self.person()[kind]
+            if how == "digit slip":
+                new = self.slip(kind, val)
+            else:                                  # another case's number, or someone on no warrant at all
+                others = [v for w in self.warrants if w.agency is t.agency for k, v in w.targets if k == kind]
+                new = r.choice(others) if others and r.random() < 0.5 else self.person()[kind]
             if (kind, new) in listed:
                 return False
             for e in t.evs:
@@ -731,6 +737,10 @@ class World:
             self.mark(t, "stretched", f"one warrant reused for {len(mine)} tasks")
         return max(0, len(mine) - STRETCH_FACTOR * len(w.targets))
 
+    def share(self, ag: Agency, extra: int = 0) -> float:
+        mine = [t for t in self.tasks if t.agency is ag and t.intended != "no_warrant"]
+        return (sum(t.intended != "covered" for t in mine) + extra) / max(1, len(mine))
+
     def plant_errors(self) -> None:
         r = self.r
         n_tasks = len(self.tasks)
@@ -746,15 +756,24 @@ class World:
         n_warrants = max(1, round(counts["stretched"] / 4))
         for _ in range(n_warrants):              # each stretched warrant carries 1-10 tasks beyond its allowance
             m = r.randint(1, 10)
-            if self.stretch(m, r.choice(big)) == 0:
-                self.stretch(m)
+            ag = r.choice(big)
+            if ag.name not in self.out_of_line:
+                m = min(m, max(1, int(0.06 * weights[self.agencies.index(ag)])))
+            if self.stretch(m, ag) == 0:
+                self.stretch(1)
         counts["stretched"] = sum(t.intended == "stretched" for t in self.tasks)
+        weights = [w if w >= 30 else 0 for w in weights] if max(weights) >= 30 else weights
         for klass in J.CLASSES[:4]:
             for _ in range(counts[klass]):
                 for _attempt in range(20):
                     ag = r.choices(self.agencies, weights)[0]
+                    if ag.name not in self.out_of_line and self.share(ag) >= 0.08:
+                        continue            # keep the peers' uncovered shares ordinary
                     if self.plant(klass, ag):
                         break
+            for _attempt in range(200):        # every class at least once, wherever it fits
+                if any(t.intended == klass for t in self.tasks) or self.plant(klass, None):
+                    break
 
     # -- class 6 --------------------------------------------------------------------------------------------
 
@@ -766,7 +785,8 @@ class World:
         eligible = [a for a in self.agencies if counts[a.name] >= 40]
         r.shuffle(eligible)
         if kind in ("growth", "both") and eligible:
-            g = eligible.pop()
+            eligible.sort(key=lambda a: -counts[a.name])     # a big agency: a small one's growth is noise
+            g = eligible.pop(r.randint(0, min(1, len(eligible) - 1)))
             self.grow(g)
             self.out_of_line.append(g.name)
         if kind in ("uncovered", "both") and eligible:
@@ -887,7 +907,7 @@ class World:
     def retransmit(self, msgs: list[dict[str, Any]], rate: float) -> list[dict[str, Any]]:
         r = self.r
         out = list(msgs)
-        dups = sorted(r.sample(range(len(msgs)), int(len(msgs) * rate)))
+        dups = sorted(r.sample(range(len(msgs)), max(1, int(len(msgs) * rate))))
         for k, i in enumerate(dups):
             pos = min(len(out), i + k + 1 + r.randint(0, 30))
             out.insert(pos, msgs[i])
@@ -1095,6 +1115,8 @@ def check(out: Path) -> dict[str, Any]:
     for ag, s in stats.items():
         if ag not in truth["agencies_out_of_line"] and s["tasks"] >= 25:
             assert s["uncovered_share"] < 0.2, (ag, s)
+        if ag not in truth["agencies_out_of_line"] and s["tasks"] >= 60:
+            assert s["activation_growth"] < 2 * max(1.0, s["warrant_growth"]), (ag, s)
     return {"tasks": len(tasks), "messages": sum(cj.values()), "classes": dict(Counter(v["class"] for v in
                                                                                         tasks.values())),
             "quarters": sorted(reports), "agencies": stats}
