@@ -701,13 +701,16 @@ class World:
         r = self.r
         lo_t, hi_t = self.S + DAY, self.E - DAY * 2
         cands = []
+        by_w: dict[int, list[TaskPlan]] = {}
+        for t in self.tasks:
+            for x in t.chain:
+                by_w.setdefault(id(x), []).append(t)
         for w in self.warrants:
             if len(w.targets) > 2 or w.frozen or (ag is not None and w.agency is not ag):
                 continue
             if min(w.vt, hi_t) - max(w.vf, lo_t) < DAY * 20:
                 continue
-            mine = [t for t in self.tasks if w in t.chain]
-            if all(t.chain == [w] and t.intended == "covered" for t in mine):
+            if all(t.chain == [w] and t.intended == "covered" for t in by_w.get(id(w), [])):
                 cands.append(w)
         if not cands:
             return 0
@@ -806,7 +809,8 @@ class World:
 
     def grow(self, g: Agency) -> None:
         """Activations of agency g grow several-fold over the period: deactivate/reactivate cycles whose density
-        rises as a power of time, on its covered tasks, within their warrants' validity."""
+        rises as a power of time, on its covered tasks, each inside one active stretch (so inside the warrant's
+        validity)."""
         r = self.r
         k = r.uniform(2, 4)
         mine = [t for t in self.tasks if t.agency is g and t.intended == "covered" and t.mutable]
@@ -816,28 +820,42 @@ class World:
         if self.task_target is None:
             n = max(0, min(n, (MSG_BUDGET - n_msgs) // 2 - 200))
         span = (self.E - self.S).total_seconds()
+
+        def cdf(x: dt.datetime) -> float:
+            return min(1.0, max(0.0, (x - self.S).total_seconds() / span)) ** (k + 1)
+
+        spans = []        # (task, event in force, start, end): where a cycle may go
+        for t in mine:
+            for a, b in zip(t.evs, [*t.evs[1:], None], strict=True):
+                if a.typ == "D" or a.w is None:
+                    continue
+                s0 = a.ts + MIN * 15
+                e0 = min(b.ts if b else self.E, a.w.vt, self.E) - MIN * 15
+                if e0 - s0 > H:
+                    spans.append((t, a, s0, e0))
+        total = sum(cdf(e0) - cdf(s0) for _, _, s0, e0 in spans) or 1.0
         done = 0
-        for _ in range(n * 3):
-            if done >= n:
-                break
-            x = r.random() ** (1 / (k + 1))         # density ∝ x^k on [0, 1]: a ramp that steepens
-            at = self.S + dt.timedelta(seconds=span * x)
-            live = []
-            for t in mine:
-                prev = [e for e in t.evs if e.ts <= at - MIN * 15]
-                nxt = [e for e in t.evs if e.ts > at - MIN * 15]
-                if prev and prev[-1].typ != "D" and prev[-1].w is not None:
-                    end = min(nxt[0].ts if nxt else self.E, prev[-1].w.vt, self.E)
-                    if end - at > MIN * 40:
-                        live.append((t, prev[-1], end))
-            if not live:
+        for t, a, s0, e0 in spans:
+            lam = n * (cdf(e0) - cdf(s0)) / total
+            c = int(lam) + (r.random() < lam - int(lam))
+            if c == 0:
                 continue
-            t, last, end = r.choice(live)
-            gap = min(H * r.uniform(0.1, 6), (end - at) * 0.6)
-            t.evs = sorted([*t.evs, Ev(at, "D"), Ev(at + gap, "A", last.liid, list(last.targets), last.delivery,
-                                                     last.lals, last.w)], key=lambda e: e.ts)
-            assert self.valid_plan(t), t.xid
-            done += 1
+            lo, hi = cdf(s0), cdf(e0)
+            times = sorted(self.S + dt.timedelta(seconds=span * (lo + (hi - lo) * r.random()) ** (1 / (k + 1)))
+                           for _ in range(c))
+            new = []
+            for i, at in enumerate(times):
+                nxt = times[i + 1] if i + 1 < len(times) else e0
+                gap = min(H * r.uniform(0.1, 6), (nxt - at) * 0.5)
+                if gap < MIN * 2 or at <= s0:
+                    continue
+                new += [Ev(at, "D"), Ev(at + gap, "A", a.liid, list(a.targets), a.delivery, a.lals, a.w)]
+            old = t.evs
+            t.evs = sorted([*t.evs, *new], key=lambda e: e.ts)
+            if self.valid_plan(t):
+                done += len(new) // 2
+            else:
+                t.evs = old
         self.class6[g.name] = {"kind": "activation growth", "ramp_power": round(k, 2), "cycles": done}
 
     # -- build and write ------------------------------------------------------------------------------------
