@@ -93,3 +93,27 @@ def test_truth_has_the_contract_shape(worlds: dict[int, tuple[Path, dict]], seed
             assert rep["totals"][key] == sum(r[key] for r in rows)
         for r in rows:
             assert r["uncovered"] == r["tasks"] - r["covered"] == sum(r["errors"].values())
+
+
+def _documents(text: str) -> list[str]:
+    """The concatenated X1Request documents of one file, without their XML declarations."""
+    parts = re.split(r"(?=<\?xml )|(?<=X1Request>)\s*(?=<)", text)
+    return [re.sub(r"^<\?xml[^>]*\?>\s*", "", p.strip()) for p in parts if p.strip()]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_xml_follows_the_x1_schema(worlds: dict[int, tuple[Path, dict]], seed: int) -> None:
+    xmlschema = pytest.importorskip("xmlschema")
+    schema = xmlschema.XMLSchema(Path(__file__).parent / "data" / "x1_request_subset.xsd")
+    d, _ = worlds[seed]
+    docs = _documents((d / "x1.xml").read_text(encoding="utf-8"))
+    assert len(docs) > 1
+    for doc in docs:
+        schema.validate(doc)
+    # the schema does notice an element out of order
+    compact = next(doc for doc in docs if "LIID>" in doc).replace("\n", "").replace("  ", "")
+    assert schema.is_valid(compact)
+    swapped = re.sub(r"(<(\w+:)?LIID>[^<]*</(\w+:)?LIID>)(<(\w+:)?deliveryType>[^<]*</(\w+:)?deliveryType>)",
+                     r"\4\1", compact, count=1)
+    assert swapped != compact
+    assert not schema.is_valid(swapped)
