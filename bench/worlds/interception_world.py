@@ -191,13 +191,13 @@ class World:
         r = self.r
         self.days = days or r.randint(60, 400)
         start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC) + DAY * r.randint(0, 540)
-        if quarter_start(start + DAY * self.days) <= start:   # must cross a quarter boundary
-            start = quarter_start(start) + DAY * r.randint(30, 80)
+        # a quarter boundary at least ten days inside the period, so that two quarters have tasks
+        first_qb = quarter_start(start + DAY * 10)
+        first_qb = first_qb if first_qb >= start + DAY * 10 else quarter_start(first_qb + DAY * 100)
+        if first_qb > start + DAY * (self.days - 10):
+            start = first_qb - DAY * r.randint(10, max(10, self.days - 10))
         self.S = start
         self.E = start + DAY * self.days
-        if quarter_start(self.E) <= self.S:
-            self.S = quarter_start(self.E) - DAY * r.randint(5, self.days - 5)
-            self.E = self.S + DAY * self.days
         self.n_agencies = agencies or r.randint(3, 12)
         self.task_target = tasks
         self.c6_kind = r.choice(["none", "none", "growth", "uncovered", "both"])
@@ -1121,6 +1121,7 @@ def check(out: Path) -> dict[str, Any]:
         assert any(v["class"] == c for v in tasks.values()), f"no task of class {c}"
     start, end = J.parse_ts(truth["params"]["start"]), J.parse_ts(truth["params"]["end"])
     assert J.quarter_of(start) != J.quarter_of(end), "the period does not cross a quarter boundary"
+    assert len(reports) >= 2, "tasks in one quarter only"
     stats = activation_growth(objs, warrants, truth, start, end)
     peers = sorted(s["uncovered_share"] for a, s in stats.items() if a not in truth["agencies_out_of_line"])
     med = peers[len(peers) // 2] if peers else 0.0
