@@ -204,7 +204,8 @@ def build_tasks(messages: Iterable[dict[str, Any]]) -> tuple[dict[str, Task], dt
     for ts, m in uniq:
         tasks.setdefault(m["xId"], Task(m["xId"])).msgs.append((ts, m))
     for t in tasks.values():
-        active, liid, a_start, s_start = False, None, None, None
+        active, liid = False, ""
+        a_start = s_start = t.msgs[0][0]
         for ts, m in t.msgs:
             typ = m["messageType"]
             if typ == "DeactivateTaskRequest":

@@ -80,7 +80,7 @@ DAY = dt.timedelta(days=1)
 
 AGENCY_NAMES = ["NCA", "MPS", "PSNI", "POLSCOT", "HMRC", "SECSVC", "GMP", "WMP", "BTP", "NTCA", "SFO", "BORDERF",
                 "KRIPOS", "PST", "TULL", "NOA", "SAPO"]
-REGIMES = {
+REGIMES: dict[str, dict[str, Any]] = {
     "ipa": {"levels": [("secretary_of_state", 0.8, (182, 182)), ("urgent", 0.12, (5, 5)),
                        ("scottish_ministers", 0.08, (182, 182))],
             "issuers": {"secretary_of_state": ["Home Secretary", "Foreign Secretary",
@@ -589,17 +589,17 @@ class World:
                     how = "digit slip"
                 else:
                     p = self.person()
-                    bad = (r.choice(["msisdn", "msisdn", "imei"]), "")
-                    bad = (bad[0], p[bad[0]])
+                    bad_kind = r.choice(["msisdn", "msisdn", "imei"])
+                    unlisted = (bad_kind, p[bad_kind])
                     last = acts[-1]
                     m = Ev(span[0] + (span[1] - span[0]) * r.uniform(0.1, 0.9), "M", last.liid,
-                           [*last.targets, bad], last.delivery, last.lals, last.w)
+                           [*last.targets, unlisted], last.delivery, last.lals, last.w)
                     t.evs = sorted([*t.evs, m], key=lambda e: e.ts)
                     after = False
                     for e in t.evs:
                         after = after or e is m
-                        if after and e.typ in "AM" and bad not in e.targets:
-                            e.targets.append(bad)
+                        if after and e.typ in "AM" and unlisted not in e.targets:
+                            e.targets.append(unlisted)
                     self.mark(t, klass, how)
                     return True
             kind, val = r.choice(t.evs[0].targets)
