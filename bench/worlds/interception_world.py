@@ -24,7 +24,7 @@ What each part imitates, and where its numbers come from:
   TS 103 280 (``InternationalE164`` digits only, ``IMSI``, ``IMEI`` of 14 digits). Documents use a default
   namespace, ``ns1:`` or ``x1:`` prefixes, hold 1-40 messages each, and are concatenated in one file.
 - **Warrants** follow the UK Investigatory Powers Act regime (targeted interception warrants of six months
-  issued by a Secretary of State or Scottish Ministers, urgent warrants of five working days) or, in other
+  issued by a Secretary of State or Scottish Ministers, urgent warrants of five days) or, in other
   worlds, a court-order regime as the Telenor/Telia/Vodafone transparency reports describe it (court orders of
   one to three months, prosecutors' urgent orders of a few days). Renewals get a new warrant id; tasks move
   onto them with a ModifyTask before the old warrant ends (sometimes exactly at its end).
@@ -42,10 +42,12 @@ What each part imitates, and where its numbers come from:
   the grace, a Modify adding a target the warrant lists, a renewal exactly at the old warrant's end, an
   activation at the very second a warrant starts.
 - **Agencies out of line** (class 6) are planted in some worlds: one whose activations grow several-fold
-  over the period while its warrants do not (repeated deactivate/reactivate cycles and re-tasking), or one
-  whose share of uncovered tasks is many times its peers'.
+  over the period while its warrants do not (deactivate/reactivate cycles on its running tasks, their density
+  rising as t^2-t^4), or one whose share of uncovered tasks (25-50%) is many times its peers' (kept under 8%).
 - **Noise**: retransmitted identical messages, files not in time order, deactivations minutes after a
   warrant ends, tasks still running at the end of the input, reactivations within validity.
+- **Sizes**: 3-12 agencies, 100-3,000 warrants, 60-400 days; a default world stops at about 15k messages
+  (well under 20k) and takes about a second; ``--tasks N`` scales it without that cap.
 """
 
 from __future__ import annotations
