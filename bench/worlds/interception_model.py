@@ -144,6 +144,8 @@ class WorldBase:
         self.c6_kind = r.choice(["none", "none", "growth", "uncovered", "both"])
         if self.days < 120 and self.c6_kind in ("growth", "both"):
             self.c6_kind = "uncovered" if self.c6_kind == "both" else "none"
+        if self.n_agencies < 3:             # out of line means against peers: needs some
+            self.c6_kind = "none"
         self.budget = MSG_BUDGET * (0.3 if self.c6_kind in ("growth", "both") else 0.8)
         self.warrant_target = 10**9 if tasks else int(math.exp(r.uniform(math.log(100), math.log(3000))))
         self.regime = r.choice(["ipa", "ipa", "court"])
