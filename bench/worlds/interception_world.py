@@ -133,6 +133,12 @@ class World(PlantedWorld):
             if r.random() < p:
                 j = min(len(out) - 1, i + r.randint(1, 40))
                 out[i], out[j] = out[j], out[i]
+        ts = [J.parse_ts(m["messageTimestamp"]) for m in out]
+        if all(a <= b for a, b in zip(ts, ts[1:], strict=False)):    # a tiny world: displace one at least
+            i = len(out) // 2
+            j = next((k for k in range(i + 1, len(out)) if ts[k] > ts[i]), None)
+            if j is not None:
+                out[i], out[j] = out[j], out[i]
         return out
 
     def retransmit(self, msgs: list[dict[str, Any]], rate: float) -> list[dict[str, Any]]:
