@@ -1,0 +1,1 @@
+"""The lookup gateway: no citizen's data leaves without an authority that covers it, every lookup ledgered."""
