@@ -149,7 +149,7 @@ def test_an_allowed_lookup_is_answered_unchanged_and_ledgered(setup: Setup) -> N
         ("inv-1.01", "INV-1", "allowed", CASE)
     assert event["records"] == len(direct.json()["records"])
     assert event["attrs"]["client_ip"] == "127.0.0.1"
-    assert MSISDN not in json.dumps(event)  # the subject is a pseudonym
+    assert MSISDN not in json.dumps(event, default=str)  # the subject is a pseudonym
     warrant = setup.get(f"subscriber/imsi/{IMSI}", authority=WARRANT)
     assert warrant.status_code == 200
 
