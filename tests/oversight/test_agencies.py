@@ -93,3 +93,14 @@ def test_activations_doubling_on_the_same_warrants(tmp_path: Path) -> None:
     hits = out_of_line(j.verdicts, j.warrants)
     assert [h.agency for h in hits] == ["Customs"]
     assert 2 <= hits[0].numbers["growth"] < 3
+
+
+def test_one_of_many_agencies_a_little_above_its_peers_is_chance(tmp_path: Path) -> None:
+    """Revision 1 named an agency with 8 of 92 tasks uncovered against its six peers' 1.9% (chance 4.5e-4
+    for that one agency, but every agency is tested: seven times that for the register)."""
+    w = World(tmp_path)
+    _agency(w, "Customs", 92, 8)
+    for name in ("Police", "Intel", "Border", "Harbour", "Fraud", "Transport"):
+        _agency(w, name, 60, 2 if name == "Transport" else 1)
+    j = w.judged()
+    assert out_of_line(j.verdicts, j.warrants) == []

@@ -4,7 +4,9 @@ whose activations grow much faster than its warrants.
 - **Uncovered share.** An agency's tasks with an error of classes 1–5, against the pooled share of every
   other agency's. It is out of line when its share is at least ``share_ratio`` (3) times the peers' and
   ``share_margin`` (5 points) above it, it has at least ``min_uncovered`` (5) such tasks, and so many would
-  arise by chance at the peers' rate with probability below ``p_value`` (1e-3, a one-sided binomial tail).
+  arise by chance at the peers' rate with probability below ``p_value`` (1e-3, a one-sided binomial tail)
+  divided by the number of agencies compared: every agency is tested, so without that correction a register
+  of twelve agencies would name an honest one twelve times as often as a register of one.
   A single error is an inspection's business; a rate that no peer comes near is a habit.
 - **Growth.** The input's time span is cut in thirds. Activations in the last third over the first, against
   the warrants the agency was issued (``valid_from``) in the same thirds (each count plus 2, so that small
@@ -79,7 +81,8 @@ def _uncovered_share(by_agency: dict[str, list[Verdict]], p: dict[str, float], f
             continue
         share, peers = len(bad) / n, (bad_total - len(bad)) / (total - n)
         chance = binomial_tail(len(bad), n, max(peers, 1e-3))
-        if share >= p["share_ratio"] * peers and share - peers >= p["share_margin"] and chance < p["p_value"]:
+        if share >= p["share_ratio"] * peers and share - peers >= p["share_margin"] and \
+                chance < p["p_value"] / len(by_agency):
             hit = found.setdefault(agency, OutOfLine(agency))
             hit.reasons.append(f"{len(bad)} of its {n} tasks ({share:.0%}) are not covered by their warrant, "
                                f"against {peers:.1%} of its peers' (chance {chance:.1e})")

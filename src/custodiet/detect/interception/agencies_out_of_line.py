@@ -18,7 +18,7 @@ from custodiet.detect.registry import detector
 from custodiet.oversight.agencies import DEFAULTS, out_of_line
 
 ID = "interception.agencies_out_of_line"
-REVISION = 1
+REVISION = 2
 EVIDENCE_LIMIT = 500  # event ids kept in one finding; the task ids are all listed
 
 
