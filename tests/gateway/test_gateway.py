@@ -285,3 +285,74 @@ def test_fail_closed_when_the_ledger_cannot_be_written(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "the gateway did not recover once the ledger was writable"
             time.sleep(0.2)
     run_cli("verify", home=home)
+
+
+def test_kill_9_under_load_loses_no_answered_event(tmp_path: Path) -> None:
+    """Clients hammer the gateway; it is killed with SIGKILL mid-load and started again. Every answer a
+    client received names its event (X-Custodiet-Event), and each of those events is in the ledger, which
+    verifies."""
+    import os
+    import signal
+    import subprocess
+
+    from tests.gateway.servers import free_port
+
+    world, home, tokens, _ = prepare(tmp_path)
+    received: list[str] = []
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def client(url: str) -> None:
+        with httpx.Client(timeout=5) as http:
+            while not stop.is_set():
+                try:
+                    r = http.get(f"{url}/v1/lookup/cdr/msisdn/{MSISDN}", headers={
+                        "Authorization": f"Bearer {tokens['inv-1.01']}", "X-Custodiet-Authority": CASE})
+                except httpx.HTTPError:
+                    continue
+                statuses.append(r.status_code)
+                if "x-custodiet-event" in r.headers:
+                    received.append(r.headers["x-custodiet-event"])
+
+    with registry(world) as upstream:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+
+        def argv(port: int) -> list[str]:
+            return [sys.executable, "-m", "custodiet", "--home", str(home), "gateway", "--upstream", upstream,
+                    "--port", str(port), "--rate-floor", "100000"]
+
+        proc = subprocess.Popen(argv(port), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _wait(url)
+        threads = [threading.Thread(target=client, args=(url,)) for _ in range(6)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        while len(received) < 150 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        stop.set()
+        for t in threads:
+            t.join()
+        assert len(received) >= 150, (len(statuses), statuses[-5:], received[:3])
+        with serve(argv, ready_path="/healthz"):
+            pass  # the restart heals the ledger and ledgers what the journal held
+    con = Store(home).connect()
+    try:
+        stored = {r[0] for r in con.execute("SELECT event_id FROM events WHERE channel = 'gateway'").fetchall()}
+    finally:
+        con.close()
+    assert set(received) <= stored
+    run_cli("verify", home=home)
+
+
+def _wait(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/healthz", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise AssertionError(f"{url} did not start")

@@ -11,7 +11,8 @@ One lookup, in order:
 5. the request is journaled (``intents``), then forwarded to the upstream with the same path; its answer
    (status, body, content type) is returned unchanged, a transport failure is 502;
 6. before the response leaves, the request's one event is committed to the ledger (``committer``: group
-   commit); when the ledger or the journal cannot be written the gateway answers 503 and returns no data.
+   commit), and the response names it (``X-Custodiet-Event``); when the ledger or the journal cannot be
+   written the gateway answers 503 and returns no data.
 A canary subject, a break-glass lookup, a limit reached and (in warn mode) a lookup enforce would refuse
 each raise an alert (``alerts``) within a second. Every lookup request, whatever its outcome, is exactly one
 event on the ``gateway`` channel.
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -36,7 +36,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from custodiet.gateway.alerts import AlertSink
-from custodiet.gateway.committer import GroupCommitter, LedgerUnavailable
+from custodiet.gateway.committer import GroupCommitter, LedgerUnavailable, probe_segments
 from custodiet.gateway.context import LiveContext
 from custodiet.gateway.intents import IntentJournal, JournalUnavailable
 from custodiet.gateway.limits import FACTOR, FLOOR, DailyLimits
@@ -49,6 +49,7 @@ from custodiet.vocabulary import DATA_KINDS, SUBJECT_KINDS
 
 LOOKUP_KINDS = tuple(k for k in SUBJECT_KINDS if k not in ("tmsi", "unknown"))
 UPSTREAM_TIMEOUT_S = 10.0
+EVENT_HEADER = "X-Custodiet-Event"  # every answer names its event: the reference an audit can ask for
 
 
 @dataclass
@@ -140,7 +141,7 @@ class _Lookup:
         except LedgerUnavailable:
             return _unavailable()
         return JSONResponse(body or {"error": _ERRORS.get(status, "refused"), "reason": reason}, status,
-                            headers=headers)
+                            headers={**(headers or {}), EVENT_HEADER: self.event_id})
 
 
 _ERRORS = {400: "bad request", 401: "unauthorized", 403: "forbidden", 429: "too many requests",
@@ -213,18 +214,15 @@ async def lookup(request: Request) -> Response:
         await state.committer.commit(look.event(outcome, decision.reason, upstream.status_code, _records(upstream)))
     except LedgerUnavailable:
         return _unavailable()
-    return Response(upstream.content, upstream.status_code,
+    return Response(upstream.content, upstream.status_code, headers={EVENT_HEADER: look.event_id},
                     media_type=upstream.headers.get("content-type", "application/json"))
 
 
 def _segments_writable(store: Store) -> bool:
-    """Can a segment be written now? A file is made and removed in the segments folder (tens of
-    microseconds): checked before every forward, so that no answer leaves when its event could not be
-    stored."""
-    probe = store.segments_dir / f".probe-{os.getpid()}"
+    """Can a segment be written now? Checked before every forward, so that no answer leaves when its event
+    could not be stored."""
     try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-        os.unlink(probe)
+        probe_segments(store)
     except OSError:
         return False
     return True

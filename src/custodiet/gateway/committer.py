@@ -44,6 +44,15 @@ _REQUIRED = tuple(f.name for f in EVENT_SCHEMA if not f.nullable)
 _TEXT = tuple(f.name for f in EVENT_SCHEMA if pa.types.is_string(f.type))
 
 
+def probe_segments(store: Store) -> None:
+    """Make and remove a file in the segments folder (tens of microseconds); ``OSError`` when a segment could
+    not be written now. Its name is an atomic write's in progress (``.tmp-PID-…``): recovery and ``verify``,
+    which may list the folder meanwhile, take it for one and leave it be."""
+    probe = store.segments_dir / f".tmp-{os.getpid()}-probe"
+    os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    probe.unlink(missing_ok=True)
+
+
 class LedgerUnavailable(RuntimeError):
     """The ledger could not be written: the event is not acknowledged (answer 503, forward nothing)."""
 
@@ -162,11 +171,8 @@ class GroupCommitter:
         if now - self._last_probe < self.probe_interval_s:
             return False
         self._last_probe = now
-        probe = self.store.ledger_dir / f".probe-{os.getpid()}"
         try:
-            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.close(fd)
-            os.unlink(probe)
+            probe_segments(self.store)
         except OSError as exc:
             self.last_error = exc
             return False
