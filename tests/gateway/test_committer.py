@@ -250,3 +250,55 @@ def test_kill_9_while_committing_loses_no_acknowledged_event(tmp_path, acks_befo
     missing = set(acked) - set(stored)
     assert not missing, f"{len(missing)} acknowledged events missing after the crash"
     assert ledger.verify(store).ok
+
+
+def test_min_interval_bounds_appends_under_load_but_not_a_lone_request(tmp_path):
+    home = tmp_path / "home"
+
+    async def run() -> tuple[float, GroupCommitter]:
+        committer = GroupCommitter(Store(home), min_interval_s=0.3)
+        await committer.start()
+        started = time.monotonic()
+        await committer.commit(gateway_event("f" * 32))  # after a quiet spell: appended at once
+        lone = time.monotonic() - started
+        await commit_in_waves(committer, 60, waves=10)  # ~40 ms of arrivals, all inside one interval
+        await committer.stop()
+        return lone, committer
+
+    lone, committer = asyncio.run(run())
+    assert lone < 0.25
+    assert committer.stats.groups == 2
+    assert len(ledger_ids(home)) == 61
+
+
+def test_a_full_queue_refuses_instead_of_waiting(tmp_path):
+    home = tmp_path / "home"
+    store = Store(home)
+    store.init()
+    held, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:
+        with Store(home).writer("an ingest batch"):
+            held.set()
+            release.wait(10)
+
+    async def run() -> list[object]:
+        committer = GroupCommitter(store, max_pending=4)
+        await committer.start()
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        held.wait(5)
+        first = asyncio.create_task(committer.commit(gateway_event("0" * 32)))  # taken by the worker: waits
+        await asyncio.sleep(0.05)
+        queued = [asyncio.create_task(committer.commit(gateway_event(f"{i:032x}", i))) for i in range(1, 7)]
+        await asyncio.sleep(0.05)
+        release.set()
+        results = await asyncio.gather(first, *queued, return_exceptions=True)
+        thread.join()
+        await committer.stop()
+        return results
+
+    results = asyncio.run(run())
+    assert results[:5] == [None] * 5
+    assert all(isinstance(r, LedgerUnavailable) for r in results[5:])
+    assert len(ledger_ids(home)) == 5
