@@ -302,3 +302,43 @@ def test_a_full_queue_refuses_instead_of_waiting(tmp_path):
     assert results[:5] == [None] * 5
     assert all(isinstance(r, LedgerUnavailable) for r in results[5:])
     assert len(ledger_ids(home)) == 5
+
+
+@contextlib.contextmanager
+def unwritable_file(path: Path) -> Iterator[None]:
+    """Make one existing file unwritable for this process (immutable as root, else without write bits)."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        return
+    mode = path.stat().st_mode
+    path.chmod(mode & ~0o222)
+    try:
+        yield
+    finally:
+        path.chmod(mode)
+
+
+def test_a_group_that_fails_after_its_segment_is_published_is_healed_in_by_the_next(tmp_path):
+    """The head could not be signed: the commits are refused, and the next append adopts the journaled
+    segment, so the ledger may hold a lookup the gateway refused, never lack one it acknowledged."""
+    home = tmp_path / "home"
+    store = Store(home)
+
+    async def run() -> None:
+        committer = GroupCommitter(store, probe_interval_s=0.0)
+        await committer.start()
+        await committer.commit(gateway_event("a" * 32))
+        with unwritable_file(store.ledger_dir / "heads.jsonl"):
+            with pytest.raises(LedgerUnavailable, match="heads.jsonl"):
+                await committer.commit(gateway_event("b" * 32))
+            assert ledger.head(store)["tree_size"] == 1  # not signed
+        await committer.commit(gateway_event("c" * 32))
+        await committer.stop()
+
+    asyncio.run(run())
+    assert ledger_ids(home) == ["a" * 32, "b" * 32, "c" * 32]
+    assert ledger.verify(store).ok
