@@ -93,7 +93,7 @@ def test_concurrent_commits_share_appends_and_verify(tmp_path):
     assert sorted(ledger_ids(home)) == sorted(ids)
     assert len(Store(home).segment_paths()) == committer.stats.groups  # one segment per group
     assert len(ledger.heads(Store(home))) == committer.stats.groups  # one signed head per group
-    assert "ok" in run_cli("verify", home=home).stdout.lower()
+    assert run_cli("verify", home=home).stdout.startswith("ok (full)")  # exits 0 too (run_cli checks)
 
 
 def test_max_batch_caps_a_group_and_max_wait_gathers_one(tmp_path):
@@ -249,4 +249,96 @@ def test_kill_9_while_committing_loses_no_acknowledged_event(tmp_path, acks_befo
     assert len(stored) == len(set(stored)), "an event was stored twice"
     missing = set(acked) - set(stored)
     assert not missing, f"{len(missing)} acknowledged events missing after the crash"
+    assert ledger.verify(store).ok
+
+
+def test_min_interval_bounds_appends_under_load_but_not_a_lone_request(tmp_path):
+    home = tmp_path / "home"
+
+    async def run() -> tuple[float, GroupCommitter]:
+        committer = GroupCommitter(Store(home), min_interval_s=0.3)
+        await committer.start()
+        started = time.monotonic()
+        await committer.commit(gateway_event("f" * 32))  # after a quiet spell: appended at once
+        lone = time.monotonic() - started
+        await commit_in_waves(committer, 60, waves=10)  # ~40 ms of arrivals, all inside one interval
+        await committer.stop()
+        return lone, committer
+
+    lone, committer = asyncio.run(run())
+    assert lone < 0.25
+    assert committer.stats.groups == 2
+    assert len(ledger_ids(home)) == 61
+
+
+def test_a_full_queue_refuses_instead_of_waiting(tmp_path):
+    home = tmp_path / "home"
+    store = Store(home)
+    store.init()
+    held, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:
+        with Store(home).writer("an ingest batch"):
+            held.set()
+            release.wait(10)
+
+    async def run() -> list[object]:
+        committer = GroupCommitter(store, max_pending=4)
+        await committer.start()
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        held.wait(5)
+        first = asyncio.create_task(committer.commit(gateway_event("0" * 32)))  # taken by the worker: waits
+        await asyncio.sleep(0.05)
+        queued = [asyncio.create_task(committer.commit(gateway_event(f"{i:032x}", i))) for i in range(1, 7)]
+        await asyncio.sleep(0.05)
+        release.set()
+        results = await asyncio.gather(first, *queued, return_exceptions=True)
+        thread.join()
+        await committer.stop()
+        return results
+
+    results = asyncio.run(run())
+    assert results[:5] == [None] * 5
+    assert all(isinstance(r, LedgerUnavailable) for r in results[5:])
+    assert len(ledger_ids(home)) == 5
+
+
+@contextlib.contextmanager
+def unwritable_file(path: Path) -> Iterator[None]:
+    """Make one existing file unwritable for this process (immutable as root, else without write bits)."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(path)], check=True)
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], check=True)
+        return
+    mode = path.stat().st_mode
+    path.chmod(mode & ~0o222)
+    try:
+        yield
+    finally:
+        path.chmod(mode)
+
+
+def test_a_group_that_fails_after_its_segment_is_published_is_healed_in_by_the_next(tmp_path):
+    """The head could not be signed: the commits are refused, and the next append adopts the journaled
+    segment, so the ledger may hold a lookup the gateway refused, never lack one it acknowledged."""
+    home = tmp_path / "home"
+    store = Store(home)
+
+    async def run() -> None:
+        committer = GroupCommitter(store, probe_interval_s=0.0)
+        await committer.start()
+        await committer.commit(gateway_event("a" * 32))
+        with unwritable_file(store.ledger_dir / "heads.jsonl"):
+            with pytest.raises(LedgerUnavailable, match="heads.jsonl"):
+                await committer.commit(gateway_event("b" * 32))
+            assert ledger.head(store)["tree_size"] == 1  # not signed
+        await committer.commit(gateway_event("c" * 32))
+        await committer.stop()
+
+    asyncio.run(run())
+    assert ledger_ids(home) == ["a" * 32, "b" * 32, "c" * 32]
     assert ledger.verify(store).ok

@@ -7,6 +7,12 @@ ledger batch: one segment, one journal record, one signed head (``ledger.append_
 thread, so the event loop keeps serving while the group is fsynced. While one group is written the next
 accumulates: the classic group commit.
 
+Every append makes one segment file, so a busy gateway makes many small ones (thousands a minute at a few
+hundred requests per second, see ``bench/gateway_commit.py``). ``min_interval_s`` bounds that: under load
+appends start at most once per interval (a group then gathers what arrives meanwhile), while a request
+arriving after a quiet spell is appended at once. ``max_pending`` bounds the queue: past it, commits are
+refused (``LedgerUnavailable``) rather than left waiting on a ledger that cannot keep up.
+
 The store's writers' lock is taken per group and only for the append itself, so other writers (an
 ingest) interleave. A writer that cannot get the lock within ``lock_timeout_s`` fails the group.
 
@@ -104,17 +110,20 @@ class GroupCommitter:
     """Appends the events given to ``commit`` in groups (see the module's docstring).
 
     ``max_batch``: most events in one append; ``max_wait_s``: how long the worker waits for more events
-    after the first of a group arrives (0: take what is queued, the lowest latency); ``lock_timeout_s``:
-    how long a group waits for the store's writers' lock before it fails; ``probe_interval_s``: how often
-    a refused commit may probe whether the ledger folder is writable again."""
+    after the first of a group arrives (0: take what is queued, the lowest latency); ``min_interval_s``:
+    least time between the starts of two appends (0: none); ``max_pending``: most commits queued;
+    ``lock_timeout_s``: how long a group waits for the store's writers' lock before it fails;
+    ``probe_interval_s``: how often a refused commit may probe whether the ledger folder is writable again."""
 
-    def __init__(self, store: Store, max_batch: int = 1000, max_wait_s: float = 0.0, lock_timeout_s: float = 5.0,
-                 probe_interval_s: float = 0.5):
+    def __init__(self, store: Store, max_batch: int = 1000, max_wait_s: float = 0.0, min_interval_s: float = 0.0,
+                 max_pending: int = 50_000, lock_timeout_s: float = 5.0, probe_interval_s: float = 0.5):
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
         # our own Store object: its own lock timeout, and its lock depth is ours alone
         self.store = Store(store.home, store.rules, lock_timeout=lock_timeout_s, on_lock_wait=lambda _: None)
         self.max_batch, self.max_wait_s, self.probe_interval_s = max_batch, max_wait_s, probe_interval_s
+        self.min_interval_s, self.max_pending = min_interval_s, max_pending
+        self._last_start = float("-inf")
         self.writable = True
         self.last_error: BaseException | None = None
         self.stats = CommitStats()
@@ -161,6 +170,9 @@ class GroupCommitter:
         if not self.writable and not self._probe():
             self.stats.refused += 1
             raise LedgerUnavailable(f"the ledger is not writable ({self.last_error})")
+        if self._queue.qsize() >= self.max_pending:
+            self.stats.refused += 1
+            raise LedgerUnavailable(f"{self._queue.qsize()} commits already wait for the ledger")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(row, done))
         await asyncio.shield(done)  # a caller that gives up does not take the event out of its group
@@ -187,8 +199,8 @@ class GroupCommitter:
             if first is None:
                 break
             group = [first]
-            if self.max_wait_s > 0:
-                deadline = loop.time() + self.max_wait_s
+            deadline = max(loop.time() + self.max_wait_s, self._last_start + self.min_interval_s)
+            if deadline > loop.time():
                 while len(group) < self.max_batch and (left := deadline - loop.time()) > 0:
                     try:
                         item = await asyncio.wait_for(queue.get(), left)
@@ -204,6 +216,7 @@ class GroupCommitter:
                     stop = True
                     break
                 group.append(item)
+            self._last_start = loop.time()
             await self._append(group)
         while not queue.empty():  # commits that arrived with or after the stop: still appended
             rest = [item for item in (queue.get_nowait() for _ in range(queue.qsize())) if item is not None]
