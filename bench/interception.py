@@ -1,7 +1,7 @@
 """Benchmark: interception oversight end to end, each step against a named reference in the same run.
 
 1. ``ingest interception`` of X1 JSON lines against DuckDB's own ``read_json`` → Parquet copy of the same
-   file; of the same messages as X1 XML against lxml parsing the whole file into a tree (``etree.parse``).
+   file; of the same messages as X1 XML against lxml parsing each of its documents into a tree.
 2. The interception detectors (tasks rebuilt, every task judged, agencies compared) against DuckDB's own
    minimum: one scan of the same events grouping them by task (``json_extract_string`` of the xId).
 3. The transparency report of one quarter against the same scan.
@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import tempfile
@@ -40,8 +41,13 @@ def reference_json(path: Path, out: Path) -> float:
 
 
 def reference_xml(path: Path) -> float:
+    """lxml parsing every X1Request document of the file into a tree (the file concatenates several)."""
     t0 = time.perf_counter()
-    etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True))
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    data = path.read_bytes()
+    starts = [m.start() for m in re.finditer(rb"<\?xml", data)] or [0]
+    for begin, end in zip(starts, [*starts[1:], len(data)], strict=True):
+        etree.fromstring(data[begin:end], parser)
     return time.perf_counter() - t0
 
 
@@ -73,7 +79,7 @@ def main() -> None:
             timed(CLI, "--home", str(home), "context", "load", "warrants", str(world / "warrants.csv"))
             t_ingest = timed(CLI, "--home", str(home), "ingest", "interception", str(world / f"x1.{form}"))
             t_ref = reference(world / f"x1.{form}")
-            name = "DuckDB read_json -> Parquet" if form == "jsonl" else "lxml etree.parse"
+            name = "DuckDB read_json -> Parquet" if form == "jsonl" else "lxml parsing its documents"
             print(f"ingest {form}: {t_ingest:.2f} s ({messages / t_ingest:,.0f} messages/s, CLI start included); "
                   f"{name} {t_ref:.2f} s; ratio {t_ingest / t_ref:.2f}x")
         home = root / "home-jsonl"
