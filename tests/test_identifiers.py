@@ -93,3 +93,11 @@ def test_national_fast_path_agrees_with_phonenumbers(region, rest):
     fast = _msisdn_national_fast(number, region)
     if fast is not None:
         assert fast == _reference(number, region)
+
+
+@pytest.mark.parametrize("body", ["49015420323751", "35209900176148", "00000000000000", "99999999999999"])
+def test_luhn_digit_completes_an_imei(body: str) -> None:
+    from custodiet.identifiers import luhn_digit, luhn_ok
+
+    assert luhn_ok(body + luhn_digit(body))
+    assert sum(luhn_ok(body + d) for d in "0123456789") == 1

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from custodiet.context.load import write_context_table
-from custodiet.identifiers import luhn_ok, normalise
+from custodiet.identifiers import luhn_digit, normalise
 from custodiet.store import CONTEXT_SCHEMAS, Store
 
 LENGTH = {"nid": 17, "imei": 15}
@@ -66,13 +66,6 @@ class IssuedCanary:
     org: str | None
 
 
-def _luhn_digit(body: str) -> str:
-    for d in "0123456789":
-        if luhn_ok(body + d):
-            return d
-    raise AssertionError("unreachable: one Luhn digit always fits")
-
-
 def draw(kind: str, prefix: str) -> str:
     """One random identifier of ``kind`` in the reserved block ``prefix``, in the form to plant (an IMEI with
     its check digit); ``normalise`` gives the form it is pseudonymised in."""
@@ -87,7 +80,7 @@ def draw(kind: str, prefix: str) -> str:
         raise ValueError(f"prefix {prefix!r} must be digits leaving at least 4 random digits for a {kind}")
     body = prefix + _digits(free)
     if kind == "imei":
-        return body + _luhn_digit(body)
+        return body + luhn_digit(body)
     return normalise(kind, body)
 
 

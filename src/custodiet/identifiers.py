@@ -45,6 +45,19 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+def luhn_digit(body: str) -> str:
+    """The Luhn check digit that makes ``body`` + it pass ``luhn_ok`` (an IMEI's 15th digit)."""
+    total = 0
+    for i, ch in enumerate(reversed(body)):
+        d = ord(ch) - 48
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return str((10 - total % 10) % 10)
+
+
 @functools.cache
 def _country_entry(cc: str) -> tuple[frozenset[int], re.Pattern[str] | None] | None:
     """(possible national lengths, national prefix) of one country calling code, from phonenumbers' metadata.

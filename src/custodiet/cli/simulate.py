@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -18,6 +20,18 @@ def _parse_date(text: str) -> date:
         return datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError:
         raise fail(f"--end {text!r} is not a date like 2026-06-30") from None
+
+
+def _generated(write: Callable[[], dict[str, Any]], out: Path) -> tuple[dict[str, Any], float]:
+    """Run a simulator that writes a world into ``out``: (its truth, seconds); a clear error otherwise."""
+    began = time.perf_counter()
+    try:
+        truth = write()
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"{out}: cannot write the world there: {exc.strerror or exc}") from None
+    return truth, time.perf_counter() - began
 
 
 @simulate_app.command("portal")
@@ -37,14 +51,7 @@ def simulate_portal(
     from custodiet.simulate.portal import generate
 
     cfg = PortalConfig(seed=seed, actors=actors, days=days, end=_parse_date(end))
-    began = time.perf_counter()
-    try:
-        truth = generate(cfg, out)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-    except OSError as exc:
-        raise fail(f"{out}: cannot write the world there: {exc.strerror or exc}") from None
-    took = time.perf_counter() - began
+    truth, took = _generated(lambda: generate(cfg, out), out)
     typer.echo(f"wrote {out}: {truth['events']:,} events, {actors} actors, {days} days "
                   f"({truth['start']} to {truth['end']}), {len(truth['abusers'])} planted abusers, "
                   f"{len(truth['leaks'])} leaks in {took:.1f} s")
@@ -72,14 +79,7 @@ def simulate_interception(
     from custodiet.simulate.interception import generate
 
     cfg = InterceptionConfig(seed=seed, agencies=agencies, warrants=warrants, days=days, end=_parse_date(end))
-    began = time.perf_counter()
-    try:
-        truth = generate(cfg, out)
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-    except OSError as exc:
-        raise fail(f"{out}: cannot write the world there: {exc.strerror or exc}") from None
-    took = time.perf_counter() - began
+    truth, took = _generated(lambda: generate(cfg, out), out)
     classes = truth["classes"]
     errors = sum(n for cls, n in classes.items() if cls != "covered")
     lines = ", ".join(truth["agencies_out_of_line"]) or "none"

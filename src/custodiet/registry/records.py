@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 
 from custodiet.events import sql_text
-from custodiet.identifiers import IdentifierRules, normalise, normalise_many
+from custodiet.identifiers import IdentifierRules, luhn_digit, normalise, normalise_many
 
 # what a citizen-data registry answers (the portal's data kinds)
 DATA_KINDS = ("identity", "subscriber", "cdr", "location", "imei", "travel", "criminal")
@@ -53,18 +53,6 @@ _OFFENCES = ("theft", "fraud", "assault", "narcotics possession", "cheque dishon
 
 def _digits(rng: random.Random, n: int) -> str:
     return str(rng.randrange(10**n)).zfill(n)
-
-
-def _luhn_digit(body: str) -> str:
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return str((10 - total % 10) % 10)
 
 
 def _seed(*parts: str) -> int:
@@ -102,7 +90,7 @@ def person(subject_kind: str, subject: str) -> Person:
     dob = date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 55))
     imei_body = "35" + _digits(rng, 12)
     ids = {"nid": str(dob.year) + _digits(rng, 13), "msisdn": msisdn_prefix + _digits(rng, 8),
-           "imsi": mcc_mnc + _digits(rng, 10), "imei": imei_body + _luhn_digit(imei_body),
+           "imsi": mcc_mnc + _digits(rng, 10), "imei": imei_body + luhn_digit(imei_body),
            "passport": rng.choice("ABEK") + rng.choice("ABCDEFGH") + _digits(rng, 7)}
     if subject_kind in ids:
         ids[subject_kind] = subject

@@ -9,22 +9,10 @@ from __future__ import annotations
 
 import random
 
+from custodiet.identifiers import luhn_digit
 from custodiet.simulate.interception.model import Target
 
 _NANP_AREAS = (201, 202, 212, 213, 305, 312, 404, 415, 512, 602, 617, 702, 713, 808, 907, 916, 971)
-
-
-def luhn_digit(body: str) -> str:
-    """The Luhn check digit to append to ``body`` (an IMEI's 14 digits)."""
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return str((10 - total % 10) % 10)
 
 
 class IdentifierPool:
