@@ -29,6 +29,7 @@ import httpx
 CLI = [sys.executable, "-m", "custodiet"]
 CASE = "BENCH/2026/0001"
 UNIT = "BENCH-1"
+MAX_CONNECTIONS = 128  # requests in flight at once; later ones wait (and are charged for it)
 
 
 def free_port() -> int:
@@ -81,18 +82,26 @@ async def drive(url: str, paths: list[str], rate: float, seconds: float, headers
     latencies: list[float] = []
     errors = 0
 
+    slots = asyncio.Semaphore(MAX_CONNECTIONS)
+
     async def one(i: int, due: float) -> None:
         nonlocal errors
-        conn = idle.pop() if idle else await asyncio.open_connection(host, int(port))
-        reader, writer = conn
-        writer.write(f"GET {paths[i % len(paths)]} HTTP/1.1\r\nHost: {host}\r\n{headers}\r\n".encode())
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length:"))
-        await reader.readexactly(length)
-        latencies.append(time.perf_counter() - due)
-        errors += not head.startswith(b"HTTP/1.1 200")
-        idle.append(conn)
+        async with slots:  # waiting for a connection counts in the latency: the request was due
+            try:
+                conn = idle.pop() if idle else await asyncio.open_connection(host, int(port))
+                reader, writer = conn
+                writer.write(f"GET {paths[i % len(paths)]} HTTP/1.1\r\nHost: {host}\r\n{headers}\r\n".encode())
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                              if line.lower().startswith(b"content-length:"))
+                await reader.readexactly(length)
+            except (OSError, asyncio.IncompleteReadError, StopIteration):
+                errors += 1
+                latencies.append(time.perf_counter() - due)
+                return
+            latencies.append(time.perf_counter() - due)
+            errors += not head.startswith(b"HTTP/1.1 200")
+            idle.append(conn)
 
     began = time.perf_counter()
     tasks = []
