@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -29,14 +30,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from yarl import URL
 
 from custodiet.gateway.alerts import AlertSink
-from custodiet.gateway.committer import GroupCommitter, LedgerUnavailable, probe_segments
+from custodiet.gateway.committer import GroupCommitter, LedgerUnavailable, segments_look_writable
 from custodiet.gateway.context import LiveContext
 from custodiet.gateway.intents import IntentJournal, JournalUnavailable
 from custodiet.gateway.limits import FACTOR, FLOOR, DailyLimits
@@ -49,6 +51,7 @@ from custodiet.vocabulary import DATA_KINDS, SUBJECT_KINDS
 
 LOOKUP_KINDS = tuple(k for k in SUBJECT_KINDS if k not in ("tmsi", "unknown"))
 UPSTREAM_TIMEOUT_S = 10.0
+UPSTREAM_CONNECTIONS = 64  # keep-alive connections to the upstream; more lookups at once wait for one
 EVENT_HEADER = "X-Custodiet-Event"  # every answer names its event: the reference an audit can ask for
 
 
@@ -74,7 +77,7 @@ class _State:
     committer: GroupCommitter
     journal: IntentJournal
     alerts: AlertSink
-    client: httpx.AsyncClient
+    client: aiohttp.ClientSession
     recovered: int = 0
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -85,18 +88,18 @@ def _bearer(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def _records(response: httpx.Response) -> int:
+def _records(body: bytes, ok: bool) -> int:
     """How many records the upstream's answer holds: its ``records`` list, a top-level list, else 1 for a
     successful answer and 0 otherwise."""
     try:
-        body = response.json()
+        doc = json.loads(body)
     except ValueError:
-        return 1 if response.is_success else 0
-    if isinstance(body, dict) and isinstance(body.get("records"), list):
-        return len(body["records"])
-    if isinstance(body, list):
-        return len(body)
-    return 1 if response.is_success else 0
+        return 1 if ok else 0
+    if isinstance(doc, dict) and isinstance(doc.get("records"), list):
+        return len(doc["records"])
+    if isinstance(doc, list):
+        return len(doc)
+    return 1 if ok else 0
 
 
 class _Lookup:
@@ -197,7 +200,7 @@ async def lookup(request: Request) -> Response:
         look.alert("break_glass", reason=look.break_glass, decision=decision.reason)
     if decision.would_deny:
         look.alert("would_deny", decision=decision.reason)
-    if not state.committer.writable or not _segments_writable(state.store):
+    if not state.committer.writable or not segments_look_writable(state.store):
         state.limits.give_back(actor, day)
         return _unavailable()
     try:
@@ -205,32 +208,25 @@ async def lookup(request: Request) -> Response:
     except JournalUnavailable:
         state.limits.give_back(actor, day)
         return _unavailable()
+    path = request.scope.get("raw_path") or request.url.path.encode()  # forwarded as the officer sent it
     try:
-        upstream = await state.client.get(request.url.path)
-    except httpx.HTTPError as exc:
+        async with state.client.get(URL(state.settings.upstream + path.decode("latin-1"), encoded=True)) as upstream:
+            body, status = await upstream.read(), upstream.status
+            media_type = upstream.headers.get("Content-Type", "application/json")
+    except (aiohttp.ClientError, TimeoutError) as exc:
         return await look.answer("error", f"upstream unreachable: {type(exc).__name__}", 502)
-    outcome = "allowed" if upstream.is_success else "error"
+    ok = 200 <= status < 300
     try:
-        await state.committer.commit(look.event(outcome, decision.reason, upstream.status_code, _records(upstream)))
+        await state.committer.commit(look.event("allowed" if ok else "error", decision.reason, status,
+                                                 _records(body, ok)))
     except LedgerUnavailable:
         return _unavailable()
-    return Response(upstream.content, upstream.status_code, headers={EVENT_HEADER: look.event_id},
-                    media_type=upstream.headers.get("content-type", "application/json"))
-
-
-def _segments_writable(store: Store) -> bool:
-    """Can a segment be written now? Checked before every forward, so that no answer leaves when its event
-    could not be stored."""
-    try:
-        probe_segments(store)
-    except OSError:
-        return False
-    return True
+    return Response(body, status, headers={EVENT_HEADER: look.event_id}, media_type=media_type)
 
 
 async def healthz(request: Request) -> Response:
     state: _State = request.app.state.gateway
-    return JSONResponse({"ledger_writable": state.committer.writable and _segments_writable(state.store)})
+    return JSONResponse({"ledger_writable": state.committer.writable and segments_look_writable(state.store)})
 
 
 async def not_found(request: Request) -> Response:
@@ -276,8 +272,9 @@ def create_app(settings: GatewaySettings) -> Starlette:
                                               settings.rate_floor),
                        GroupCommitter(store), IntentJournal(store.home / "gateway" / "journal.jsonl"),
                        AlertSink(store.home, settings.alert_webhook),
-                       httpx.AsyncClient(base_url=settings.upstream, timeout=UPSTREAM_TIMEOUT_S,
-                                         limits=httpx.Limits(max_connections=200, max_keepalive_connections=100)))
+                       aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=UPSTREAM_CONNECTIONS),
+                                             timeout=aiohttp.ClientTimeout(total=UPSTREAM_TIMEOUT_S),
+                                             auto_decompress=False))
         await state.committer.start()
         await state.alerts.start()
         state.journal.open()
@@ -286,7 +283,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
         try:
             yield
         finally:
-            await state.client.aclose()
+            await state.client.close()
             await state.committer.stop()
             await state.alerts.stop()
             state.journal.close()

@@ -51,12 +51,25 @@ _TEXT = tuple(f.name for f in EVENT_SCHEMA if pa.types.is_string(f.type))
 
 
 def probe_segments(store: Store) -> None:
-    """Make and remove a file in the segments folder (tens of microseconds); ``OSError`` when a segment could
-    not be written now. Its name is an atomic write's in progress (``.tmp-PID-…``): recovery and ``verify``,
-    which may list the folder meanwhile, take it for one and leave it be."""
+    """Make and remove a file in the segments folder; ``OSError`` when a segment could not be written now.
+    Its name is an atomic write's in progress (``.tmp-PID-…``): recovery and ``verify``, which may list the
+    folder meanwhile, take it for one and leave it be."""
     probe = store.segments_dir / f".tmp-{os.getpid()}-probe"
     os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
     probe.unlink(missing_ok=True)
+
+
+def segments_look_writable(store: Store) -> bool:
+    """A few microseconds' check, for every request: the segments folder is a folder this process may write
+    into, on a file system that is neither read-only nor full. (A failed append is still caught by the
+    committer; this keeps the request that would meet it from being forwarded first.)"""
+    folder = store.segments_dir
+    try:
+        fs = os.statvfs(folder)
+    except OSError:
+        return False
+    return (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK) and not fs.f_flag & os.ST_RDONLY
+            and fs.f_bavail > 0)
 
 
 class LedgerUnavailable(RuntimeError):
