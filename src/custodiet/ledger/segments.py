@@ -27,8 +27,8 @@ def segment_number(path: Path) -> int:
 
 
 def next_segment_path(store: Store) -> Path:
-    existing = store.segment_paths()
-    number = segment_number(existing[-1]) + 1 if existing else 1
+    names = store.segment_names()
+    number = segment_number(Path(names[-1])) + 1 if names else 1
     return store.segments_dir / f"{number:08d}.parquet"
 
 

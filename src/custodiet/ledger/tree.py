@@ -67,18 +67,29 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
+# path -> (the complete lines already parsed, as bytes; their entries). The manifest only grows (a heal cuts
+# back only what no head signs, and a rewrite replaces the file): a read whose bytes start with the ones
+# parsed before parses only the lines added since, so an append costs the same however many segments exist.
+_PARSED: dict[Path, tuple[bytes, tuple[SegmentEntry, ...]]] = {}
+
+
 def read_manifest(path: Path) -> list[SegmentEntry]:
     """All complete manifest lines (a last line cut short by a crash is ignored)."""
     if not path.exists():
         return []
-    lines = path.read_text(encoding="utf-8").split("\n")
-    entries = []
-    for number, line in enumerate(lines[:-1], start=1):
+    data = path.read_bytes()
+    done, entries = _PARSED.get(path, (b"", ()))
+    if not data.startswith(done):
+        done, entries = b"", ()
+    whole = data.rfind(b"\n") + 1
+    parsed = list(entries)  # one entry per line parsed
+    for number, line in enumerate(data[len(done):whole].split(b"\n")[:-1], start=len(parsed) + 1):
         try:
-            entries.append(SegmentEntry(**json.loads(line)))
-        except (json.JSONDecodeError, TypeError) as exc:
+            parsed.append(SegmentEntry(**json.loads(line)))
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as exc:
             raise LedgerError(f"{path.name}:{number}: not a manifest entry ({exc})") from exc
-    return entries
+    _PARSED[path] = (data[:whole], tuple(parsed))
+    return parsed
 
 
 def manifest_gap(entries: list[SegmentEntry], size: int, name: str) -> tuple[str, str | None] | None:
