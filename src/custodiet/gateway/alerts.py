@@ -3,7 +3,7 @@
 ``emit(alert)`` never blocks the event loop on the network or the disk's flush to stable storage: it
 appends the line (written through to the file at once, so a reader of ``alerts.jsonl`` sees it
 immediately; fsynced in the background, coalesced) and queues the POST. Deliveries run concurrently over
-one ``httpx.AsyncClient`` (a connection pool); a failed one (no connection, a timeout, a 5xx, 408 or
+one ``aiohttp.ClientSession`` (a connection pool); a failed one (no connection, a timeout, a 5xx, 408 or
 429) is retried after ``backoff_s``, doubling each time, ``retries`` times. An alert that still could not
 be delivered, or that the webhook refused outright (another 4xx), goes to
 ``<home>/alerts.deadletter.jsonl`` as ``{"alert": ..., "error": ..., "attempts": n, "failed_at": ...}``.
@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-import httpx
+import aiohttp
 
 from custodiet.events import canonical_json
 
@@ -74,7 +74,7 @@ class AlertSink:
         self._file: IO[str] | None = None
         self._queue: asyncio.Queue[str] | None = None
         self._workers: list[asyncio.Task[None]] = []
-        self._client: httpx.AsyncClient | None = None
+        self._client: aiohttp.ClientSession | None = None
         self._dirty = asyncio.Event()
         self._syncer: asyncio.Task[None] | None = None
         self._in_flight = 0
@@ -86,8 +86,8 @@ class AlertSink:
         self._dirty = asyncio.Event()
         self._syncer = asyncio.create_task(self._sync_loop(), name="alerts-fsync")
         if self.webhook:
-            limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-            self._client = httpx.AsyncClient(timeout=self.timeout_s, limits=limits)
+            self._client = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=self.concurrency),
+                                                 timeout=aiohttp.ClientTimeout(total=self.timeout_s))
             self._queue = asyncio.Queue()
             self._workers = [asyncio.create_task(self._deliver_loop(), name=f"alerts-webhook-{i}")
                              for i in range(self.concurrency)]
@@ -127,7 +127,7 @@ class AlertSink:
             self._workers = []
             self._queue = None
         if self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
             self._client = None
         if self._syncer is not None:
             self._syncer.cancel()
@@ -166,16 +166,17 @@ class AlertSink:
         delay, error = self.backoff_s, ""
         for attempt in range(1, self.retries + 2):  # the first try and ``retries`` retries
             try:
-                answer = await self._client.post(self.webhook, content=line.encode("utf-8"),
-                                                 headers={"content-type": "application/json"})
-                if answer.is_success:
+                async with self._client.post(self.webhook, data=line.encode("utf-8"),
+                                             headers={"content-type": "application/json"}) as answer:
+                    status = answer.status
+                if 200 <= status < 300:
                     self.stats.delivered += 1
                     return
-                error = f"HTTP {answer.status_code} from {self.webhook}"
-                if answer.status_code < 500 and answer.status_code not in _RETRY_STATUS:
+                error = f"HTTP {status} from {self.webhook}"
+                if status < 500 and status not in _RETRY_STATUS:
                     self._dead(line, f"{error} (not retried)", attempt)
                     return
-            except httpx.HTTPError as exc:
+            except (aiohttp.ClientError, TimeoutError) as exc:
                 error = f"{type(exc).__name__}: {exc or 'no detail'} ({self.webhook})"
             if attempt <= self.retries:
                 self.stats.retried += 1
