@@ -17,6 +17,8 @@ BENCH = Path(__file__).parents[1] / "bench"
     ("ledger.py", ["--events", "3000", "--batch", "1000", "--proof-leaves", "4096", "--verify-events", "3000",
                    "--pymerkle", "500"], "pymerkle"),
     ("x1xml.py", ["--messages", "300", "--per-document", "7", "--gzip"], "lxml iterparse"),
+    ("interception.py", ["--warrants", "150", "--days", "120"], "DuckDB one scan grouping by task"),
+    ("gateway.py", ["--rate", "20", "--seconds", "1", "--sweep", "20", "--sweep-seconds", "1"], "added p99"),
 ])
 def test_bench_runs_and_compares(script, args, expect):
     proc = subprocess.run([sys.executable, str(BENCH / script), *args], capture_output=True, text=True,
