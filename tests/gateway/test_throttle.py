@@ -124,3 +124,21 @@ def test_an_ipv6_host_cannot_rotate_through_its_own_network() -> None:
         attempt(th, "::ffff:10.0.0.9")  # an IPv4 client seen through an IPv6 socket is that IPv4 address
     assert th.check("10.0.0.9")[0] == "refuse"
     assert th.check("10.0.0.8") == ("ok", 0.0)
+
+
+def test_a_burst_from_many_addresses_alerts_once_a_window() -> None:
+    from custodiet.gateway.throttle import BadTokenBurst
+
+    now = [0.0]
+    burst = BadTokenBurst(threshold=50, window_s=60, clock=lambda: now[0])
+    said = []
+    for i in range(120):  # 120 addresses, one bad token each: no address is ever slowed
+        now[0] = i * 0.2
+        said.append(burst.failed(f"10.0.{i // 250}.{i % 250}"))
+    alerts = [s for s in said if s]
+    assert len(alerts) == 1
+    assert alerts[0]["bad_tokens"] == 50
+    assert alerts[0]["addresses"] == 50
+    assert said.index(alerts[0]) == 49
+    now[0] = 200.0  # the window has passed, and so have the failures in it
+    assert burst.failed("10.9.9.9") is None

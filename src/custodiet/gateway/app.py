@@ -13,9 +13,9 @@ One lookup, in order:
 6. before the response leaves, the request's one event is committed to the ledger (``committer``: group
    commit), and the response names it (``X-Custodiet-Event``); when the ledger or the journal cannot be
    written the gateway answers 503 and returns no data.
-A canary subject, a break-glass lookup, a limit reached and (in warn mode) a lookup enforce would refuse
-each raise an alert (``alerts``) within a second. Every lookup request, whatever its outcome, is exactly one
-event on the ``gateway`` channel.
+A canary subject, a break-glass lookup, a limit reached, a burst of bad tokens from many addresses and (in
+warn mode) a lookup enforce would refuse each raise an alert (``alerts``) within a second. Every lookup
+request, whatever its outcome, is exactly one event on the ``gateway`` channel.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from custodiet.gateway.context import LiveContext
 from custodiet.gateway.intents import IntentJournal, JournalUnavailable
 from custodiet.gateway.limits import FACTOR, FLOOR, DailyLimits
 from custodiet.gateway.policy import decide
-from custodiet.gateway.throttle import BadTokenThrottle
+from custodiet.gateway.throttle import BadTokenBurst, BadTokenThrottle
 from custodiet.gateway.tokens import TokenBook
 from custodiet.identifiers import InvalidIdentifier, normalise
 from custodiet.store import Store
@@ -73,6 +73,7 @@ class _State:
     context: LiveContext
     tokens: TokenBook
     throttle: BadTokenThrottle
+    burst: BadTokenBurst
     limits: DailyLimits
     committer: GroupCommitter
     journal: IntentJournal
@@ -167,6 +168,9 @@ async def lookup(request: Request) -> Response:
             return await look.answer("denied", "too many bad tokens from this address", 429,
                                      headers={"Retry-After": str(max(1, int(wait)))})
         state.throttle.failed(look.ip)
+        burst = state.burst.failed(look.ip)
+        if burst is not None:
+            look.alert("bad_token_burst", **burst)
         if verdict == "slow":
             await asyncio.sleep(wait)
         return await look.answer("denied", "missing or unknown bearer token" if token else "no bearer token", 401,
@@ -267,7 +271,7 @@ def create_app(settings: GatewaySettings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         live = LiveContext(store)
         today = datetime.now(UTC).date()
-        state = _State(settings, store, live, TokenBook(store), BadTokenThrottle(),
+        state = _State(settings, store, live, TokenBook(store), BadTokenThrottle(), BadTokenBurst(),
                        DailyLimits.from_store(store, live.current.accounts, today, settings.rate_factor,
                                               settings.rate_floor),
                        GroupCommitter(store), IntentJournal(store.home / "gateway" / "journal.jsonl"),

@@ -147,3 +147,32 @@ class BadTokenThrottle:
                 clients.move_to_end(ip)
             else:
                 del clients[ip]
+
+
+class BadTokenBurst:
+    """Bad tokens from every address together: past ``threshold`` within ``window_s`` seconds, ``failed``
+    returns what an alert should say (at most once a window). Many addresses guessing at once (a botnet)
+    stay under any per-address limit; together they do not. Default 200 a minute: ten times what one address
+    may send before it is slowed, far above an office's mistyped tokens. Memory is bounded: at most
+    ``10 × threshold`` recent failures are kept (past that the count only says "at least")."""
+
+    def __init__(self, threshold: int = 200, window_s: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        if threshold < 1 or window_s <= 0:
+            raise ValueError("threshold and window_s must be positive")
+        self.threshold, self.window_s, self.clock = threshold, window_s, clock
+        self._recent: deque[tuple[float, str]] = deque(maxlen=10 * threshold)
+        self._alerted_at: float | None = None
+
+    def failed(self, ip: str) -> dict[str, float] | None:
+        """Count one bad token from ``ip``; the alert's numbers when the burst crosses the threshold."""
+        now = self.clock()
+        recent = self._recent
+        recent.append((now, client_key(ip)))
+        while recent and recent[0][0] <= now - self.window_s:
+            recent.popleft()
+        if len(recent) < self.threshold:
+            return None
+        if self._alerted_at is not None and now - self._alerted_at < self.window_s:
+            return None
+        self._alerted_at = now
+        return {"bad_tokens": len(recent), "addresses": len({key for _, key in recent}), "window_s": self.window_s}
