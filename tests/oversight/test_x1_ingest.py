@@ -25,6 +25,8 @@ BAD = [
     (json.dumps(activate("t4", "2026-07-02T10:00:00Z", "W1", [A], delivery="X4")), "deliveryType"),
     (json.dumps({**activate("t5", "2026-07-02T10:00:00Z", "W1", [A]), "listOfMediationDetails": []}),
      "no listOfMediationDetails"),
+    (json.dumps({**activate("t6", "2026-07-02T10:00:00Z", "W1", [A]), "neIdentifier": "ne\u001f1"}),
+     "control character"),
 ]
 
 
@@ -46,9 +48,9 @@ def test_events_rejections_and_lines(tmp_path: Path) -> None:
     assert (summary.messages, summary.events, summary.stored) == (2, 4, 4)
     assert summary.skipped == {"PingRequest": 1}
     assert summary.incomplete is not None
-    assert "line 12" in summary.incomplete
+    assert "line 13" in summary.incomplete
     rejected = {r["line"]: r["reason"] for r in list_quarantine(store)}
-    expected = {4 + i: reason for i, (_, reason) in enumerate(BAD[1:])} | {12: BAD[0][1]}
+    expected = {4 + i: reason for i, (_, reason) in enumerate(BAD[1:])} | {13: BAD[0][1]}
     assert set(rejected) == set(expected)
     for line, reason in expected.items():
         assert reason in rejected[line], (line, rejected[line])
@@ -56,8 +58,8 @@ def test_events_rejections_and_lines(tmp_path: Path) -> None:
                                    "ORDER BY ts, subject_kind").fetchall()
     assert rows == [("ActivateTaskRequest", "imei", "location", "W1", "unknown", "x1.jsonl:1"),
                     ("ActivateTaskRequest", "msisdn", "location", "W1", "unknown", "x1.jsonl:1"),
-                    ("DeactivateTaskRequest", "imei", "location", "W1", "unknown", "x1.jsonl:11"),
-                    ("DeactivateTaskRequest", "msisdn", "location", "W1", "unknown", "x1.jsonl:11")]
+                    ("DeactivateTaskRequest", "imei", "location", "W1", "unknown", "x1.jsonl:12"),
+                    ("DeactivateTaskRequest", "msisdn", "location", "W1", "unknown", "x1.jsonl:12")]
     again = ingest_x1(store, path)  # nothing twice: events nor rejections
     assert (again.stored, again.duplicates, again.quarantined) == (0, 4, 0)
 

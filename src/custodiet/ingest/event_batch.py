@@ -55,14 +55,19 @@ class EventRows:
                 hit = pseudonyms[key] = pseudo.of_normalised(kind, value)
             return hit
 
-        attrs_text = []
+        attrs_text: list[str] = []
+        last: dict | None = None  # events of one message may share one attrs dict: encoded once
         for e in events:
             attrs = e.attrs
+            if attrs is last:
+                attrs_text.append(attrs_text[-1])
+                continue
             for kind in ("imsi", "msisdn"):
                 value = attrs.pop(f"{kind}_normalised", None)
                 if value is not None:
                     attrs[f"{kind}_pseudonym"] = pseudonym(kind, value)
             attrs_text.append(canonical_json(attrs))
+            last = attrs
         prefix = source_name + ":"
         return cls(
             channel=channel, event_id=[e.event_id for e in events], ts_us=[e.ts_us for e in events],

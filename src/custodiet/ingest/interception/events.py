@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from custodiet.events import canonical_json, sql_text
+from custodiet.events import sql_text
 from custodiet.ingest.interception.messages import DEACTIVATE, INTRUSION_ORDER, X1Message
 from custodiet.ingest.pending import PendingEvent
 from custodiet.store import Store
@@ -41,9 +41,12 @@ def warrant_agencies(store: Store) -> dict[str, str]:
 
 
 def _digest(m: X1Message) -> str:
-    content = [m.ts_us, m.message_type, m.xid, m.transaction, m.admf, m.ne, m.targets, m.delivery, m.services,
-               m.liid, m.start, m.end]
-    return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+    """The message's content hash: its fields joined by a separator no field holds (control characters are
+    refused in X1 text), the targets and service types in their sorted order."""
+    fields = [str(m.ts_us), m.message_type, m.xid, m.transaction, m.admf, m.ne,
+              "\x1e".join(f"{k}:{v}" for k, v in m.targets), m.delivery, "\x1e".join(m.services), m.liid, m.start,
+              m.end]
+    return hashlib.sha256("\x1f".join("\x00" if f is None else f for f in fields).encode()).hexdigest()
 
 
 class _TaskState:
@@ -114,6 +117,6 @@ def build_events(store: Store, messages: list[X1Message]) -> list[PendingEvent]:
             event_id = hashlib.sha256(f"{digest}|{kind}|{value}".encode()).hexdigest()[:32]
             events.append(PendingEvent(
                 event_id, m.ts_us, agency, agency if agency != UNKNOWN else None, kind,
-                "" if is_pseudonym else value, data_kind, m.message_type, m.line, dict(attrs), "allowed", liid,
+                "" if is_pseudonym else value, data_kind, m.message_type, m.line, attrs, "allowed", liid,
                 value if is_pseudonym else None))
     return events

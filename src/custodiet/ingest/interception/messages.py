@@ -3,7 +3,7 @@
 Only task messages matter to oversight: ActivateTaskRequest, ModifyTaskRequest, DeactivateTaskRequest.
 Other X1 requests (Ping, destinations, task details) are counted and skipped. A message that breaks X1's
 rules as Custodiet reads them gets the reason why, which goes to quarantine with its line:
-- every message: a ``messageTimestamp`` (ISO 8601) and an ``xId``;
+- every message: a ``messageTimestamp`` (ISO 8601) and an ``xId``; no text field holds a control character;
 - Activate and Modify (which carries the task's complete details): at least one target, each an object
   with one key, ``e164Number``, ``imsi`` or ``imei``, whose value is a valid identifier of that kind; a
   ``deliveryType`` of ``X2Only``, ``X3Only`` or ``X2andX3``; exactly one mediation detail, naming the
@@ -12,6 +12,7 @@ rules as Custodiet reads them gets the reason why, which goes to quarantine with
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ INTRUSION_ORDER = ("content", "location", "metadata")
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class NotATask(Exception):
@@ -69,6 +71,8 @@ def _text(obj: dict[str, Any], key: str) -> str | None:
         return str(value)
     if not isinstance(value, str):
         raise ValueError(f"{key} is not a string")
+    if _CONTROL.search(value):
+        raise ValueError(f"{key} holds a control character")
     return value.strip() or None
 
 
@@ -140,8 +144,8 @@ def read_message(obj: dict[str, Any], line: int, rules: IdentifierRules) -> X1Me
     if message.delivery not in DELIVERY_KINDS:
         raise ValueError(f"deliveryType {message.delivery!r} is not one of {', '.join(DELIVERY_KINDS)}")
     services = obj.get("listOfServiceTypes", [])
-    if not isinstance(services, list) or not all(isinstance(s, str) for s in services):
-        raise ValueError("listOfServiceTypes is not a list of strings")
+    if not isinstance(services, list) or not all(isinstance(s, str) and not _CONTROL.search(s) for s in services):
+        raise ValueError("listOfServiceTypes is not a list of strings without control characters")
     message.services = sorted({s.strip() for s in services if s.strip()})
     detail = _mediation(obj)
     message.liid = _text(detail, "lIID")
