@@ -55,9 +55,9 @@ def start(argv: list[str], url: str, ready: str) -> subprocess.Popen[bytes]:
 
 def prepare(root: Path) -> tuple[Path, Path, str, list[str]]:
     """A portal world, a store whose one case lists every person asked for, a token; the lookup paths."""
-    from custodiet.registry.records import World
     from custodiet.simulate.portal import generate
     from custodiet.simulate.portal.config import PortalConfig
+    from custodiet.simulate.registry.records import World
 
     world, home = root / "world", root / "home"
     generate(PortalConfig(seed=11, actors=40, days=30), world)

@@ -138,7 +138,7 @@ async def drive_raw(url: str, paths: list[str], seconds: float, concurrency: int
 
 
 def lookup_paths(world: Path, pool: int) -> list[str]:
-    from custodiet.registry.records import World
+    from custodiet.simulate.registry.records import World
 
     people = sorted(World.load(world).people)
     known = [f"/v1/lookup/{('cdr' if k == 'msisdn' else 'identity')}/{k}/{v}" for k, v in people

@@ -1,6 +1,6 @@
 """Real servers for tests: a process listening on 127.0.0.1 at a free port, stopped by its process id.
 
-    with uvicorn_app("custodiet.registry.app:from_env", env={"CUSTODIET_REGISTRY_WORLD": str(world)}) as url:
+    with uvicorn_app("custodiet.simulate.registry.app:from_env", env={"CUSTODIET_REGISTRY_WORLD": str(world)}) as url:
         httpx.get(f"{url}/stats")
     with registry(world) as url:          # `custodiet simulate registry --world WORLD --port PORT`
         ...

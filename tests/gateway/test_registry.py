@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from custodiet.registry.records import World
+from custodiet.simulate.registry.records import World
 from tests.gateway.servers import registry, uvicorn_app
 from tests.gateway.world import IMEI, MSISDN, MSISDN_CDR_RECORDS, NID, STRANGER, write_world
 
@@ -85,7 +85,7 @@ def test_malformed_lookups_are_json_errors(url: str, path: str, status: int, say
 
 
 def test_stats_counts_lookups_not_itself(world: Path) -> None:
-    with uvicorn_app("custodiet.registry.app:from_env", env={"CUSTODIET_REGISTRY_WORLD": str(world)},
+    with uvicorn_app("custodiet.simulate.registry.app:from_env", env={"CUSTODIET_REGISTRY_WORLD": str(world)},
                      ready_path="/stats") as base:
         assert httpx.get(f"{base}/stats").json() == {"requests": 0, "rejected": 0}
         for i in range(5):

@@ -102,8 +102,8 @@ def simulate_registry(
     """
     import uvicorn
 
-    from custodiet.registry.app import create_app
-    from custodiet.registry.records import World
+    from custodiet.simulate.registry.app import create_app
+    from custodiet.simulate.registry.records import World
 
     if not world.is_dir():
         raise fail(f"--world {world}: no such folder")

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from custodiet.identifiers import InvalidIdentifier
-from custodiet.registry.records import UnknownDataKind, World
+from custodiet.simulate.registry.records import UnknownDataKind, World
 
 WORLD_ENV = "CUSTODIET_REGISTRY_WORLD"
 
@@ -60,7 +60,7 @@ def create_app(world: World | Path | str) -> Starlette:
 
 
 def from_env() -> Starlette:
-    """App factory for ``uvicorn --factory custodiet.registry.app:from_env``: the world folder is
+    """App factory for ``uvicorn --factory custodiet.simulate.registry.app:from_env``: the world folder is
     ``$CUSTODIET_REGISTRY_WORLD``."""
     folder = os.environ.get(WORLD_ENV)
     if not folder:
