@@ -13,16 +13,16 @@ for: the first continues the interval, the second starts one.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 
 from custodiet.ingest.interception.messages import ACTIVATE, DEACTIVATE
 
 CHANNEL = "interception"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ORDER = {ACTIVATE: 0, "ModifyTaskRequest": 1, DEACTIVATE: 2}  # same instant: provisioning before removal
 
 
@@ -76,20 +76,25 @@ class Task:
 
 
 def read_messages(con: duckdb.DuckDBPyConnection) -> list[Message]:
-    """Every interception message in the ledger, in time order."""
-    rows = con.execute(
-        f"""SELECT json_extract_string(attrs, '$.message') AS digest, min(ts) AS ts, any_value(operation),
-                   any_value(json_extract_string(attrs, '$.xId')), any_value(authority),
-                   any_value(json_extract(attrs, '$.data_kinds')),
-                   list(subject_kind ORDER BY event_id), list(subject ORDER BY event_id),
-                   list(event_id ORDER BY event_id), min(source)
-            FROM events WHERE channel = '{CHANNEL}' GROUP BY digest ORDER BY ts, digest"""
-    ).fetchall()
+    """Every interception message in the ledger, in time order (read as Arrow columns: a tenth of the time
+    rows of Python tuples take, times above all)."""
+    table = con.execute(
+        f"""SELECT json_extract_string(attrs, '$.message') AS digest, epoch_us(min(ts)) AS ts_us,
+                   any_value(operation) AS kind, any_value(json_extract_string(attrs, '$.xId')) AS xid,
+                   any_value(authority) AS liid,
+                   any_value(CAST(json_extract(attrs, '$.data_kinds') AS VARCHAR[])) AS kinds,
+                   list(subject_kind ORDER BY event_id) AS subject_kinds, list(subject ORDER BY event_id) AS subjects,
+                   list(event_id ORDER BY event_id) AS ids, min(source) AS source
+            FROM events WHERE channel = '{CHANNEL}' GROUP BY digest ORDER BY ts_us, digest"""
+    ).to_arrow_table()
+    cols = {name: table.column(name).to_pylist() for name in table.column_names}
     messages = []
-    for digest, ts, kind, xid, liid, kinds, subject_kinds, subjects, ids, source in rows:
+    for digest, ts_us, kind, xid, liid, kinds, subject_kinds, subjects, ids, source in zip(
+            *(cols[n] for n in ("digest", "ts_us", "kind", "xid", "liid", "kinds", "subject_kinds", "subjects", "ids",
+                                "source")), strict=True):
         targets = frozenset((k, s) for k, s in zip(subject_kinds, subjects, strict=True) if k != "unknown")
-        messages.append(Message(digest, ts, kind, xid, liid, tuple(json.loads(kinds) if kinds else ()), targets,
-                                ids, source))
+        messages.append(Message(digest, _EPOCH + timedelta(microseconds=ts_us), kind, xid, liid,
+                                tuple(kinds or ()), targets, ids, source))
     return messages
 
 
