@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from custodiet.context.warrants import Warrant, read_warrants
 from custodiet.store import Store
 
 RECHECK_S = 1.0
@@ -32,21 +33,11 @@ class Case:
         return (self.opened is None or self.opened <= moment) and (self.closed is None or moment < self.closed)
 
 
-@dataclass(frozen=True)
-class GatewayWarrant:
-    warrant_id: str
-    agency: str | None
-    data_kinds: frozenset[str]
-    valid_from: datetime
-    valid_to: datetime
-    targets: frozenset[tuple[str, str]]
-
-
 @dataclass
 class Context:
     accounts: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # actor -> (org, role)
     cases: dict[str, Case] = field(default_factory=dict)
-    warrants: dict[str, GatewayWarrant] = field(default_factory=dict)
+    warrants: dict[str, Warrant] = field(default_factory=dict)
     canaries: dict[tuple[str, str], str] = field(default_factory=dict)  # (kind, pseudonym) -> owner
 
 
@@ -64,14 +55,7 @@ def read_context(store: Store) -> Context:
     for r in _rows(store.context_path("cases")):
         ctx.cases[r["case_id"]] = Case(r["case_id"], r["org"], r["opened"], r["closed"],
                                        frozenset(listed.get(r["case_id"], ())))
-    targets: dict[str, set[tuple[str, str]]] = {}
-    first: dict[str, dict] = {}
-    for r in _rows(store.context_path("warrants")):
-        targets.setdefault(r["warrant_id"], set()).add((r["target_kind"], r["target"]))
-        first.setdefault(r["warrant_id"], r)
-    for wid, r in first.items():
-        ctx.warrants[wid] = GatewayWarrant(wid, r["agency"], frozenset((r["data_kinds"] or "").split(";")),
-                                           r["valid_from"], r["valid_to"], frozenset(targets[wid]))
+    ctx.warrants = read_warrants(store)
     for r in _rows(store.context_path("canaries")):
         ctx.canaries[(r["subject_kind"], r["subject"])] = r["actor"] or f"unit {r['org']}"
     return ctx

@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import median
 
+from custodiet.context.warrants import Warrant
 from custodiet.ingest.interception.messages import ACTIVATE
-from custodiet.oversight.judge import UNKNOWN, Verdict, Warrant, agency_of
+from custodiet.oversight.judge import UNKNOWN, Verdict, agency_of
 
 DEFAULTS = {"share_ratio": 3.0, "share_margin": 0.05, "min_uncovered": 5, "p_value": 1e-3, "growth_ratio": 2.0,
             "min_activations": 20}

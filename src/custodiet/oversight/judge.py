@@ -24,26 +24,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import duckdb
-
+from custodiet.context.warrants import Warrant
 from custodiet.oversight.tasks import Message, Stretch, Task
 
 CLASSES = ("no_warrant", "wrong_identifier", "wrong_period", "wrong_data_type", "stretched")
 GRACE = timedelta(hours=1)
 STRETCH_FACTOR = 4.0
 UNKNOWN = "unknown"
-
-
-@dataclass(frozen=True)
-class Warrant:
-    warrant_id: str
-    agency: str
-    issuer: str | None
-    authority_level: str | None
-    data_kinds: frozenset[str]
-    valid_from: datetime
-    valid_to: datetime
-    targets: frozenset[tuple[str, str]]  # (kind, pseudonym)
 
 
 @dataclass
@@ -67,17 +54,6 @@ class Verdict:
     @property
     def klass(self) -> str:
         return self.error.klass if self.error else "covered"
-
-
-def read_warrants(con: duckdb.DuckDBPyConnection) -> dict[str, Warrant]:
-    rows = con.execute(
-        "SELECT warrant_id, any_value(agency), any_value(issuer), any_value(authority_level), any_value(data_kinds), "
-        "any_value(valid_from), any_value(valid_to), list((target_kind, target)) FROM warrants GROUP BY warrant_id"
-    ).fetchall()
-    return {w: Warrant(w, agency, issuer, level, frozenset(k for k in (kinds or "").split(";") if k), vf, vt,
-                       frozenset((t["target_kind"], t["target"]) if isinstance(t, dict) else tuple(t)
-                                 for t in targets))
-            for w, agency, issuer, level, kinds, vf, vt, targets in rows}
 
 
 def _hours(delta: timedelta) -> str:

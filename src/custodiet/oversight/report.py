@@ -20,8 +20,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+from custodiet.context.warrants import Warrant
 from custodiet.ingest.interception.messages import ACTIVATE, DEACTIVATE
-from custodiet.oversight.judge import CLASSES, UNKNOWN, Verdict, Warrant
+from custodiet.oversight.judge import CLASSES, UNKNOWN, Verdict
 from custodiet.oversight.tasks import Task
 
 DATA_KINDS = ("content", "metadata", "location")

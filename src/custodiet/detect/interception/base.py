@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from custodiet.context.warrants import Warrant, read_warrants
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
-from custodiet.oversight.judge import GRACE, STRETCH_FACTOR, Verdict, Warrant, agency_of, judge, read_warrants
+from custodiet.oversight.judge import GRACE, STRETCH_FACTOR, Verdict, agency_of, judge
 from custodiet.oversight.tasks import Task, build_tasks, read_messages
 from custodiet.store import Store
 
@@ -32,7 +33,7 @@ def judged(ctx: DetectionContext) -> Judged:
     def compute() -> Judged:
         grace, factor = settings(ctx)
         tasks = build_tasks(read_messages(ctx.con))
-        warrants = read_warrants(ctx.con)
+        warrants = read_warrants(ctx.store)
         return Judged(tasks, warrants, judge(tasks, warrants, grace, factor))
 
     result: Judged = ctx.once(SHARED, compute)

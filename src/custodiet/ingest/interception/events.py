@@ -20,8 +20,7 @@ import hashlib
 import json
 from typing import Any
 
-import pyarrow.parquet as pq
-
+from custodiet.context.warrants import read_warrants
 from custodiet.events import sql_text
 from custodiet.ingest.interception.messages import DEACTIVATE, INTRUSION_ORDER, X1Message
 from custodiet.ingest.pending import PendingEvent
@@ -29,15 +28,6 @@ from custodiet.store import Store
 
 CHANNEL = "interception"
 UNKNOWN = "unknown"
-
-
-def warrant_agencies(store: Store) -> dict[str, str]:
-    """warrant id -> agency, from the loaded warrants table (empty when none is loaded)."""
-    path = store.context_path("warrants")
-    if not path.exists():
-        return {}
-    table = pq.read_table(path, columns=["warrant_id", "agency"])
-    return dict(zip(table.column("warrant_id").to_pylist(), table.column("agency").to_pylist(), strict=True))
 
 
 def _digest(m: X1Message) -> str:
@@ -90,7 +80,7 @@ class _TaskState:
 
 def build_events(store: Store, messages: list[X1Message]) -> list[PendingEvent]:
     """The events of ``messages`` (any order), in time order (ties: line)."""
-    agencies = warrant_agencies(store)
+    agencies = {w.warrant_id: w.agency for w in read_warrants(store).values()}
     state = _TaskState()
     ordered = sorted(messages, key=lambda m: (m.ts_us, m.line))
     first_seen: dict[str, str] = {}
