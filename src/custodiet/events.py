@@ -7,7 +7,7 @@ see them. ``attrs`` holds channel-specific details as canonical JSON text (sorte
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -56,6 +56,19 @@ def sql_text(text: str) -> str:
 def sql_list(values: tuple[str, ...]) -> str:
     """A SQL list literal of vocabulary values, e.g. ``('a', 'b')``."""
     return "(" + ", ".join(map(sql_text, values)) + ")"
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_us(value: datetime) -> int:
+    """Microseconds since the epoch of a timezone-aware datetime (the ledger's timestamp unit)."""
+    return (value - EPOCH) // timedelta(microseconds=1)
+
+
+def from_epoch_us(us: int) -> datetime:
+    """The UTC datetime ``us`` microseconds after the epoch."""
+    return EPOCH + timedelta(microseconds=us)
 
 
 def parse_time(text: str) -> datetime:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from custodiet import atomic
 from custodiet.arrow_columns import binary_array, int64_array, string_array
+from custodiet.events import epoch_us
 from custodiet.store import QUARANTINE_SCHEMA, Store
 
 RAW_LIMIT = 4096  # characters of the raw record kept
@@ -37,7 +38,7 @@ def write_quarantine(
     if not fresh:
         return len(lines)
     now = datetime.now(UTC)
-    now_us = (now - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    now_us = epoch_us(now)
     n = len(fresh)
     # Columns from buffers, not pa.array(list): pyarrow imports pandas on its first pa.array (0.5 s).
     table = pa.Table.from_arrays(

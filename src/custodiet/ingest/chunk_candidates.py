@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import duckdb
 import numpy as np
@@ -23,11 +23,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from custodiet.arrow_columns import from_numpy, string_array
-from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, sql_list, sql_text
+from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, epoch_us, sql_list, sql_text
 from custodiet.ingest.tabular import Staged
 
 _PARALLEL_ROWS = 100_000  # below this many records a chunk is checked on one connection
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _numpy_scalar(value: int | bool, dtype: str) -> pa.Scalar:
@@ -122,7 +121,7 @@ def _per_value(con: duckdb.DuckDBPyConnection, column: pa.ChunkedArray, expressi
 def _passes(typed: pa.Table, text: dict[str, pa.ChunkedArray | None], positions: dict[str, pa.ChunkedArray],
             future: datetime) -> np.ndarray:
     """Records that surely pass every check: the engine's fast path (``portal._checks_sql``) in Arrow."""
-    future_us = _numpy_scalar((future - _EPOCH) // timedelta(microseconds=1), "int64")
+    future_us = _numpy_scalar(epoch_us(future), "int64")
     none = pa.chunked_array([from_numpy(np.zeros(typed.num_rows, bool))])
     present: Callable[[str], pa.ChunkedArray] = lambda name: (  # noqa: E731
         pc.is_valid(text[name]) if text[name] is not None else none)

@@ -26,17 +26,16 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from custodiet.events import EVENT_SCHEMA
+from custodiet.events import EVENT_SCHEMA, epoch_us
 
 VERSION = b"cev1"
 NULL_LENGTH = 0xFFFFFFFF
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FIELDS = list(EVENT_SCHEMA)
 NUMERIC_FIELDS = {f.name for f in _FIELDS if pa.types.is_integer(f.type) or pa.types.is_timestamp(f.type)}
 
@@ -53,7 +52,7 @@ def _value_bytes(name: str, value: Any) -> bytes:
         if isinstance(value, datetime):
             if value.tzinfo is None:
                 raise TypeError(f"{name} must be timezone-aware, got {value!r}")
-            value = (value - _EPOCH) // timedelta(microseconds=1)
+            value = epoch_us(value)
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{name} must be an integer or a datetime, got {value!r}")
         return struct.pack(">q", value)

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import duckdb
 
+from custodiet.events import from_epoch_us
 from custodiet.ingest.interception.messages import ACTIVATE, DEACTIVATE
 
 CHANNEL = "interception"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ORDER = {ACTIVATE: 0, "ModifyTaskRequest": 1, DEACTIVATE: 2}  # same instant: provisioning before removal
 
 
@@ -93,7 +93,7 @@ def read_messages(con: duckdb.DuckDBPyConnection) -> list[Message]:
             *(cols[n] for n in ("digest", "ts_us", "kind", "xid", "liid", "kinds", "subject_kinds", "subjects", "ids",
                                 "source")), strict=True):
         targets = frozenset((k, s) for k, s in zip(subject_kinds, subjects, strict=True) if k != "unknown")
-        messages.append(Message(digest, _EPOCH + timedelta(microseconds=ts_us), kind, xid, liid,
+        messages.append(Message(digest, from_epoch_us(ts_us), kind, xid, liid,
                                 tuple(kinds or ()), targets, ids, source))
     return messages
 

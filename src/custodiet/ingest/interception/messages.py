@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from custodiet.events import epoch_us, from_epoch_us, parse_time
 from custodiet.identifiers import IdentifierRules, InvalidIdentifier, normalise
 
 ACTIVATE, MODIFY, DEACTIVATE = "ActivateTaskRequest", "ModifyTaskRequest", "DeactivateTaskRequest"
@@ -28,7 +28,6 @@ LOCATION_SERVICE = "LALS"  # lawful access location services
 INTRUSION_ORDER = ("content", "location", "metadata")
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -77,11 +76,7 @@ def _text(obj: dict[str, Any], key: str) -> str | None:
 
 
 def _timestamp_us(text: str) -> int:
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return epoch_us(parse_time(text))
 
 
 def _targets(obj: dict[str, Any], rules: IdentifierRules) -> list[tuple[str, str]]:
@@ -162,4 +157,4 @@ def _recorded_time(text: str | None) -> str | None:
         us = _timestamp_us(text)
     except ValueError:
         return text
-    return (_EPOCH + timedelta(microseconds=us)).isoformat(timespec="microseconds")
+    return from_epoch_us(us).isoformat(timespec="microseconds")

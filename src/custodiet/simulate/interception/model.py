@@ -10,27 +10,20 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+
+from custodiet.events import epoch_us, from_epoch_us
 
 SECOND = 1_000_000
 MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 ACTIVATE, MODIFY, DEACTIVATE = "ActivateTaskRequest", "ModifyTaskRequest", "DeactivateTaskRequest"
 
 Target = tuple[str, str]  # (kind, canonical value): kind is msisdn, imsi or imei
 
 
-def instant(d: datetime) -> int:
-    """Microseconds since the epoch of an aware datetime."""
-    delta = d - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * SECOND + delta.microseconds
-
-
-def as_datetime(t: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=t)
+instant, as_datetime = epoch_us, from_epoch_us  # microseconds since the epoch <-> an aware datetime
 
 
 def iso_us(t: int) -> str:
