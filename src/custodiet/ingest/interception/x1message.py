@@ -17,7 +17,6 @@ from custodiet.ingest.interception.x1write import XSI_NS
 TASK_TYPES = ("ActivateTaskRequest", "ModifyTaskRequest")
 DEACTIVATE = "DeactivateTaskRequest"
 HEADER_KEYS = ("messageTimestamp", "admfIdentifier", "neIdentifier", "x1TransactionId")
-_HEADER_SET = frozenset(HEADER_KEYS)
 _XSI_TYPE = f"{{{XSI_NS}}}type"
 
 
@@ -45,6 +44,14 @@ def _text(element: Any, what: str) -> str:
     return text
 
 
+def _first_children(element: Any) -> dict[str, Any]:
+    """The first child of each local name."""
+    first: dict[str, Any] = {}
+    for child in element:
+        first.setdefault(local_name(child.tag), child)
+    return first
+
+
 def message_of(element: Any) -> dict[str, Any]:
     """The JSON form of one x1RequestMessage element (``Unmappable`` naming the element that is missing)."""
     declared = element.get(_XSI_TYPE)
@@ -53,27 +60,14 @@ def message_of(element: Any) -> dict[str, Any]:
     kind = declared.strip().rpartition(":")[2]
     if kind not in TASK_TYPES and kind != DEACTIVATE:
         return {"messageType": kind}
-    header: dict[str, Any] = {}
-    details = xid = None
-    for child in element:  # one pass, the first of each name counting
-        local = _LOCALS.get(child.tag) or local_name(child.tag)
-        if local in _HEADER_SET:
-            if local not in header:
-                header[local] = child
-        elif local == "taskDetails":
-            if details is None:
-                details = child
-        elif local == "xId" and xid is None:
-            xid = child
+    first = _first_children(element)
+    details, xid = first.get("taskDetails"), first.get("xId")
     message: dict[str, Any] = {"messageType": kind}
     for key in HEADER_KEYS:
-        child = header.get(key)
+        child = first.get(key)
         if child is None:
             raise Unmappable(f"{kind} has no <{key}>")
-        text = child.text
-        if text is None or not (text := text.strip()):
-            raise Unmappable(f"empty <{key}>")
-        message[key] = text
+        message[key] = _text(child, key)
     if kind == DEACTIVATE:
         if xid is None:
             raise Unmappable(f"{kind} has no <xId>")
@@ -86,23 +80,9 @@ def message_of(element: Any) -> dict[str, Any]:
 
 
 def _task_details(details: Any, kind: str, message: dict[str, Any]) -> None:
-    xid = targets_list = delivery = services = mediation = None
-    for child in details:
-        local = _LOCALS.get(child.tag) or local_name(child.tag)
-        if local == "xId":
-            if xid is None:
-                xid = child
-        elif local == "targetIdentifiers":
-            if targets_list is None:
-                targets_list = child
-        elif local == "deliveryType":
-            if delivery is None:
-                delivery = child
-        elif local == "listOfMediationDetails":
-            if mediation is None:
-                mediation = child
-        elif local == "listOfServiceTypes" and services is None:
-            services = child
+    first = _first_children(details)
+    xid, targets_list, delivery = first.get("xId"), first.get("targetIdentifiers"), first.get("deliveryType")
+    services, mediation = first.get("listOfServiceTypes"), first.get("listOfMediationDetails")
     if xid is None:
         raise Unmappable(f"{kind} has no <taskDetails>/<xId>")
     if targets_list is None:
@@ -112,10 +92,10 @@ def _task_details(details: Any, kind: str, message: dict[str, Any]) -> None:
     message["xId"] = _text(xid, "xId")
     targets: list[dict[str, str]] = []
     for holder in targets_list:
-        if (_LOCALS.get(holder.tag) or local_name(holder.tag)) != "targetIdentifier":
+        if local_name(holder.tag) != "targetIdentifier":
             continue
         for ident in holder:
-            local = _LOCALS.get(ident.tag) or local_name(ident.tag)
+            local = local_name(ident.tag)
             targets.append({local: _identifier(ident, local)})
             break
         else:
@@ -126,13 +106,13 @@ def _task_details(details: Any, kind: str, message: dict[str, Any]) -> None:
     message["deliveryType"] = _text(delivery, "deliveryType")
     if services is not None:
         names = [
-            _text(c, "serviceType") for c in services if (_LOCALS.get(c.tag) or local_name(c.tag)) == "serviceType"
+            _text(c, "serviceType") for c in services if local_name(c.tag) == "serviceType"
         ]
         if names:
             message["listOfServiceTypes"] = names
     if mediation is not None:
         message["listOfMediationDetails"] = [
-            _mediation(c, kind) for c in mediation if (_LOCALS.get(c.tag) or local_name(c.tag)) == "mediationDetails"
+            _mediation(c, kind) for c in mediation if local_name(c.tag) == "mediationDetails"
         ]
 
 
@@ -153,7 +133,7 @@ def _mediation(detail: Any, kind: str) -> dict[str, str]:
     accepted too) as lIID, startTime and endTime, each only when present, in document order."""
     out: dict[str, str] = {}
     for child in detail:
-        local = _LOCALS.get(child.tag) or local_name(child.tag)
+        local = local_name(child.tag)
         key = _MEDIATION_KEYS.get(local)
         if key is not None and key not in out:
             out[key] = _text(child, local)
