@@ -103,15 +103,3 @@ def _totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "by_data_kind": {k: sum(r["by_data_kind"][k] for r in rows) for k in DATA_KINDS},
             "by_authority_level": dict(sorted(levels.items())),
             "errors": {k: sum(r["errors"][k] for r in rows) for k in CLASSES}}
-
-
-def quarters_of(tasks: dict[str, Task]) -> list[str]:
-    """Every quarter some task is active in, in order."""
-    found: set[str] = set()
-    for task in tasks.values():
-        for a, d, _ in task.intervals:
-            moment = datetime(a.year, 3 * ((a.month - 1) // 3) + 1, 1, tzinfo=UTC)
-            while moment <= d:
-                found.add(quarter_of(moment))
-                moment = quarter(quarter_of(moment))[1]
-    return sorted(found)

@@ -20,9 +20,9 @@ from datetime import datetime
 import duckdb
 
 from custodiet.events import from_epoch_us
+from custodiet.ingest.interception.events import CHANNEL
 from custodiet.ingest.interception.messages import ACTIVATE, DEACTIVATE
 
-CHANNEL = "interception"
 _ORDER = {ACTIVATE: 0, "ModifyTaskRequest": 1, DEACTIVATE: 2}  # same instant: provisioning before removal
 
 
