@@ -26,18 +26,12 @@ from pathlib import Path
 
 import httpx
 
+from registry import free_port, stop  # the registry bench's, beside this one
+
 CLI = [sys.executable, "-m", "custodiet"]
 CASE = "BENCH/2026/0001"
 UNIT = "BENCH-1"
 MAX_CONNECTIONS = 128  # requests in flight at once; later ones wait (and are charged for it)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start(argv: list[str], url: str, ready: str) -> subprocess.Popen[bytes]:
@@ -174,8 +168,7 @@ def main() -> None:
                 print(f"highest rate with added p99 <= 50 ms: {best or 'none of those tried'}")
         finally:
             for proc in (proxy, registry):
-                proc.terminate()
-                proc.wait(10)
+                stop(proc)
 
 
 if __name__ == "__main__":
