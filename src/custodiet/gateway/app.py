@@ -119,6 +119,7 @@ class _Lookup:
         self.actor: str = "unknown"
         self.org: str | None = None
         self.subject: tuple[str, str] | None = None
+        self.committed = False  # its event is in the ledger
         self.attrs: dict[str, Any] = {"client_ip": self.ip, "break_glass": self.break_glass,
                                       "mode": "enforce" if state.settings.enforce else "warn"}
 
@@ -144,6 +145,7 @@ class _Lookup:
             await self.state.committer.commit(self.event(outcome, reason, status))
         except LedgerUnavailable:
             return _unavailable()
+        self.committed = True
         return JSONResponse(body or {"error": _ERRORS.get(status, "refused"), "reason": reason}, status,
                             headers={**(headers or {}), EVENT_HEADER: self.event_id})
 
@@ -212,6 +214,14 @@ async def lookup(request: Request) -> Response:
     except JournalUnavailable:
         state.limits.give_back(actor, day)
         return _unavailable()
+    try:
+        return await _forward(state, look, request, decision.reason)
+    finally:
+        state.journal.settle(look.committed)
+
+
+async def _forward(state: _State, look: _Lookup, request: Request, reason: str) -> Response:
+    """Ask the upstream, commit the lookup's event, answer (the request is journaled)."""
     path = request.scope.get("raw_path") or request.url.path.encode()  # forwarded as the officer sent it
     try:
         async with state.client.get(URL(state.settings.upstream + path.decode("latin-1"), encoded=True)) as upstream:
@@ -221,10 +231,10 @@ async def lookup(request: Request) -> Response:
         return await look.answer("error", f"upstream unreachable: {type(exc).__name__}", 502)
     ok = 200 <= status < 300
     try:
-        await state.committer.commit(look.event("allowed" if ok else "error", decision.reason, status,
-                                                 _records(body, ok)))
+        await state.committer.commit(look.event("allowed" if ok else "error", reason, status, _records(body, ok)))
     except LedgerUnavailable:
         return _unavailable()
+    look.committed = True
     return Response(body, status, headers={EVENT_HEADER: look.event_id}, media_type=media_type)
 
 
