@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from custodiet import atomic
-from custodiet.context.specs import SPECS, WARRANT_DATA_KINDS, WARRANT_TARGET_KINDS, ContextSpec
+from custodiet.context.specs import SPECS, WARRANT_DATA_KINDS, ContextSpec
 from custodiet.events import SUBJECT_KINDS, sql_list
 from custodiet.ingest.limits import FIELD_LIMIT
 from custodiet.ingest.record_checks import col, missing_check, reasons_sql, timestamp_check, vocabulary_check
@@ -64,8 +64,7 @@ def _checks(spec: ContextSpec, staged: Staged, a: str) -> list[str]:
     kind_field = spec.subject[1] if spec.subject else None
     checks = [missing_check(staged, a, f) for f in spec.required if f != kind_field]
     if spec.subject:
-        allowed = WARRANT_TARGET_KINDS if spec.table == "warrants" else SUBJECT_KINDS
-        checks.append(vocabulary_check(staged, a, spec.subject[1], sql_list(allowed)))
+        checks.append(vocabulary_check(staged, a, spec.subject[1], sql_list(spec.subject_kinds or SUBJECT_KINDS)))
         checks.append("CASE WHEN m.error IS NOT NULL THEN m.error END")
     if spec.times:
         start, end = (col(staged, f, a) for f in spec.times)

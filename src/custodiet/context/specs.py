@@ -12,6 +12,7 @@ class ContextSpec:
     required: tuple[str, ...]
     key: tuple[str, ...]  # a later record with the same key replaces an earlier one
     subject: tuple[str, str] | None = None  # (identifier field, its kind field), pseudonymised on load
+    subject_kinds: tuple[str, ...] | None = None  # the kinds its identifiers may be (default: every subject kind)
     times: tuple[str, str] | None = None  # (start, end) timestamp fields; the end may not precede the start
     same_within: tuple[str, ...] = ()  # fields every record of one value of ``key[0]`` must agree on
 
@@ -30,10 +31,10 @@ SPECS = {
                                          "data_kinds", "valid_from", "valid_to"),
                             ("warrant_id", "agency", "target", "target_kind", "data_kinds", "valid_from", "valid_to"),
                             ("warrant_id", "target_kind", "target"), subject=("target", "target_kind"),
+                            subject_kinds=("msisdn", "imsi", "imei"),
                             times=("valid_from", "valid_to"),
                             same_within=("agency", "issuer", "authority_level", "data_kinds", "valid_from",
                                          "valid_to")),
 }
 
-WARRANT_TARGET_KINDS = ("msisdn", "imsi", "imei")
 WARRANT_DATA_KINDS = ("content", "metadata", "location")  # what a warrant may authorise
