@@ -10,7 +10,7 @@ Tunables (under ``interception``): ``stretch_factor``, ``grace_seconds`` (see ``
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from custodiet.detect.context import DetectionContext
 from custodiet.detect.findings import Finding
@@ -32,10 +32,11 @@ def warrant_stretched(ctx: DetectionContext) -> list[Finding]:
     for v in j.of_class(CLASS):
         assert v.error is not None
         by_warrant[v.error.stretch.liid or ""].append(v)
+    tasks_naming = Counter(liid for t in j.tasks.values() for liid in {s.liid for s in t.stretches})
     found = []
     for wid, vs in sorted(by_warrant.items()):
         w = j.warrants[wid]
-        named = len({x for x, t in j.tasks.items() if any(s.liid == wid for s in t.stretches)})
+        named = tasks_naming[wid]
         errors = [v.error for v in vs if v.error is not None]
         ids = sorted({i for e in errors for m in e.messages for i in m.event_ids})
         found.append(Finding(
