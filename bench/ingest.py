@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from custodiet.arrow_pool import use_reusing_pool
 from custodiet.events import sql_text
 from custodiet.ingest.portal import IngestSummary, ingest_portal
 from custodiet.store import Store
@@ -176,6 +177,7 @@ def main() -> None:
     unknown = [f for f in forms if f not in FORMS]
     if unknown:
         parser.error(f"unknown form(s) {', '.join(unknown)}; known: {', '.join(FORMS)}")
+    arrow_pool = use_reusing_pool()  # as the command line does
     work = args.keep or Path(tempfile.mkdtemp(prefix="custodiet-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -199,7 +201,8 @@ def main() -> None:
             if m["misplaced"] or summary.stored != args.rows:
                 failed.append(f"{form}: {m['misplaced']} events with a wrong source line, {summary.stored:,} stored")
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"peak RSS: {peak_mb:,.0f} MB   load average: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+        load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+        print(f"peak RSS: {peak_mb:,.0f} MB   Arrow pool: {arrow_pool}   load average: {load}")
         if failed:
             raise SystemExit("; ".join(failed))
     finally:

@@ -27,10 +27,12 @@ def main() -> None:
     writer must not append to (e.g. a foreign file in it) is one clear line and exit 2; an exception no
     command expected becomes one error line (exit 3) instead of a traceback, unless ``CUSTODIET_DEBUG`` is
     set."""
+    from custodiet.arrow_pool import use_reusing_pool
     from custodiet.config import ConfigError
     from custodiet.ledger.heads import LedgerError
     from custodiet.pseudonym import KeyCustodyError
 
+    use_reusing_pool()
     try:
         app()
     except (KeyCustodyError, ConfigError, LedgerError) as exc:

@@ -91,7 +91,7 @@ def split_records(block: bytes | memoryview, first_line: int, ncols: int | None)
     text with the C line scanner, whose numpy fallback costs seconds on fully quoted text."""
     data = np.frombuffer(block, np.uint8)
     size = len(data)
-    feeds = np.flatnonzero(data == _LF)
+    feeds = np.frombuffer(_csvscan.line_feeds(block), np.int64) if _csvscan is not None else np.flatnonzero(data == _LF)
     ends_with_feed = not size or (len(feeds) and feeds[-1] == size - 1)
     line_ends = feeds if ends_with_feed else np.append(feeds, size)  # a last line without its line end
     line_starts = np.concatenate(([0], feeds[: len(line_ends) - 1] + 1)).astype(np.int64)

@@ -98,24 +98,45 @@ class Seen:
         return pa.chunked_array([c for a in ids for c in a.chunks], pa.string()).combine_chunks()
 
 
+def verdict_lines(con: duckdb.DuckDBPyConnection) -> pa.Array | None:
+    """The lines of ``verdicts`` (records not to store: rejected or duplicates), or None when there are none."""
+    if not con.execute("SELECT count(*) FROM verdicts").fetchall()[0][0]:  # an empty Arrow result imports pandas
+        return None
+    return con.execute("SELECT line FROM verdicts").to_arrow_table().column("line").combine_chunks()
+
+
 def append_new_events(con: duckdb.DuckDBPyConnection, store: Store, source_name: str, channel: str,
                       mapping: pa.Table, batch_rows: int, candidates: pa.Table | None = None,
                       seen: Seen | None = None) -> tuple[int, list[str]]:
     """Append the records of ``cand_rows`` that are neither rejected nor duplicates (``verdicts``), in line
     order, ``batch_rows`` per ledger batch, each batch one commit under the writer lock; ``mapping`` is the
     subject map (kind, subject, pseudonym). ``candidates``, when given, is ``cand_base`` as an Arrow table
-    (in line order, no blank lines) with each record's ``subject_position`` in ``mapping``, read in place
-    instead of through the engine. ``seen`` is the signed state the verdicts were made against (default:
-    the newest, read now); records that other writers stored since are dropped and counted in it."""
-    seen = seen or Seen(take(store).size)
-    skipped = None  # an empty Arrow result also makes DuckDB import pandas: ask for the count first
-    if con.execute("SELECT count(*) FROM verdicts").fetchall()[0][0]:
-        skipped = con.execute("SELECT line FROM verdicts").to_arrow_table().column("line").combine_chunks()
-    step = max(1, min(batch_rows, PART_ROWS))
+    (see ``append_candidates``), read in place instead of through the engine. ``seen`` is the signed state
+    the verdicts were made against (default: the newest, read now); records that other writers stored
+    since are dropped and counted in it."""
+    skipped = verdict_lines(con)
     if candidates is not None:
-        batches = _candidate_batches(candidates, skipped, mapping, source_name, step)
-    else:
-        batches = _engine_batches(con, skipped, mapping, source_name, step)
+        return append_candidates(store, source_name, channel, mapping, batch_rows, candidates, skipped, seen)
+    step = max(1, min(batch_rows, PART_ROWS))
+    return _append(store, _engine_batches(con, skipped, mapping, source_name, step), source_name, channel,
+                   batch_rows, seen)
+
+
+def append_candidates(store: Store, source_name: str, channel: str, mapping: pa.Table, batch_rows: int,
+                      candidates: pa.Table, skipped: pa.Array | None,
+                      seen: Seen | None = None) -> tuple[int, list[str]]:
+    """``append_new_events`` of Arrow candidates without the engine, so that it may run in a worker thread
+    while the connection serves other queries: ``candidates`` is ``cand_base`` as an Arrow table (in line
+    order, no blank lines) with each record's ``subject_position`` in ``mapping``; ``skipped`` the lines
+    not to store (``verdict_lines``)."""
+    step = max(1, min(batch_rows, PART_ROWS))
+    return _append(store, _candidate_batches(candidates, skipped, mapping, source_name, step), source_name,
+                   channel, batch_rows, seen)
+
+
+def _append(store: Store, batches: Iterator[pa.RecordBatch], source_name: str, channel: str, batch_rows: int,
+            seen: Seen | None) -> tuple[int, list[str]]:
+    seen = seen or Seen(take(store).size)
     parts = prefetched(_events(batches, source_name, channel))
     stored, segments = 0, []
     following = next(parts, None)

@@ -14,6 +14,7 @@ and stored before the next is read. Files under ``MIN_BYTES`` are not worth it (
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,18 +24,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
-from custodiet.arrow_columns import from_numpy, string_array
+from custodiet.arrow_columns import from_numpy, string_array, trimmed_text
 from custodiet.ingest.csvsplit import MAX_SPAN, Records, split_records, whole_record
 from custodiet.ingest.guard import CUT_RECORD, GZIP_MAGIC, BadText, InputError, inflate
 
-CHUNK_BYTES = 256 << 20  # bytes of text per chunk: about 2.3M portal records, 0.4 GB in Arrow
+CHUNK_BYTES = 64 << 20  # bytes of text per chunk: about 550k portal records, 0.1 GB in Arrow
 # Smaller files take the line-by-line path, as fast at this size: handing Arrow data to the engine imports
 # pyarrow.dataset and pandas, 0.4 s, which a small file's ingest would otherwise spend on start-up.
 MIN_BYTES = 8 << 20
 _BLOCK_BYTES = 16 << 20  # the unit Arrow's reader parses on one thread
 _READ_BYTES = 16 << 20  # bytes read from the file at a time
-# Scalars built from buffers: a Python str argument makes pyarrow import pandas (half a second).
-_EMPTY, _NULL = string_array([""])[0], string_array([None])[0]
+_TEXT = re.compile(rb"[^\r\n]")  # a byte that is not a line end
 
 # The exact split of some records: ``(line, raw)`` in, ``c<i>`` (the wanted positions), ``ncols`` and
 # ``longest`` out, one row per record in the same order.
@@ -136,7 +136,7 @@ def _read(block: bytes, records: Records, names: list[str], keep: list[str], col
     return Chunk(both.take(from_numpy(order)), first, blank)
 
 
-def _arrow(data: bytes | pa.Buffer, names: list[str], keep: list[str],
+def _arrow(data: bytes, names: list[str], keep: list[str],
            multiline: bool) -> tuple[pa.Table, int]:
     """Arrow's parse of whole records (quotes honoured; line breaks inside fields only when ``multiline``):
     the wanted columns, and how many rows it found with a wrong field count (skipped)."""
@@ -146,16 +146,16 @@ def _arrow(data: bytes | pa.Buffer, names: list[str], keep: list[str],
         invalid[0] += 1
         return "skip"
 
-    buffer = data if isinstance(data, pa.Buffer) else pa.py_buffer(data)
-    if not bytes(buffer).strip(b"\r\n"):  # only empty lines: Arrow calls that an empty file
+    if not _TEXT.search(data):  # only empty lines: Arrow calls that an empty file
         return pa.table({n: pa.array([], pa.string()) for n in keep}), 0
     table = pcsv.read_csv(
-        pa.BufferReader(buffer),
+        pa.BufferReader(pa.py_buffer(data)),
         pcsv.ReadOptions(column_names=names, block_size=_BLOCK_BYTES),
         pcsv.ParseOptions(quote_char='"', double_quote=True, escape_char=False, newlines_in_values=multiline,
                           ignore_empty_lines=True, invalid_row_handler=skip),
         pcsv.ConvertOptions(column_types={n: pa.string() for n in keep}, include_columns=keep, null_values=[""],
-                            strings_can_be_null=True, quoted_strings_can_be_null=True),
+                            strings_can_be_null=True, quoted_strings_can_be_null=True,
+                            check_utf8=False),  # every block was checked before (``_check_utf8``)
     )
     return table, invalid[0]
 
@@ -169,7 +169,7 @@ def _finish(parsed: pa.Table, lines: np.ndarray, records: Records, block: bytes,
         column = parsed.column(name)
         if crlf:
             column = pc.replace_substring(column, pattern=b"\r\n", replacement=b"\n")
-        cols[name] = _trimmed(column) if spaced else column
+        cols[name] = trimmed_text(column) if spaced else column
     n = parsed.num_rows
     return pa.table({**cols, "line": from_numpy(lines.astype(np.int64)), "raw": pa.nulls(n, pa.string()),
                      "ncols": from_numpy(np.full(n, columns, np.int32)),
@@ -190,7 +190,7 @@ def _field_counts(block: bytes, records: Records) -> np.ndarray:
     return np.bincount(record[inside & (record >= 0)], minlength=len(records.starts)) + 1
 
 
-def _only(block: bytes, records: Records, good: np.ndarray) -> pa.Buffer:
+def _only(block: bytes, records: Records, good: np.ndarray) -> bytes:
     """The bytes of the ``good`` records, each with its line end (runs of them copied as they are)."""
     data = np.frombuffer(block, np.uint8)
     following = np.append(records.starts[1:], len(data))  # a record's bytes run to the next one's start
@@ -200,13 +200,7 @@ def _only(block: bytes, records: Records, good: np.ndarray) -> pa.Buffer:
     picked = data[np.cumsum(mask[:-1]) > 0]
     if len(picked) and picked[-1] != 10:
         picked = np.append(picked, np.uint8(10))
-    return pa.py_buffer(picked.tobytes())
-
-
-def _trimmed(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Spaces cut from both ends (as the engine's ``trim``), and a field left empty made null."""
-    cut = pc.utf8_trim(column, characters=" ")
-    return pc.if_else(pc.equal(cut, _EMPTY), _NULL, cut)
+    return picked.tobytes()
 
 
 def _blocks(path: Path, header_bytes: int) -> Iterator[tuple[bytes, int, bool, str | None]]:

@@ -8,7 +8,9 @@ pseudonymised once per distinct value.
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +23,7 @@ from custodiet.arrow_columns import constant_strings
 from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, sql_list, sql_text
 from custodiet.ingest.chunk_candidates import chunk_candidates
 from custodiet.ingest.dedupe import content_ids, find_collisions, settle_verdicts
-from custodiet.ingest.emit import Seen, append_new_events
+from custodiet.ingest.emit import Seen, append_candidates, append_new_events, verdict_lines
 from custodiet.ingest.limits import BATCH_ROWS, FIELD_LIMIT, FUTURE_SKEW
 from custodiet.ingest.readers import stagings
 from custodiet.ingest.record_checks import (
@@ -114,6 +116,10 @@ def ingest_portal(
     holds the units before it, and against what other writers committed since (``emit.Seen``). The writer
     lock is held per commit only: a quarantine file, a ledger batch.
 
+    A chunk's events are stored by a worker thread while the next chunk is read, checked and given its
+    content ids (``_Storing``); that chunk is deduplicated only once the one before is signed, so the
+    order of the work that depends on the store is unchanged.
+
     A file that ends early (a truncated gzip stream, a last record cut short) has its whole records
     stored and counted, the cut record quarantined, and ``summary.incomplete`` says why; so does a file
     whose later part cannot be read after earlier chunks were stored. A re-run stores nothing twice."""
@@ -123,33 +129,79 @@ def ingest_portal(
     snapshot = take(store)
     seen = Seen(snapshot.size)
     con = store.connect(memory_limit="2GB", snapshot=snapshot)
+    storing = _Storing(store, con, summary, seen)
     try:
         step("reading")
         units = 0
         try:
             for staged in stagings(con, path, "st", PORTAL_FIELDS, REQUIRED):
-                _ingest_staged(con, store, staged, channel, now, step, batch_rows, summary, seen)
+                _ingest_staged(con, store, staged, channel, now, step, batch_rows, summary, storing)
                 summary.incomplete = summary.incomplete or staged.incomplete
                 units += 1
         except InputError as exc:
             if not units:
                 raise
+            storing.wait()  # the records before it are stored before that is said
             summary.incomplete = f"{exc} (the records before it are stored)"
+        storing.wait()
     finally:
+        storing.close()
         con.close()
         store.write_catalog()
     summary.duplicates += seen.dropped
     return summary
 
 
+class _Storing:
+    """The unit being stored by a worker thread (at most one), while the caller reads and checks the next.
+
+    ``wait`` returns once it is signed, with the connection's views on the new state and ``seen`` moved up
+    to it, so the next unit is deduplicated against it; a storing error is raised there."""
+
+    def __init__(self, store: Store, con: duckdb.DuckDBPyConnection, summary: IngestSummary, seen: Seen):
+        self.store, self.con, self.summary, self.seen = store, con, summary, seen
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store")
+        self._pending: Future[tuple[int, list[str]]] | None = None
+
+    def start(self, store_unit: Callable[[], tuple[int, list[str]]]) -> None:
+        self.wait()
+        self._pending = self._pool.submit(store_unit)
+
+    def run(self, store_unit: Callable[[], tuple[int, list[str]]]) -> None:
+        """Store a unit at once, in this thread (one that needs the connection)."""
+        self.wait()
+        self._done(*store_unit())
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._done(*pending.result())
+
+    def _done(self, stored: int, segments: list[str]) -> None:
+        self.summary.stored += stored
+        self.summary.segments += segments
+        snapshot = take(self.store)  # the next unit is deduplicated against this one's events too
+        self.store.refresh_views(self.con, snapshot)
+        self.seen.size = snapshot.size
+
+    def close(self) -> None:
+        """Let a unit still being stored finish (after an error elsewhere; its own error is not raised)."""
+        if self._pending is not None:
+            concurrent.futures.wait([self._pending])
+            self._pending = None
+        self._pool.shutdown()
+
+
 def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged, channel: str, now: datetime,
-                   step: Callable[[str], None], batch_rows: int, summary: IngestSummary, seen: Seen) -> None:
-    """Check, deduplicate, quarantine and store one staged unit; adds its counts to ``summary``."""
+                   step: Callable[[str], None], batch_rows: int, summary: IngestSummary, storing: _Storing) -> None:
+    """Check, deduplicate, quarantine and store one staged unit; adds its counts to ``summary``. Its checks,
+    pseudonyms and content ids overlap the storing of the unit before; its deduplication waits for it."""
     step("validating")
     candidates = _build_candidates(con, staged, channel, now)
     summary.blank += con.execute("SELECT count(*) FROM cand_base WHERE blank").fetchall()[0][0] + staged.blank_lines
     step("pseudonymising")
     if candidates is None:
+        storing.wait()  # the engine's records are read through the connection: nothing overlaps
         subjects = SubjectMap.of_table(con, store, "cand_rows")  # normalised and keyed in a worker thread
     else:  # each record's position in the map is kept: its pseudonym is found by it
         subjects = SubjectMap.of_columns(con, store, candidates.column("subject_kind"), candidates.column("subject"))
@@ -160,6 +212,7 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged,
         if candidates is None:
             subjects.load()
         candidates = _fill_content_ids(con, channel, candidates, subjects)
+    storing.wait()  # deduplicated against the units before, all signed
     colliding = find_collisions(con, "cand")  # with ids given, while the map is still being built
     if subjects.has_errors:  # an identifier that fails is a reason: the engine copy of the map gives it
         subjects.load()
@@ -173,17 +226,14 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged,
         summary.quarantined += _quarantine(con, store, staged, channel)
     summary.duplicates += con.execute(
         "SELECT count(*) FROM verdicts WHERE verdict = 'duplicate'").fetchall()[0][0]
-    if candidates is not None:
-        candidates = candidates.append_column("subject_position", subjects.positions)
-    stored, segments = append_new_events(con, store, staged.path.name, channel, subjects.mapping, batch_rows,
-                                         candidates, seen)
-    summary.stored += stored
-    summary.segments += segments
-    snapshot = take(store)  # the next unit is deduplicated against this one's events too
-    store.refresh_views(con, snapshot)
-    seen.size = snapshot.size
-    if candidates is not None:
-        con.unregister("cand_base")
+    name, mapping, seen = staged.path.name, subjects.mapping, storing.seen
+    if candidates is None:
+        storing.run(lambda: append_new_events(con, store, name, channel, mapping, batch_rows, seen=seen))
+        return
+    candidates = candidates.append_column("subject_position", subjects.positions)
+    skipped = verdict_lines(con)
+    storing.start(lambda: append_candidates(store, name, channel, mapping, batch_rows, candidates, skipped, seen))
+    con.unregister("cand_base")
 
 
 def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: str,

@@ -17,8 +17,10 @@ every file when ``FAST_PATH`` is off, are staged whole by the line-by-line path 
 from __future__ import annotations
 
 import gzip
+import mmap
 import zlib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +30,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from custodiet.arrow_columns import from_numpy, string_array
+from custodiet.arrow_columns import from_numpy, string_array, trimmed_text
 from custodiet.events import sql_text
 from custodiet.ingest import fastcsv
 from custodiet.ingest.bytescan import is_gzip
+from custodiet.ingest.csvsplit import _csvscan
 from custodiet.ingest.guard import InputError
 from custodiet.ingest.limits import FIELD_LIMIT
 from custodiet.ingest.tabular import (
@@ -49,10 +52,9 @@ from custodiet.ingest.tabular import (
 )
 
 FAST_PATH = True  # the line-by-line path for every file when False (the differential tests compare both)
-ROWS_PER_CHUNK = 2_000_000  # JSON lines and Parquet records per chunk: about 0.4 GB in Arrow
+ROWS_PER_CHUNK = 500_000  # JSON lines and Parquet records per chunk: about 0.1 GB in Arrow
 _SCAN_BYTES = 64 << 20  # JSON-lines text looked at per step
 _CONTROLS = r"[\x00-\x1f\x7f]"
-_EMPTY, _NULL = string_array([""])[0], string_array([None])[0]
 
 
 def stagings(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
@@ -177,7 +179,9 @@ def _jsonl_chunks(con: duckdb.DuckDBPyConnection, staged: Staged) -> Iterator[St
 class _JsonLines:
     """A plain JSON-lines file's lines, found by one streamed pass: where each starts and ends (its line end
     left out), the 1-based lines that are not blank (empty, or spaces only), how many are blank, and
-    whether any line escapes a character or holds a DEL (only then can a value hold a control character)."""
+    whether any line escapes a character or holds a DEL (only then can a value hold a control character).
+    The C scanner also gives the objects' keys, when every line that is not blank is one object whose keys
+    escape nothing."""
 
     path: Path
     starts: np.ndarray
@@ -185,6 +189,7 @@ class _JsonLines:
     lines: np.ndarray
     blank: int
     escapes: bool
+    keys: list[str] | None = None  # the top-level keys, when the scan could tell them (the C scanner)
 
     def raw_of(self, wanted: list[int]) -> list[str]:
         """The text of some lines (1-based), read back from the file."""
@@ -197,8 +202,28 @@ class _JsonLines:
 
 
 def _scan_json_lines(path: Path) -> _JsonLines | None:
-    """The lines of a JSON-lines file, streamed in blocks (memory stays bounded); None when the text is not
-    UTF-8 (the line-by-line staging names where)."""
+    """The lines of a JSON-lines file; None when the text is not UTF-8 (the line-by-line staging names
+    where). One pass of the C scanner over the mapped file when it is built, else numpy over blocks."""
+    if _csvscan is None or not path.stat().st_size:
+        return _stream_json_lines(path)
+    scan = _csvscan.json_lines
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as text:
+        middle = text.find(b"\n", len(text) // 2) + 1 or len(text)  # two halves of whole lines, one per core
+        with memoryview(text) as view, ThreadPoolExecutor(max_workers=1, thread_name_prefix="json-scan") as pool:
+            second = pool.submit(scan, view[middle:])
+            halves = [scan(view[:middle]), second.result()]
+    if any(half[5] >= 0 for half in halves):
+        return None
+    starts = np.concatenate([np.frombuffer(h[0], np.int64) + at for h, at in zip(halves, (0, middle), strict=True)])
+    ends = np.concatenate([np.frombuffer(h[1], np.int64) + at for h, at in zip(halves, (0, middle), strict=True)])
+    empty = np.frombuffer(b"".join(h[2] for h in halves), np.bool_)
+    keys = None if any(h[4] is None for h in halves) else sorted({k.decode("utf-8") for h in halves for k in h[4]})
+    return _JsonLines(path, starts, ends, np.flatnonzero(~empty).astype(np.int64) + 1, int(np.count_nonzero(empty)),
+                      any(h[3] for h in halves), keys)
+
+
+def _stream_json_lines(path: Path) -> _JsonLines | None:
+    """``_scan_json_lines`` by numpy, the file streamed in blocks (memory stays bounded)."""
     starts, ends, blank_at = [], [], []
     offset, escapes, pending = 0, False, b""
     with open(path, "rb") as fh:
@@ -242,19 +267,34 @@ def _jsonl_plan(con: duckdb.DuckDBPyConnection, path: Path, fields: list[str],
     if is_gzip(path):
         return None
     source = f"read_ndjson_objects({sql_text(str(path))})"
-    try:
-        objects, others = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE json_type(json) <> 'OBJECT') FROM {source}").fetchall()[0]
-        if others or not objects:
-            return None
-        keys = [k for (k,) in con.execute(
-            f"SELECT DISTINCT unnest(json_keys(json)) AS k FROM {source} ORDER BY k").fetchall()]
-    except duckdb.Error:
+    with con.cursor() as cursor, ThreadPoolExecutor(max_workers=1, thread_name_prefix="json-check") as pool:
+        counted = pool.submit(_json_values, cursor, source)  # the engine checks it is JSON meanwhile
+        found = _scan_json_lines(path)
+        objects = counted.result()
+    if found is None or objects is None:
         return None
-    found = _scan_json_lines(path)
-    if found is None or len(found.lines) != objects or len({k.lower() for k in keys}) != len(keys):
+    if found.keys is not None:  # the scan saw the objects and their keys
+        keys = found.keys
+    else:
+        try:
+            others = con.execute(f"SELECT count(*) FROM {source} WHERE json_type(json) <> 'OBJECT'").fetchall()[0][0]
+            if others:
+                return None
+            keys = [k for (k,) in con.execute(
+                f"SELECT DISTINCT unnest(json_keys(json)) AS k FROM {source} ORDER BY k").fetchall()]
+        except duckdb.Error:
+            return None
+    if not objects or len(found.lines) != objects or len({k.lower() for k in keys}) != len(keys):
         return None  # not UTF-8, lines the engine counts otherwise, or keys differing only in case
     return named_columns(path, keys, fields, required), found
+
+
+def _json_values(cursor: duckdb.DuckDBPyConnection, source: str) -> int | None:
+    """How many JSON values the engine reads in the file; None when one of them is not JSON."""
+    try:
+        return int(cursor.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0])
+    except duckdb.Error:
+        return None
 
 
 def _jsonl_read(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str], keys: dict[str, str],
@@ -290,18 +330,12 @@ def _jsonl_read(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: l
         if suspect.any():
             texts = dict(zip(here[suspect].tolist(), raw_of(here[suspect].tolist()), strict=True))
             raw = string_array([texts.get(int(line)) for line in here])
-        chunk = pa.table({**{f"c{positions[k]}": _trimmed(c) for k, c in given.items()}, "line": from_numpy(here),
+        chunk = pa.table({**{f"c{positions[k]}": trimmed_text(c) for k, c in given.items()}, "line": from_numpy(here),
                           "raw": raw, "ncols": pa.nulls(n, pa.int32()), "longest": from_numpy(longest)})
         yield _chunk_staged(path, name, "jsonl", chunk, present, extras, positions, None, raw_of=raw_of,
                             blank_lines=found.blank if not done else 0)
         done += n
     cursor.close()
-
-
-def _trimmed(column: pa.Array) -> pa.Array:
-    """Spaces cut from both ends (as the engine's ``trim``), and a value left empty made null."""
-    cut = pc.utf8_trim(column, characters=" ")
-    return pc.if_else(pc.equal(cut, _EMPTY), _NULL, cut)
 
 
 def _parquet_chunks(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str],
@@ -365,7 +399,7 @@ def _parquet_as_text(path: Path, keys: dict[str, str], present: list[str],
             if suspect.any():
                 texts = dict(zip(lines[suspect].tolist(), raw_of(lines[suspect].tolist()), strict=True))
                 raw = string_array([texts.get(int(line)) for line in lines])
-            yield pa.table({**{f"c{positions[k]}": _trimmed(c) for k, c in given.items()},
+            yield pa.table({**{f"c{positions[k]}": trimmed_text(c) for k, c in given.items()},
                             "line": from_numpy(lines), "raw": raw, "ncols": pa.nulls(n, pa.int32()),
                             "longest": from_numpy(longest)})
             done += n
