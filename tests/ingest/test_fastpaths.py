@@ -156,3 +156,26 @@ def test_content_ids_are_the_engines_digest_byte_for_byte():
     assert content_ids(table).to_pylist() == expected
     texts = pa.table({name: _text(table.column(name), name) for name in CONTENT_FIELDS})
     assert [bytes(d).hex() for d in _hashlib_digests(texts)] == expected
+
+
+@pytest.mark.parametrize("years", [(1000, 9999), (1, 999), (2000, 2001)])
+def test_content_ids_write_every_time_as_the_engine_does(years):
+    """The C engine writes the time itself for the years 1000 to 9999 (leap days, centuries, the last
+    microsecond of a year); a log holding any other year is written by the slower path, also exactly."""
+    import duckdb
+
+    from custodiet.ingest.dedupe import content_digest_sql, content_ids
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    first, last = years
+    table = con.execute(
+        f"SELECT make_timestamptz({first} + (i * 7919) % ({last} - {first} + 1), 1 + i % 12, 1 + i % 28, i % 24, "
+        "i % 60, (i * 37 % 60000) / 1000.0) + to_microseconds(CASE WHEN i % 5 = 0 THEN 86400000000 ELSE 0 END) "
+        "AS ts, 'portal' AS channel, 'a' AS actor, NULL AS actor_org, 'p' AS subject, 'msisdn' AS subject_kind, "
+        "'cdr' AS data_kind, NULL AS operation, NULL AS authority, 'allowed' AS outcome, NULL::BIGINT AS records, "
+        "NULL AS attrs FROM range(3000) r(i) UNION ALL SELECT TIMESTAMPTZ '2000-02-29 23:59:59.999999+00', 'portal', "
+        "'a', NULL, 'p', 'msisdn', 'cdr', NULL, NULL, 'allowed', NULL, NULL").to_arrow_table()
+    con.register("t", table)
+    expected = [r[0] for r in con.execute(f"SELECT substr({content_digest_sql('t')}, 1, 32) FROM t").fetchall()]
+    assert content_ids(table).to_pylist() == expected

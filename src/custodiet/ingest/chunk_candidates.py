@@ -27,6 +27,7 @@ from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, epoch_us, sql_
 from custodiet.ingest.tabular import Staged
 
 _PARALLEL_ROWS = 100_000  # below this many records a chunk is checked on one connection
+OnSubjects = Callable[[pa.ChunkedArray, pa.ChunkedArray], None]  # told each record's identifier kind and value
 
 
 def _numpy_scalar(value: int | bool, dtype: str) -> pa.Scalar:
@@ -40,24 +41,29 @@ _FALSE = _numpy_scalar(False, "bool")
 
 
 def chunk_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, typed_sql: str, reasons_sql: str,
-                     future: datetime) -> pa.Table:
+                     future: datetime, on_subjects: OnSubjects | None = None) -> pa.Table:
     """``cand_base`` of a chunk (see ``portal._build_candidates``). ``typed_sql`` selects the staged
     records (alias ``k``) with ``t_ts`` and ``t_records``; ``reasons_sql`` is the reasons expression over
-    it; a record after ``future`` lies in the future."""
+    it; a record after ``future`` lies in the future. ``on_subjects(kinds, subjects)`` is told the
+    columns ``subject_kind`` and ``subject`` of the result as soon as they are known, before the engine's
+    checks, so that the caller may map the identifiers meanwhile."""
     columns = staged.columns
     assert columns is not None
     n = columns.num_rows
-    typed = _in_parts(con, staged, columns, f"SELECT k.t_ts AS ts, k.t_records AS records FROM ({typed_sql}) k")
     text = {name: staged.column(name) for name in ("actor", "actor_org", "subject", "subject_kind", "data_kind",
                                                    "operation", "case_id", "outcome", "records", "event_id")}
     positions = {name: _positions(con, text[name], vocabulary, n)
                  for name, vocabulary in (("subject_kind", SUBJECT_KINDS), ("data_kind", DATA_KINDS),
                                           ("outcome", OUTCOMES))}
+    nulls = pa.nulls(n, pa.string())
+    given = lambda name: text[name] if text[name] is not None else nulls  # noqa: E731
+    kinds = _values(positions["subject_kind"], SUBJECT_KINDS)
+    if on_subjects is not None:
+        on_subjects(kinds, given("subject"))
+    typed = _in_parts(con, staged, columns, f"SELECT k.t_ts AS ts, k.t_records AS records FROM ({typed_sql}) k")
     passing = _passes(typed, text, positions, future) & np.asarray(pc.is_null(columns.column("raw")), dtype=bool)
     failing = np.flatnonzero(~passing)
     reasons = _reasons(con, staged, columns, failing, n, f"SELECT {reasons_sql} AS reasons FROM ({typed_sql}) k")
-    nulls = pa.nulls(n, pa.string())
-    given = lambda name: text[name] if text[name] is not None else nulls  # noqa: E731
     outcome = pc.coalesce(positions["outcome"], _numpy_scalar(OUTCOMES.index("allowed") + 1, "int8"))
     return pa.table({
         "line": columns.column("line"),
@@ -66,7 +72,7 @@ def chunk_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, typed_sql: 
         "reasons": reasons,
         "ts": typed.column("ts"),
         "actor": given("actor"), "actor_org": given("actor_org"), "subject": given("subject"),
-        "subject_kind": _values(positions["subject_kind"], SUBJECT_KINDS),
+        "subject_kind": kinds,
         "data_kind": _values(positions["data_kind"], DATA_KINDS),
         "operation": given("operation"), "authority": given("case_id"),
         "outcome": _values(outcome, OUTCOMES), "records": typed.column("records"),

@@ -42,11 +42,30 @@ def content_ids(table: pa.Table) -> pa.Array:
     ``CONTENT_ID_CHARS`` hex digits of ``content_digest_sql``, byte for byte. The C engine writes and hashes
     each row's text (``native.content_hashes``, on several threads); the engine's own ``sha256`` over its
     concatenation costs about 8 s per 2M rows, this a fraction of a second."""
-    texts = pa.table({name: _text(table.column(name), name) for name in CONTENT_FIELDS})
-    digests = (native.content_hashes(texts)[:, : CONTENT_ID_CHARS // 2] if native.AVAILABLE
-               else _hashlib_digests(texts))
-    hexed = np.frombuffer(np.ascontiguousarray(digests).tobytes().hex().encode("ascii"), np.uint8)
-    return _fixed_width(hexed.reshape(len(digests), CONTENT_ID_CHARS))
+    micros = _micros(table.column("ts"))
+    bounds = pc.min_max(micros)
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    if native.AVAILABLE and (low is None or (low >= _FIRST_ISO_US and high <= _LAST_ISO_US)):
+        # the C engine writes the time itself (Arrow's strftime costs about 1.5 s per million)
+        digests = native.content_hashes(pa.table({name: micros if name == "ts" else _text(table.column(name), name)
+                                                  for name in CONTENT_FIELDS}))
+    else:
+        texts = pa.table({name: _text(table.column(name), name) for name in CONTENT_FIELDS})
+        digests = native.content_hashes(texts) if native.AVAILABLE else _hashlib_digests(texts)
+    hexed = _HEX_PAIRS[digests[:, : CONTENT_ID_CHARS // 2]]  # two hex digits per byte, by table
+    return _fixed_width(np.ascontiguousarray(hexed).view(np.uint8).reshape(len(digests), CONTENT_ID_CHARS))
+
+
+_HEX_PAIRS = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), np.uint16)
+# The times the engine's strftime writes with a year of four digits (the C engine writes no others)
+_FIRST_ISO_US = int(np.datetime64("1000-01-01T00:00:00", "us").astype(np.int64))
+_LAST_ISO_US = int(np.datetime64("9999-12-31T23:59:59.999999", "us").astype(np.int64))
+
+
+def _micros(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """UTC timestamps as int64 microseconds, in one array (nulls stay null)."""
+    micros = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
+    return micros.combine_chunks() if isinstance(micros, pa.ChunkedArray) else micros
 
 
 def _text(column: pa.ChunkedArray | pa.Array, name: str) -> pa.ChunkedArray | pa.Array:
@@ -80,8 +99,7 @@ def _iso_micros(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     """UTC timestamps as the engine's ``strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ')`` writes them (nulls stay null),
     from their microseconds by numpy: Arrow's ``strftime`` costs about 1.5 s per million. Each distinct
     day's date is written once."""
-    micros = column.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64())
-    micros = micros.combine_chunks() if isinstance(micros, pa.ChunkedArray) else micros
+    micros = _micros(column)
     values = np.asarray(micros.fill_null(0), dtype=np.int64)
     days, time_of_day = np.divmod(values, _DAY_US)
     first = int(days.min()) if len(days) else 0

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from custodiet.arrow_columns import constant_strings
 from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, sql_list, sql_text
-from custodiet.ingest.chunk_candidates import chunk_candidates
+from custodiet.ingest.chunk_candidates import OnSubjects, chunk_candidates
 from custodiet.ingest.dedupe import content_ids, find_collisions, settle_verdicts
 from custodiet.ingest.emit import Seen, append_candidates, append_new_events, verdict_lines
 from custodiet.ingest.limits import BATCH_ROWS, FIELD_LIMIT, FUTURE_SKEW
@@ -197,14 +197,19 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged,
     """Check, deduplicate, quarantine and store one staged unit; adds its counts to ``summary``. Its checks,
     pseudonyms and content ids overlap the storing of the unit before; its deduplication waits for it."""
     step("validating")
-    candidates = _build_candidates(con, staged, channel, now)
+    mapped: list[SubjectMap] = []  # a chunk's identifiers are mapped while the engine checks its records
+
+    def map_subjects(kinds: pa.ChunkedArray, values: pa.ChunkedArray) -> None:
+        mapped.append(SubjectMap.of_columns(con, store, kinds, values))  # in a worker thread
+
+    candidates = _build_candidates(con, staged, channel, now, map_subjects)
     summary.blank += con.execute("SELECT count(*) FROM cand_base WHERE blank").fetchall()[0][0] + staged.blank_lines
     step("pseudonymising")
     if candidates is None:
         storing.wait()  # the engine's records are read through the connection: nothing overlaps
         subjects = SubjectMap.of_table(con, store, "cand_rows")  # normalised and keyed in a worker thread
     else:  # each record's position in the map is kept: its pseudonym is found by it
-        subjects = SubjectMap.of_columns(con, store, candidates.column("subject_kind"), candidates.column("subject"))
+        [subjects] = mapped
     _define_cand(con, channel)
     step("deduplicating")
     idless = con.execute("SELECT count(*) FROM cand_rows WHERE event_id IS NULL").fetchall()[0][0]
@@ -236,8 +241,8 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged,
     con.unregister("cand_base")
 
 
-def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: str,
-                      now: datetime) -> pa.Table | None:
+def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: str, now: datetime,
+                      on_subjects: OnSubjects) -> pa.Table | None:
     """One pass over the staged input into ``cand_base``: reasons and canonical columns, the line, whether
     the line is blank, and the raw text of records that fail a check (copying every line costs about a
     tenth of the run). The subject stays the identifier as given; ``cand_rows`` is the view of its
@@ -247,11 +252,12 @@ def _build_candidates(con: duckdb.DuckDBPyConnection, staged: Staged, channel: s
     checked columns, and the text fields are the chunk's own Arrow columns, untouched. Any other input's
     is an engine table (None is returned). Either keeps the input's order: the query has no join
     (vocabularies are ``list_contains``, pseudonyms come after normalisation), so the events can later be
-    read out without a sort."""
+    read out without a sort. A chunk's identifiers and their kinds are told to ``on_subjects`` as soon as
+    they are known."""
     c = lambda n: col(staged, n, "k")  # noqa: E731
     typed, reasons = _typed_sql(staged, "k"), _checks_sql(staged, now, "k")
     if staged.columns is not None:
-        table = chunk_candidates(con, staged, typed, reasons, now + FUTURE_SKEW)
+        table = chunk_candidates(con, staged, typed, reasons, now + FUTURE_SKEW, on_subjects)
         con.register("cand_base", table)
     else:
         con.execute(

@@ -19,7 +19,8 @@
  *       Ingest's content digest of records without an id of their own: for each row, SHA-256 of the
  *       fields joined by '|', each written as its length in characters (UTF-8 code points), ':' and
  *       its bytes, or '-' for a null (custodiet.ingest.dedupe.content_digest_sql, byte for byte).
- *       Columns as for record_hashes, all of kind 0.
+ *       Columns as for record_hashes, of kind 0, or kind 2: a UTC time in microseconds (int64), written
+ *       as the engine's strftime '%Y-%m-%dT%H:%M:%S.%fZ' (years 1000 to 9999; the caller checks).
  *
  * Every function returns bytes holding n digests of 32 bytes. SHA-256 is OpenSSL's libcrypto, whose
  * block function uses the CPU's SHA extensions where present. The low-level SHA256_Init/Update/Final
@@ -362,6 +363,39 @@ static Py_ssize_t record_rows(const Job *job, Py_ssize_t lo, Py_ssize_t hi) {
 
 /* ---- content_hashes: ingest's content digest ----------------------------------------------------- */
 
+/* A UTC time in microseconds as 'YYYY-MM-DDTHH:MM:SS.ffffffZ' (27 characters, years 0 to 9999). The date
+   from the day number by the civil-from-days algorithm (H. Hinnant, "chrono-compatible low-level date
+   algorithms"). */
+static int iso_micros(int64_t micros, char *out) {
+    int64_t days = micros / 86400000000LL, rest = micros % 86400000000LL;
+    if (rest < 0) {
+        rest += 86400000000LL;
+        days--;
+    }
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+    int64_t year = yoe + era * 400 + (month <= 2);
+    int64_t seconds = rest / 1000000, fraction = rest % 1000000;
+    int64_t fields[] = {year, month, day, seconds / 3600, seconds / 60 % 60, seconds % 60, fraction};
+    static const int widths[] = {4, 2, 2, 2, 2, 2, 6};
+    static const char after[] = "--T::.Z";
+    char *p = out;
+    for (int f = 0; f < 7; f++) {
+        for (int w = widths[f] - 1; w >= 0; w--) {
+            p[w] = (char)('0' + fields[f] % 10);
+            fields[f] /= 10;
+        }
+        p += widths[f];
+        *p++ = after[f];
+    }
+    return (int)(p - out);
+}
+
 static Py_ssize_t content_rows(const Job *job, Py_ssize_t lo, Py_ssize_t hi) {
     size_t cap;
     unsigned char *buf;
@@ -374,6 +408,10 @@ static Py_ssize_t content_rows(const Job *job, Py_ssize_t lo, Py_ssize_t hi) {
             const Column *c = &job->columns[k];
             if (!is_valid(c, i)) {
                 want += 2;
+                continue;
+            }
+            if (c->kind == 2) {
+                want += 30;
                 continue;
             }
             int64_t a = c->offsets[c->offset + i], b = c->offsets[c->offset + i + 1];
@@ -394,6 +432,12 @@ static Py_ssize_t content_rows(const Job *job, Py_ssize_t lo, Py_ssize_t hi) {
             if (k) *p++ = '|';
             if (!is_valid(c, i)) {
                 *p++ = '-';
+                continue;
+            }
+            if (c->kind == 2) {
+                memcpy(p, "27:", 3);
+                p += 3;
+                p += iso_micros(((const int64_t *)c->data)[c->offset + i], (char *)p);
                 continue;
             }
             int32_t a = c->offsets[c->offset + i], b = c->offsets[c->offset + i + 1];
@@ -423,8 +467,8 @@ static int parse_column(PyObject *spec, Py_ssize_t rows, Column *c, Py_buffer *h
     if (!PyTuple_Check(spec) ||
         !PyArg_ParseTuple(spec, "inOOO", &c->kind, &c->offset, &validity, &offsets, &data))
         return 0;
-    if ((c->kind != 0 && c->kind != 1) || c->offset < 0) {
-        PyErr_SetString(PyExc_ValueError, "column kind must be 0 (binary) or 1 (int64), offset >= 0");
+    if (c->kind < 0 || c->kind > 2 || c->offset < 0) {
+        PyErr_SetString(PyExc_ValueError, "column kind must be 0 (binary), 1 (int64) or 2 (time), offset >= 0");
         return 0;
     }
     Py_ssize_t end = c->offset + rows;
@@ -462,7 +506,7 @@ static int parse_column(PyObject *spec, Py_ssize_t rows, Column *c, Py_buffer *h
         c->data = d->buf;
         c->data_len = d->len;
     }
-    if (c->kind == 1 && c->data_len < end * 8) {
+    if (c->kind != 0 && c->data_len < end * 8) {
         PyErr_SetString(PyExc_ValueError, "int64 data buffer is shorter than the column");
         return 0;
     }
@@ -471,7 +515,7 @@ static int parse_column(PyObject *spec, Py_ssize_t rows, Column *c, Py_buffer *h
 
 /* Hashes every row of `specs` (column tuples) with `fn`, `head` before each record (record_hashes). */
 static PyObject *column_hashes(PyObject *specs, Py_ssize_t rows, const Py_buffer *head, int threads, RowFn fn,
-                               int binary_only, const char *what) {
+                               int content, const char *what) {
     PyObject *seq, *out = NULL;
     int nheld = 0;
     Column columns[MAX_COLUMNS];
@@ -485,8 +529,9 @@ static PyObject *column_hashes(PyObject *specs, Py_ssize_t rows, const Py_buffer
     }
     for (Py_ssize_t k = 0; k < ncolumns; k++) {
         if (!parse_column(PySequence_Fast_GET_ITEM(seq, k), rows, &columns[k], held, &nheld)) goto done;
-        if (binary_only && columns[k].kind != 0) {
-            PyErr_SetString(PyExc_ValueError, "every column must be of kind 0 (text)");
+        if (content ? columns[k].kind == 1 : columns[k].kind == 2) {
+            PyErr_SetString(PyExc_ValueError, content ? "content columns are of kind 0 (text) or 2 (time)"
+                                                          : "record columns are of kind 0 (text) or 1 (int64)");
             goto done;
         }
     }

@@ -32,7 +32,7 @@ else:
 
 AVAILABLE = _fasthash is not None
 OPENSSL_VERSION: str = getattr(_fasthash, "OPENSSL_VERSION", "")
-_BINARY, _INT64 = 0, 1
+_BINARY, _INT64, _TIME = 0, 1, 2
 _KINDS = [_INT64 if f.name in NUMERIC_FIELDS else _BINARY for f in EVENT_SCHEMA]
 
 
@@ -62,7 +62,7 @@ def _column(array: pa.Array, kind: int) -> tuple[int, int, pa.Buffer | None, pa.
     """``(kind, offset, validity, offsets, data)`` of one Arrow array, as ``record_hashes`` reads it."""
     buffers = array.buffers()
     validity = buffers[0] if array.null_count else None
-    if kind == _INT64:
+    if kind in (_INT64, _TIME):
         return kind, array.offset, validity, None, buffers[1]
     return kind, array.offset, validity, buffers[1], buffers[2]
 
@@ -88,14 +88,15 @@ def leaf_hashes(table: pa.Table) -> np.ndarray:
 def content_hashes(table: pa.Table) -> np.ndarray:
     """SHA-256 of each row's content text (``_fasthash.c``, ``content_hashes``: every field as its length in
     characters, ':' and its text, or '-' when null, joined by '|'), as (n, 32) uint8. Every column is a
-    ``string`` column."""
+    ``string`` column, or an ``int64`` one of UTC microseconds in the years 1000 to 9999, written as the
+    engine's ``strftime(ts, '%Y-%m-%dT%H:%M:%S.%fZ')``."""
     module, workers = _module(), threads()
     out = np.empty((table.num_rows, HASH_SIZE), dtype=np.uint8)
     row = 0
     for batch in table.to_batches():
         if batch.num_rows == 0:
             continue
-        columns = [_column(batch.column(i), _BINARY) for i in range(batch.num_columns)]
+        columns = [_column(c, _TIME if pa.types.is_int64(c.type) else _BINARY) for c in batch.columns]
         out[row : row + batch.num_rows] = _digests(module.content_hashes(columns, batch.num_rows, workers))
         row += batch.num_rows
     return out
