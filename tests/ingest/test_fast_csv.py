@@ -363,3 +363,17 @@ def test_the_c_line_scanner_and_its_numpy_fallback_agree(seed, monkeypatch):
     numpy_path = csvsplit.split_records(text, 2, 3)
     for name in ("starts", "ends", "lines", "blank", "suspect"):
         assert getattr(c_path, name).tolist() == getattr(numpy_path, name).tolist(), name
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_c_line_scanner_agrees_on_long_plain_runs(seed, monkeypatch):
+    """Plain bytes are skipped sixteen at a time: quotes, controls and line ends at every alignment after
+    long runs of them are still seen."""
+    rng = random.Random(seed)
+    specials = [b",", b'"', b"\n", b"\r\n", b"\r", b"\t", b"\x7f", b"\xc3\xa9", b"\x01"]
+    text = b"".join(b"x" * rng.randrange(0, 40) + rng.choice(specials) for _ in range(400))
+    c_path = csvsplit.split_records(text, 2, 3)
+    monkeypatch.setattr(csvsplit, "_csvscan", None)
+    numpy_path = csvsplit.split_records(text, 2, 3)
+    for name in ("starts", "ends", "lines", "blank", "suspect"):
+        assert getattr(c_path, name).tolist() == getattr(numpy_path, name).tolist(), name

@@ -26,6 +26,9 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +54,19 @@ static PyObject *line_flags(PyObject *self, PyObject *args) {
     Py_ssize_t line = 0;
     unsigned char flag = 0, quotes = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
+#ifdef __SSE2__
+        if (i + 16 <= n) { /* sixteen ordinary bytes at a time: only line ends, quotes and controls matter */
+            __m128i v = _mm_loadu_si128((const __m128i *)(p + i));
+            __m128i control = _mm_cmpeq_epi8(_mm_max_epu8(v, _mm_set1_epi8(0x1f)), _mm_set1_epi8(0x1f));
+            __m128i other = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+            int special = _mm_movemask_epi8(_mm_or_si128(control, other));
+            if (!special) {
+                i += 15;
+                continue;
+            }
+            i += __builtin_ctz((unsigned)special);
+        }
+#endif
         unsigned char c = p[i];
         if (c >= 0x20 && c != '"' && c != 0x7f) continue;
         if (c == '\n') {

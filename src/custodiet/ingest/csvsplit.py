@@ -80,18 +80,27 @@ class Records:
     suspect: np.ndarray
     multiline: bool
 
-    def text(self, block: bytes | memoryview, i: int) -> str:
+    def text(self, block: bytes | bytearray | memoryview, i: int) -> str:
         """Record ``i``'s text (line breaks inside it as ``\\n``)."""
         raw = bytes(block[int(self.starts[i]) : int(self.ends[i])]).decode("utf-8", "replace")
         return raw.replace("\r\n", "\n") if self.multiline else raw
 
 
-def split_records(block: bytes | memoryview, first_line: int, ncols: int | None) -> Records:
-    """The records of ``block`` (whole lines; its first on line ``first_line``): about 0.3 s per 100 MB of
-    text with the C line scanner, whose numpy fallback costs seconds on fully quoted text."""
+def line_feeds(block: bytes | bytearray | memoryview) -> np.ndarray:
+    """The offset of every line feed of ``block`` (int64): by memchr in C when it is built."""
+    if _csvscan is not None:
+        return np.frombuffer(_csvscan.line_feeds(block), np.int64)
+    return np.flatnonzero(np.frombuffer(block, np.uint8) == _LF)
+
+
+def split_records(block: bytes | bytearray | memoryview, first_line: int, ncols: int | None,
+                  feeds: np.ndarray | None = None) -> Records:
+    """The records of ``block`` (whole lines; its first on line ``first_line``; ``feeds`` its ``line_feeds``
+    when known): about 0.3 s per 100 MB of text with the C line scanner, whose numpy fallback costs
+    seconds on fully quoted text."""
     data = np.frombuffer(block, np.uint8)
     size = len(data)
-    feeds = np.frombuffer(_csvscan.line_feeds(block), np.int64) if _csvscan is not None else np.flatnonzero(data == _LF)
+    feeds = line_feeds(block) if feeds is None else feeds
     ends_with_feed = not size or (len(feeds) and feeds[-1] == size - 1)
     line_ends = feeds if ends_with_feed else np.append(feeds, size)  # a last line without its line end
     line_starts = np.concatenate(([0], feeds[: len(line_ends) - 1] + 1)).astype(np.int64)
@@ -99,7 +108,8 @@ def split_records(block: bytes | memoryview, first_line: int, ncols: int | None)
     closed = line_ends[line_ends > 0]
     cr[line_ends > 0] = data[closed - 1] == _CR
     text_ends = line_ends - cr
-    odd, suspect = _line_flags(bytes(block), data, line_ends, text_ends)
+    raw = block if isinstance(block, bytes | bytearray) else bytes(block)  # a copy only of a memoryview
+    odd, suspect = _line_flags(raw, data, line_ends, text_ends)
     keep = np.ones(len(line_ends), bool)  # a line that starts a record (not the rest of a joined one)
     ends = text_ends.copy()
     if len(odd):
@@ -130,7 +140,7 @@ def split_records(block: bytes | memoryview, first_line: int, ncols: int | None)
     return Records(starts, ends, lines, blank, suspect, not keep.all())
 
 
-def _line_flags(raw: bytes, data: np.ndarray, line_ends: np.ndarray,
+def _line_flags(raw: bytes | bytearray, data: np.ndarray, line_ends: np.ndarray,
                 text_ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The lines with an odd number of quotes, and whether each line is suspect (a misplaced quote, a control
     character): by the C scanner (``_csvscan.line_flags``) when it is built, else by numpy."""
@@ -165,7 +175,7 @@ def _misplaced_quotes(data: np.ndarray, quotes: np.ndarray, line_ends: np.ndarra
     return bad
 
 
-def _controls(raw: bytes, data: np.ndarray, line_ends: np.ndarray, text_ends: np.ndarray) -> np.ndarray:
+def _controls(raw: bytes | bytearray, data: np.ndarray, line_ends: np.ndarray, text_ends: np.ndarray) -> np.ndarray:
     """Lines holding a control character other than their line end (a line feed, or a carriage return and
     line feed)."""
     crs, crlfs = raw.count(b"\r"), raw.count(b"\r\n")

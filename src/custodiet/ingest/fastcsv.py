@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from custodiet.arrow_columns import from_numpy, string_array, trimmed_text
-from custodiet.ingest.csvsplit import MAX_SPAN, Records, split_records, whole_record
+from custodiet.ingest.csvsplit import MAX_SPAN, Records, line_feeds, split_records, whole_record
 from custodiet.ingest.guard import CUT_RECORD, GZIP_MAGIC, BadText, InputError, inflate
 
 CHUNK_BYTES = 64 << 20  # bytes of text per chunk: about 550k portal records, 0.1 GB in Arrow
@@ -65,7 +65,7 @@ class Chunk:
     raw_of: Callable[[list[int]], list[str]] | None = None  # the texts of records, by their lines
 
 
-def _texts_by_line(block: bytes, records: Records) -> Callable[[list[int]], list[str]]:
+def _texts_by_line(block: bytes | bytearray, records: Records) -> Callable[[list[int]], list[str]]:
     """The texts of some of ``records`` (of ``block``, kept alive for it), found by their lines."""
     def raw_of(lines: list[int]) -> list[str]:
         found = np.searchsorted(records.lines, np.asarray(lines, dtype=np.int64))
@@ -78,8 +78,8 @@ def read_chunks(path: Path, header_bytes: int, columns: int, wanted: list[int], 
     ``columns`` is the header's column count, ``wanted`` the 1-based positions to keep."""
     names = [f"c{i}" for i in range(1, columns + 1)]
     keep = [names[i - 1] for i in wanted]
-    for block, line, final, truncated in _blocks(path, header_bytes):
-        records = split_records(block, line, columns)
+    for block, feeds, line, final, truncated in _blocks(path, header_bytes):
+        records = split_records(block, line, columns, feeds)
         if not len(records.starts):
             continue
         cut = _cut(block, records, columns, final, truncated)
@@ -94,7 +94,7 @@ def read_chunks(path: Path, header_bytes: int, columns: int, wanted: list[int], 
         yield chunk
 
 
-def _cut(block: bytes, records: Records, columns: int, final: bool, truncated: str | None) -> int | None:
+def _cut(block: bytes | bytearray, records: Records, columns: int, final: bool, truncated: str | None) -> int | None:
     """The index of a last record cut short, when the file ends without a line end: a truncated gzip stream
     (whatever the line holds, its end is lost), or a last line that is not a whole record with the header's
     field count (a file that merely lacks its final line end is common)."""
@@ -110,7 +110,8 @@ def _cut(block: bytes, records: Records, columns: int, final: bool, truncated: s
     return None
 
 
-def _read(block: bytes, records: Records, names: list[str], keep: list[str], columns: int, exact: Exact) -> Chunk:
+def _read(block: bytes | bytearray, records: Records, names: list[str], keep: list[str], columns: int,
+          exact: Exact) -> Chunk:
     """One chunk's records: Arrow for the well-formed ones, ``exact`` for the others."""
     good = ~records.blank & ~records.suspect
     blank = int(np.count_nonzero(records.blank))
@@ -136,7 +137,7 @@ def _read(block: bytes, records: Records, names: list[str], keep: list[str], col
     return Chunk(both.take(from_numpy(order)), first, blank)
 
 
-def _arrow(data: bytes, names: list[str], keep: list[str],
+def _arrow(data: bytes | bytearray, names: list[str], keep: list[str],
            multiline: bool) -> tuple[pa.Table, int]:
     """Arrow's parse of whole records (quotes honoured; line breaks inside fields only when ``multiline``):
     the wanted columns, and how many rows it found with a wrong field count (skipped)."""
@@ -160,7 +161,7 @@ def _arrow(data: bytes, names: list[str], keep: list[str],
     return table, invalid[0]
 
 
-def _finish(parsed: pa.Table, lines: np.ndarray, records: Records, block: bytes, columns: int) -> pa.Table:
+def _finish(parsed: pa.Table, lines: np.ndarray, records: Records, block: bytes | bytearray, columns: int) -> pa.Table:
     """Arrow's rows as chunk columns: padded fields trimmed, line breaks inside fields as ``\\n``."""
     spaced = block.find(b" ") >= 0
     crlf = records.multiline and block.find(b"\r") >= 0
@@ -176,7 +177,7 @@ def _finish(parsed: pa.Table, lines: np.ndarray, records: Records, block: bytes,
                      "longest": from_numpy(np.zeros(n, np.int64))})
 
 
-def _field_counts(block: bytes, records: Records) -> np.ndarray:
+def _field_counts(block: bytes | bytearray, records: Records) -> np.ndarray:
     """Each record's number of fields: its commas outside quotes, plus one (exact for records whose quotes
     are in place; the others are suspect anyway)."""
     data = np.frombuffer(block, np.uint8)
@@ -190,7 +191,7 @@ def _field_counts(block: bytes, records: Records) -> np.ndarray:
     return np.bincount(record[inside & (record >= 0)], minlength=len(records.starts)) + 1
 
 
-def _only(block: bytes, records: Records, good: np.ndarray) -> bytes:
+def _only(block: bytes | bytearray, records: Records, good: np.ndarray) -> bytes:
     """The bytes of the ``good`` records, each with its line end (runs of them copied as they are)."""
     data = np.frombuffer(block, np.uint8)
     following = np.append(records.starts[1:], len(data))  # a record's bytes run to the next one's start
@@ -203,43 +204,42 @@ def _only(block: bytes, records: Records, good: np.ndarray) -> bytes:
     return picked.tobytes()
 
 
-def _blocks(path: Path, header_bytes: int) -> Iterator[tuple[bytes, int, bool, str | None]]:
+def _blocks(path: Path, header_bytes: int) -> Iterator[tuple[bytearray, np.ndarray, int, bool, str | None]]:
     """The text after the header in blocks of about ``CHUNK_BYTES``, each cut after a line end where no
-    quoted field is open (when one can be found), as ``(block, its first line, last, why the file is
-    incomplete)``. ``InputError`` for text that is not UTF-8 (the blocks before it are whole)."""
+    quoted field is open (when one can be found), as ``(block, its line feeds, its first line, last, why
+    the file is incomplete)``. ``InputError`` for text that is not UTF-8 (the blocks before it are whole)."""
     pending, offset, line = b"", header_bytes, 2
     compressed = _is_gzip(path)
     source = _text(path, header_bytes)
     truncated: str | None = None
     exhausted = False
     while not exhausted or pending:
-        pieces = [pending]
-        size = len(pending)
-        while not exhausted and size < CHUNK_BYTES:
+        text = bytearray(pending)  # a block is gathered in place: slicing bytes would copy it again
+        while not exhausted and len(text) < CHUNK_BYTES:
             piece = next(source, None)
             if piece is None:
                 exhausted = True
             elif isinstance(piece, str):
                 truncated, exhausted = piece, True
             else:
-                pieces.append(piece)
-                size += len(piece)
-        pending = b"".join(pieces)
-        del pieces
-        end = len(pending) if exhausted and len(pending) <= CHUNK_BYTES else _cut_point(pending, CHUNK_BYTES)
+                text += piece
+        end = len(text) if exhausted and len(text) <= CHUNK_BYTES else _cut_point(text, CHUNK_BYTES)
         if end == 0:
             if not exhausted:
-                raise Refused(line, f"no line end within {len(pending)} bytes")
-            end = len(pending)
-        block, pending = (pending, b"") if end == len(pending) else (pending[:end], pending[end:])
+                raise Refused(line, f"no line end within {len(text)} bytes")
+            end = len(text)
+        pending = bytes(text[end:])  # the start of the next block
+        del text[end:]
+        block = text
         last = exhausted and not pending
         _check_utf8(path, block, offset, line, compressed, cut=last and truncated is not None)
-        yield block, line, last, truncated if last else None
+        feeds = line_feeds(block)
+        yield block, feeds, line, last, truncated if last else None
         offset += end
-        line += block.count(b"\n")
+        line += len(feeds)
 
 
-def _cut_point(text: bytes, limit: int) -> int:
+def _cut_point(text: bytes | bytearray, limit: int) -> int:
     """Where to end a block: after the last line end within ``limit`` bytes that leaves no quoted field open,
     looking back a thousand lines at most (then after the last line end); after the first line end past
     ``limit`` when a single line is longer. 0 when ``text`` has no line end."""
@@ -284,7 +284,7 @@ def _text(path: Path, skip: int) -> Iterator[bytes | str]:
                f"({seen} bytes of text before the cut)")
 
 
-def _check_utf8(path: Path, raw: bytes, offset: int, line: int, compressed: bool, cut: bool) -> None:
+def _check_utf8(path: Path, raw: bytes | bytearray, offset: int, line: int, compressed: bool, cut: bool) -> None:
     """``InputError`` naming line and byte unless ``raw`` is UTF-8 (a character cut by the end of a
     truncated stream, ``cut``, belongs to the cut record)."""
     if raw.isascii():
