@@ -38,8 +38,12 @@ def _random_object(rng: random.Random) -> dict:
     return record
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_the_c_scan_of_clean_json_lines_agrees_with_numpy_and_names_the_engines_keys(tmp_path, monkeypatch, seed):
+@pytest.mark.parametrize(("seed", "window"), [(s, w) for s in range(6) for w in (None, 37)])
+def test_the_c_scan_of_clean_json_lines_agrees_with_numpy_and_names_the_engines_keys(tmp_path, monkeypatch, seed,
+                                                                                       window):
+    """Whole and in windows of a few lines each (as a large file is read)."""
+    if window:
+        monkeypatch.setattr(readers, "_SCAN_BYTES", window)
     rng = random.Random(seed)
     lines = [json.dumps(_random_object(rng), ensure_ascii=False, separators=rng.choice([None, (",", ":")]))
              for _ in range(200)]  # keys written as they are: the engine's unescaping is not the scan's to copy

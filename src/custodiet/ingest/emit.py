@@ -127,7 +127,8 @@ def append_candidates(store: Store, source_name: str, channel: str, mapping: pa.
                       seen: Seen | None = None) -> tuple[int, list[str]]:
     """``append_new_events`` of Arrow candidates without the engine, so that it may run in a worker thread
     while the connection serves other queries: ``candidates`` is ``cand_base`` as an Arrow table (in line
-    order, no blank lines) with each record's ``subject_position`` in ``mapping``; ``skipped`` the lines
+    order, no blank lines) with each record's ``subject_position`` in ``mapping`` (and, when it was looked
+    up already, its ``pseudonym``); ``skipped`` the lines
     not to store (``verdict_lines``)."""
     step = max(1, min(batch_rows, PART_ROWS))
     return _append(store, _candidate_batches(candidates, skipped, mapping, source_name, step), source_name,
@@ -169,12 +170,16 @@ def _append(store: Store, batches: Iterator[pa.RecordBatch], source_name: str, c
 def _candidate_batches(candidates: pa.Table, skipped: pa.Array | None, mapping: pa.Table, source_name: str,
                        step: int) -> Iterator[pa.RecordBatch]:
     """The new records of Arrow candidates, pseudonymised, ``step`` rows at a time. A candidate's
-    ``subject_position`` is the row of its identifier in ``mapping``; the filter runs once over the whole
-    table (it builds a hash table of the skipped lines)."""
-    table = _new(candidates.select([*_FETCHED, "subject_position"]).rename_columns([*_RENAMED, "subject_position"]),
-                 skipped)
-    subject = _pseudonyms(mapping.column("pseudonym").take(table.column("subject_position")), source_name)
-    yield from table.drop_columns(["subject_position"]).append_column("subject", subject).to_batches(step)
+    ``subject_position`` is the row of its identifier in ``mapping``, or its ``pseudonym`` is there already
+    (looked up for its content id); the filter runs once over the whole table (it builds a hash table of
+    the skipped lines)."""
+    given = ["pseudonym"] if "pseudonym" in candidates.column_names else []
+    table = _new(candidates.select([*_FETCHED, "subject_position", *given])
+                 .rename_columns([*_RENAMED, "subject_position", *given]), skipped)
+    subject = (table.column("pseudonym") if given
+               else mapping.column("pseudonym").take(table.column("subject_position")))
+    table = table.drop_columns(["subject_position", *given])
+    yield from table.append_column("subject", _pseudonyms(subject, source_name)).to_batches(step)
 
 
 def _engine_batches(con: duckdb.DuckDBPyConnection, skipped: pa.Array | None, mapping: pa.Table,

@@ -1,7 +1,8 @@
 """CSV files read by Arrow's multi-threaded CSV reader, chunk by chunk, with every record's exact line.
 
 Any well-formed RFC 4180 file takes this path: LF or CRLF line ends, quoted fields with commas, doubled
-quotes and line breaks inside, a byte-order mark, plain or gzip. A chunk is about ``CHUNK_BYTES`` of text,
+quotes and line breaks inside, a byte-order mark, plain or gzip. A chunk is about an eighth of the text,
+from ``MIN_CHUNK_BYTES`` to ``CHUNK_BYTES``,
 cut between records; ``csvsplit`` finds its records and the line where each starts (numpy), Arrow splits
 them into fields, and a record's line is looked up by its position among the records Arrow returns.
 
@@ -28,7 +29,11 @@ from custodiet.arrow_columns import from_numpy, string_array, trimmed_text
 from custodiet.ingest.csvsplit import MAX_SPAN, Records, line_feeds, split_records, whole_record
 from custodiet.ingest.guard import CUT_RECORD, GZIP_MAGIC, BadText, InputError, inflate
 
-CHUNK_BYTES = 64 << 20  # bytes of text per chunk: about 550k portal records, 0.1 GB in Arrow
+CHUNK_BYTES = 256 << 20  # the most text per chunk: about 2.3M portal records, 0.4 GB in Arrow
+# The least: a file is cut into about eight chunks, so that storing one overlaps reading the next, but no
+# smaller than this (each chunk is deduplicated against everything stored before it: more chunks, more
+# of that work).
+MIN_CHUNK_BYTES = 64 << 20
 # Smaller files take the line-by-line path, as fast at this size: handing Arrow data to the engine imports
 # pyarrow.dataset and pandas, 0.4 s, which a small file's ingest would otherwise spend on start-up.
 MIN_BYTES = 8 << 20
@@ -205,17 +210,18 @@ def _only(block: bytes | bytearray, records: Records, good: np.ndarray) -> bytes
 
 
 def _blocks(path: Path, header_bytes: int) -> Iterator[tuple[bytearray, np.ndarray, int, bool, str | None]]:
-    """The text after the header in blocks of about ``CHUNK_BYTES``, each cut after a line end where no
+    """The text after the header in blocks of about ``_chunk_bytes``, each cut after a line end where no
     quoted field is open (when one can be found), as ``(block, its line feeds, its first line, last, why
     the file is incomplete)``. ``InputError`` for text that is not UTF-8 (the blocks before it are whole)."""
     pending, offset, line = b"", header_bytes, 2
     compressed = _is_gzip(path)
+    limit = _chunk_bytes(path.stat().st_size * (8 if compressed else 1))  # gzip: about 8 bytes of text per byte
     source = _text(path, header_bytes)
     truncated: str | None = None
     exhausted = False
     while not exhausted or pending:
         text = bytearray(pending)  # a block is gathered in place: slicing bytes would copy it again
-        while not exhausted and len(text) < CHUNK_BYTES:
+        while not exhausted and len(text) < limit:
             piece = next(source, None)
             if piece is None:
                 exhausted = True
@@ -223,7 +229,7 @@ def _blocks(path: Path, header_bytes: int) -> Iterator[tuple[bytearray, np.ndarr
                 truncated, exhausted = piece, True
             else:
                 text += piece
-        end = len(text) if exhausted and len(text) <= CHUNK_BYTES else _cut_point(text, CHUNK_BYTES)
+        end = len(text) if exhausted and len(text) <= limit else _cut_point(text, limit)
         if end == 0:
             if not exhausted:
                 raise Refused(line, f"no line end within {len(text)} bytes")
@@ -237,6 +243,11 @@ def _blocks(path: Path, header_bytes: int) -> Iterator[tuple[bytearray, np.ndarr
         yield block, feeds, line, last, truncated if last else None
         offset += end
         line += len(feeds)
+
+
+def _chunk_bytes(text_bytes: int) -> int:
+    """Bytes of text per chunk for a file of about ``text_bytes``."""
+    return min(CHUNK_BYTES, max(MIN_CHUNK_BYTES, text_bytes // 8))
 
 
 def _cut_point(text: bytes | bytearray, limit: int) -> int:

@@ -300,10 +300,12 @@ def _fill_content_ids(con: duckdb.DuckDBPyConnection, channel: str, candidates: 
         return candidates
     content = candidates.select(["ts", "actor", "actor_org", "subject_kind", "data_kind", "operation", "authority",
                                  "outcome", "records", "attrs"])
-    content = content.append_column("subject", subjects.mapping.column("pseudonym").take(subjects.positions))
+    pseudonyms = subjects.mapping.column("pseudonym").take(subjects.positions)
+    content = content.append_column("subject", pseudonyms)
     content = content.append_column("channel", constant_strings(channel, content.num_rows))
     ids = pc.if_else(missing, content_ids(content), candidates.column("event_id"))
     filled = candidates.set_column(candidates.schema.get_field_index("event_id"), "event_id", ids)
+    filled = filled.append_column("pseudonym", pseudonyms)  # kept for the events: looked up once
     con.register("cand_base", filled)
     return filled
 

@@ -3,7 +3,7 @@
 - **CSV** of at least ``fastcsv.MIN_BYTES`` (plain or gzip): Arrow chunks (``fastcsv``), whose malformed
   records are split by the line-by-line rules (``tabular.csv_exact``).
 - **JSON lines** (plain or gzip): the lines are staged as the line-by-line path stages them (every line
-  exact, ``tabular.stage``), and read out in chunks of ``ROWS_PER_CHUNK`` with every key extracted by
+  exact, ``tabular.stage``), and read out in chunks (``rows_per_chunk``) with every key extracted by
   one parse of the line.
 - **Parquet**: the engine reads the row groups in order, every column as text, in chunks.
 
@@ -52,7 +52,8 @@ from custodiet.ingest.tabular import (
 )
 
 FAST_PATH = True  # the line-by-line path for every file when False (the differential tests compare both)
-ROWS_PER_CHUNK = 500_000  # JSON lines and Parquet records per chunk: about 0.1 GB in Arrow
+ROWS_PER_CHUNK = 2_000_000  # the most JSON lines or Parquet records per chunk: about 0.4 GB in Arrow
+MIN_ROWS_PER_CHUNK = 500_000  # the least: a file is cut into about eight chunks (see fastcsv.MIN_CHUNK_BYTES)
 _SCAN_BYTES = 64 << 20  # JSON-lines text looked at per step
 _CONTROLS = r"[\x00-\x1f\x7f]"
 
@@ -154,8 +155,9 @@ def _jsonl_chunks(con: duckdb.DuckDBPyConnection, staged: Staged) -> Iterator[St
     cols, control = _named_select(staged.fields, positions, {n: f"f[{positions[n]}]" for n in positions})
     blank = "(raw IS NULL OR trim(raw) = '')"
     last = con.execute(f"SELECT coalesce(max(line), 0) FROM {objects}").fetchall()[0][0]
-    for first in range(1, last + 1, ROWS_PER_CHUNK):
-        window = f"line BETWEEN {first} AND {first + ROWS_PER_CHUNK - 1}"
+    per_chunk = rows_per_chunk(last)
+    for first in range(1, last + 1, per_chunk):
+        window = f"line BETWEEN {first} AND {first + per_chunk - 1}"
         blanks = con.execute(f"SELECT count(*) FROM {objects} WHERE {window} AND {blank}").fetchall()[0][0]
         # A value can hold a control character only when its line escapes one (a backslash) or holds a DEL,
         # and a field can pass the limit only on a line that does: the costly checks run on those lines.
@@ -203,23 +205,34 @@ class _JsonLines:
 
 def _scan_json_lines(path: Path) -> _JsonLines | None:
     """The lines of a JSON-lines file; None when the text is not UTF-8 (the line-by-line staging names
-    where). One pass of the C scanner over the mapped file when it is built, else numpy over blocks."""
+    where). The C scanner reads the mapped file in windows of whole lines, two at a time (one per core),
+    each window's pages let go once it is read, so the memory it holds stays small; numpy streams the file
+    in blocks when the scanner is not built."""
     if _csvscan is None or not path.stat().st_size:
         return _stream_json_lines(path)
     scan = _csvscan.json_lines
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as text:
-        middle = text.find(b"\n", len(text) // 2) + 1 or len(text)  # two halves of whole lines, one per core
-        with memoryview(text) as view, ThreadPoolExecutor(max_workers=1, thread_name_prefix="json-scan") as pool:
-            second = pool.submit(scan, view[middle:])
-            halves = [scan(view[:middle]), second.result()]
-    if any(half[5] >= 0 for half in halves):
+        cuts = [0]
+        while cuts[-1] < len(text):
+            cuts.append(text.find(b"\n", cuts[-1] + _SCAN_BYTES) + 1 or len(text))
+
+        def window(i: int) -> tuple[bytes, bytes, bytes, bool, list[bytes] | None, int]:
+            with memoryview(text) as view, view[cuts[i] : cuts[i + 1]] as part:
+                found = scan(part)
+            first_page = cuts[i] - cuts[i] % mmap.PAGESIZE
+            text.madvise(mmap.MADV_DONTNEED, first_page, cuts[i + 1] - first_page)
+            return found
+
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="json-scan") as pool:
+            parts = list(pool.map(window, range(len(cuts) - 1)))
+    if any(part[5] >= 0 for part in parts):
         return None
-    starts = np.concatenate([np.frombuffer(h[0], np.int64) + at for h, at in zip(halves, (0, middle), strict=True)])
-    ends = np.concatenate([np.frombuffer(h[1], np.int64) + at for h, at in zip(halves, (0, middle), strict=True)])
-    empty = np.frombuffer(b"".join(h[2] for h in halves), np.bool_)
-    keys = None if any(h[4] is None for h in halves) else sorted({k.decode("utf-8") for h in halves for k in h[4]})
+    starts = np.concatenate([np.frombuffer(p[0], np.int64) + at for p, at in zip(parts, cuts, strict=False)])
+    ends = np.concatenate([np.frombuffer(p[1], np.int64) + at for p, at in zip(parts, cuts, strict=False)])
+    empty = np.frombuffer(b"".join(p[2] for p in parts), np.bool_)
+    keys = None if any(p[4] is None for p in parts) else sorted({k.decode("utf-8") for p in parts for k in p[4] or []})
     return _JsonLines(path, starts, ends, np.flatnonzero(~empty).astype(np.int64) + 1, int(np.count_nonzero(empty)),
-                      any(h[3] for h in halves), keys)
+                      any(p[3] for p in parts), keys)
 
 
 def _stream_json_lines(path: Path) -> _JsonLines | None:
@@ -299,7 +312,7 @@ def _json_values(cursor: duckdb.DuckDBPyConnection, source: str) -> int | None:
 
 def _jsonl_read(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: list[str], keys: dict[str, str],
                 found: _JsonLines) -> Iterator[Staged]:
-    """The records of a JSON-lines file read by the engine's JSON reader, in chunks of ``ROWS_PER_CHUNK``:
+    """The records of a JSON-lines file read by the engine's JSON reader, in chunks (``rows_per_chunk``):
     every key as text, the n-th record on the n-th non-blank line. A record whose line escapes a character
     (a value may then hold a control character) or is longer than the field limit is checked for both, as
     the line-by-line path checks every record."""
@@ -311,7 +324,7 @@ def _jsonl_read(con: duckdb.DuckDBPyConnection, path: Path, name: str, fields: l
     cursor = con.cursor()
     reader = cursor.execute(
         f"SELECT * FROM read_json({sql_text(str(path))}, format = 'newline_delimited', columns = {columns})"
-    ).to_arrow_reader(ROWS_PER_CHUNK)
+    ).to_arrow_reader(rows_per_chunk(len(found.lines)))
     lines, raw_of = found.lines, found.raw_of
     lengths = (found.ends - found.starts)[lines - 1]
     done = 0
@@ -359,16 +372,17 @@ def _parquet_chunks(con: duckdb.DuckDBPyConnection, path: Path, name: str, field
     raw = "CAST(to_json(struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in columns) + ")) AS VARCHAR)"
     raw_of = _raw_by_line(con, f"SELECT file_row_number + 1 AS line, {raw} AS raw FROM {source}")
     schema = pq.read_schema(path)
+    per_chunk = rows_per_chunk(pq.ParquetFile(path).metadata.num_rows)
     if all(_text_as_is(schema.field(keys[n]).type) for n in keys) and len(set(schema.names)) == len(schema.names):
-        tables = _parquet_as_text(path, keys, present, raw_of)
+        tables = _parquet_as_text(path, keys, present, raw_of, per_chunk)
     else:  # other types are written as the engine writes them
         cursor = con.cursor()  # its own: the caller's connection runs other queries between two chunks
         reader = cursor.execute(
             f"SELECT file_row_number + 1 AS line, {cols}, CAST(NULL AS INTEGER) AS ncols, {longest} AS longest, "
             f"CASE WHEN {longest} > {FIELD_LIMIT} OR {control} THEN {raw} END AS raw FROM {source}"
-        ).to_arrow_reader(ROWS_PER_CHUNK)
+        ).to_arrow_reader(per_chunk)
         tables = (pa.Table.from_batches([b]) for b in reader)
-    for table in _in_chunks(tables):
+    for table in _in_chunks(tables, per_chunk):
         yield _chunk_staged(path, name, "parquet", table, present, extras, positions, None, raw_of=raw_of)
 
 
@@ -378,12 +392,12 @@ def _text_as_is(kind: pa.DataType) -> bool:
 
 
 def _parquet_as_text(path: Path, keys: dict[str, str], present: list[str],
-                     raw_of: Callable[[list[int]], list[str]]) -> Iterator[pa.Table]:
+                     raw_of: Callable[[list[int]], list[str]], per_chunk: int) -> Iterator[pa.Table]:
     """A Parquet file of text and whole numbers read by Arrow, batch by batch, as chunk columns."""
     positions = {n: i + 1 for i, n in enumerate(keys)}
     done = 0
     try:
-        batches = pq.ParquetFile(path).iter_batches(batch_size=ROWS_PER_CHUNK, columns=sorted(set(keys.values())))
+        batches = pq.ParquetFile(path).iter_batches(batch_size=per_chunk, columns=sorted(set(keys.values())))
         for batch in batches:
             n = batch.num_rows
             given = {k: batch.column(keys[k]).cast(pa.string()) for k in keys}
@@ -420,14 +434,19 @@ def _may_hold_controls(column: pa.Array | pa.ChunkedArray) -> bool:
     return False
 
 
-def _in_chunks(tables: Iterator[pa.Table]) -> Iterator[pa.Table]:
-    """Tables joined into chunks of about ``ROWS_PER_CHUNK`` rows, one chunk in memory at a time."""
+def rows_per_chunk(rows: int) -> int:
+    """Records per chunk for a file of ``rows`` records."""
+    return min(ROWS_PER_CHUNK, max(MIN_ROWS_PER_CHUNK, rows // 8))
+
+
+def _in_chunks(tables: Iterator[pa.Table], per_chunk: int) -> Iterator[pa.Table]:
+    """Tables joined into chunks of about ``per_chunk`` rows, one chunk in memory at a time."""
     pending: list[pa.Table] = []
     rows = 0
     for table in tables:
         pending.append(table)
         rows += table.num_rows
-        if rows >= ROWS_PER_CHUNK:
+        if rows >= per_chunk:
             yield pa.concat_tables(pending)
             pending, rows = [], 0
     if pending:
