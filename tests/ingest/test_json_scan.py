@@ -8,15 +8,15 @@ import random
 import duckdb
 import pytest
 
-from custodiet.ingest import csvsplit, readers
+from custodiet.ingest import csvsplit, jsonlines
 
 
 def _scan_both(path, monkeypatch):
     assert csvsplit._csvscan is not None, "the C line scanner was not built"
-    c_scan = readers._scan_json_lines(path)
+    c_scan = jsonlines.scan_json_lines(path)
     with monkeypatch.context() as m:
-        m.setattr(readers, "_csvscan", None)
-        numpy_scan = readers._scan_json_lines(path)
+        m.setattr(jsonlines, "_csvscan", None)
+        numpy_scan = jsonlines.scan_json_lines(path)
     return c_scan, numpy_scan
 
 
@@ -43,7 +43,7 @@ def test_the_c_scan_of_clean_json_lines_agrees_with_numpy_and_names_the_engines_
                                                                                        window):
     """Whole and in windows of a few lines each (as a large file is read)."""
     if window:
-        monkeypatch.setattr(readers, "_SCAN_BYTES", window)
+        monkeypatch.setattr(jsonlines, "_SCAN_BYTES", window)
     rng = random.Random(seed)
     lines = [json.dumps(_random_object(rng), ensure_ascii=False, separators=rng.choice([None, (",", ":")]))
              for _ in range(200)]  # keys written as they are: the engine's unescaping is not the scan's to copy
@@ -98,10 +98,10 @@ def test_the_plan_reads_the_same_columns_with_the_scans_keys_as_with_the_engines
     path.write_text("\n".join(json.dumps(o) for o in objects) + "\n")
     fields, required = ["ts", "actor", "subject", "subject_kind", "data_kind"], ["ts", "actor"]
     con = duckdb.connect()
-    with_scan = readers._jsonl_plan(con, path, fields, required)
+    with_scan = jsonlines.jsonl_plan(con, path, fields, required)
     with monkeypatch.context() as m:
-        m.setattr(readers, "_csvscan", None)
-        with_engine = readers._jsonl_plan(con, path, fields, required)
+        m.setattr(jsonlines, "_csvscan", None)
+        with_engine = jsonlines.jsonl_plan(con, path, fields, required)
     assert with_scan is not None
     assert with_engine is not None
     assert with_scan[0] == with_engine[0]

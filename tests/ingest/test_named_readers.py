@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from custodiet.ingest import readers
+from custodiet.ingest import chunks, readers
 from custodiet.ingest.portal import ingest_portal
 from custodiet.store import Store
 from tests.ingest.fixtures import HEADER
@@ -60,10 +60,10 @@ def test_clean_json_lines_take_the_engines_json_reader(tmp_path, monkeypatch, sh
     """Every non-blank line an object: read by the engine's JSON reader, judged as the line-by-line path judges
     them (blank lines, a control character behind an escape, an over-long value, bad fields)."""
     if chunk:
-        monkeypatch.setattr(readers, "ROWS_PER_CHUNK", chunk)
+        monkeypatch.setattr(chunks, "ROWS_PER_CHUNK", chunk)
     planned = []
-    original = readers._jsonl_plan
-    monkeypatch.setattr(readers, "_jsonl_plan", lambda *a: planned.append(original(*a)) or planned[-1])
+    original = readers.jsonl_plan
+    monkeypatch.setattr(readers, "jsonl_plan", lambda *a: planned.append(original(*a)) or planned[-1])
     objects = _objects(6, upper=False)
     objects[7]["actor"] = "a\u0007b"
     objects[9]["operation"] = "x" * 5000
@@ -87,7 +87,7 @@ def test_clean_json_lines_take_the_engines_json_reader(tmp_path, monkeypatch, sh
 
 
 def test_json_lines_in_several_chunks(tmp_path, monkeypatch, shared_key):  # noqa: F811
-    monkeypatch.setattr(readers, "ROWS_PER_CHUNK", 40)
+    monkeypatch.setattr(chunks, "ROWS_PER_CHUNK", 40)
     path = tmp_path / "log.jsonl"
     path.write_text("\n".join(json.dumps(o) for o in _objects(4)) + "\n")
     fast, exact, fast_rows, exact_rows = _both(tmp_path, path, monkeypatch)
@@ -101,7 +101,7 @@ def test_json_lines_in_several_chunks(tmp_path, monkeypatch, shared_key):  # noq
 def test_parquet_is_judged_alike_on_both_paths(tmp_path, monkeypatch, shared_key, chunk, typed):  # noqa: F811
     """Text and whole numbers are read by Arrow, other types (here a timestamp) as the engine writes them."""
     if chunk:
-        monkeypatch.setattr(readers, "ROWS_PER_CHUNK", chunk)
+        monkeypatch.setattr(chunks, "ROWS_PER_CHUNK", chunk)
     rows = _random_rows(5, 300)
     rows[3][1] = "a\x07b"  # a control character: quarantined as such on both paths
     table = pa.table({h: [r[i] or None for r in rows] for i, h in enumerate(HEADER)})

@@ -22,8 +22,8 @@ record they already hold is dropped as a duplicate, so no event is stored twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -96,6 +96,50 @@ class Seen:
                for e in signed.entries if e.end_leaf > self.size]
         self.size = signed.size
         return pa.chunked_array([c for a in ids for c in a.chunks], pa.string()).combine_chunks()
+
+
+class Storing:
+    """The unit of an ingest being stored by a worker thread (at most one), while the caller reads and
+    checks the next; ``stored`` and ``segments`` add up what was stored.
+
+    ``wait`` returns once that unit is signed, with the connection's views on the new state and ``seen``
+    moved up to it, so the next unit is deduplicated against it; a storing error is raised there."""
+
+    def __init__(self, store: Store, con: duckdb.DuckDBPyConnection, seen: Seen):
+        self.store, self.con, self.seen = store, con, seen
+        self.stored = 0
+        self.segments: list[str] = []
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store")
+        self._pending: Future[tuple[int, list[str]]] | None = None
+
+    def start(self, store_unit: Callable[[], tuple[int, list[str]]]) -> None:
+        """Store a unit in the worker (``store_unit`` must not use the connection)."""
+        self.wait()
+        self._pending = self._pool.submit(store_unit)
+
+    def run(self, store_unit: Callable[[], tuple[int, list[str]]]) -> None:
+        """Store a unit at once, in this thread (one that needs the connection)."""
+        self.wait()
+        self._done(*store_unit())
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            self._done(*pending.result())
+
+    def _done(self, stored: int, segments: list[str]) -> None:
+        self.stored += stored
+        self.segments += segments
+        snapshot = take(self.store)  # the next unit is deduplicated against this one's events too
+        self.store.refresh_views(self.con, snapshot)
+        self.seen.size = snapshot.size
+
+    def close(self) -> None:
+        """Let a unit still being stored finish (after an error elsewhere; its own error is not raised)."""
+        if self._pending is not None:
+            wait([self._pending])
+            self._pending = None
+        self._pool.shutdown()
 
 
 def verdict_lines(con: duckdb.DuckDBPyConnection) -> pa.Array | None:

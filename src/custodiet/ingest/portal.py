@@ -8,9 +8,7 @@ pseudonymised once per distinct value.
 
 from __future__ import annotations
 
-import concurrent.futures
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +21,7 @@ from custodiet.arrow_columns import constant_strings
 from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, sql_list, sql_text
 from custodiet.ingest.chunk_candidates import OnSubjects, chunk_candidates
 from custodiet.ingest.dedupe import content_ids, find_collisions, settle_verdicts
-from custodiet.ingest.emit import Seen, append_candidates, append_new_events, verdict_lines
+from custodiet.ingest.emit import Seen, Storing, append_candidates, append_new_events, verdict_lines
 from custodiet.ingest.limits import BATCH_ROWS, FIELD_LIMIT, FUTURE_SKEW
 from custodiet.ingest.readers import stagings
 from custodiet.ingest.record_checks import (
@@ -117,7 +115,7 @@ def ingest_portal(
     lock is held per commit only: a quarantine file, a ledger batch.
 
     A chunk's events are stored by a worker thread while the next chunk is read, checked and given its
-    content ids (``_Storing``); that chunk is deduplicated only once the one before is signed, so the
+    content ids (``emit.Storing``); that chunk is deduplicated only once the one before is signed, so the
     order of the work that depends on the store is unchanged.
 
     A file that ends early (a truncated gzip stream, a last record cut short) has its whole records
@@ -129,7 +127,7 @@ def ingest_portal(
     snapshot = take(store)
     seen = Seen(snapshot.size)
     con = store.connect(memory_limit="2GB", snapshot=snapshot)
-    storing = _Storing(store, con, summary, seen)
+    storing = Storing(store, con, seen)
     try:
         step("reading")
         units = 0
@@ -148,52 +146,13 @@ def ingest_portal(
         storing.close()
         con.close()
         store.write_catalog()
+    summary.stored, summary.segments = storing.stored, storing.segments
     summary.duplicates += seen.dropped
     return summary
 
 
-class _Storing:
-    """The unit being stored by a worker thread (at most one), while the caller reads and checks the next.
-
-    ``wait`` returns once it is signed, with the connection's views on the new state and ``seen`` moved up
-    to it, so the next unit is deduplicated against it; a storing error is raised there."""
-
-    def __init__(self, store: Store, con: duckdb.DuckDBPyConnection, summary: IngestSummary, seen: Seen):
-        self.store, self.con, self.summary, self.seen = store, con, summary, seen
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store")
-        self._pending: Future[tuple[int, list[str]]] | None = None
-
-    def start(self, store_unit: Callable[[], tuple[int, list[str]]]) -> None:
-        self.wait()
-        self._pending = self._pool.submit(store_unit)
-
-    def run(self, store_unit: Callable[[], tuple[int, list[str]]]) -> None:
-        """Store a unit at once, in this thread (one that needs the connection)."""
-        self.wait()
-        self._done(*store_unit())
-
-    def wait(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            self._done(*pending.result())
-
-    def _done(self, stored: int, segments: list[str]) -> None:
-        self.summary.stored += stored
-        self.summary.segments += segments
-        snapshot = take(self.store)  # the next unit is deduplicated against this one's events too
-        self.store.refresh_views(self.con, snapshot)
-        self.seen.size = snapshot.size
-
-    def close(self) -> None:
-        """Let a unit still being stored finish (after an error elsewhere; its own error is not raised)."""
-        if self._pending is not None:
-            concurrent.futures.wait([self._pending])
-            self._pending = None
-        self._pool.shutdown()
-
-
 def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged, channel: str, now: datetime,
-                   step: Callable[[str], None], batch_rows: int, summary: IngestSummary, storing: _Storing) -> None:
+                   step: Callable[[str], None], batch_rows: int, summary: IngestSummary, storing: Storing) -> None:
     """Check, deduplicate, quarantine and store one staged unit; adds its counts to ``summary``. Its checks,
     pseudonyms and content ids overlap the storing of the unit before; its deduplication waits for it."""
     step("validating")
