@@ -44,7 +44,8 @@ def _cell(value: Any, mono: bool = False) -> str:
 def _table(headers: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(r) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    thead = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""
+    return f"<table>{thead}<tbody>{body}</tbody></table>"
 
 
 def _history_what(record: dict[str, Any]) -> str:
@@ -100,8 +101,10 @@ def render_html(case: dict[str, Any], findings: list[dict[str, Any]], events: li
         "<code>events/ID.json</code> holds the event's fields; <code>proofs/ID.json</code> its inclusion proof; "
         "<code>head.json</code> the signed tree head all proofs lead to. To check the bundle with no access to "
         "the store, run:</p>"
-        f"<pre>custodiet evidence verify bundle.zip --public-key {escape(head['public_key'])}</pre>"
-        "<p>with the ledger's public key as you received it from the operator, out of band. The check rebuilds "
+        "<pre>custodiet evidence verify bundle.zip --public-key LEDGER_PUBLIC_KEY</pre>"
+        "<p>with the ledger's public key as you received it from the operator, out of band (not the key this "
+        f"bundle carries: its head names key {escape(fingerprint(head['public_key']))}, and the check shows that "
+        "the two are the same). The check rebuilds "
         "each event's leaf from its JSON (the <code>cev1</code> encoding, then SHA-256 with the leaf prefix "
         "0x00), folds its inclusion proof up to the root, compares that root with the signed head's, and "
         "checks the head's Ed25519 signature and the case's hash chain. <code>docs/evidence.md</code> describes "
