@@ -24,5 +24,5 @@ from custodiet.cases.cases import (
 )
 from custodiet.cases.journal import JournalError, line_hash
 
-__all__ = ["STATUSES", "CaseError", "JournalError", "add_note", "fold_case", "line_hash", "list_cases", "open_case", "read_case",
-           "set_status"]
+__all__ = ["STATUSES", "CaseError", "JournalError", "add_note", "fold_case", "line_hash", "list_cases", "open_case",
+           "read_case", "set_status"]

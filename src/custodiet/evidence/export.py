@@ -21,9 +21,9 @@ import pyarrow.parquet as pq
 
 from custodiet import atomic
 from custodiet.cases import read_case
+from custodiet.events import EVENT_SCHEMA
 from custodiet.evidence.bundle import case_event_ids, event_json, event_member, leaf_hash, proof_member
 from custodiet.evidence.report import html_to_pdf, render_html
-from custodiet.events import EVENT_SCHEMA
 from custodiet.ledger.log import find_leaf, inclusion_proof_at
 from custodiet.ledger.snapshot import Snapshot, take
 from custodiet.store import Store
@@ -51,11 +51,13 @@ class _Rows:
         self.entries = list(snapshot.entries)
         self.firsts = [e.first_leaf for e in self.entries]
         self.groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        self.files: dict[str, pq.ParquetFile] = {}
 
     def at(self, leaf: int) -> dict[str, Any]:
         entry = self.entries[bisect.bisect_right(self.firsts, leaf) - 1]
-        path = self.snapshot.store.segments_dir / entry.segment
-        parquet = pq.ParquetFile(path)
+        if entry.segment not in self.files:
+            self.files[entry.segment] = pq.ParquetFile(self.snapshot.store.segments_dir / entry.segment)
+        parquet = self.files[entry.segment]
         row = leaf - entry.first_leaf
         for group in range(parquet.num_row_groups):
             rows = parquet.metadata.row_group(group).num_rows

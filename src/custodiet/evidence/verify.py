@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,7 +156,7 @@ def _read(zf: zipfile.ZipFile, name: str) -> bytes:
         return zf.read(name)
     except KeyError:
         raise _Bad(name, "missing from the bundle") from None
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
         raise _Bad(name, f"cannot be unpacked ({exc})") from None
 
 
