@@ -155,3 +155,28 @@ def test_a_tampered_journal_refuses_new_records(home, world):
     assert proc.returncode == 1
     assert "cases/journal.jsonl:2: changed after it was written" in proc.stderr
     assert path.read_text() == before
+
+
+def test_an_append_cut_off_before_its_head_update_still_reads(home, world):
+    """A crash between writing a line and replacing journal.head leaves the head one line behind: readers
+    accept it (the chain covers the new line), and the next append brings the head level."""
+    store = Store(home)
+    path = _three_records(home, world)
+    head = path.with_name("journal.head")
+    before = head.read_bytes()
+    run_cli("case", "note", "CASE-000001", "--text", "four", home=home)
+    head.write_bytes(before)
+    assert len(cases.read_case(store, "CASE-000001")["notes"]) == 3
+    cases.add_note(store, "CASE-000001", "five", "a")
+    assert json.loads(head.read_text())["seq"] == 5
+    head.write_bytes(before)  # two lines behind: records were added past it
+    with pytest.raises(cases.JournalError, match="holds 5 records but cases/journal.head says 3"):
+        cases.read_case(store, "CASE-000001")
+
+
+def test_text_is_shown_as_written(home, world):
+    run_cli("case", "open", "--title", "[red]not markup[/red]", "--finding", world[1][0], home=home)
+    run_cli("case", "note", "CASE-000001", "--text", "[bold]as typed[/bold]", home=home)
+    out = run_cli("case", "show", "CASE-000001", home=home).stdout
+    assert "[red]not markup[/red]" in out
+    assert "[bold]as typed[/bold]" in out

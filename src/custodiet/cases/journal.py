@@ -91,11 +91,12 @@ def read_journal(store: Store) -> list[dict[str, Any]]:
             raise JournalError(f"{name}:{number}: not in the journal's canonical form (the line was edited)")
         records.append(record)
         prev = line_hash(line)
-    _check_head(store, len(lines), prev, name)
+    _check_head(store, len(lines), prev, records[-1]["prev"] if records else None, name)
     return records
 
 
-def _check_head(store: Store, count: int, last: str | None, name: str) -> None:
+def _check_head(store: Store, count: int, last: str | None, before_last: str | None, name: str) -> None:
+    """The head file must cover the last line (or, after a crash between the two writes, the one before)."""
     head_path = cases_dir(store) / HEAD
     if not head_path.exists():
         if count:
@@ -108,7 +109,7 @@ def _check_head(store: Store, count: int, last: str | None, name: str) -> None:
         raise JournalError(f"cases/{HEAD}: not a journal head ({exc})") from None
     if seq == count and digest == last:
         return
-    if seq == count - 1 and count > 0:
+    if seq == count - 1 and count > 0 and digest == before_last:
         return  # an append whose head update a crash cut off: the chain up to the new line holds
     if seq == count:
         raise JournalError(f"{name}:{count}: changed after it was written (it does not match cases/{HEAD})")

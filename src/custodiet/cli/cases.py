@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 import typer
+from rich.markup import escape
 
 from custodiet.cli.app import DocFormat, RowFormat, app, console, fail, print_json, print_rows, print_table, store
 
@@ -89,13 +90,15 @@ def case_show(
     if fmt is DocFormat.json:
         print_json(case)
         return
-    console.print(f"[bold]{case['case_id']}[/] {case['title']}", markup=True, highlight=False)
+    console.print(f"[bold]{case['case_id']}[/] {escape(case['title'])}", highlight=False)
     typer.echo(f"status: {case['status']}" + (f" (outcome: {case['outcome']})" if case["outcome"] else "")
                + f"; opened {case['opened_at']} by {case['opened_by']}; updated {case['updated_at']}")
+    for note in case["notes"]:
+        typer.echo(f"note ({note['ts']}, {note['by']}): {note['text']}")
     print_table([{"finding_id": f["finding_id"], "severity": f["severity"], "detector": f["detector"],
-                  "actor": f["actor"], "events": len(f["event_ids"] or []), "summary": f["summary"]}
+                  "actor": f["actor"], "events": len(f["event_ids"] or []), "summary": escape(f["summary"])}
                  for f in case["findings"]], title="findings", max_width=80)
-    print_table([{"seq": r["seq"], "ts": r["ts"], "by": r["by"], "action": r["action"], "what": _what(r)}
+    print_table([{"seq": r["seq"], "ts": r["ts"], "by": r["by"], "action": r["action"], "what": escape(_what(r))}
                  for r in case["history"]], title="chain of custody", max_width=80)
 
 
@@ -116,6 +119,7 @@ def case_list(fmt: RowFormat = typer.Option(RowFormat.table, "--format", help="j
 
     rows = _cases(lambda: list_cases(store()))
     if fmt is RowFormat.table:
-        rows = [{**r, "finding_ids": len(r["finding_ids"])} for r in rows]
+        rows = [{**r, "finding_ids": len(r["finding_ids"]), "title": escape(r["title"]),
+                 "outcome": escape(r["outcome"] or "")} for r in rows]
     print_rows(rows, fmt, ["case_id", "status", "title", "opened_at", "opened_by", "updated_at", "finding_ids",
                            "notes", "outcome"], title=f"{len(rows)} cases")
