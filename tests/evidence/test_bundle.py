@@ -100,6 +100,16 @@ def test_verify_with_the_right_and_a_wrong_public_key(exported, tmp_path):
     bad = verify(exported["bundle"], "--public-key", "not-a-key")
     assert bad.returncode == 2
     assert "neither 64 hex digits nor a file" in bad.stderr
+    trusted = run_cli("evidence", "verify", str(exported["bundle"]), "--format", "json", check=False,
+                      env={"CUSTODIET_TRUST_FILE": str(pem)})
+    doc = json.loads(trusted.stdout)
+    assert (trusted.returncode, doc["ok"], doc["pinned"], doc["events"]) == (0, True, True, 8)
+    wrong = tmp_path / "other.pub"
+    wrong.write_text(other + "\n")
+    distrusted = run_cli("evidence", "verify", str(exported["bundle"]), "--format", "json", check=False,
+                         env={"CUSTODIET_TRUST_FILE": str(wrong)})
+    assert distrusted.returncode == 1
+    assert json.loads(distrusted.stdout)["problem"].startswith("head.json: signed by key")
 
 
 # -- changed bundles -------------------------------------------------------------------------------------

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import typer
 
-from custodiet.cli.app import app, fail, store
+from custodiet.cli.app import DocFormat, app, fail, print_json, store
 
 evidence_app = typer.Typer(help="Evidence bundles: a case with its events, inclusion proofs and a signed head, "
                                 "checkable offline.", no_args_is_help=True)
 app.add_typer(evidence_app, name="evidence")
 
 _HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
+TRUST_FILE_ENV = "CUSTODIET_TRUST_FILE"  # as ``ledger.trust`` reads it (no store here, so no settings file)
 
 
 @evidence_app.command("export")
@@ -42,7 +44,9 @@ def evidence_verify(
     public_key: str | None = typer.Option(
         None, "--public-key", metavar="HEX|FILE",
         help="The ledger's public key as you hold it: 64 hex digits, or a file with them or a PEM public key. "
-             "Without it the head is checked only against the key it carries."),
+             "Default: the trust file CUSTODIET_TRUST_FILE names; with neither, the head is checked only against "
+             "the key it carries."),
+    fmt: DocFormat = typer.Option(DocFormat.table, "--format", help="table: a short summary; json: the result."),
 ) -> None:
     """Check a bundle offline, with no store: every event's leaf and inclusion proof against head.json, the
     head's signature, the findings' events, the case's hash chain. Exit 0 when all hold; 1 naming the first
@@ -52,10 +56,20 @@ def evidence_verify(
     key = None
     if public_key is not None:
         key = _public_key(public_key)
+    elif os.environ.get(TRUST_FILE_ENV, "").strip():
+        key = _public_key(os.environ[TRUST_FILE_ENV].strip(), f"{TRUST_FILE_ENV}={os.environ[TRUST_FILE_ENV]}")
     try:
         result = verify_bundle(bundle, key)
     except BundleError as exc:
         raise fail(str(exc), 2) from None
+    if fmt is DocFormat.json:
+        print_json({"ok": result.ok, "problem": result.problem, "case_id": result.case_id,
+                    "findings": result.findings, "events": result.events, "history": result.history,
+                    "tree_size": result.tree_size, "root_hash": result.root_hash, "public_key": result.key,
+                    "pinned": result.pinned, "trust": result.trust()})
+        if not result.ok:
+            raise typer.Exit(1)
+        return
     if not result.ok:
         assert result.problem is not None
         raise fail(result.problem, 1)
@@ -66,14 +80,14 @@ def evidence_verify(
     typer.echo("not checked: report.html and report.pdf (renderings of the JSON members)")
 
 
-def _public_key(option: str) -> str:
+def _public_key(option: str, where: str | None = None) -> str:
     from custodiet.ledger.trust import TrustError, read_public_key
 
     if _HEX_KEY.fullmatch(option.strip()):
         return option.strip().lower()
     path = Path(option)
     if not path.is_file():
-        raise fail(f"--public-key {option}: neither 64 hex digits nor a file", 2)
+        raise fail(f"{where or '--public-key ' + option}: neither 64 hex digits nor a file", 2)
     try:
         return read_public_key(path)
     except TrustError as exc:
