@@ -21,6 +21,7 @@ CHROMIUM_ENV = "CUSTODIET_CHROMIUM"
 PDF_TIMEOUT = 180  # seconds
 
 STYLE = """
+@page { size: A4 landscape; margin: 12mm; }
 body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10pt; margin: 1.5em; color: #111; }
 h1 { font-size: 16pt; margin-bottom: 0.2em; } h2 { font-size: 12.5pt; margin-top: 1.4em; }
 table { border-collapse: collapse; width: 100%; margin: 0.4em 0; }
@@ -29,6 +30,8 @@ th { background: #eee; } td.mono, span.mono { font-family: "DejaVu Sans Mono", m
   word-break: break-all; }
 .sentence { font-style: italic; } .meta td:first-child { width: 12em; font-weight: bold; }
 pre { background: #f4f4f4; padding: 0.5em; white-space: pre-wrap; font-size: 8.5pt; }
+table.events { font-size: 8pt; }
+@media print { body { margin: 0; } }
 """
 
 
@@ -88,7 +91,8 @@ def render_html(case: dict[str, Any], findings: list[dict[str, Any]], events: li
                    _cell(e["operation"]), _cell(e["authority"]), _cell(e["outcome"]), _cell(e["records"]),
                    _cell(e["source"]), _cell(proofs[e["event_id"]]["leaf_index"])] for e in events]
     events_table = _table(["event id", "time (UTC)", "channel", "actor", "unit", "subject (pseudonym)", "kind",
-                           "data", "operation", "authority", "outcome", "records", "source", "leaf"], event_rows)
+                           "data", "operation", "authority", "outcome", "records", "source", "leaf"],
+                          event_rows).replace("<table>", '<table class="events">', 1)
     head_table = _table(["", ""], [
         [_cell("tree size"), _cell(head["tree_size"])],
         [_cell("root hash"), _cell(head["root_hash"], True)],
