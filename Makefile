@@ -23,7 +23,8 @@ $(VENV)/.installed: pyproject.toml setup.py
 	touch $@
 
 # Debian packages the tests use as references (tshark decodes the captures independently; SoftHSM2 is the
-# PKCS#11 token the ledger's signing key is tested on). Run as root.
+# PKCS#11 token the ledger's signing key is tested on), and Chromium, which prints evidence bundles'
+# report.pdf (`custodiet evidence export` needs it at run time too). Run as root.
 sysdeps:
 	@command -v tshark >/dev/null 2>&1 || { \
 	  echo "installing tshark (Debian)"; \
@@ -31,6 +32,9 @@ sysdeps:
 	@command -v softhsm2-util >/dev/null 2>&1 || { \
 	  echo "installing softhsm2 (Debian)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -9,6 +9,7 @@
     <home>/quarantine/     rejected records (Parquet; raw text sealed)
     <home>/context/        actors, cases, case_subjects, protected, canaries (Parquet), network.toml
     <home>/findings/       findings per detector, each with the signed tree size it covers
+    <home>/cases/          journal.jsonl: investigators' cases, every action hash-chained (``custodiet.cases``)
     <home>/index/          the leak-trace access index (rebuilt when the ledger changes)
     <home>/gateway/        tokens.jsonl: the gateway's bearer tokens as SHA-256 digests (``gateway.tokens``)
     <home>/tmp/            DuckDB spill space and detectors' scratch tables (one folder per process)

@@ -9,8 +9,10 @@ import os
 import sys
 
 from custodiet.cli import (  # noqa: F401  (importing registers the commands)
+    cases,
     core,
     detect,
+    evidence,
     gateway,
     interception,
     ledger,
