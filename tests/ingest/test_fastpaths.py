@@ -138,21 +138,15 @@ def test_large_file_keeps_exact_line_numbers(store, tmp_path):
 def test_content_ids_are_the_engines_digest_byte_for_byte():
     """The C engine's content ids (and their hashlib fallback) equal ``content_digest_sql``'s, whatever the
     fields hold: nulls, empty text, non-ASCII, whole and fractional seconds, dates before 1970."""
-    import duckdb
+    from custodiet.ingest.dedupe import CONTENT_FIELDS, _hashlib_digests, _text, content_ids
 
-    from custodiet.ingest.dedupe import CONTENT_FIELDS, _hashlib_digests, _text, content_digest_sql, content_ids
-
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    table = con.execute(
+    table, expected = _with_engine_ids(
         "SELECT CASE WHEN i % 11 = 0 THEN NULL ELSE TIMESTAMPTZ '1969-12-31 23:59:59+00' "
         "+ to_microseconds(i * 77777777 * (i % 3)) END AS ts, 'portal' AS channel, "
         "CASE WHEN i % 3 = 0 THEN NULL ELSE 'act€ü' || i END AS actor, 'U1' AS actor_org, 'p' || i AS subject, "
         "'msisdn' AS subject_kind, 'cdr' AS data_kind, CASE WHEN i % 4 = 0 THEN '' END AS operation, "
         "'C|1:2' AS authority, 'allowed' AS outcome, CASE WHEN i % 2 = 0 THEN i - 50 END::BIGINT AS records, "
-        "'{\"a\":\"ü\"}' AS attrs FROM range(2000) r(i)").to_arrow_table()
-    con.register("t", table)
-    expected = [r[0] for r in con.execute(f"SELECT substr({content_digest_sql('t')}, 1, 32) FROM t").fetchall()]
+        "'{\"a\":\"ü\"}' AS attrs FROM range(2000) r(i)")
     assert content_ids(table).to_pylist() == expected
     texts = pa.table({name: _text(table.column(name), name) for name in CONTENT_FIELDS})
     assert [bytes(d).hex() for d in _hashlib_digests(texts)] == expected
@@ -162,20 +156,27 @@ def test_content_ids_are_the_engines_digest_byte_for_byte():
 def test_content_ids_write_every_time_as_the_engine_does(years):
     """The C engine writes the time itself for the years 1000 to 9999 (leap days, centuries, the last
     microsecond of a year); a log holding any other year is written by the slower path, also exactly."""
-    import duckdb
+    from custodiet.ingest.dedupe import content_ids
 
-    from custodiet.ingest.dedupe import content_digest_sql, content_ids
-
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
     first, last = years
-    table = con.execute(
+    table, expected = _with_engine_ids(
         f"SELECT make_timestamptz({first} + (i * 7919) % ({last} - {first} + 1), 1 + i % 12, 1 + i % 28, i % 24, "
         "i % 60, (i * 37 % 60000) / 1000.0) + to_microseconds(CASE WHEN i % 5 = 0 THEN 86400000000 ELSE 0 END) "
         "AS ts, 'portal' AS channel, 'a' AS actor, NULL AS actor_org, 'p' AS subject, 'msisdn' AS subject_kind, "
         "'cdr' AS data_kind, NULL AS operation, NULL AS authority, 'allowed' AS outcome, NULL::BIGINT AS records, "
         "NULL AS attrs FROM range(3000) r(i) UNION ALL SELECT TIMESTAMPTZ '2000-02-29 23:59:59.999999+00', 'portal', "
-        "'a', NULL, 'p', 'msisdn', 'cdr', NULL, NULL, 'allowed', NULL, NULL").to_arrow_table()
-    con.register("t", table)
-    expected = [r[0] for r in con.execute(f"SELECT substr({content_digest_sql('t')}, 1, 32) FROM t").fetchall()]
+        "'a', NULL, 'p', 'msisdn', 'cdr', NULL, NULL, 'allowed', NULL, NULL")
     assert content_ids(table).to_pylist() == expected
+
+
+def _with_engine_ids(select_sql: str) -> tuple[pa.Table, list[str]]:
+    """The rows of ``select_sql`` (in UTC) and the engine's content id of each (``content_digest_sql``)."""
+    import duckdb
+
+    from custodiet.ingest.dedupe import content_digest_sql
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    table = con.execute(select_sql).to_arrow_table()
+    con.register("t", table)
+    return table, [r[0] for r in con.execute(f"SELECT substr({content_digest_sql('t')}, 1, 32) FROM t").fetchall()]
