@@ -180,3 +180,38 @@ def _with_engine_ids(select_sql: str) -> tuple[pa.Table, list[str]]:
     table = con.execute(select_sql).to_arrow_table()
     con.register("t", table)
     return table, [r[0] for r in con.execute(f"SELECT substr({content_digest_sql('t')}, 1, 32) FROM t").fetchall()]
+
+
+@pytest.mark.parametrize("listed", [1000, 1])
+def test_the_store_is_looked_in_only_for_ids_whose_fingerprint_it_holds(tmp_path, monkeypatch, listed):
+    """Fingerprints prune the look-up of a chunk's ids in the store: the ids found stored, and the lines that
+    collide, are those the full join finds, whether the possible duplicates are named in the query or (past
+    ``_LISTED_IDS``) joined; ids the ingest itself or another writer stored after the first snapshot count."""
+    from custodiet.ingest import dedupe
+    from custodiet.ingest.dedupe import StoredPrints, find_collisions
+    from custodiet.ledger.snapshot import take
+
+    monkeypatch.setattr(dedupe, "_LISTED_IDS", listed)
+    store = Store(tmp_path / "home")
+    first = tmp_path / "first.csv"
+    write_log(first)
+    ingest_portal(store, first, now=NOW)
+    prints = StoredPrints(store, take(store))
+    second = tmp_path / "second.csv"
+    second.write_text("ts,actor,subject,subject_kind,data_kind,event_id\n"
+                      "2026-03-01T10:00:00Z,off7,+8801711000001,msisdn,cdr,late1\n")
+    ingest_portal(store, second, now=NOW)  # after the prints were taken: taken in by ``update``
+    prints.update(take(store))
+    con = store.connect()
+    stored = [r[0] for r in con.execute("SELECT event_id FROM events ORDER BY event_id").fetchall()]
+    chunk_ids = [*stored[:3], "late1", "new1", "new2", "new2", stored[0]]
+    values = ", ".join(f"({i}, '{e}', []::VARCHAR[])" for i, e in enumerate(chunk_ids, start=1))
+    con.execute(f"CREATE TEMP TABLE cand AS SELECT * FROM (VALUES {values}) t(line, event_id, reasons)")
+    results = []
+    for given in (None, prints):
+        find_collisions(con, "cand", given)
+        results.append((sorted(r[0] for r in con.execute("SELECT event_id FROM stored_ids").fetchall()),
+                        sorted(r[0] for r in con.execute("SELECT line FROM colliding_lines").fetchall())))
+    assert results[0] == results[1]
+    assert results[1] == (sorted([*stored[:3], "late1"]), [1, 2, 3, 4, 6, 7, 8])
+    assert not prints.may_hold(dedupe.event_fingerprints(pa.array(["new1", "new2"]))).any()

@@ -17,8 +17,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from custodiet.arrow_columns import string_array
+from custodiet.events import sql_text
 from custodiet.ledger import native
 from custodiet.ledger.hashing import event_fingerprints
+from custodiet.ledger.log import id_fingerprints
+from custodiet.ledger.snapshot import Snapshot
+from custodiet.store import Store
 
 CONTENT_FIELDS = ("ts", "channel", "actor", "actor_org", "subject", "subject_kind", "data_kind", "operation",
                   "authority", "outcome", "records", "attrs")
@@ -34,6 +38,7 @@ def content_digest_sql(alias: str) -> str:
     return "sha256(concat_ws('|', " + ", ".join(parts) + "))"
 
 
+_LISTED_IDS = 1000  # possible duplicates named in the query; more are joined against the chunk's ids
 CONTENT_ID_CHARS = 32  # a content id is the first 32 hex digits of the content digest
 
 
@@ -128,24 +133,59 @@ def _iso_micros(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return _fixed_width(out, validity)
 
 
-def find_collisions(con: duckdb.DuckDBPyConnection, table: str) -> int:
+class StoredPrints:
+    """The id fingerprints (``event_fingerprints``) of every event a snapshot of the store holds, sorted, so
+    that a chunk's ids are looked for in the store only when their fingerprint is there: the engine's join
+    over every stored id then runs only for possible duplicates, not for every chunk of every ingest.
+    ``update`` takes in what a newer snapshot signed (this ingest's chunks and other writers' events)."""
+
+    def __init__(self, store: Store, snapshot: Snapshot):
+        self.store, self.size = store, 0
+        self._sorted: list[np.ndarray] = []
+        self.update(snapshot)
+
+    def update(self, snapshot: Snapshot) -> None:
+        if snapshot.size > self.size:
+            added = np.sort(np.asarray(id_fingerprints(self.store, snapshot)[self.size : snapshot.size]))
+            self._sorted = [np.sort(np.concatenate([*self._sorted, added]))] if len(self._sorted) >= 8 else [
+                *self._sorted, added]  # a few sorted runs, merged now and then
+            self.size = snapshot.size
+
+    def may_hold(self, prints: np.ndarray) -> np.ndarray:
+        """For each fingerprint, whether a stored event may have it (never False for one that does)."""
+        found = np.zeros(len(prints), bool)
+        for run in self._sorted:
+            if len(run):
+                at = np.minimum(np.searchsorted(run, prints), len(run) - 1)
+                found |= run[at] == prints
+        return found
+
+
+def find_collisions(con: duckdb.DuckDBPyConnection, table: str, stored: StoredPrints | None = None) -> int:
     """The first half of classifying the records of ``table`` against the store (``settle_verdicts`` is the
     second): reads only ``line``, ``event_id`` and ``reasons`` of ``table`` into the narrow
     ``checked(line, event_id, reason)`` (which the caller may count), and tables ``stored_ids`` and
     ``colliding_lines`` (all replaced if present). Returns how many lines collide (an id stored already
     or repeated in ``table``). ``table`` has line, event_id, reasons and the canonical fields; the
-    ``events`` view is the store."""
+    ``events`` view is the store, and ``stored``, when given, the fingerprints of its events (of the same
+    snapshot): only the ids among them are looked for in the store."""
     con.execute(
         "CREATE OR REPLACE TEMP TABLE checked AS SELECT line, event_id, "
         f"CASE WHEN len(reasons) > 0 THEN array_to_string(reasons, '; ') END AS reason FROM {table}"
     )
     valid = "(SELECT line, event_id FROM checked WHERE reason IS NULL)"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE stored_ids AS SELECT DISTINCT e.event_id FROM events e SEMI JOIN {valid} v "
-        "ON e.event_id = v.event_id"
-    )
+    ids, prints = _valid_ids(con)
+    found = (f"SELECT DISTINCT e.event_id FROM events e SEMI JOIN {valid} v ON e.event_id = v.event_id")
+    if stored is not None:
+        hits = np.flatnonzero(stored.may_hold(prints))
+        if not len(hits):  # no id of the chunk is stored: the store is not read at all
+            found = "SELECT NULL::VARCHAR AS event_id WHERE false"
+        elif len(hits) <= _LISTED_IDS:  # a few possible duplicates: named in the query
+            listed = ", ".join(sql_text(ids[int(i)].as_py()) for i in hits)
+            found = f"SELECT DISTINCT event_id FROM events WHERE event_id IN ({listed})"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stored_ids AS {found}")
     repeated = (f" OR v.event_id IN (SELECT event_id FROM {valid} GROUP BY event_id HAVING count(*) > 1)"
-                if _ids_may_repeat(con) else "")
+                if _repeat(prints) else "")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE colliding_lines AS SELECT v.line FROM {valid} v WHERE v.event_id IN "
         f"(SELECT event_id FROM stored_ids){repeated}"
@@ -153,16 +193,21 @@ def find_collisions(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return int(con.execute("SELECT count(*) FROM colliding_lines").fetchall()[0][0])
 
 
-def _ids_may_repeat(con: duckdb.DuckDBPyConnection) -> bool:
-    """Whether an id may occur twice among the valid records of ``checked``: two of their 64-bit fingerprints
-    (``event_fingerprints``) are equal. Hashing and sorting them costs a fifth of grouping the ids in the
-    engine, and only then does the engine group them."""
+def _valid_ids(con: duckdb.DuckDBPyConnection) -> tuple[pa.Array, np.ndarray]:
+    """The ids of the valid records of ``checked`` and their 64-bit fingerprints (``event_fingerprints``)."""
     valid = "FROM checked WHERE reason IS NULL AND event_id IS NOT NULL"
-    if con.execute(f"SELECT count(*) {valid}").fetchall()[0][0] < 2:  # an empty Arrow result imports pandas
-        return False
-    ids = con.execute(f"SELECT event_id {valid}").to_arrow_table()
-    prints = np.sort(event_fingerprints(ids.column("event_id")))
-    return bool(np.any(prints[1:] == prints[:-1]))
+    if not con.execute(f"SELECT count(*) {valid}").fetchall()[0][0]:  # an empty Arrow result imports pandas
+        return string_array([]), np.empty(0, np.uint64)
+    ids = con.execute(f"SELECT event_id {valid}").to_arrow_table().column("event_id").combine_chunks()
+    return ids, event_fingerprints(ids)
+
+
+def _repeat(prints: np.ndarray) -> bool:
+    """Whether an id may occur twice among the valid records: two of their fingerprints are equal. Hashing
+    and sorting them costs a fifth of grouping the ids in the engine, and only then does the engine group
+    them."""
+    ordered = np.sort(prints)
+    return bool(np.any(ordered[1:] == ordered[:-1]))
 
 
 def settle_verdicts(con: duckdb.DuckDBPyConnection, table: str) -> None:

@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 from custodiet.arrow_columns import constant_strings, string_array
 from custodiet.ingest.subjects import subject_keys
 from custodiet.ledger.log import append_event_parts, heal
-from custodiet.ledger.snapshot import take
+from custodiet.ledger.snapshot import Snapshot, take
 from custodiet.store import Store
 
 _COLUMNS = ("event_id", "ts", "channel", "actor", "actor_org", "subject", "subject_kind", "data_kind", "operation",
@@ -102,11 +102,13 @@ class Storing:
     """The unit of an ingest being stored by a worker thread (at most one), while the caller reads and
     checks the next; ``stored`` and ``segments`` add up what was stored.
 
-    ``wait`` returns once that unit is signed, with the connection's views on the new state and ``seen``
-    moved up to it, so the next unit is deduplicated against it; a storing error is raised there."""
+    ``wait`` returns once that unit is signed, with the connection's views on the new state, ``seen`` moved
+    up to it and ``on_signed`` told it, so the next unit is deduplicated against it; a storing error is
+    raised there."""
 
-    def __init__(self, store: Store, con: duckdb.DuckDBPyConnection, seen: Seen):
-        self.store, self.con, self.seen = store, con, seen
+    def __init__(self, store: Store, con: duckdb.DuckDBPyConnection, seen: Seen,
+                 on_signed: Callable[[Snapshot], None] | None = None):
+        self.store, self.con, self.seen, self.on_signed = store, con, seen, on_signed
         self.stored = 0
         self.segments: list[str] = []
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store")
@@ -133,6 +135,8 @@ class Storing:
         snapshot = take(self.store)  # the next unit is deduplicated against this one's events too
         self.store.refresh_views(self.con, snapshot)
         self.seen.size = snapshot.size
+        if self.on_signed is not None:
+            self.on_signed(snapshot)
 
     def close(self) -> None:
         """Let a unit still being stored finish (after an error elsewhere; its own error is not raised)."""

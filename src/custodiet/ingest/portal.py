@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from custodiet.arrow_columns import constant_strings
 from custodiet.events import DATA_KINDS, OUTCOMES, SUBJECT_KINDS, sql_list, sql_text
 from custodiet.ingest.chunk_candidates import OnSubjects, chunk_candidates
-from custodiet.ingest.dedupe import content_ids, find_collisions, settle_verdicts
+from custodiet.ingest.dedupe import StoredPrints, content_ids, find_collisions, settle_verdicts
 from custodiet.ingest.emit import Seen, Storing, append_candidates, append_new_events, verdict_lines
 from custodiet.ingest.limits import BATCH_ROWS, FIELD_LIMIT, FUTURE_SKEW
 from custodiet.ingest.readers import stagings
@@ -127,13 +127,14 @@ def ingest_portal(
     snapshot = take(store)
     seen = Seen(snapshot.size)
     con = store.connect(memory_limit="2GB", snapshot=snapshot)
-    storing = Storing(store, con, seen)
+    stored = StoredPrints(store, snapshot)
+    storing = Storing(store, con, seen, on_signed=stored.update)
     try:
         step("reading")
         units = 0
         try:
             for staged in stagings(con, path, "st", PORTAL_FIELDS, REQUIRED):
-                _ingest_staged(con, store, staged, channel, now, step, batch_rows, summary, storing)
+                _ingest_staged(con, store, staged, channel, now, step, batch_rows, summary, storing, stored)
                 summary.incomplete = summary.incomplete or staged.incomplete
                 units += 1
         except InputError as exc:
@@ -152,7 +153,8 @@ def ingest_portal(
 
 
 def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged, channel: str, now: datetime,
-                   step: Callable[[str], None], batch_rows: int, summary: IngestSummary, storing: Storing) -> None:
+                   step: Callable[[str], None], batch_rows: int, summary: IngestSummary, storing: Storing,
+                   stored: StoredPrints) -> None:
     """Check, deduplicate, quarantine and store one staged unit; adds its counts to ``summary``. Its checks,
     pseudonyms and content ids overlap the storing of the unit before; its deduplication waits for it."""
     step("validating")
@@ -177,10 +179,10 @@ def _ingest_staged(con: duckdb.DuckDBPyConnection, store: Store, staged: Staged,
             subjects.load()
         candidates = _fill_content_ids(con, channel, candidates, subjects)
     storing.wait()  # deduplicated against the units before, all signed
-    colliding = find_collisions(con, "cand")  # with ids given, while the map is still being built
+    colliding = find_collisions(con, "cand", stored)  # with ids given, while the map is still being built
     if subjects.has_errors:  # an identifier that fails is a reason: the engine copy of the map gives it
         subjects.load()
-        colliding = find_collisions(con, "cand")
+        colliding = find_collisions(con, "cand", stored)
     if colliding:
         subjects.load()
     settle_verdicts(con, "cand")
