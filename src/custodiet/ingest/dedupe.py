@@ -153,11 +153,12 @@ class StoredPrints:
 
     def may_hold(self, prints: np.ndarray) -> np.ndarray:
         """For each fingerprint, whether a stored event may have it (never False for one that does)."""
-        found = np.zeros(len(prints), bool)
+        order = np.argsort(prints)  # looked up in order: each search starts where the one before ended
+        ordered, found = prints[order], np.zeros(len(prints), bool)
         for run in self._sorted:
             if len(run):
-                at = np.minimum(np.searchsorted(run, prints), len(run) - 1)
-                found |= run[at] == prints
+                at = np.minimum(np.searchsorted(run, ordered), len(run) - 1)
+                found[order] |= run[at] == ordered
         return found
 
 
