@@ -119,3 +119,24 @@ def test_parquet_is_judged_alike_on_both_paths(tmp_path, monkeypatch, shared_key
     if not chunk:
         assert fast_rows[1] == exact_rows[1]
     assert "control characters" in {line: reason for line, reason, _ in fast_rows[1]}[4]
+
+
+def test_parquet_whose_arrow_schema_metadata_is_damaged_is_read_by_the_engine(tmp_path, shared_key):  # noqa: F811
+    """Arrow cannot open a file whose own schema note (``ARROW:schema``) is not base64; the engine ignores
+    that note, so the records are still read, not refused with a traceback."""
+    rows = _random_rows(6, 40)
+    table = pa.table({h: [r[i] or None for r in rows] for i, h in enumerate(HEADER)})
+    path = tmp_path / "damaged.parquet"
+    pq.write_table(table, path)
+    data = path.read_bytes()
+    at = data.index(b"ARROW:schema") + len(b"ARROW:schema") + 16  # inside the note's base64 text
+    path.write_bytes(data[:at] + b"****" + data[at + 4 :])
+    with pytest.raises((pa.ArrowInvalid, OSError)):
+        pq.read_schema(path)
+    exact = tmp_path / "same.parquet"
+    pq.write_table(table, exact)
+    damaged = ingest_portal(Store(tmp_path / "a"), path, now=NOW).as_dict()
+    intact = ingest_portal(Store(tmp_path / "b"), exact, now=NOW).as_dict()
+    assert {k: v for k, v in damaged.items() if k not in ("file", "segments")} == \
+        {k: v for k, v in intact.items() if k not in ("file", "segments")}
+    assert damaged["stored"] > 0

@@ -102,9 +102,9 @@ class Storing:
     """The unit of an ingest being stored by a worker thread (at most one), while the caller reads and
     checks the next; ``stored`` and ``segments`` add up what was stored.
 
-    ``wait`` returns once that unit is signed, with the connection's views on the new state, ``seen`` moved
-    up to it and ``on_signed`` told it, so the next unit is deduplicated against it; a storing error is
-    raised there."""
+    Once a unit is signed, ``on_signed`` is told the new signed state, in the worker (it must not use the
+    connection); ``wait`` returns then, with the connection's views on that state and ``seen`` moved up
+    to it, so the next unit is deduplicated against it. A storing error is raised by ``wait``."""
 
     def __init__(self, store: Store, con: duckdb.DuckDBPyConnection, seen: Seen,
                  on_signed: Callable[[Snapshot], None] | None = None):
@@ -112,31 +112,35 @@ class Storing:
         self.stored = 0
         self.segments: list[str] = []
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-store")
-        self._pending: Future[tuple[int, list[str]]] | None = None
+        self._pending: Future[tuple[int, list[str], Snapshot]] | None = None
 
     def start(self, store_unit: Callable[[], tuple[int, list[str]]]) -> None:
         """Store a unit in the worker (``store_unit`` must not use the connection)."""
         self.wait()
-        self._pending = self._pool.submit(store_unit)
+        self._pending = self._pool.submit(self._signed, store_unit)
 
     def run(self, store_unit: Callable[[], tuple[int, list[str]]]) -> None:
         """Store a unit at once, in this thread (one that needs the connection)."""
         self.wait()
-        self._done(*store_unit())
+        self._done(*self._signed(store_unit))
 
     def wait(self) -> None:
         if self._pending is not None:
             pending, self._pending = self._pending, None
             self._done(*pending.result())
 
-    def _done(self, stored: int, segments: list[str]) -> None:
-        self.stored += stored
-        self.segments += segments
+    def _signed(self, store_unit: Callable[[], tuple[int, list[str]]]) -> tuple[int, list[str], Snapshot]:
+        stored, segments = store_unit()
         snapshot = take(self.store)  # the next unit is deduplicated against this one's events too
-        self.store.refresh_views(self.con, snapshot)
-        self.seen.size = snapshot.size
         if self.on_signed is not None:
             self.on_signed(snapshot)
+        return stored, segments, snapshot
+
+    def _done(self, stored: int, segments: list[str], snapshot: Snapshot) -> None:
+        self.stored += stored
+        self.segments += segments
+        self.store.refresh_views(self.con, snapshot)
+        self.seen.size = snapshot.size
 
     def close(self) -> None:
         """Let a unit still being stored finish (after an error elsewhere; its own error is not raised)."""

@@ -135,19 +135,37 @@ def _parquet_chunks(con: duckdb.DuckDBPyConnection, path: Path, name: str, field
     longest = "greatest(" + ", ".join(f"coalesce(length({values[n]}), 0)" for n in keys) + ")"
     raw = "CAST(to_json(struct_pack(" + ", ".join(f"{ident(c)} := {ident(c)}" for c in columns) + ")) AS VARCHAR)"
     raw_of = raw_by_line(con, f"SELECT file_row_number + 1 AS line, {raw} AS raw FROM {source}")
-    schema = pq.read_schema(path)
-    per_chunk = rows_per_chunk(pq.ParquetFile(path).metadata.num_rows)
-    if all(_text_as_is(schema.field(keys[n]).type) for n in keys) and len(set(schema.names)) == len(schema.names):
+    try:  # the footer's count: damaged data pages are the reading's to report, record by record
+        rows = con.execute(f"SELECT num_rows FROM parquet_file_metadata({sql_text(str(path))})").fetchall()[0][0]
+    except duckdb.Error:
+        rows = 0
+    per_chunk = rows_per_chunk(int(rows or 0))
+    try:
+        schema: pa.Schema | None = pq.read_schema(path)
+    except (pa.ArrowInvalid, OSError):  # Arrow's own schema in the metadata is damaged: the engine reads it
+        schema = None
+    if (schema is not None and all(_text_as_is(schema.field(keys[n]).type) for n in keys)
+            and len(set(schema.names)) == len(schema.names)):
         tables = _parquet_as_text(path, keys, present, raw_of, per_chunk)
     else:  # other types are written as the engine writes them
-        cursor = con.cursor()  # its own: the caller's connection runs other queries between two chunks
-        reader = cursor.execute(
-            f"SELECT file_row_number + 1 AS line, {cols}, CAST(NULL AS INTEGER) AS ncols, {longest} AS longest, "
-            f"CASE WHEN {longest} > {FIELD_LIMIT} OR {control} THEN {raw} END AS raw FROM {source}"
-        ).to_arrow_reader(per_chunk)
-        tables = (pa.Table.from_batches([b]) for b in reader)
+        tables = _engine_tables(con, path, per_chunk,
+                                f"SELECT file_row_number + 1 AS line, {cols}, CAST(NULL AS INTEGER) AS ncols, "
+                                f"{longest} AS longest, CASE WHEN {longest} > {FIELD_LIMIT} OR {control} "
+                                f"THEN {raw} END AS raw FROM {source}")
     for table in _in_chunks(tables, per_chunk):
         yield chunk_staged(path, name, "parquet", table, present, extras, positions, None, raw_of=raw_of)
+
+
+def _engine_tables(con: duckdb.DuckDBPyConnection, path: Path, per_chunk: int, query: str) -> Iterator[pa.Table]:
+    """The rows of ``query`` over a Parquet file, ``per_chunk`` at a time, read on a cursor of their own (the
+    caller's connection runs other queries between two chunks); a file the engine cannot read is an
+    ``InputError``."""
+    try:
+        with con.cursor() as cursor:
+            for batch in cursor.execute(query).to_arrow_reader(per_chunk):
+                yield pa.Table.from_batches([batch])
+    except duckdb.Error as exc:
+        raise InputError(f"{path.name}: cannot be read: {str(exc).splitlines()[0]}") from exc
 
 
 def _text_as_is(kind: pa.DataType) -> bool:
