@@ -11,16 +11,12 @@ import pytest
 from tests.conftest import run_cli
 from tests.evidence.world import build_home, findings
 
-needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None,
-                                    reason="report.pdf is printed by Debian's chromium (`make sysdeps`)")
-
 
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory) -> dict:
     """{"home", "bundle", "public_key", "event_ids"}: case CASE-000001 on both findings, with a note and a
     status change, exported to bundle.zip."""
-    if shutil.which("chromium") is None:
-        pytest.skip("report.pdf is printed by Debian's chromium (`make sysdeps`)")
+    assert shutil.which("chromium"), "report.pdf is printed by Debian's chromium: install it with `make sysdeps`"
     root = tmp_path_factory.mktemp("evidence")
     home = build_home(root)
     found = findings(home)
